@@ -1,0 +1,84 @@
+//! The dev-mode root key file: a random key kept beside the data (mode 0600).
+//!
+//! Convenient for a first start with no configuration; not a production setup, since whoever
+//! reads the data directory also reads the key.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use super::KeyMaterial;
+use crate::error::{Error, Result};
+
+/// Reads the hex key in `path`, or creates it (mode 0600) with a fresh random key.
+/// Returns the key and whether it was created by this call.
+pub fn load_or_create_key_file(path: &Path) -> Result<(KeyMaterial, bool)> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let text = Zeroizing::new(text);
+            let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| {
+                Error::invalid(
+                    "key_file",
+                    format!("{} does not hold a hex key", path.display()),
+                )
+            })?);
+            Ok((KeyMaterial::from_slice(&bytes)?, false))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = KeyMaterial::generate()?;
+            write_private_file(path, hex::encode(key.expose()).as_bytes())?;
+            Ok((key, true))
+        }
+        Err(e) => Err(Error::BackendUnavailable(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Creates `path` with mode 0600 (failing if it exists) and writes `contents` durably.
+pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let io = |e: std::io::Error| {
+        Error::BackendUnavailable(format!("cannot write {}: {e}", path.display()))
+    };
+    let mut f = opts.open(path).map_err(io)?;
+    f.write_all(contents).map_err(io)?;
+    f.write_all(b"\n").map_err(io)?;
+    f.sync_all().map_err(io)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_once_with_mode_0600_then_reuses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("root.key");
+        let (k1, created) = load_or_create_key_file(&p).expect("create");
+        assert!(created);
+        let (k2, created) = load_or_create_key_file(&p).expect("load");
+        assert!(!created);
+        assert_eq!(k1.expose(), k2.expose());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&p).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(&p, "not hex").expect("write");
+        assert_eq!(
+            load_or_create_key_file(&p).err().map(|e| e.code()),
+            Some("invalid")
+        );
+    }
+}

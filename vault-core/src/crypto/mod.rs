@@ -1,0 +1,172 @@
+//! The crypto barrier: root key, keyring of data keys, and sealing of every record.
+//!
+//! This module is the only place that touches AEAD, KDF and randomness (orion). Everything below
+//! it (the [`Store`](crate::store::Store)) sees ciphertext only; everything above it sees typed
+//! plaintext records.
+
+mod aead;
+mod barrier;
+mod keyfile;
+mod secret;
+
+pub use barrier::{Barrier, KdfParams};
+pub use keyfile::{load_or_create_key_file, write_private_file};
+pub use secret::{KeyMaterial, SecretString};
+
+use base64::Engine as _;
+
+use crate::error::{Error, Result};
+
+/// Where the root key comes from.
+pub enum RootKeySource {
+    /// 32 bytes of key material, used as is.
+    Key(KeyMaterial),
+    /// A passphrase, stretched with Argon2id and a salt kept in the store.
+    Passphrase(SecretString),
+}
+
+impl std::fmt::Debug for RootKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RootKeySource::Key(_) => f.write_str("RootKeySource::Key([REDACTED])"),
+            RootKeySource::Passphrase(_) => f.write_str("RootKeySource::Passphrase([REDACTED])"),
+        }
+    }
+}
+
+impl RootKeySource {
+    /// Interprets `VVAULT_ENCRYPTION_KEY`: 32 bytes as hex (64 digits) or base64 (standard or
+    /// URL-safe, padded or not) are a key; any other non-empty string is a passphrase.
+    pub fn parse(s: &str) -> Result<RootKeySource> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err(Error::invalid("encryption_key", "must not be empty"));
+        }
+        if t.len() == 64
+            && let Ok(bytes) = hex::decode(t)
+        {
+            return Ok(RootKeySource::Key(KeyMaterial::from_slice(&bytes)?));
+        }
+        let engines = [
+            &base64::engine::general_purpose::STANDARD,
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+            &base64::engine::general_purpose::URL_SAFE,
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ];
+        for engine in engines {
+            if let Ok(bytes) = engine.decode(t)
+                && bytes.len() == 32
+            {
+                return Ok(RootKeySource::Key(KeyMaterial::from_slice(&bytes)?));
+            }
+        }
+        Ok(RootKeySource::Passphrase(SecretString::new(s.to_string())))
+    }
+}
+
+/// Fills a new buffer with `n` bytes from the operating system's CSPRNG.
+pub fn random_bytes(n: usize) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; n];
+    orion::util::secure_rand_bytes(&mut buf)
+        .map_err(|_| Error::Internal("the system random generator failed".into()))?;
+    Ok(buf)
+}
+
+/// A fresh random token: 32 random bytes, URL-safe base64 without padding (43 characters).
+pub fn random_token() -> Result<SecretString> {
+    let bytes = zeroize::Zeroizing::new(random_bytes(32)?);
+    Ok(SecretString::new(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_slice()),
+    ))
+}
+
+/// Seals `plaintext` under `key` with `aad` bound to it (XChaCha20-Poly1305, random nonce):
+/// for blobs kept outside the store, such as a client's encrypted cache file.
+pub fn seal_blob(key: &KeyMaterial, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+    aead::AeadKey::new(key)?.seal(aad, plaintext)
+}
+
+/// Opens a blob made by [`seal_blob`]; `integrity` when the key, `aad` or bytes do not match.
+pub fn open_blob(
+    key: &KeyMaterial,
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    aead::AeadKey::new(key)?.open(aad, sealed)
+}
+
+/// Derives a 32-byte key from high-entropy secret material (a token, a key) for one purpose
+/// named by `context` (HKDF-SHA256). Not for passphrases: use a passphrase vault for those.
+pub fn derive_subkey(secret: &[u8], context: &str) -> Result<KeyMaterial> {
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    orion::hazardous::kdf::hkdf::Hkdf::<orion::hazardous::kdf::hkdf::SHA256>::derive_key(
+        b"vault-subkey-v1",
+        secret,
+        Some(context.as_bytes()),
+        out.as_mut_slice(),
+    )
+    .map_err(|_| Error::invalid("secret", "cannot derive a key from empty material"))?;
+    KeyMaterial::from_slice(out.as_slice())
+}
+
+/// Compares two byte strings in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    orion::util::secure_cmp(a, b).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_accepts_hex_and_base64_keys_and_treats_the_rest_as_passphrase() {
+        let raw = [7u8; 32];
+        let hex_key = hex::encode(raw);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
+        for s in [hex_key.as_str(), b64.as_str()] {
+            match RootKeySource::parse(s) {
+                Ok(RootKeySource::Key(k)) => assert_eq!(k.expose(), &raw),
+                other => panic!("expected a key for {s}, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            RootKeySource::parse("correct horse battery staple"),
+            Ok(RootKeySource::Passphrase(_))
+        ));
+        // 31 bytes of base64 is not a key: it is a passphrase.
+        let short = base64::engine::general_purpose::STANDARD.encode([1u8; 31]);
+        assert!(matches!(
+            RootKeySource::parse(&short),
+            Ok(RootKeySource::Passphrase(_))
+        ));
+        assert_eq!(
+            RootKeySource::parse("  ").err().map(|e| e.code()),
+            Some("invalid")
+        );
+    }
+
+    #[test]
+    fn blobs_round_trip_and_subkeys_depend_on_context() {
+        let k = derive_subkey(b"token-material", "cache").expect("derive");
+        let k2 = derive_subkey(b"token-material", "other").expect("derive");
+        assert_ne!(k.expose(), k2.expose());
+        let sealed = seal_blob(&k, b"aad", b"configs").expect("seal");
+        assert_eq!(
+            open_blob(&k, b"aad", &sealed).expect("open").as_slice(),
+            b"configs"
+        );
+        assert!(open_blob(&k2, b"aad", &sealed).is_err());
+        assert!(open_blob(&k, b"other", &sealed).is_err());
+    }
+
+    #[test]
+    fn tokens_are_random_and_compare_in_constant_time() {
+        let a = random_token().expect("token");
+        let b = random_token().expect("token");
+        assert_eq!(a.expose_secret().len(), 43);
+        assert_ne!(a.expose_secret(), b.expose_secret());
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}

@@ -1,0 +1,158 @@
+//! Shared plumbing of the typed record modules: store key layout, sealed JSON records, and the
+//! optimistic read-modify-commit loop.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use zeroize::Zeroizing;
+
+use crate::crypto::Barrier;
+use crate::error::{Error, Result};
+use crate::store::{Condition, Write};
+
+/// How many times a write retries after losing a race to another writer (without
+/// compare-and-set) before giving up with `conflict`.
+pub(crate) const MAX_ATTEMPTS: usize = 64;
+
+/// Page size when a listing walks a prefix.
+pub(crate) const PAGE: usize = 256;
+
+/// `<family>/h/<service>/<name>`: the head (latest version) of a record.
+pub(crate) fn head_key(family: &str, service: &str, name: &str) -> Vec<u8> {
+    format!("{family}/h/{service}/{name}").into_bytes()
+}
+
+/// `<family>/h/<service>/`: prefix of every head of a service.
+pub(crate) fn head_prefix(family: &str, service: &str) -> Vec<u8> {
+    format!("{family}/h/{service}/").into_bytes()
+}
+
+/// `<family>/v/<service>/<name>/<version as u64 BE>`: one kept version.
+pub(crate) fn version_key(family: &str, service: &str, name: &str, version: u64) -> Vec<u8> {
+    let mut k = format!("{family}/v/{service}/{name}/").into_bytes();
+    k.extend_from_slice(&version.to_be_bytes());
+    k
+}
+
+/// The name part of a head key under `prefix`.
+pub(crate) fn name_from_key(prefix: &[u8], key: &[u8]) -> Result<String> {
+    let rest = key
+        .strip_prefix(prefix)
+        .ok_or_else(|| Error::Internal("scan returned a key outside its prefix".into()))?;
+    String::from_utf8(rest.to_vec()).map_err(|_| Error::Integrity)
+}
+
+/// Serializes `record` to JSON and seals it for `key`.
+pub(crate) fn seal_json<T: Serialize>(
+    barrier: &Barrier,
+    key: &[u8],
+    record: &T,
+) -> Result<Vec<u8>> {
+    let plain = Zeroizing::new(
+        serde_json::to_vec(record).map_err(|e| Error::Internal(format!("encode record: {e}")))?,
+    );
+    barrier.seal(key, &plain)
+}
+
+/// Opens the sealed JSON record stored at `key`.
+pub(crate) fn open_json<T: DeserializeOwned>(
+    barrier: &Barrier,
+    key: &[u8],
+    sealed: &[u8],
+) -> Result<T> {
+    let plain = barrier.open(key, sealed)?;
+    serde_json::from_slice(&plain).map_err(|_| Error::Integrity)
+}
+
+/// The head of a record as read: its raw sealed bytes (for the commit condition) and value.
+pub(crate) struct Head<T> {
+    pub(crate) raw: Vec<u8>,
+    pub(crate) record: T,
+}
+
+/// Reads and opens the head at `key`.
+pub(crate) async fn read_head<T: DeserializeOwned>(
+    barrier: &Barrier,
+    key: &[u8],
+) -> Result<Option<Head<T>>> {
+    match barrier.store().get(key).await? {
+        Some(raw) => {
+            let record = open_json(barrier, key, &raw)?;
+            Ok(Some(Head { raw, record }))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Optimistic concurrency: `plan` reads the current head and returns the writes to make (or an
+/// error); the writes commit only if the head is unchanged. A lost race retries, unless the
+/// caller asked for compare-and-set (`cas`), which then fails with `conflict`.
+pub(crate) async fn commit_unless_changed<T, R, F>(
+    barrier: &Barrier,
+    head: &[u8],
+    cas: bool,
+    what: impl Fn() -> String,
+    mut plan: F,
+) -> Result<R>
+where
+    T: DeserializeOwned,
+    F: FnMut(Option<Head<T>>) -> Result<(Vec<Write>, R)>,
+{
+    for _ in 0..MAX_ATTEMPTS {
+        let current = read_head::<T>(barrier, head).await?;
+        let condition = Condition::unchanged(head, current.as_ref().map(|h| h.raw.as_slice()));
+        let (writes, outcome) = plan(current)?;
+        if barrier.store().commit(vec![condition], writes).await? {
+            return Ok(outcome);
+        }
+        if cas {
+            return Err(Error::Conflict(format!(
+                "{} was changed concurrently; read it again and retry",
+                what()
+            )));
+        }
+    }
+    Err(Error::Conflict(format!(
+        "{} is under heavy concurrent writes; retry",
+        what()
+    )))
+}
+
+/// Checks a compare-and-set expectation against the current version (0 = absent).
+pub(crate) fn check_expected(what: &str, expected: Option<u64>, current: u64) -> Result<()> {
+    match expected {
+        Some(e) if e != current => Err(Error::Conflict(if current == 0 {
+            format!("{what} does not exist (expected version {e})")
+        } else {
+            format!("{what} is at version {current}, not the expected version {e}")
+        })),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_keys_sort_numerically() {
+        let a = version_key("cfg", "s", "x", 9);
+        let b = version_key("cfg", "s", "x", 10);
+        let c = version_key("cfg", "s", "x", 256);
+        assert!(a < b && b < c);
+        assert!(a.starts_with(b"cfg/v/s/x/"));
+    }
+
+    #[test]
+    fn expected_version_mismatch_is_conflict() {
+        assert!(check_expected("config 'a'", None, 3).is_ok());
+        assert!(check_expected("config 'a'", Some(3), 3).is_ok());
+        assert!(check_expected("config 'a'", Some(0), 0).is_ok());
+        let e = check_expected("config 'a'", Some(2), 3).expect_err("stale");
+        assert_eq!(e.code(), "conflict");
+        assert!(e.to_string().contains("version 3"));
+        assert_eq!(
+            check_expected("config 'a'", Some(1), 0).map_err(|e| e.code()),
+            Err("conflict")
+        );
+    }
+}

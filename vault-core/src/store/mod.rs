@@ -1,0 +1,140 @@
+//! The storage contract: every durable byte of the vault goes through [`Store`].
+//!
+//! A store is an ordered map of byte keys to byte values with one atomic primitive,
+//! [`Store::commit`]: if every [`Condition`] holds, apply every [`Write`], otherwise apply none
+//! (etcd's `Txn`). Versioning, compare-and-set, unique constraints and claims are built on it.
+//! When `commit` returns `Ok(true)` the write is durable. Stores only ever see ciphertext of
+//! secret values; the crypto barrier sits above them.
+
+mod memory;
+mod sled_store;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use memory::MemoryStore;
+pub use sled_store::SledStore;
+
+use crate::error::Result;
+
+/// A condition checked atomically by [`Store::commit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// The key has no value.
+    Absent(Vec<u8>),
+    /// The key has some value.
+    Present(Vec<u8>),
+    /// The key's value is exactly these bytes.
+    Equals(Vec<u8>, Vec<u8>),
+}
+
+impl Condition {
+    /// Builds the condition "`key` is as `current` says": equal to it, or absent when `None`.
+    pub fn unchanged(key: &[u8], current: Option<&[u8]>) -> Condition {
+        match current {
+            Some(v) => Condition::Equals(key.to_vec(), v.to_vec()),
+            None => Condition::Absent(key.to_vec()),
+        }
+    }
+
+    /// Whether the condition holds given the key's current value.
+    pub fn holds(&self, current: Option<&[u8]>) -> bool {
+        match self {
+            Condition::Absent(_) => current.is_none(),
+            Condition::Present(_) => current.is_some(),
+            Condition::Equals(_, want) => current == Some(want.as_slice()),
+        }
+    }
+
+    /// The key this condition is about.
+    pub fn key(&self) -> &[u8] {
+        match self {
+            Condition::Absent(k) | Condition::Present(k) | Condition::Equals(k, _) => k,
+        }
+    }
+}
+
+/// A write applied by [`Store::commit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// Set the key to the value.
+    Put(Vec<u8>, Vec<u8>),
+    /// Remove the key (no-op when absent).
+    Delete(Vec<u8>),
+}
+
+/// One key and its value, as returned by [`Store::scan`].
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// An ordered, durable key-value store with atomic conditional commits.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The value of `key`; `Ok(None)` when missing.
+    async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Up to `limit` entries whose keys start with `prefix` and sort strictly after `after`
+    /// (from the start of the prefix when `None`), in ascending key order.
+    async fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>>;
+
+    /// Atomically: if every condition holds, apply every write and return `Ok(true)`; otherwise
+    /// apply nothing and return `Ok(false)`. An `Ok(true)` write is durable when this returns.
+    async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> Result<bool>;
+
+    /// Makes every acknowledged write durable (a no-op where commits already are); used at
+    /// shutdown.
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// A short name of the backend, for health output ("memory", "sled", ...).
+    fn backend_name(&self) -> &'static str;
+}
+
+/// A shared store handle.
+pub type SharedStore = Arc<dyn Store>;
+
+/// The smallest key strictly greater than every key starting with `prefix`, if any.
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// Appends a byte to `after` so that the result is the smallest key strictly after it.
+pub(crate) fn key_after(after: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(after.len() + 1);
+    k.extend_from_slice(after);
+    k.push(0);
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_increments_last_non_max_byte() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(&[1, 255]), Some(vec![2]));
+        assert_eq!(prefix_end(&[255, 255]), None);
+        assert_eq!(prefix_end(b""), None);
+    }
+
+    #[test]
+    fn conditions_hold_as_documented() {
+        assert!(Condition::Absent(b"k".to_vec()).holds(None));
+        assert!(!Condition::Absent(b"k".to_vec()).holds(Some(b"v")));
+        assert!(Condition::Present(b"k".to_vec()).holds(Some(b"")));
+        assert!(!Condition::Present(b"k".to_vec()).holds(None));
+        let eq = Condition::Equals(b"k".to_vec(), b"v".to_vec());
+        assert!(eq.holds(Some(b"v")));
+        assert!(!eq.holds(Some(b"w")));
+        assert!(!eq.holds(None));
+    }
+}
