@@ -1,0 +1,8 @@
+//! vault-core integration tests: one binary, one module per area.
+
+mod core {
+    pub mod configs;
+    pub mod conformance;
+    pub mod credentials;
+    pub mod support;
+}
