@@ -1,0 +1,219 @@
+//! Starting and stopping the server: environment, dev-mode key and token files, logging,
+//! binding, graceful shutdown on SIGINT/SIGTERM, and the final flush.
+
+use std::future::Future;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use vault_core::crypto::{RootKeySource, SecretString, random_token, write_private_file};
+use vault_core::vault::create_private_dir;
+use vault_core::{Error, Result, Vault};
+
+use super::{AppState, router};
+
+/// Environment variable holding the service token.
+pub const TOKEN_ENV: &str = "VVAULT_SERVICE_TOKEN";
+/// Environment variable holding the root key (hex/base64) or passphrase.
+pub const KEY_ENV: &str = "VVAULT_ENCRYPTION_KEY";
+/// Name of the dev-mode token file inside the data directory.
+pub const DEV_TOKEN_FILE: &str = "service.token";
+
+/// What `vault-http serve` needs to start.
+#[derive(Debug)]
+pub struct ServeOptions {
+    /// Data directory (sled store, dev key and token files).
+    pub data_dir: PathBuf,
+    /// Address to listen on, `HOST:PORT` (port 0 picks a free one).
+    pub addr: String,
+    /// The service token; `None` = dev mode (token file in the data directory).
+    pub service_token: Option<SecretString>,
+    /// The root key or passphrase text; `None` = dev mode (key file in the data directory).
+    pub encryption_key: Option<SecretString>,
+}
+
+impl ServeOptions {
+    /// Options with the token and key read from [`TOKEN_ENV`] and [`KEY_ENV`].
+    pub fn from_env(data_dir: PathBuf, addr: String) -> Self {
+        let var = |name: &str| std::env::var(name).ok().map(SecretString::new);
+        ServeOptions {
+            data_dir,
+            addr,
+            service_token: var(TOKEN_ENV),
+            encryption_key: var(KEY_ENV),
+        }
+    }
+}
+
+/// Installs the tracing subscriber: level/targets from `VAULT_LOG` (default `info`), JSON lines
+/// when `VAULT_LOG_FORMAT=json`, always to stderr.
+pub fn init_logging() -> Result<()> {
+    let targets = match std::env::var("VAULT_LOG") {
+        Ok(s) if !s.trim().is_empty() => s.trim().parse::<Targets>().map_err(|_| {
+            Error::invalid(
+                "VAULT_LOG",
+                "expected a level such as info, or targets such as vault_http=debug,warn",
+            )
+        })?,
+        _ => Targets::new().with_default(tracing::Level::INFO),
+    };
+    let json = std::env::var("VAULT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let registry = tracing_subscriber::registry().with(targets);
+    let result = if json {
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            )
+            .try_init()
+    } else {
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            )
+            .try_init()
+    };
+    result.map_err(|_| Error::Internal("the log subscriber was already installed".into()))
+}
+
+/// The service token: the given one, or (dev mode) the token file in `dir`, created with a
+/// fresh random token (mode 0600) on first use. Returns the token and, in dev mode, the file.
+pub fn token_for_dir(
+    dir: &Path,
+    given: Option<SecretString>,
+) -> Result<(SecretString, Option<PathBuf>)> {
+    if let Some(t) = given {
+        let t = SecretString::new(t.expose_secret().trim().to_string());
+        if t.is_empty() {
+            return Err(Error::invalid(TOKEN_ENV, "must not be empty"));
+        }
+        return Ok((t, None));
+    }
+    create_private_dir(dir)?;
+    let path = dir.join(DEV_TOKEN_FILE);
+    let read = |path: &Path| -> Result<Option<SecretString>> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let text = SecretString::new(text);
+                let t = SecretString::new(text.expose_secret().trim().to_string());
+                if t.is_empty() {
+                    return Err(Error::invalid(
+                        "token_file",
+                        format!("{} is empty", path.display()),
+                    ));
+                }
+                Ok(Some(t))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::BackendUnavailable(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
+        }
+    };
+    if let Some(t) = read(&path)? {
+        return Ok((t, Some(path)));
+    }
+    let t = random_token()?;
+    match write_private_file(&path, t.expose_secret().as_bytes()) {
+        Ok(()) => Ok((t, Some(path))),
+        // Another process created it first: use theirs.
+        Err(e) => match read(&path)? {
+            Some(t) => Ok((t, Some(path))),
+            None => Err(e),
+        },
+    }
+}
+
+/// Opens the vault and resolves the token. Returns the state and the dev-mode notices to print
+/// on stderr (paths only, never a secret).
+pub async fn open(opts: ServeOptions) -> Result<(AppState, Vec<String>)> {
+    let key = match &opts.encryption_key {
+        Some(k) => Some(RootKeySource::parse(k.expose_secret())?),
+        None => None,
+    };
+    let (vault, dev_key) = Vault::open_dir(&opts.data_dir, key).await?;
+    let (token, dev_token) = token_for_dir(&opts.data_dir, opts.service_token)?;
+    let mut notices = Vec::new();
+    if let Some(dev) = dev_key {
+        notices.push(format!(
+            "dev mode: {KEY_ENV} is not set; using the root key file {} ({}). Anyone who can \
+             read the data directory can decrypt it: set {KEY_ENV} in production.",
+            dev.path.display(),
+            if dev.created {
+                "created now"
+            } else {
+                "existing"
+            }
+        ));
+    }
+    if let Some(path) = dev_token {
+        notices.push(format!(
+            "dev mode: {TOKEN_ENV} is not set; the service token is in {}",
+            path.display()
+        ));
+    }
+    Ok((AppState::new(vault, token), notices))
+}
+
+/// Registers SIGINT and SIGTERM handlers now and returns a future that resolves on either.
+pub fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let err =
+            |e: std::io::Error| Error::Internal(format!("cannot install signal handlers: {e}"));
+        let mut int = signal(SignalKind::interrupt()).map_err(err)?;
+        let mut term = signal(SignalKind::terminate()).map_err(err)?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => tracing::info!(signal = "SIGINT", "shutting down"),
+                _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!(signal = "ctrl-c", "shutting down");
+        })
+    }
+}
+
+/// Runs `vault-http serve`: opens the vault, prints the dev notices, binds, prints
+/// `listening on http://<addr>` on stdout, serves until SIGINT/SIGTERM (finishing in-flight
+/// requests), then flushes the vault.
+pub async fn serve(opts: ServeOptions) -> Result<()> {
+    let addr = opts.addr.clone();
+    let (state, notices) = open(opts).await?;
+    for n in notices {
+        eprintln!("{n}");
+    }
+    let shutdown = shutdown_signal()?;
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| Error::Unavailable(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("cannot read the bound address: {e}")))?;
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{local}");
+        let _ = out.flush();
+    }
+    tracing::info!(addr = %local, version = env!("CARGO_PKG_VERSION"), "vault-http started");
+    let vault = state.vault().clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::Internal(format!("server failed: {e}")))?;
+    vault.flush().await?;
+    tracing::info!("vault-http stopped");
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! End-to-end tests: the real `vault-http` binary on a free loopback port, driven over real
+//! HTTP by reqwest and by the crate's own remote client.
+
+#[path = "e2e/support.rs"]
+mod support;
+
+#[path = "e2e/api.rs"]
+mod api;
+
+#[path = "e2e/lifecycle.rs"]
+mod lifecycle;
+
+#[path = "e2e/client.rs"]
+mod client;
