@@ -1,0 +1,69 @@
+// The package surface index.d.ts declares, checked at run time: exports (CommonJS and ESM),
+// the namespaces and methods of a vault, and the exact fields of every record.
+
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import { after, before, describe, it } from 'node:test'
+
+import * as esm from 'vault-node'
+import { KEY, tmpDir, vault } from './helpers.mjs'
+
+describe('package surface', () => {
+  let dir
+  let v
+  before(async () => {
+    dir = tmpDir()
+    v = await esm.open(dir, { encryptionKey: KEY })
+  })
+  after(() => {
+    v?.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('exports the same names to require and import', () => {
+    const names = ['Credential', 'ERROR_CODES', 'Vault', 'VaultError', 'connect', 'open']
+    assert.deepEqual(Object.keys(vault).sort(), names)
+    for (const n of names) assert.equal(esm[n], vault[n], n)
+  })
+
+  it('a vault has the credentials and configs namespaces and nothing unexpected', () => {
+    assert.ok(v instanceof vault.Vault)
+    assert.deepEqual(Object.keys(v).sort(), ['configs', 'credentials'])
+    const methods = (o) =>
+      Object.getOwnPropertyNames(Object.getPrototypeOf(o))
+        .filter((n) => n !== 'constructor')
+        .sort()
+    assert.deepEqual(methods(v.credentials), ['delete', 'get', 'list', 'put'])
+    assert.deepEqual(methods(v.configs), ['get', 'list', 'put'])
+    assert.deepEqual(methods(v), ['close', 'closed', 'devKeyFile', 'health', 'mode'])
+    assert.ok(Object.isFrozen(v))
+  })
+
+  it('records have exactly the declared fields', async () => {
+    const w = await v.credentials.put('K', 'v', { service: 's' })
+    assert.deepEqual(Object.keys(w).sort(), ['action', 'key', 'service', 'version'])
+    const c = await v.credentials.get('K')
+    assert.deepEqual(Object.keys(c).sort(), ['createdAt', 'key', 'metadata', 'service', 'updatedAt', 'version'])
+    assert.deepEqual(Object.keys(c.toJSON()).sort(), ['createdAt', 'key', 'metadata', 'service', 'updatedAt', 'value', 'version'])
+    const [info] = await v.credentials.list('s')
+    assert.deepEqual(Object.keys(info).sort(), ['createdAt', 'key', 'metadata', 'service', 'updatedAt', 'version'])
+    const cw = await v.configs.put('s', 'default')
+    assert.deepEqual(Object.keys(cw).sort(), ['action', 'service', 'strategyId', 'version'])
+    const cfg = await v.configs.get('s', 'default')
+    assert.deepEqual(Object.keys(cfg).sort(), [
+      'createdAt',
+      'enabled',
+      'params',
+      'riskLimits',
+      'service',
+      'stale',
+      'strategyId',
+      'symbols',
+      'updatedAt',
+      'version',
+    ])
+    const h = await v.health()
+    assert.deepEqual(Object.keys(h).sort(), ['components', 'message', 'ok', 'status', 'timestamp', 'version'])
+    for (const s of Object.values(h.components)) assert.equal(typeof s, 'string')
+  })
+})

@@ -1,0 +1,280 @@
+// One suite, run against both modes: an embedded vault in a tmp dir and a real vault-http
+// server spawned on a free port. Every method, the errors each mode can produce, concurrency,
+// and that no secret shows in util.inspect, JSON.stringify or error messages.
+
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import util from 'node:util'
+
+import { RFC3339, SECRET, rejectsWith, setupMode, vault } from './helpers.mjs'
+
+for (const mode of ['embedded', 'remote']) {
+  describe(`${mode} mode`, () => {
+    let env
+    let v
+    before(async () => {
+      env = await setupMode(mode)
+      v = env.vault
+    })
+    after(async () => {
+      await env?.teardown()
+    })
+
+    it('reports its mode and health', async () => {
+      assert.equal(v.mode, mode)
+      assert.equal(v.closed, false)
+      const h = await v.health()
+      assert.equal(h.status, 'ok')
+      assert.equal(h.ok, true)
+      assert.equal(typeof h.version, 'string')
+      assert.match(h.timestamp, RFC3339)
+      assert.equal(typeof h.message, 'string')
+      assert.equal(typeof h.components, 'object')
+    })
+
+    it('methods return Promises', async () => {
+      const p = v.credentials.list('nobody')
+      assert.ok(p instanceof Promise)
+      assert.deepEqual(await p, [])
+      const q = v.configs.list('nobody')
+      assert.ok(q instanceof Promise)
+      assert.deepEqual(await q, [])
+    })
+
+    it('credentials: put creates, put again adds a version, get returns the value', async () => {
+      const w1 = await v.credentials.put('OPENAI_API_KEY', 'sk-test', {
+        service: 'chatty',
+        metadata: { owner: 'chat', rotated: false },
+      })
+      assert.deepEqual(w1, { key: 'OPENAI_API_KEY', service: 'chatty', action: 'created', version: 1 })
+      const w2 = await v.credentials.put('OPENAI_API_KEY', 'sk-test-2', { service: 'chatty' })
+      assert.deepEqual(w2, { key: 'OPENAI_API_KEY', service: 'chatty', action: 'updated', version: 2 })
+
+      const cred = await v.credentials.get('OPENAI_API_KEY', { service: 'chatty' })
+      assert.ok(cred instanceof vault.Credential)
+      assert.equal(cred.value, 'sk-test-2')
+      assert.equal(cred.key, 'OPENAI_API_KEY')
+      assert.equal(cred.service, 'chatty')
+      assert.equal(cred.version, 2)
+      // metadata omitted on the second put: the previous version's is kept
+      assert.deepEqual(cred.metadata, { owner: 'chat', rotated: false })
+      assert.match(cred.createdAt, RFC3339)
+      assert.match(cred.updatedAt, RFC3339)
+      assert.ok(cred.createdAt <= cred.updatedAt)
+
+      // without a service: the one service that has the key
+      const again = await v.credentials.get('OPENAI_API_KEY')
+      assert.equal(again.value, 'sk-test-2')
+      assert.equal(again.service, 'chatty')
+    })
+
+    it('credentials: list shows names and metadata, never values', async () => {
+      await v.credentials.put('B_KEY', SECRET, { service: 'lister', metadata: { n: 2 } })
+      await v.credentials.put('A_KEY', SECRET, { service: 'lister' })
+      const list = await v.credentials.list('lister')
+      assert.deepEqual(
+        list.map((c) => [c.key, c.service, c.version]),
+        [
+          ['A_KEY', 'lister', 1],
+          ['B_KEY', 'lister', 1],
+        ],
+      )
+      assert.deepEqual(list[1].metadata, { n: 2 })
+      assert.deepEqual(list[0].metadata, {})
+      for (const item of list) {
+        assert.equal(Object.getPrototypeOf(item), Object.prototype, 'a plain object')
+        assert.ok(!('value' in item))
+        assert.match(item.createdAt, RFC3339)
+        assert.match(item.updatedAt, RFC3339)
+      }
+      assert.ok(!JSON.stringify(list).includes(SECRET))
+      assert.ok(!util.inspect(list, { depth: Infinity }).includes(SECRET))
+    })
+
+    it('credentials: delete removes every version; not_found afterwards', async () => {
+      await v.credentials.put('TO_DELETE', 'x1', { service: 'del' })
+      await v.credentials.put('TO_DELETE', 'x2', { service: 'del' })
+      assert.equal(await v.credentials.delete('TO_DELETE', { service: 'del' }), undefined)
+      await rejectsWith(assert, v.credentials.get('TO_DELETE', { service: 'del' }), 'not_found')
+      await rejectsWith(assert, v.credentials.delete('TO_DELETE', { service: 'del' }), 'not_found')
+      assert.deepEqual(await v.credentials.list('del'), [])
+      // deleting without a service resolves the one service that has it
+      await v.credentials.put('SOLO_DEL', 'x', { service: 'del' })
+      await v.credentials.delete('SOLO_DEL')
+      await rejectsWith(assert, v.credentials.get('SOLO_DEL'), 'not_found')
+    })
+
+    it('credentials: compare-and-set with expectedVersion', async () => {
+      const w = await v.credentials.put('CAS_KEY', 'v1', { service: 'cas', expectedVersion: 0 })
+      assert.equal(w.action, 'created')
+      await rejectsWith(assert, v.credentials.put('CAS_KEY', SECRET, { service: 'cas', expectedVersion: 0 }), 'conflict')
+      await v.credentials.put('CAS_KEY', 'v2', { service: 'cas', expectedVersion: 1 })
+      const stale = await rejectsWith(
+        assert,
+        v.credentials.put('CAS_KEY', SECRET, { service: 'cas', expectedVersion: 1 }),
+        'conflict',
+      )
+      assert.ok(stale.message.length > 0)
+      assert.equal((await v.credentials.get('CAS_KEY', { service: 'cas' })).value, 'v2')
+    })
+
+    it('credentials: an ambiguous key without a service is a conflict', async () => {
+      await v.credentials.put('SHARED_KEY', 'a', { service: 'svc-a' })
+      await v.credentials.put('SHARED_KEY', 'b', { service: 'svc-b' })
+      await rejectsWith(assert, v.credentials.get('SHARED_KEY'), 'conflict')
+      await rejectsWith(assert, v.credentials.delete('SHARED_KEY'), 'conflict')
+      assert.equal((await v.credentials.get('SHARED_KEY', { service: 'svc-b' })).value, 'b')
+    })
+
+    it('credentials: not_found for a missing key or service', async () => {
+      await rejectsWith(assert, v.credentials.get('NO_SUCH_KEY', { service: 'chatty' }), 'not_found')
+      await rejectsWith(assert, v.credentials.get('NO_SUCH_KEY'), 'not_found')
+    })
+
+    it('invalid: bad names, bad values, bad option shapes (no value echoed)', async () => {
+      for (const bad of ['../x', '', 'a/b', '.hidden', 'x'.repeat(200)]) {
+        await rejectsWith(assert, v.credentials.put(bad, SECRET, { service: 'ok' }), 'invalid')
+        await rejectsWith(assert, v.credentials.put('OK_KEY', SECRET, { service: bad }), 'invalid')
+        await rejectsWith(assert, v.configs.put('ok', bad, { params: {} }), 'invalid')
+      }
+      await rejectsWith(assert, v.credentials.get('../x', { service: 'chatty' }), 'invalid')
+      await rejectsWith(assert, v.credentials.list('../x'), 'invalid')
+      await rejectsWith(assert, v.configs.list('../x'), 'invalid')
+      await rejectsWith(assert, v.configs.get('../x', 'default'), 'invalid')
+      // an empty value is refused by the vault
+      await rejectsWith(assert, v.credentials.put('EMPTY', '', { service: 'ok' }), 'invalid')
+      // shape errors caught by the wrapper, named by field
+      const e1 = await rejectsWith(assert, v.credentials.put('K', SECRET, {}), 'invalid')
+      assert.match(e1.message, /service/)
+      const e2 = await rejectsWith(assert, v.credentials.put('K', SECRET, { service: 'ok', serivce: 'x' }), 'invalid')
+      assert.match(e2.message, /serivce/)
+      await rejectsWith(assert, v.credentials.put('K', SECRET, { service: 'ok', expected_version: 1 }), 'invalid')
+      await rejectsWith(assert, v.credentials.put('K', SECRET, { service: 'ok', metadata: [1] }), 'invalid')
+      await rejectsWith(assert, v.credentials.put('K', SECRET, { service: 'ok', expectedVersion: -1 }), 'invalid')
+      await rejectsWith(assert, v.credentials.put('K', SECRET, { service: 'ok', expectedVersion: 1.5 }), 'invalid')
+      await rejectsWith(assert, v.credentials.put('K', 42, { service: 'ok' }), 'invalid')
+      await rejectsWith(assert, v.credentials.get(42), 'invalid')
+      await rejectsWith(assert, v.configs.put('ok', 'default', { symbols: 'EUR_USD' }), 'invalid')
+      await rejectsWith(assert, v.configs.put('ok', 'default', { enabled: 'yes' }), 'invalid')
+      await rejectsWith(assert, v.configs.put('ok', 'default', { risk_limits: {} }), 'invalid')
+      await rejectsWith(assert, v.configs.get('ok', 'default', { version: 'latest' }), 'invalid')
+      // nothing was written by the failed puts
+      assert.deepEqual(await v.credentials.list('ok'), [])
+    })
+
+    it('configs: put, get (latest and by version), list, compare-and-set', async () => {
+      const w1 = await v.configs.put('fxshinobi', 'default', {
+        params: { fast: 12, slow: 26 },
+        symbols: ['EUR_USD', 'GBP_USD'],
+        riskLimits: { maxPositionSize: 10000 },
+      })
+      assert.deepEqual(w1, { service: 'fxshinobi', strategyId: 'default', action: 'created', version: 1 })
+      const w2 = await v.configs.put('fxshinobi', 'default', { enabled: false, expectedVersion: 1 })
+      assert.deepEqual(w2, { service: 'fxshinobi', strategyId: 'default', action: 'updated', version: 2 })
+      await v.configs.put('fxshinobi', 'breakout')
+
+      const latest = await v.configs.get('fxshinobi', 'default')
+      assert.equal(Object.getPrototypeOf(latest), Object.prototype)
+      assert.deepEqual(
+        { ...latest, createdAt: undefined, updatedAt: undefined },
+        {
+          service: 'fxshinobi',
+          strategyId: 'default',
+          params: { fast: 12, slow: 26 },
+          symbols: ['EUR_USD', 'GBP_USD'],
+          riskLimits: { maxPositionSize: 10000 },
+          enabled: false,
+          version: 2,
+          createdAt: undefined,
+          updatedAt: undefined,
+          stale: false,
+        },
+      )
+      assert.match(latest.createdAt, RFC3339)
+      assert.match(latest.updatedAt, RFC3339)
+
+      const v1 = await v.configs.get('fxshinobi', 'default', { version: 1 })
+      assert.equal(v1.version, 1)
+      assert.equal(v1.enabled, true)
+
+      const fresh = await v.configs.get('fxshinobi', 'breakout')
+      assert.deepEqual([fresh.params, fresh.symbols, fresh.riskLimits, fresh.enabled], [{}, [], {}, true])
+
+      const list = await v.configs.list('fxshinobi')
+      assert.deepEqual(
+        list.map((c) => [c.strategyId, c.version, c.stale]),
+        [
+          ['breakout', 1, false],
+          ['default', 2, false],
+        ],
+      )
+
+      await rejectsWith(assert, v.configs.put('fxshinobi', 'default', { enabled: true, expectedVersion: 1 }), 'conflict')
+      await rejectsWith(assert, v.configs.put('fxshinobi', 'default', { expectedVersion: 0 }), 'conflict')
+      await rejectsWith(assert, v.configs.get('fxshinobi', 'default', { version: 99 }), 'not_found')
+      await rejectsWith(assert, v.configs.get('fxshinobi', 'nope'), 'not_found')
+      assert.deepEqual(await v.configs.list('no-such-service'), [])
+    })
+
+    it('1,000 concurrent gets', async () => {
+      await v.credentials.put('CONCURRENT', 'c-value', { service: 'load' })
+      const all = Array.from({ length: 1000 }, () => v.credentials.get('CONCURRENT', { service: 'load' }))
+      // every call returned a pending Promise at once: the event loop was not held
+      assert.ok(all.every((p) => p instanceof Promise))
+      const results = await Promise.all(all)
+      assert.equal(results.length, 1000)
+      assert.ok(results.every((c) => c.value === 'c-value' && c.version === 1))
+    })
+
+    it('concurrent puts with the same expectedVersion: exactly one wins', async () => {
+      await v.credentials.put('RACE', 'r0', { service: 'race' })
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 16 }, (_, i) => v.credentials.put('RACE', `r${i + 1}`, { service: 'race', expectedVersion: 1 })),
+      )
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1)
+      for (const o of outcomes.filter((o) => o.status === 'rejected')) assert.equal(o.reason.code, 'conflict')
+      assert.equal((await v.credentials.get('RACE', { service: 'race' })).version, 2)
+    })
+
+    it('a credential value never shows in inspect, console.log formatting or JSON', async () => {
+      await v.credentials.put('LEAK_CHECK', SECRET, { service: 'leak', metadata: { note: 'not secret' } })
+      const cred = await v.credentials.get('LEAK_CHECK', { service: 'leak' })
+      assert.equal(cred.value, SECRET)
+      const renderings = [
+        util.inspect(cred),
+        util.inspect(cred, { showHidden: true, depth: Infinity, getters: true }),
+        util.inspect({ nested: [cred] }, { depth: Infinity }),
+        util.format('%o %O %s %j', cred, cred, cred, cred),
+        JSON.stringify(cred),
+        JSON.stringify({ list: [cred] }),
+        String(cred),
+        `${cred}`,
+        JSON.stringify({ ...cred }),
+        Object.keys(cred).join(','),
+      ]
+      for (const r of renderings) {
+        assert.ok(!r.includes(SECRET), `secret leaked in: ${r.replace(SECRET, '<SECRET>')}`)
+      }
+      assert.match(util.inspect(cred), /\[REDACTED\]/)
+      assert.match(util.inspect(cred), /LEAK_CHECK/)
+      assert.equal(JSON.parse(JSON.stringify(cred)).value, '[REDACTED]')
+      assert.deepEqual(JSON.parse(JSON.stringify(cred)).metadata, { note: 'not secret' })
+      assert.ok(!Object.keys(cred).includes('value'), 'value is not an own enumerable property')
+      assert.equal({ ...cred }.value, undefined)
+      assert.ok(!util.inspect(v, { depth: Infinity }).includes(SECRET))
+    })
+
+    it('close(): later calls reject with invalid; closing twice is harmless', async () => {
+      const other = await env.another()
+      assert.equal(other.closed, false)
+      other.close()
+      other.close()
+      assert.equal(other.closed, true)
+      await rejectsWith(assert, other.credentials.get('X', { service: 'y' }), 'invalid')
+      await rejectsWith(assert, other.configs.list('y'), 'invalid')
+      await rejectsWith(assert, other.health(), 'invalid')
+      // the suite's own handle is unaffected
+      assert.equal((await v.health()).ok, true)
+    })
+  })
+}

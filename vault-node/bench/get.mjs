@@ -1,0 +1,52 @@
+// Run: (cd vault-node && npm run build && node bench/get.mjs [seconds-per-figure])
+// (`npm run build` is the release build; after `build:debug` the figures are for a debug build.)
+// Needs target/debug/vault-http (or VAULT_HTTP_BIN) for the remote figures.
+//
+// credentials.get calls per second through the Node package: embedded (sled in a tmp dir) and
+// remote (a vault-http server on loopback), one call at a time and with 64 calls in flight.
+// Prints figures only; not part of the tests.
+
+import fs from 'node:fs'
+
+import { KEY, TOKEN, startServer, tmpDir, vault } from '../__test__/helpers.mjs'
+
+const seconds = Number(process.argv[2] ?? 2)
+
+/** @param {() => Promise<unknown>} call @param {number} inFlight */
+async function rate(call, inFlight) {
+  for (let i = 0; i < 200; i++) await call() // warm up
+  let done = 0
+  const end = performance.now() + seconds * 1000
+  const worker = async () => {
+    while (performance.now() < end) {
+      await call()
+      done++
+    }
+  }
+  const start = performance.now()
+  await Promise.all(Array.from({ length: inFlight }, worker))
+  return done / ((performance.now() - start) / 1000)
+}
+
+/** @param {string} label @param {import('vault-node').Vault} v */
+async function bench(label, v) {
+  await v.credentials.put('BENCH_KEY', 'sk-bench-value', { service: 'bench' })
+  const get = () => v.credentials.get('BENCH_KEY', { service: 'bench' })
+  for (const inFlight of [1, 64]) {
+    const r = await rate(get, inFlight)
+    console.log(`${label.padEnd(9)} in flight ${String(inFlight).padStart(2)}: ${Math.round(r).toLocaleString('en-US').padStart(9)} gets/s`)
+  }
+}
+
+const dir = tmpDir('vault-node-bench-')
+const embedded = await vault.open(dir, { encryptionKey: KEY })
+await bench('embedded', embedded)
+embedded.close()
+fs.rmSync(dir, { recursive: true, force: true })
+
+const server = await startServer()
+const remote = await vault.connect(server.url, { token: TOKEN })
+await bench('remote', remote)
+remote.close()
+await server.stop()
+fs.rmSync(server.dataDir, { recursive: true, force: true })

@@ -1,0 +1,213 @@
+// Type declarations of vault-node (hand-written; they describe index.js, the wrapper over the
+// generated native loader). Checked by `npm run typecheck` against examples/node.
+
+/** Every stable error code; a code added later arrives as a plain string. */
+export type ErrorCode =
+  | 'not_found'
+  | 'conflict'
+  | 'invalid'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'wrong_key'
+  | 'integrity'
+  | 'backend_unavailable'
+  | 'unavailable'
+  | 'internal'
+
+/** The error every call rejects with: `.code` is the stable code, `.message` is for people. */
+export declare class VaultError extends Error {
+  readonly name: 'VaultError'
+  readonly code: ErrorCode | (string & {})
+  private constructor()
+}
+
+/** The codes of `ErrorCode`, as a frozen array. */
+export declare const ERROR_CODES: readonly ErrorCode[]
+
+/** A JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+/** A JSON object (metadata, params, risk limits) as the vault returns it. */
+export type JsonObject = { [key: string]: JsonValue }
+/** A JSON object as a call accepts it (checked at run time). */
+export type JsonObjectInput = Record<string, unknown>
+
+/**
+ * How `open` finds the root key: `{ encryptionKey }` (32 bytes as 64 hex digits or base64; any
+ * other string is used as a passphrase), `{ passphrase }`, or neither: the dev key file
+ * `<path>/root.key`, created on first open.
+ */
+export type OpenOptions =
+  | { encryptionKey: string; passphrase?: undefined }
+  | { passphrase: string; encryptionKey?: undefined }
+  | { encryptionKey?: undefined; passphrase?: undefined }
+
+/** How `connect` reaches a `vault-http` server. */
+export interface ConnectOptions {
+  /** Service token (`VVAULT_SERVICE_TOKEN`), sent as `Authorization: Bearer <token>`. */
+  token?: string
+  /** File keeping last-known-good configs across restarts, encrypted (needs `token`). */
+  cacheFile?: string
+  /** Timeout of each request in milliseconds (default 10000). */
+  timeoutMs?: number
+}
+
+/** Opens (creating if needed) the embedded vault in directory `path`. */
+export declare function open(path: string, options?: OpenOptions): Promise<Vault>
+
+/** A client of the vault server at `url` (`http://host:port`); no request is made yet. */
+export declare function connect(url: string, options?: ConnectOptions): Promise<Vault>
+
+/** A vault handle, embedded or remote: the same API either way. */
+export declare class Vault {
+  private constructor()
+  /** Encrypted, versioned secrets of external services. */
+  readonly credentials: Credentials
+  /** Versioned strategy configs with compare-and-set. */
+  readonly configs: Configs
+  /** `"embedded"` or `"remote"`. */
+  readonly mode: 'embedded' | 'remote'
+  /** The dev key file used when `open` was given no key, else `null`. */
+  readonly devKeyFile: string | null
+  /** Whether `close()` was called. */
+  readonly closed: boolean
+  /** Health of the vault (remote: of the server; `unavailable` when unreachable). */
+  health(): Promise<Health>
+  /** Releases the vault (embedded: its data directory); later calls reject with `invalid`. */
+  close(): void
+}
+
+/** Options of `credentials.put`. */
+export interface CredentialPutOptions {
+  /** The service the credential belongs to. */
+  service: string
+  /** Free-form, non-secret metadata; omitted = keep the previous version's. */
+  metadata?: JsonObjectInput
+  /** Compare-and-set: apply only if the current version is this (0 = must not exist yet). */
+  expectedVersion?: number
+}
+
+/** Options of `credentials.get` and `credentials.delete`. */
+export interface CredentialLookupOptions {
+  /** The service; omitted = the key must exist under exactly one service (else `conflict`). */
+  service?: string
+}
+
+/** `v.credentials`. */
+export declare class Credentials {
+  private constructor()
+  /** Creates credential `key` of `options.service` or adds a version. */
+  put(key: string, value: string, options: CredentialPutOptions): Promise<CredentialWritten>
+  /** The current version of credential `key`, with its value. */
+  get(key: string, options?: CredentialLookupOptions): Promise<Credential>
+  /** The credentials of `service` without their values, ordered by key. */
+  list(service: string): Promise<CredentialInfo[]>
+  /** Deletes credential `key` with all its versions. */
+  delete(key: string, options?: CredentialLookupOptions): Promise<void>
+}
+
+/**
+ * A credential with its value. `value` is a getter over a private field: `util.inspect`,
+ * `console.log` and `JSON.stringify` show `[REDACTED]`; spreading the record drops it. Once
+ * read, the value is an ordinary JS string that cannot be wiped from the heap.
+ */
+export declare class Credential {
+  private constructor()
+  readonly key: string
+  readonly service: string
+  /** The secret value. */
+  readonly value: string
+  readonly metadata: JsonObject
+  readonly version: number
+  /** RFC 3339 UTC. */
+  readonly createdAt: string
+  /** RFC 3339 UTC. */
+  readonly updatedAt: string
+  /** The record with `value: "[REDACTED]"`. */
+  toJSON(): CredentialInfo & { value: '[REDACTED]' }
+}
+
+/** A credential without its value, as `credentials.list` returns it. */
+export interface CredentialInfo {
+  key: string
+  service: string
+  metadata: JsonObject
+  version: number
+  /** RFC 3339 UTC. */
+  createdAt: string
+  /** RFC 3339 UTC. */
+  updatedAt: string
+}
+
+/** The outcome of `credentials.put`. */
+export interface CredentialWritten {
+  key: string
+  service: string
+  action: 'created' | 'updated'
+  version: number
+}
+
+/** Options of `configs.put`; an omitted field keeps the previous version's value. */
+export interface ConfigPutOptions {
+  params?: JsonObjectInput
+  symbols?: string[]
+  riskLimits?: JsonObjectInput
+  enabled?: boolean
+  /** Compare-and-set: apply only if the latest version is this (0 = must not exist yet). */
+  expectedVersion?: number
+}
+
+/** Options of `configs.get`. */
+export interface ConfigGetOptions {
+  /** A specific version; omitted = the latest. */
+  version?: number
+}
+
+/** `v.configs`. */
+export declare class Configs {
+  private constructor()
+  /** Writes a new version of strategy config `strategyId` of `service`. */
+  put(service: string, strategyId: string, options?: ConfigPutOptions): Promise<ConfigWritten>
+  /** The latest version of a strategy config, or `options.version`. */
+  get(service: string, strategyId: string, options?: ConfigGetOptions): Promise<StrategyConfig>
+  /** The latest version of every strategy config of `service`, ordered by strategy id. */
+  list(service: string): Promise<StrategyConfig[]>
+}
+
+/** One version of a strategy config. */
+export interface StrategyConfig {
+  service: string
+  strategyId: string
+  params: JsonObject
+  symbols: string[]
+  riskLimits: JsonObject
+  enabled: boolean
+  version: number
+  /** RFC 3339 UTC. */
+  createdAt: string
+  /** RFC 3339 UTC. */
+  updatedAt: string
+  /** True only when a remote client served this from its last-known-good cache. */
+  stale: boolean
+}
+
+/** The outcome of `configs.put`. */
+export interface ConfigWritten {
+  service: string
+  strategyId: string
+  action: 'created' | 'updated'
+  version: number
+}
+
+/** The vault's health report. */
+export interface Health {
+  status: 'ok' | 'degraded' | 'down'
+  /** `status === "ok"`. */
+  ok: boolean
+  /** Component name to state, e.g. `store: "connected"`. */
+  components: Record<string, string>
+  message: string
+  /** The vault-core version. */
+  version: string
+  /** RFC 3339 UTC. */
+  timestamp: string
+}

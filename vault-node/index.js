@@ -1,0 +1,368 @@
+'use strict'
+/**
+ * vault-node: the vault for Node.js, embedded (`open`) or remote (`connect`), one API.
+ *
+ * This hand-written wrapper sits over the generated napi loader (`native.js`, built by
+ * `npm run build`). It adds:
+ * - the `credentials` / `configs` namespaces and camelCase option objects (checked: an unknown
+ *   option is an `invalid` error, not silently ignored);
+ * - `VaultError`: every rejection is an `Error` whose `.code` is the vault's stable code
+ *   (`not_found`, `conflict`, `invalid`, `unauthorized`, `wrong_key`, `unavailable`, ...),
+ *   parsed from the `[vault:<code>] ` prefix the native layer puts on its messages;
+ * - `Credential`: the secret value sits in a private field behind a `value` getter, and
+ *   `util.inspect` / `console.log` / `JSON.stringify` show `[REDACTED]` instead.
+ *
+ * A value read with `cred.value` is an ordinary JS string: the garbage collector frees it when it
+ * likes and nothing can wipe it from the heap. Read it when you need it, do not keep copies.
+ */
+
+const util = require('node:util')
+const native = require('./native.js')
+
+const REDACTED = '[REDACTED]'
+const NATIVE_PREFIX = /^\[vault:([a-z_]+)\] /
+// napi argument-conversion statuses: the caller passed a value of the wrong type.
+const NAPI_INPUT_STATUSES = new Set([
+  'InvalidArg',
+  'ObjectExpected',
+  'StringExpected',
+  'NameExpected',
+  'FunctionExpected',
+  'NumberExpected',
+  'BooleanExpected',
+  'ArrayExpected',
+  'BigintExpected',
+])
+
+/** A vault error: `.code` is the stable machine code, `.message` is for people. */
+class VaultError extends Error {
+  constructor(code, message) {
+    super(message)
+    this.name = 'VaultError'
+    this.code = code
+  }
+}
+
+function invalid(field, reason) {
+  return new VaultError('invalid', `invalid ${field}: ${reason}`)
+}
+
+/** Turns whatever the native layer threw into a VaultError with a stable code. */
+function translate(err) {
+  if (err instanceof VaultError) return err
+  const message = err && typeof err.message === 'string' ? err.message : 'unknown error'
+  const m = NATIVE_PREFIX.exec(message)
+  if (m) return new VaultError(m[1], message.slice(m[0].length))
+  if (err && NAPI_INPUT_STATUSES.has(err.code)) {
+    // napi's conversion messages may quote the offending value: never pass them on.
+    return new VaultError('invalid', 'invalid argument: a value has the wrong type')
+  }
+  return new VaultError('internal', `internal error: ${message}`)
+}
+
+async function call(fn) {
+  try {
+    return await fn()
+  } catch (err) {
+    throw translate(err)
+  }
+}
+
+// ---- argument checks (shape only; names and values are validated by the vault itself) ----
+
+function isPlainObject(v) {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
+  const proto = Object.getPrototypeOf(v)
+  return proto === Object.prototype || proto === null
+}
+
+/** The options object `o` (undefined/null = none), rejecting keys not in `allowed`. */
+function options(o, allowed, where) {
+  if (o === undefined || o === null) return {}
+  if (!isPlainObject(o)) throw invalid(where, 'must be an object')
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw invalid(where, `unknown option '${k}' (known: ${allowed.join(', ')})`)
+  }
+  return o
+}
+
+function str(v, field) {
+  if (typeof v !== 'string') throw invalid(field, 'must be a string')
+  return v
+}
+
+function optStr(v, field) {
+  return v === undefined || v === null ? undefined : str(v, field)
+}
+
+function optObject(v, field) {
+  if (v === undefined || v === null) return undefined
+  if (!isPlainObject(v)) throw invalid(field, 'must be a plain object')
+  return v
+}
+
+function optVersion(v, field) {
+  if (v === undefined || v === null) return undefined
+  if (!Number.isSafeInteger(v) || v < 0) throw invalid(field, 'must be a non-negative integer')
+  return v
+}
+
+function optBool(v, field) {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'boolean') throw invalid(field, 'must be a boolean')
+  return v
+}
+
+function optSymbols(v) {
+  if (v === undefined || v === null) return undefined
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) {
+    throw invalid('symbols', 'must be an array of strings')
+  }
+  return v
+}
+
+// ---- records ----
+
+/**
+ * A credential with its secret value. `cred.value` returns the string; printing, inspecting or
+ * JSON-serializing the record shows `[REDACTED]`. Spreading (`{...cred}`) or `structuredClone`
+ * drop the value.
+ */
+class Credential {
+  #value
+
+  constructor(r) {
+    this.key = r.key
+    this.service = r.service
+    this.#value = r.value
+    this.metadata = r.metadata
+    this.version = r.version
+    this.createdAt = r.createdAt
+    this.updatedAt = r.updatedAt
+  }
+
+  /** The secret value (an ordinary JS string once read; it cannot be wiped from the heap). */
+  get value() {
+    return this.#value
+  }
+
+  /** The record with the value redacted (what `JSON.stringify` writes). */
+  toJSON() {
+    return {
+      key: this.key,
+      service: this.service,
+      value: REDACTED,
+      metadata: this.metadata,
+      version: this.version,
+      createdAt: this.createdAt,
+      updatedAt: this.updatedAt,
+    }
+  }
+
+  [util.inspect.custom](depth, opts, inspect) {
+    if (depth < 0) return opts.stylize('[Credential]', 'special')
+    const shown = inspect(this.toJSON(), { ...opts, depth: opts.depth === null ? null : opts.depth - 1 })
+    return `Credential ${shown}`
+  }
+}
+
+// ---- namespaces ----
+
+/** `v.credentials`: encrypted, versioned secrets of external services. */
+class Credentials {
+  #native
+
+  constructor(nativeVault) {
+    this.#native = nativeVault
+  }
+
+  /** Creates or updates credential `key`; `service` is required. */
+  put(key, value, opts) {
+    return call(async () => {
+      const o = options(opts, ['service', 'metadata', 'expectedVersion'], 'options')
+      if (o.service === undefined || o.service === null) throw invalid('service', 'is required')
+      return this.#native.putCredential(
+        str(key, 'key'),
+        str(value, 'value'),
+        str(o.service, 'service'),
+        optObject(o.metadata, 'metadata'),
+        optVersion(o.expectedVersion, 'expectedVersion'),
+      )
+    })
+  }
+
+  /** The current version of credential `key` (of `service`, or of the one service that has it). */
+  get(key, opts) {
+    return call(async () => {
+      const o = options(opts, ['service'], 'options')
+      const r = await this.#native.getCredential(str(key, 'key'), optStr(o.service, 'service'))
+      return new Credential(r)
+    })
+  }
+
+  /** The credentials of `service`, without values, ordered by key. */
+  list(service) {
+    return call(async () => this.#native.listCredentials(str(service, 'service')))
+  }
+
+  /** Deletes credential `key` with all its versions. */
+  delete(key, opts) {
+    return call(async () => {
+      const o = options(opts, ['service'], 'options')
+      await this.#native.deleteCredential(str(key, 'key'), optStr(o.service, 'service'))
+    })
+  }
+}
+
+/** `v.configs`: versioned strategy configs with compare-and-set. */
+class Configs {
+  #native
+
+  constructor(nativeVault) {
+    this.#native = nativeVault
+  }
+
+  /** Writes a new version of strategy config `strategyId` of `service`. */
+  put(service, strategyId, opts) {
+    return call(async () => {
+      const o = options(
+        opts,
+        ['params', 'symbols', 'riskLimits', 'enabled', 'expectedVersion'],
+        'options',
+      )
+      return this.#native.putConfig(str(service, 'service'), str(strategyId, 'strategyId'), {
+        params: optObject(o.params, 'params'),
+        symbols: optSymbols(o.symbols),
+        riskLimits: optObject(o.riskLimits, 'riskLimits'),
+        enabled: optBool(o.enabled, 'enabled'),
+        expectedVersion: optVersion(o.expectedVersion, 'expectedVersion'),
+      })
+    })
+  }
+
+  /** A strategy config: the latest version, or `{ version }`. */
+  get(service, strategyId, opts) {
+    return call(async () => {
+      const o = options(opts, ['version'], 'options')
+      return this.#native.getConfig(
+        str(service, 'service'),
+        str(strategyId, 'strategyId'),
+        optVersion(o.version, 'version'),
+      )
+    })
+  }
+
+  /** The latest version of every strategy config of `service`, ordered by strategy id. */
+  list(service) {
+    return call(async () => this.#native.listConfigs(str(service, 'service')))
+  }
+}
+
+/** A vault handle, embedded or remote. Get one from `open` or `connect`. */
+class Vault {
+  #native
+
+  constructor(nativeVault) {
+    this.#native = nativeVault
+    this.credentials = new Credentials(nativeVault)
+    this.configs = new Configs(nativeVault)
+    Object.freeze(this)
+  }
+
+  /** `"embedded"` or `"remote"`. */
+  get mode() {
+    return this.#native.mode
+  }
+
+  /** The dev key file used when `open` was given no key, else `null`. */
+  get devKeyFile() {
+    return this.#native.devKeyFile ?? null
+  }
+
+  /** Whether `close()` was called. */
+  get closed() {
+    return this.#native.closed
+  }
+
+  /** Health of the vault (remote: of the server). */
+  health() {
+    return call(async () => this.#native.health())
+  }
+
+  /** Releases the vault (embedded: its data directory); later calls reject with `invalid`. */
+  close() {
+    this.#native.close()
+  }
+
+  [util.inspect.custom]() {
+    return `Vault { mode: '${this.mode}' }`
+  }
+}
+
+/**
+ * Opens (creating if needed) the embedded vault in directory `path`.
+ * `{ encryptionKey }` (64 hex digits or base64 of 32 bytes; another string is a passphrase),
+ * `{ passphrase }`, or no key: the dev key file `<path>/root.key`, created on first open.
+ */
+function open(path, opts) {
+  return call(async () => {
+    const o = options(opts, ['encryptionKey', 'passphrase'], 'options')
+    const n = await native.openEmbedded(str(path, 'path'), {
+      encryptionKey: optStr(o.encryptionKey, 'encryptionKey'),
+      passphrase: optStr(o.passphrase, 'passphrase'),
+    })
+    return new Vault(n)
+  })
+}
+
+/**
+ * Connects to a vault server at `url` (`http://host:port`). `token` is the service token;
+ * `cacheFile` keeps last-known-good configs for when the server is unreachable (they come back
+ * with `stale: true`); `timeoutMs` bounds each request (default 10000). Connecting does not
+ * contact the server: the first call does.
+ */
+function connect(url, opts) {
+  return call(async () => {
+    const o = options(opts, ['token', 'cacheFile', 'timeoutMs'], 'options')
+    const timeoutMs = o.timeoutMs
+    if (
+      timeoutMs !== undefined &&
+      timeoutMs !== null &&
+      (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2_147_483_647)
+    ) {
+      throw invalid('timeoutMs', 'must be a positive integer of milliseconds (at most 2^31 - 1)')
+    }
+    if (typeof native.connectRemote !== 'function') {
+      throw new VaultError('internal', 'internal error: this build has no remote client')
+    }
+    const n = await native.connectRemote(str(url, 'url'), {
+      token: optStr(o.token, 'token'),
+      cacheFile: optStr(o.cacheFile, 'cacheFile'),
+      timeoutMs: timeoutMs ?? undefined,
+    })
+    return new Vault(n)
+  })
+}
+
+/** Every stable error code a call can reject with (more may be added). */
+const ERROR_CODES = Object.freeze([
+  'not_found',
+  'conflict',
+  'invalid',
+  'unauthorized',
+  'forbidden',
+  'wrong_key',
+  'integrity',
+  'backend_unavailable',
+  'unavailable',
+  'internal',
+])
+
+exports.open = open
+exports.connect = connect
+exports.Vault = Vault
+exports.Credential = Credential
+exports.VaultError = VaultError
+exports.ERROR_CODES = ERROR_CODES
+// Not API: lets the tests check the error mapping for codes they cannot provoke.
+Object.defineProperty(exports, '_translateNativeError', { value: translate, enumerable: false })

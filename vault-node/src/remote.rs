@@ -1,0 +1,43 @@
+//! Remote mode: `connectRemote` wraps the HTTP client [`vault_http::client::RemoteVault`] in the
+//! same [`NativeVault`] class the embedded mode uses.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::Result;
+use napi_derive::napi;
+use vault_core::crypto::SecretString;
+use vault_http::client::{ClientOptions, RemoteVault};
+
+use crate::error::{IntoNapi, invalid};
+use crate::vault::NativeVault;
+
+/// How `connectRemote` reaches the server.
+#[napi(object)]
+pub struct ConnectOptions {
+    /// Service token, sent as `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// File for the encrypted last-known-good config cache (needs a token).
+    pub cache_file: Option<String>,
+    /// Timeout of each request in milliseconds (default 10000).
+    pub timeout_ms: Option<u32>,
+}
+
+/// A client of the vault server at `url`. No request is made until the first call.
+#[napi]
+pub async fn connect_remote(url: String, options: Option<ConnectOptions>) -> Result<NativeVault> {
+    let mut client = ClientOptions::default();
+    if let Some(o) = options {
+        client.token = o.token.map(SecretString::new);
+        client.cache_file = o.cache_file.map(PathBuf::from);
+        if let Some(ms) = o.timeout_ms {
+            if ms == 0 {
+                return Err(invalid("timeoutMs", "must be a positive integer"));
+            }
+            client.timeout = Duration::from_millis(u64::from(ms));
+        }
+    }
+    let remote = RemoteVault::new(&url, client).napi()?;
+    Ok(NativeVault::new(Arc::new(remote), "remote", None))
+}

@@ -1,0 +1,87 @@
+// Compile-only check of index.d.ts (`npm run typecheck`): every call of the API with its exact
+// types, and `@ts-expect-error` on misuses the declarations must reject. Never run.
+
+import {
+  connect,
+  Credential,
+  ERROR_CODES,
+  open,
+  type ConfigWritten,
+  type CredentialInfo,
+  type CredentialWritten,
+  type ErrorCode,
+  type Health,
+  type StrategyConfig,
+  type Vault,
+  VaultError,
+} from 'vault-node'
+
+export async function everyCall(): Promise<void> {
+  const v: Vault = await open('./vault-data', { encryptionKey: '00'.repeat(32) })
+  const p: Vault = await open('./vault-data', { passphrase: 'correct horse' })
+  const d: Vault = await open('./vault-data')
+  const r: Vault = await connect('http://127.0.0.1:8000', { token: 't', cacheFile: './cache', timeoutMs: 5000 })
+  const mode: 'embedded' | 'remote' = r.mode
+  const devKey: string | null = d.devKeyFile
+  const closed: boolean = p.closed
+
+  const w: CredentialWritten = await v.credentials.put('OPENAI_API_KEY', 'sk-test', { service: 'chatty' })
+  await v.credentials.put('K', 'v', { service: 's', metadata: { owner: 'me', n: 1 }, expectedVersion: 0 })
+  const action: 'created' | 'updated' = w.action
+  const cred: Credential = await v.credentials.get('OPENAI_API_KEY', { service: 'chatty' })
+  const value: string = cred.value
+  const json: { value: '[REDACTED]' } = cred.toJSON()
+  const some: Credential = await v.credentials.get('OPENAI_API_KEY')
+  const infos: CredentialInfo[] = await v.credentials.list('chatty')
+  const nothing: void = await v.credentials.delete('OPENAI_API_KEY', { service: 'chatty' })
+
+  const cw: ConfigWritten = await v.configs.put('fxshinobi', 'default', {
+    params: { fast: 12 },
+    symbols: ['EUR_USD'],
+    riskLimits: { maxPositionSize: 1000 },
+    enabled: true,
+    expectedVersion: 3,
+  })
+  await v.configs.put('fxshinobi', 'bare')
+  const cfg: StrategyConfig = await v.configs.get('fxshinobi', 'default', { version: 2 })
+  const stale: boolean = cfg.stale
+  const strategyId: string = cfg.strategyId
+  const configs: StrategyConfig[] = await v.configs.list('fxshinobi')
+  const h: Health = await v.health()
+  const status: 'ok' | 'degraded' | 'down' = h.status
+  v.close()
+
+  try {
+    await v.credentials.get('X')
+  } catch (err) {
+    if (err instanceof VaultError) {
+      const code: string = err.code
+      const known: readonly ErrorCode[] = ERROR_CODES
+      void [code, known]
+    }
+  }
+  void [mode, devKey, closed, action, value, json, some, infos, nothing, cw, stale, strategyId, configs, status]
+}
+
+export async function misuses(v: Vault): Promise<void> {
+  // @ts-expect-error service is required on put
+  await v.credentials.put('K', 'v')
+  // @ts-expect-error options are camelCase
+  await v.credentials.put('K', 'v', { service: 's', expected_version: 1 })
+  // @ts-expect-error the value is a string
+  await v.credentials.put('K', 42, { service: 's' })
+  // @ts-expect-error value is read-only
+  ;(await v.credentials.get('K')).value = 'x'
+  // @ts-expect-error listed credentials carry no value
+  ;(await v.credentials.list('s'))[0].value
+  // @ts-expect-error riskLimits, not risk_limits
+  await v.configs.put('s', 'id', { risk_limits: {} })
+  // @ts-expect-error symbols is an array
+  await v.configs.put('s', 'id', { symbols: 'EUR_USD' })
+  // @ts-expect-error either a key or a passphrase
+  await open('./d', { encryptionKey: 'k', passphrase: 'p' })
+  // @ts-expect-error cacheFile, not cache_file
+  await connect('http://x', { cache_file: 'c' })
+  // @ts-expect-error vaults come from open/connect
+  new Credential()
+}
