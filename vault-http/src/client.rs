@@ -28,6 +28,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use vault_core::names::check_name;
 use vault_core::crypto::{KeyMaterial, SecretString, derive_subkey, open_blob, seal_blob};
 use vault_core::{
     Action, ConfigPut, ConfigWritten, Credential, CredentialInfo, CredentialPut, CredentialWritten,
@@ -621,6 +622,8 @@ struct ConfigPutReply {
     version: u64,
 }
 
+// Names that become URL path segments are checked here with vault-core's rule, so an empty or
+// odd name fails as `invalid` exactly as it does embedded, instead of reaching another route.
 #[async_trait]
 impl VaultApi for RemoteVault {
     async fn put_credential(&self, put: CredentialPut) -> Result<CredentialWritten> {
@@ -647,6 +650,7 @@ impl VaultApi for RemoteVault {
     }
 
     async fn get_credential(&self, key: &str, service: Option<&str>) -> Result<Credential> {
+        check_name("key", key)?;
         let query: Vec<(&str, &str)> = service.map(|s| ("service", s)).into_iter().collect();
         let url = self.url(&["credentials", key], &query)?;
         let r: CredentialReply = self.call_json(Method::GET, url, None).await?;
@@ -668,6 +672,7 @@ impl VaultApi for RemoteVault {
     }
 
     async fn delete_credential(&self, key: &str, service: Option<&str>) -> Result<()> {
+        check_name("key", key)?;
         let query: Vec<(&str, &str)> = service.map(|s| ("service", s)).into_iter().collect();
         let url = self.url(&["credentials", key], &query)?;
         let _: serde_json::Value = self.call_json(Method::DELETE, url, None).await?;
@@ -675,6 +680,7 @@ impl VaultApi for RemoteVault {
     }
 
     async fn put_config(&self, service: &str, put: ConfigPut) -> Result<ConfigWritten> {
+        check_name("service", service)?;
         let body = serde_json::to_vec(&put)
             .map_err(|_| Error::Internal("cannot serialise the request".into()))?;
         let url = self.url(&["configs", service], &[])?;
@@ -693,6 +699,8 @@ impl VaultApi for RemoteVault {
         strategy_id: &str,
         version: Option<u64>,
     ) -> Result<StrategyConfig> {
+        check_name("service", service)?;
+        check_name("strategy_id", strategy_id)?;
         let v = version.map(|v| v.to_string());
         let query: Vec<(&str, &str)> = v.as_deref().map(|v| ("version", v)).into_iter().collect();
         let url = self.url(&["configs", service, strategy_id], &query)?;
@@ -710,6 +718,7 @@ impl VaultApi for RemoteVault {
     }
 
     async fn list_configs(&self, service: &str) -> Result<Vec<StrategyConfig>> {
+        check_name("service", service)?;
         let url = self.url(&["configs", service], &[])?;
         match self
             .call_json::<ConfigListReply>(Method::GET, url, None)

@@ -1,1 +1,43 @@
-//! placeholder
+//! # vault-py
+//!
+//! The Python package `vault` (native module `vault._native`): the vault embedded in the
+//! process (`vault.open`) or a running `vault-http` server (`vault.connect`), behind one API.
+//! Both hold an `Arc<dyn VaultApi>`; every call runs on a tokio runtime owned by the module with
+//! the GIL released. The modules mirror vault-core's: [`credentials`], [`configs`], [`error`],
+//! [`vault`].
+//!
+//! ```python
+//! import vault
+//! with vault.open("./vault-data", encryption_key="<64 hex digits>") as v:
+//!     v.credentials.put("OANDA_API_KEY", "abc123", service="fxshinobi")
+//!     print(v.credentials.get("OANDA_API_KEY", service="fxshinobi").value)
+//! ```
+
+use pyo3::prelude::*;
+
+pub mod configs;
+mod convert;
+pub mod credentials;
+pub mod error;
+mod runtime;
+pub mod vault;
+
+/// The native module `vault._native`; the pure-Python `vault/__init__.py` re-exports it.
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(vault::open, m)?)?;
+    m.add_function(wrap_pyfunction!(vault::connect, m)?)?;
+    m.add_class::<vault::Vault>()?;
+    m.add_class::<vault::Health>()?;
+    m.add_class::<credentials::Credentials>()?;
+    m.add_class::<credentials::Credential>()?;
+    m.add_class::<credentials::CredentialInfo>()?;
+    m.add_class::<credentials::CredentialWritten>()?;
+    m.add_class::<configs::Configs>()?;
+    m.add_class::<configs::StrategyConfig>()?;
+    m.add_class::<configs::ConfigWritten>()?;
+    error::register(m)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,281 @@
+"""Type stubs of the native module ``vault._native`` (re-exported by ``vault``)."""
+
+import os
+from types import TracebackType
+from typing import Any, Literal, final
+
+from typing_extensions import TypeAlias
+
+__all__ = [
+    "open",
+    "connect",
+    "Vault",
+    "Health",
+    "Credentials",
+    "Credential",
+    "CredentialInfo",
+    "CredentialWritten",
+    "Configs",
+    "StrategyConfig",
+    "ConfigWritten",
+    "VaultError",
+    "NotFound",
+    "Conflict",
+    "InvalidInput",
+    "Unauthorized",
+    "Forbidden",
+    "WrongKey",
+    "IntegrityError",
+    "BackendUnavailable",
+    "Unavailable",
+    "InternalError",
+    "__version__",
+]
+
+__version__: str
+
+_JsonObject: TypeAlias = dict[str, Any]
+
+def open(
+    path: str | os.PathLike[str],
+    *,
+    encryption_key: str | None = None,
+    passphrase: str | None = None,
+) -> Vault:
+    """Opens (creating when missing) the embedded vault in data directory ``path``.
+
+    ``encryption_key``: 32 bytes as 64 hex digits or base64 (any other string is a passphrase);
+    ``passphrase``: stretched with Argon2id. With neither: dev mode, a random key kept in
+    ``<path>/root.key``. Raises ``WrongKey`` when the key does not open existing data.
+    """
+
+def connect(
+    url: str,
+    *,
+    token: str | None = None,
+    timeout: float = 10.0,
+    cache_file: str | os.PathLike[str] | None = None,
+) -> Vault:
+    """Connects to a running ``vault-http`` server at ``url`` (no request is made yet).
+
+    ``token``: the service token (``VVAULT_SERVICE_TOKEN``); ``timeout``: seconds per request;
+    ``cache_file``: optional encrypted file keeping last-known-good configs across restarts
+    (credentials are never cached on disk).
+    """
+
+@final
+class Vault:
+    """An open vault, embedded or remote; the same API either way. Thread-safe."""
+
+    @property
+    def credentials(self) -> Credentials:
+        """Credentials: encrypted, versioned secrets of external services."""
+    @property
+    def configs(self) -> Configs:
+        """Strategy configs: versioned, with compare-and-set."""
+    @property
+    def mode(self) -> Literal["embedded", "remote"]:
+        """``"embedded"`` or ``"remote"``."""
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+    def health(self) -> Health:
+        """Health of the vault and its store; remote: ``Unavailable`` when unreachable."""
+    def close(self) -> None:
+        """Closes the vault; later calls raise ``ValueError``. Closing twice is a no-op."""
+    def __enter__(self) -> Vault: ...
+    def __exit__(
+        self,
+        _exc_type: type[BaseException] | None = None,
+        _exc_value: BaseException | None = None,
+        _traceback: TracebackType | None = None,
+    ) -> None: ...
+
+@final
+class Credentials:
+    """The credentials of a vault: ``v.credentials``."""
+
+    def put(
+        self,
+        key: str,
+        value: str,
+        service: str,
+        *,
+        metadata: _JsonObject | None = None,
+        expected_version: int | None = None,
+    ) -> CredentialWritten:
+        """Creates credential ``key`` of ``service`` or adds a version (compare-and-set with
+        ``expected_version``; 0 = must not exist yet). ``metadata=None`` keeps the previous."""
+    def get(self, key: str, service: str | None = None) -> Credential:
+        """The current version of credential ``key``, with its value."""
+    def list(self, service: str) -> list[CredentialInfo]:
+        """The credentials of ``service`` without their values, ordered by key."""
+    def delete(self, key: str, service: str | None = None) -> None:
+        """Deletes credential ``key`` with all its versions."""
+
+@final
+class Credential:
+    """A credential with its value; ``repr`` shows ``value=[REDACTED]``."""
+
+    @property
+    def service(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def value(self) -> str:
+        """The secret value (an ordinary ``str`` once read: it cannot be wiped)."""
+    @property
+    def metadata(self) -> _JsonObject: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def created_at(self) -> str:
+        """RFC 3339 UTC string."""
+    @property
+    def updated_at(self) -> str:
+        """RFC 3339 UTC string."""
+
+@final
+class CredentialInfo:
+    """A credential without its value, as ``credentials.list`` returns it."""
+
+    @property
+    def service(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def metadata(self) -> _JsonObject: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def updated_at(self) -> str: ...
+
+@final
+class CredentialWritten:
+    """The outcome of ``credentials.put``."""
+
+    @property
+    def service(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def action(self) -> Literal["created", "updated"]: ...
+    @property
+    def version(self) -> int: ...
+
+@final
+class Configs:
+    """The strategy configs of a vault: ``v.configs``."""
+
+    def put(
+        self,
+        service: str,
+        strategy_id: str,
+        *,
+        params: _JsonObject | None = None,
+        symbols: list[str] | None = None,
+        risk_limits: _JsonObject | None = None,
+        enabled: bool | None = None,
+        expected_version: int | None = None,
+    ) -> ConfigWritten:
+        """Writes a new version; a field left ``None`` keeps the previous version's value."""
+    def get(self, service: str, strategy_id: str, version: int | None = None) -> StrategyConfig:
+        """The latest version of a strategy config, or version ``version``."""
+    def list(self, service: str) -> list[StrategyConfig]:
+        """The latest version of every strategy config of ``service``."""
+
+@final
+class StrategyConfig:
+    """One version of a strategy config."""
+
+    @property
+    def service(self) -> str: ...
+    @property
+    def strategy_id(self) -> str: ...
+    @property
+    def params(self) -> _JsonObject: ...
+    @property
+    def symbols(self) -> list[str]: ...
+    @property
+    def risk_limits(self) -> _JsonObject: ...
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def updated_at(self) -> str: ...
+    @property
+    def stale(self) -> bool:
+        """True only when served from the last-known-good cache (remote vault unreachable)."""
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as a plain, JSON-able dict."""
+
+@final
+class ConfigWritten:
+    """The outcome of ``configs.put``."""
+
+    @property
+    def service(self) -> str: ...
+    @property
+    def strategy_id(self) -> str: ...
+    @property
+    def action(self) -> Literal["created", "updated"]: ...
+    @property
+    def version(self) -> int: ...
+
+@final
+class Health:
+    """The vault's health report."""
+
+    @property
+    def status(self) -> Literal["ok", "degraded", "down"]: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def components(self) -> dict[str, str]: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def timestamp(self) -> str:
+        """RFC 3339 UTC string."""
+
+class VaultError(Exception):
+    """Base class of every vault error; ``.code`` is the stable machine code."""
+
+    code: str
+
+class NotFound(VaultError):
+    """No such credential, config or version (``not_found``)."""
+
+class Conflict(VaultError):
+    """Compare-and-set lost, duplicate, or ambiguous key (``conflict``)."""
+
+class InvalidInput(VaultError):
+    """Bad input; the message names the field (``invalid``)."""
+
+class Unauthorized(VaultError):
+    """No token or an unknown token (``unauthorized``)."""
+
+class Forbidden(VaultError):
+    """The token's policy does not allow this (``forbidden``)."""
+
+class WrongKey(VaultError):
+    """The key does not open this vault's data (``wrong_key``)."""
+
+class IntegrityError(VaultError):
+    """A stored record failed its integrity check (``integrity``)."""
+
+class BackendUnavailable(VaultError):
+    """The storage backend failed (``backend_unavailable``)."""
+
+class Unavailable(VaultError):
+    """A remote vault could not be reached (``unavailable``)."""
+
+class InternalError(VaultError):
+    """A bug in the vault (``internal``)."""

@@ -1,0 +1,236 @@
+//! `vault.Configs` (the `configs` attribute of a vault) and its records: `StrategyConfig` and
+//! `ConfigWritten`.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use vault_core::{ConfigPut, JsonObject, StrategyConfig as CoreConfig};
+
+use crate::convert::{dict_of, to_json_object};
+use crate::error::check;
+use crate::runtime::block_on;
+use crate::vault::Shared;
+
+/// The strategy configs of a vault: `v.configs`.
+#[pyclass(module = "vault", frozen)]
+pub struct Configs {
+    shared: Arc<Shared>,
+}
+
+impl Configs {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Configs { shared }
+    }
+}
+
+#[pymethods]
+impl Configs {
+    /// Writes a new version of strategy `strategy_id` of `service`.
+    ///
+    /// A field left `None` keeps the previous version's value (for a new config: `{}`, `[]`,
+    /// `{}`, `enabled=True`). `expected_version` makes it a compare-and-set: it applies only
+    /// if the latest version is that one (0 = must not exist yet), else `Conflict`.
+    #[pyo3(signature = (
+        service,
+        strategy_id,
+        *,
+        params=None,
+        symbols=None,
+        risk_limits=None,
+        enabled=None,
+        expected_version=None
+    ))]
+    #[allow(clippy::too_many_arguments)] // the Python keyword arguments, one each
+    fn put(
+        &self,
+        py: Python<'_>,
+        service: String,
+        strategy_id: String,
+        params: Option<&Bound<'_, PyAny>>,
+        symbols: Option<Vec<String>>,
+        risk_limits: Option<&Bound<'_, PyAny>>,
+        enabled: Option<bool>,
+        expected_version: Option<u64>,
+    ) -> PyResult<ConfigWritten> {
+        let object = |o: Option<&Bound<'_, PyAny>>, field: &str| {
+            o.filter(|o| !o.is_none())
+                .map(|o| to_json_object(o, field))
+                .transpose()
+        };
+        let put = ConfigPut {
+            strategy_id,
+            params: object(params, "params")?,
+            symbols,
+            risk_limits: object(risk_limits, "risk_limits")?,
+            enabled,
+            expected_version,
+        };
+        let api = self.shared.api()?;
+        let written = block_on(py, async move { api.put_config(&service, put).await })?;
+        let w = check(py, written)?;
+        Ok(ConfigWritten {
+            service: w.service,
+            strategy_id: w.strategy_id,
+            action: w.action.as_str(),
+            version: w.version,
+        })
+    }
+
+    /// A strategy config: the latest version, or version `version`. `NotFound` when missing.
+    /// Remote: served from the last-known-good cache with `stale=True` when the server cannot
+    /// be reached (`Unavailable` if nothing is cached).
+    #[pyo3(signature = (service, strategy_id, version=None))]
+    fn get(
+        &self,
+        py: Python<'_>,
+        service: String,
+        strategy_id: String,
+        version: Option<u64>,
+    ) -> PyResult<StrategyConfig> {
+        let api = self.shared.api()?;
+        let got = block_on(py, async move {
+            api.get_config(&service, &strategy_id, version).await
+        })?;
+        Ok(StrategyConfig::from(check(py, got)?))
+    }
+
+    /// The latest version of every strategy config of `service`, ordered by strategy id.
+    /// Remote: served from the last-known-good cache with `stale=True` when the server cannot
+    /// be reached.
+    fn list<'py>(&self, py: Python<'py>, service: String) -> PyResult<Bound<'py, PyList>> {
+        let api = self.shared.api()?;
+        let listed = block_on(py, async move { api.list_configs(&service).await })?;
+        let items = check(py, listed)?
+            .into_iter()
+            .map(|c| Py::new(py, StrategyConfig::from(c)))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+
+    fn __repr__(&self) -> &'static str {
+        "<vault configs>"
+    }
+}
+
+/// One version of a strategy config.
+#[pyclass(module = "vault", frozen)]
+pub struct StrategyConfig {
+    /// The service (trading engine) the strategy belongs to.
+    #[pyo3(get)]
+    service: String,
+    /// The strategy's id.
+    #[pyo3(get)]
+    strategy_id: String,
+    /// Symbols traded.
+    #[pyo3(get)]
+    symbols: Vec<String>,
+    /// Whether the strategy is enabled.
+    #[pyo3(get)]
+    enabled: bool,
+    /// Version number: 1, 2, 3, ...
+    #[pyo3(get)]
+    version: u64,
+    /// When version 1 was written (RFC 3339 UTC string).
+    #[pyo3(get)]
+    created_at: String,
+    /// When this version was written (RFC 3339 UTC string).
+    #[pyo3(get)]
+    updated_at: String,
+    /// True only when a remote vault was unreachable and this came from the last-known-good
+    /// cache.
+    #[pyo3(get)]
+    stale: bool,
+    param_map: JsonObject,
+    limit_map: JsonObject,
+}
+
+impl From<CoreConfig> for StrategyConfig {
+    fn from(c: CoreConfig) -> Self {
+        StrategyConfig {
+            service: c.service,
+            strategy_id: c.strategy_id,
+            symbols: c.symbols,
+            enabled: c.enabled,
+            version: c.version,
+            created_at: c.created_at.to_string(),
+            updated_at: c.updated_at.to_string(),
+            stale: c.stale,
+            param_map: c.params,
+            limit_map: c.risk_limits,
+        }
+    }
+}
+
+#[pymethods]
+impl StrategyConfig {
+    /// Strategy parameters (a new dict on each access).
+    #[getter]
+    fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dict_of(py, &self.param_map)
+    }
+
+    /// Risk limits (a new dict on each access).
+    #[getter]
+    fn risk_limits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dict_of(py, &self.limit_map)
+    }
+
+    /// Every field as a plain dict (JSON-able).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("service", &self.service)?;
+        d.set_item("strategy_id", &self.strategy_id)?;
+        d.set_item("params", self.params(py)?)?;
+        d.set_item("symbols", &self.symbols)?;
+        d.set_item("risk_limits", self.risk_limits(py)?)?;
+        d.set_item("enabled", self.enabled)?;
+        d.set_item("version", self.version)?;
+        d.set_item("created_at", &self.created_at)?;
+        d.set_item("updated_at", &self.updated_at)?;
+        d.set_item("stale", self.stale)?;
+        Ok(d)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "StrategyConfig(service='{}', strategy_id='{}', version={}, enabled={}, symbols={}, params={}, risk_limits={}, updated_at='{}', stale={})",
+            self.service,
+            self.strategy_id,
+            self.version,
+            if self.enabled { "True" } else { "False" },
+            PyList::new(py, &self.symbols)?.repr()?,
+            self.params(py)?.repr()?,
+            self.risk_limits(py)?.repr()?,
+            self.updated_at,
+            if self.stale { "True" } else { "False" },
+        ))
+    }
+}
+
+/// The outcome of `configs.put`.
+#[pyclass(module = "vault", frozen)]
+pub struct ConfigWritten {
+    /// The service.
+    #[pyo3(get)]
+    service: String,
+    /// The strategy's id.
+    #[pyo3(get)]
+    strategy_id: String,
+    /// `"created"` or `"updated"`.
+    #[pyo3(get)]
+    action: &'static str,
+    /// The version this put wrote.
+    #[pyo3(get)]
+    version: u64,
+}
+
+#[pymethods]
+impl ConfigWritten {
+    fn __repr__(&self) -> String {
+        format!(
+            "ConfigWritten(service='{}', strategy_id='{}', action='{}', version={})",
+            self.service, self.strategy_id, self.action, self.version
+        )
+    }
+}
