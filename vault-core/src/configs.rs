@@ -6,13 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{Action, ConfigPut, ConfigWritten, JsonObject, StrategyConfig};
+use crate::api::{ConfigPut, ConfigWritten, JsonObject, StrategyConfig};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::names::check_name;
 use crate::records::{
-    Head, PAGE, check_expected, commit_unless_changed, head_key, head_prefix, name_from_key,
-    read_head, seal_json, version_key,
+    NextVersion, PAGE, Versioned, head_key, head_prefix, name_from_key, read_head, seal_json,
+    version_key, write_next_version,
 };
 use crate::store::Write;
 use crate::vault::Inner;
@@ -34,6 +34,12 @@ struct Stored {
     version: u64,
     created_at: i64,
     updated_at: i64,
+}
+
+impl Versioned for Stored {
+    fn version(&self) -> u64 {
+        self.version
+    }
 }
 
 impl Stored {
@@ -92,17 +98,17 @@ impl<'v> Configs<'v> {
         let id = put.strategy_id.as_str();
         let head = head_key(FAMILY, service, id);
         let what = || format!("config '{id}' of service '{service}'");
-        commit_unless_changed(
+        write_next_version(
             barrier,
             &head,
-            put.expected_version.is_some(),
+            put.expected_version,
             what,
-            |current: Option<Head<Stored>>| {
-                let prev = current.map(|h| h.record);
-                let current_version = prev.as_ref().map_or(0, |p| p.version);
-                check_expected(&what(), put.expected_version, current_version)?;
+            |NextVersion {
+                 prev,
+                 version,
+                 action,
+             }: NextVersion<Stored>| {
                 let now = self.inner.clock.now().as_millis();
-                let version = current_version + 1;
                 let record = Stored {
                     params: put
                         .params
@@ -141,11 +147,6 @@ impl<'v> Configs<'v> {
                     Write::Put(head.clone(), seal_json(barrier, &head, &record)?),
                     Write::Put(vkey.clone(), seal_json(barrier, &vkey, &record)?),
                 ];
-                let action = if version == 1 {
-                    Action::Created
-                } else {
-                    Action::Updated
-                };
                 Ok((
                     writes,
                     ConfigWritten {

@@ -6,16 +6,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{
-    Action, Credential, CredentialInfo, CredentialPut, CredentialWritten, JsonObject,
-};
+use crate::api::{Credential, CredentialInfo, CredentialPut, CredentialWritten, JsonObject};
 use crate::clock::Timestamp;
 use crate::crypto::SecretString;
 use crate::error::{Error, Result};
 use crate::names::check_name;
 use crate::records::{
-    Head, PAGE, check_expected, commit_unless_changed, head_key, head_prefix, name_from_key,
-    read_head, seal_json, version_key,
+    Head, NextVersion, PAGE, Versioned, commit_unless_changed, head_key, head_prefix,
+    name_from_key, read_head, seal_json, version_key, write_next_version,
 };
 use crate::store::Write;
 use crate::vault::Inner;
@@ -44,6 +42,12 @@ struct Stored {
     version: u64,
     created_at: i64,
     updated_at: i64,
+}
+
+impl Versioned for Stored {
+    fn version(&self) -> u64 {
+        self.version
+    }
 }
 
 impl Stored {
@@ -131,16 +135,16 @@ impl<'v> Credentials<'v> {
         let barrier = &self.inner.barrier;
         let head = head_key(FAMILY, &put.service, &put.key);
         let what = || format!("credential '{}' of service '{}'", put.key, put.service);
-        commit_unless_changed(
+        write_next_version(
             barrier,
             &head,
-            put.expected_version.is_some(),
+            put.expected_version,
             what,
-            |current: Option<Head<Stored>>| {
-                let prev = current.map(|h| h.record);
-                let current_version = prev.as_ref().map_or(0, |p| p.version);
-                check_expected(&what(), put.expected_version, current_version)?;
-                let version = current_version + 1;
+            |NextVersion {
+                 prev,
+                 version,
+                 action,
+             }: NextVersion<Stored>| {
                 let now = self.inner.clock.now().as_millis();
                 let metadata = match (&put.metadata, &prev) {
                     (Some(m), _) => m.clone(),
@@ -172,11 +176,6 @@ impl<'v> Credentials<'v> {
                 if let Some(p) = prev {
                     drop(SecretString::new(p.value));
                 }
-                let action = if version == 1 {
-                    Action::Created
-                } else {
-                    Action::Updated
-                };
                 Ok((
                     writes,
                     CredentialWritten {

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
+use crate::api::Action;
 use crate::crypto::Barrier;
 use crate::error::{Error, Result};
 use crate::store::{Condition, Write};
@@ -115,6 +116,57 @@ where
         "{} is under heavy concurrent writes; retry",
         what()
     )))
+}
+
+/// A stored record that carries its version number.
+pub(crate) trait Versioned {
+    fn version(&self) -> u64;
+}
+
+/// What a versioned write is about to write: the previous record (if any), the new version
+/// number and whether it creates the record.
+pub(crate) struct NextVersion<T> {
+    pub(crate) prev: Option<T>,
+    pub(crate) version: u64,
+    pub(crate) action: Action,
+}
+
+/// A write of the next version of a record: [`commit_unless_changed`] plus the version rules
+/// (next number, `expected_version` compare-and-set, created or updated) shared by every
+/// versioned family.
+pub(crate) async fn write_next_version<T, R, F>(
+    barrier: &Barrier,
+    head: &[u8],
+    expected_version: Option<u64>,
+    what: impl Fn() -> String,
+    mut plan: F,
+) -> Result<R>
+where
+    T: DeserializeOwned + Versioned,
+    F: FnMut(NextVersion<T>) -> Result<(Vec<Write>, R)>,
+{
+    commit_unless_changed(
+        barrier,
+        head,
+        expected_version.is_some(),
+        &what,
+        |current: Option<Head<T>>| {
+            let prev = current.map(|h| h.record);
+            let current_version = prev.as_ref().map_or(0, Versioned::version);
+            check_expected(&what(), expected_version, current_version)?;
+            let action = if current_version == 0 {
+                Action::Created
+            } else {
+                Action::Updated
+            };
+            plan(NextVersion {
+                prev,
+                version: current_version + 1,
+                action,
+            })
+        },
+    )
+    .await
 }
 
 /// Checks a compare-and-set expectation against the current version (0 = absent).

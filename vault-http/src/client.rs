@@ -28,8 +28,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use vault_core::names::check_name;
 use vault_core::crypto::{KeyMaterial, SecretString, derive_subkey, open_blob, seal_blob};
+use vault_core::names::check_name;
 use vault_core::{
     Action, ConfigPut, ConfigWritten, Credential, CredentialInfo, CredentialPut, CredentialWritten,
     Error, Health, JsonObject, Result, StrategyConfig, Timestamp, VaultApi,
