@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::names::check_name;
 use crate::records::{
     NextVersion, PAGE, Versioned, head_key, head_prefix, name_from_key, read_head, seal_json,
-    version_key, write_next_version,
+    version_key, versions_prefix, write_next_version,
 };
 use crate::store::Write;
 use crate::vault::Inner;
@@ -138,8 +138,11 @@ impl<'v> Configs<'v> {
                     .unwrap_or(usize::MAX);
                 if size > MAX_CONFIG_BYTES {
                     return Err(Error::invalid(
-                        "params",
-                        format!("the config must be at most {MAX_CONFIG_BYTES} bytes of JSON"),
+                        "config",
+                        format!(
+                            "params, symbols and risk_limits together must be at most \
+                             {MAX_CONFIG_BYTES} bytes of JSON"
+                        ),
                     ));
                 }
                 let vkey = version_key(FAMILY, service, id, version);
@@ -189,7 +192,7 @@ impl<'v> Configs<'v> {
     pub async fn history(&self, service: &str, strategy_id: &str) -> Result<Vec<StrategyConfig>> {
         check_name("service", service)?;
         check_name("strategy_id", strategy_id)?;
-        let prefix = format!("{FAMILY}/v/{service}/{strategy_id}/").into_bytes();
+        let prefix = versions_prefix(FAMILY, service, strategy_id);
         self.walk(&prefix, |_, stored| {
             Ok(stored.into_config(service, strategy_id))
         })

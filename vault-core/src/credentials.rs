@@ -12,10 +12,10 @@ use crate::crypto::SecretString;
 use crate::error::{Error, Result};
 use crate::names::check_name;
 use crate::records::{
-    Head, NextVersion, PAGE, Versioned, commit_unless_changed, head_key, head_prefix,
-    name_from_key, read_head, seal_json, version_key, write_next_version,
+    MAX_ATTEMPTS, NextVersion, PAGE, Versioned, head_key, head_prefix, name_from_key, read_head,
+    seal_json, version_key, versions_prefix, write_next_version,
 };
-use crate::store::Write;
+use crate::store::{Condition, Write};
 use crate::vault::Inner;
 
 const FAMILY: &str = "cred";
@@ -203,8 +203,9 @@ impl<'v> Credentials<'v> {
             .collect()
     }
 
-    /// Resolves the service of `key`: the given one, or the only one it exists under.
-    async fn resolve_service(&self, key: &str, service: Option<&str>) -> Result<String> {
+    /// Resolves the service of `key`: the given one (validated), or the only one it exists
+    /// under; `not_found` when under none, `conflict` naming them when under several.
+    pub async fn resolve_service(&self, key: &str, service: Option<&str>) -> Result<String> {
         check_name("key", key)?;
         if let Some(s) = service {
             check_name("service", s)?;
@@ -273,27 +274,28 @@ impl<'v> Credentials<'v> {
     /// Deletes a credential and all its kept versions.
     pub async fn delete(&self, key: &str, service: Option<&str>) -> Result<()> {
         let service = self.resolve_service(key, service).await?;
-        let barrier = &self.inner.barrier;
+        let store = self.inner.barrier.store();
         let head = head_key(FAMILY, &service, key);
-        let what = || format!("credential '{key}' of service '{service}'");
-        commit_unless_changed(
-            barrier,
-            &head,
-            false,
-            what,
-            |current: Option<Head<Stored>>| {
-                let h = current.ok_or_else(|| not_found(key))?;
-                let version = h.record.version;
-                drop(SecretString::new(h.record.value));
-                let first = version.saturating_sub(KEPT_VERSIONS - 1).max(1);
-                let mut writes: Vec<Write> = (first..=version)
-                    .map(|v| Write::Delete(version_key(FAMILY, &service, key, v)))
-                    .collect();
-                writes.push(Write::Delete(head.clone()));
-                writes.push(Write::Delete(index_key(key, &service)));
-                Ok((writes, ()))
-            },
-        )
-        .await
+        let versions = versions_prefix(FAMILY, &service, key);
+        // Works on raw bytes, decrypting nothing: a record that fails its integrity check can
+        // still be deleted.
+        for _ in 0..MAX_ATTEMPTS {
+            let current = store.get(&head).await?.ok_or_else(|| not_found(key))?;
+            let mut writes: Vec<Write> = store
+                .scan(&versions, None, usize::MAX)
+                .await?
+                .into_iter()
+                .map(|(k, _)| Write::Delete(k))
+                .collect();
+            writes.push(Write::Delete(head.clone()));
+            writes.push(Write::Delete(index_key(key, &service)));
+            let unchanged = Condition::Equals(head.clone(), current);
+            if store.commit(vec![unchanged], writes).await? {
+                return Ok(());
+            }
+        }
+        Err(Error::Conflict(format!(
+            "credential '{key}' of service '{service}' is under heavy concurrent writes; retry"
+        )))
     }
 }

@@ -71,9 +71,15 @@ impl Error {
         match code {
             "not_found" => Error::NotFound(message),
             "conflict" => Error::Conflict(message),
-            "invalid" => Error::Invalid {
-                field: "request".into(),
-                reason: message,
+            "invalid" => match message
+                .strip_prefix("invalid ")
+                .and_then(|rest| rest.split_once(": "))
+            {
+                // The Display form of `Invalid` is "invalid <field>: <reason>": split it back.
+                Some((field, reason)) if !field.is_empty() && !field.contains(' ') => {
+                    Error::invalid(field, reason)
+                }
+                _ => Error::invalid("request", message),
             },
             "unauthorized" => Error::Unauthorized(message),
             "forbidden" => Error::Forbidden(message),
@@ -120,6 +126,25 @@ mod tests {
         ];
         for e in all {
             assert_eq!(Error::from_code(e.code(), "x").code(), e.code());
+        }
+    }
+
+    #[test]
+    fn invalid_round_trips_its_field_through_the_message() {
+        let e = Error::invalid("symbols[1]", "must be 1 to 64 printable characters");
+        match Error::from_code(e.code(), e.to_string()) {
+            Error::Invalid { field, reason } => {
+                assert_eq!(field, "symbols[1]");
+                assert_eq!(reason, "must be 1 to 64 printable characters");
+            }
+            other => panic!("{other:?}"),
+        }
+        match Error::from_code("invalid", "request body is not valid JSON") {
+            Error::Invalid { field, reason } => {
+                assert_eq!(field, "request");
+                assert_eq!(reason, "request body is not valid JSON");
+            }
+            other => panic!("{other:?}"),
         }
     }
 

@@ -27,9 +27,14 @@ pub(crate) fn head_prefix(family: &str, service: &str) -> Vec<u8> {
     format!("{family}/h/{service}/").into_bytes()
 }
 
+/// `<family>/v/<service>/<name>/`: prefix of every kept version of one record.
+pub(crate) fn versions_prefix(family: &str, service: &str, name: &str) -> Vec<u8> {
+    format!("{family}/v/{service}/{name}/").into_bytes()
+}
+
 /// `<family>/v/<service>/<name>/<version as u64 BE>`: one kept version.
 pub(crate) fn version_key(family: &str, service: &str, name: &str, version: u64) -> Vec<u8> {
-    let mut k = format!("{family}/v/{service}/{name}/").into_bytes();
+    let mut k = versions_prefix(family, service, name);
     k.extend_from_slice(&version.to_be_bytes());
     k
 }

@@ -822,9 +822,12 @@ mod tests {
             StatusCode::BAD_REQUEST,
             br#"{"success":false,"error":"invalid enabled: expected a boolean","code":"invalid"}"#,
         );
-        assert!(
-            matches!(e, Error::Invalid { ref reason, .. } if reason == "invalid enabled: expected a boolean")
-        );
+        assert!(matches!(
+            e,
+            Error::Invalid { ref field, ref reason } if field == "enabled" && reason == "expected a boolean"
+        ));
+        // Displayed the same as the server's message (and as embedded).
+        assert_eq!(e.to_string(), "invalid enabled: expected a boolean");
         assert_eq!(
             error_from_response(StatusCode::BAD_GATEWAY, b"<html>").code(),
             "unavailable"

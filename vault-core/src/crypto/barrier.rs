@@ -170,11 +170,23 @@ impl Barrier {
             None => None,
         };
         let root = derive_root(source, kdf.as_ref())?;
-        let opened = root.open(SYS_CANARY, canary).map_err(|_| Error::WrongKey)?;
-        if opened.as_slice() != CANARY_PLAINTEXT {
-            return Err(Error::WrongKey);
+        let sealed = store.get(SYS_KEYRING).await?;
+        let canary_ok = root
+            .open(SYS_CANARY, canary)
+            .is_ok_and(|c| c.as_slice() == CANARY_PLAINTEXT);
+        if !canary_ok {
+            // The canary did not open. If the keyring does, the key is right and the canary is
+            // what is damaged: report corruption, not a wrong key.
+            let keyring_opens = sealed
+                .as_deref()
+                .is_some_and(|s| root.open(SYS_KEYRING, s).is_ok());
+            return Err(if keyring_opens {
+                Error::Integrity
+            } else {
+                Error::WrongKey
+            });
         }
-        let sealed = store.get(SYS_KEYRING).await?.ok_or(Error::Integrity)?;
+        let sealed = sealed.ok_or(Error::Integrity)?;
         let (current, keys) = decode_keyring(&root.open(SYS_KEYRING, &sealed)?)?;
         Ok(Barrier {
             store,
@@ -371,6 +383,24 @@ mod tests {
             .expect("commit");
         let err = Barrier::unlock(store, &key(1), cheap()).await.err();
         assert_eq!(err.map(|e| e.code()), Some("integrity"));
+    }
+
+    #[tokio::test]
+    async fn corrupt_canary_is_integrity_but_another_key_is_still_wrong_key() {
+        let store: SharedStore = Arc::new(MemoryStore::new());
+        Barrier::unlock(store.clone(), &key(1), cheap())
+            .await
+            .expect("init");
+        let mut canary = store.get(SYS_CANARY).await.expect("get").expect("canary");
+        canary[30] ^= 1;
+        store
+            .commit(vec![], vec![Write::Put(SYS_CANARY.to_vec(), canary)])
+            .await
+            .expect("commit");
+        let err = Barrier::unlock(store.clone(), &key(1), cheap()).await.err();
+        assert_eq!(err.map(|e| e.code()), Some("integrity"));
+        let err = Barrier::unlock(store, &key(2), cheap()).await.err();
+        assert_eq!(err.map(|e| e.code()), Some("wrong_key"));
     }
 
     #[tokio::test]

@@ -270,3 +270,71 @@ async fn concurrent_puts_each_get_their_own_version() {
     versions.sort_unstable();
     assert_eq!(versions, (1..=16).collect::<Vec<u64>>());
 }
+
+#[tokio::test]
+async fn a_corrupt_record_fails_its_check_but_can_still_be_deleted() {
+    let (v, _, store) = memory_vault().await;
+    v.credentials()
+        .put(CredentialPut::new("s", "K", "v1"))
+        .await
+        .expect("put");
+    let head = b"cred/h/s/K".to_vec();
+    let mut raw = store.get(&head).await.expect("get").expect("head");
+    let last = raw.len() - 1;
+    raw[last] ^= 1;
+    store
+        .commit(vec![], vec![vault_core::store::Write::Put(head, raw)])
+        .await
+        .expect("corrupt");
+    let e = v.credentials().get("K", None).await.expect_err("corrupt");
+    assert_eq!(e.code(), "integrity");
+    v.credentials().delete("K", None).await.expect("delete");
+    assert_eq!(
+        v.credentials()
+            .get("K", None)
+            .await
+            .expect_err("gone")
+            .code(),
+        "not_found"
+    );
+    assert!(
+        dump(&store)
+            .await
+            .iter()
+            .all(|(k, _)| !String::from_utf8_lossy(k).contains("/K"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_sled_concurrent_puts_and_compare_and_set_lose_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (v, dev) = vault_core::Vault::open_dir(dir.path(), Some(super::support::key(3)))
+        .await
+        .expect("open");
+    assert!(dev.is_none());
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let v = v.clone();
+        tasks.push(tokio::spawn(async move {
+            let plain = v
+                .credentials()
+                .put(CredentialPut::new("s", "HOT", format!("w{i}")))
+                .await
+                .expect("put")
+                .version;
+            let mut cas = CredentialPut::new("s", "CAS", format!("c{i}"));
+            cas.expected_version = Some(0);
+            (plain, v.credentials().put(cas).await.is_ok())
+        }));
+    }
+    let mut versions = Vec::new();
+    let mut cas_wins = 0;
+    for t in tasks {
+        let (version, won) = t.await.expect("join");
+        versions.push(version);
+        cas_wins += usize::from(won);
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=16).collect::<Vec<u64>>());
+    assert_eq!(cas_wins, 1);
+}

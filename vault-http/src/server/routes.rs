@@ -63,6 +63,7 @@ pub async fn put_config(
 
 /// Query of `GET /api/vault/configs/{service}/{strategy_id}`.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VersionQuery {
     version: Option<u64>,
 }
@@ -82,12 +83,14 @@ pub async fn get_config(
 
 /// An optional `?service=` parameter.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceQuery {
     service: Option<String>,
 }
 
 /// A required `?service=` parameter.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RequiredServiceQuery {
     service: String,
 }
@@ -187,8 +190,14 @@ pub async fn delete_credential(
     let service = match q.service {
         Some(s) => s,
         // Resolve the one service holding `key` (vault-core's rule: conflict when several) so
-        // the answer can name it.
-        None => state.vault().get_credential(&key, None).await?.service,
+        // the answer can name it; nothing is decrypted.
+        None => {
+            state
+                .vault()
+                .credentials()
+                .resolve_service(&key, None)
+                .await?
+        }
     };
     state
         .vault()

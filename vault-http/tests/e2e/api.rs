@@ -391,6 +391,14 @@ async fn errors_are_json_with_stable_codes_and_change_nothing() {
         400,
         "invalid",
     );
+    // A misspelt query parameter is refused, never ignored: ignoring `servce` would make this
+    // DELETE fall back to "the one service holding K", and `verison` would read the latest.
+    let r = http.delete("/api/vault/credentials/K?servce=alpha").await;
+    assert_error(&r, 400, "invalid");
+    assert_eq!(r.body["error"], "invalid servce: unknown field");
+    let r = http.get("/api/vault/configs/alpha/s1?verison=1").await;
+    assert_error(&r, 400, "invalid");
+    assert_eq!(r.body["error"], "invalid verison: unknown field");
     let r = http
         .post(
             "/api/vault/credentials",

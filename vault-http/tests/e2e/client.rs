@@ -168,13 +168,29 @@ async fn client_maps_server_and_transport_errors() {
         "conflict"
     );
 
-    // Names with path tricks are encoded into one segment and rejected by the server.
+    // A name that would become a URL path segment is checked before any request, with
+    // vault-core's rule: the same field and reason as embedded.
     let e = v
         .get_credential("../../etc", Some("s"))
         .await
         .expect_err("invalid");
     match e {
-        Error::Invalid { reason, .. } => assert!(reason.starts_with("invalid key: "), "{reason}"),
+        Error::Invalid { field, reason } => {
+            assert_eq!(field, "key");
+            assert!(reason.starts_with("may contain only"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A name that travels in the body is rejected by the server; the field survives the trip.
+    let e = v
+        .put_credential(CredentialPut::new("s", "../x", "v"))
+        .await
+        .expect_err("invalid body name");
+    match e {
+        Error::Invalid { field, reason } => {
+            assert_eq!(field, "key");
+            assert!(reason.starts_with("may contain only"), "{reason}");
+        }
         other => panic!("{other:?}"),
     }
     let e = v
