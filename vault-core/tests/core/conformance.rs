@@ -266,57 +266,40 @@ pub async fn random_ops_match_a_model(s: SharedStore) {
     assert_eq!(all, expected);
 }
 
+/// Instantiates every listed check of the suite as a test for one backend.
 macro_rules! conformance_suite {
-    ($modname:ident, $make:expr) => {
+    ($modname:ident, $make:expr, [$($check:ident),+ $(,)?]) => {
         mod $modname {
             use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn get_missing_is_none() {
-                let (_g, s) = $make;
-                super::get_missing_is_none(s).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn scan_is_ordered_prefixed_and_paginated() {
-                let (_g, s) = $make;
-                super::scan_is_ordered_prefixed_and_paginated(s).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn prefix_with_max_bytes_scans_to_the_end() {
-                let (_g, s) = $make;
-                super::prefix_with_max_bytes_scans_to_the_end(s).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn each_condition_kind() {
-                let (_g, s) = $make;
-                super::each_condition_kind(s).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn failed_condition_applies_nothing() {
-                let (_g, s) = $make;
-                super::failed_condition_applies_nothing(s).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn later_write_to_same_key_wins_within_a_commit() {
-                let (_g, s) = $make;
-                super::later_write_to_same_key_wins_within_a_commit(s).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn racing_absent_condition_has_exactly_one_winner() {
-                let (_g, s) = $make;
-                super::racing_absent_condition_has_exactly_one_winner(s).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn concurrent_counter_increments_lose_nothing() {
-                let (_g, s) = $make;
-                super::concurrent_counter_increments_lose_nothing(s).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn random_ops_match_a_model() {
-                let (_g, s) = $make;
-                super::random_ops_match_a_model(s).await;
-            }
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    let (_guard, store) = $make;
+                    super::$check(store).await;
+                }
+            )+
         }
+    };
+}
+
+/// Every check of the suite; each backend runs all of them.
+macro_rules! all_checks {
+    ($modname:ident, $make:expr) => {
+        conformance_suite!(
+            $modname,
+            $make,
+            [
+                get_missing_is_none,
+                scan_is_ordered_prefixed_and_paginated,
+                prefix_with_max_bytes_scans_to_the_end,
+                each_condition_kind,
+                failed_condition_applies_nothing,
+                later_write_to_same_key_wins_within_a_commit,
+                racing_absent_condition_has_exactly_one_winner,
+                concurrent_counter_increments_lose_nothing,
+                random_ops_match_a_model,
+            ]
+        );
     };
 }
 
@@ -330,8 +313,8 @@ fn sled() -> (tempfile::TempDir, SharedStore) {
     (dir, Arc::new(store))
 }
 
-conformance_suite!(memory_backend, memory());
-conformance_suite!(sled_backend, sled());
+all_checks!(memory_backend, memory());
+all_checks!(sled_backend, sled());
 
 /// Close and reopen (a clean shutdown); `sled_acknowledged_commits_survive_abort` is the crash
 /// case.
