@@ -12,3 +12,6 @@ mod lifecycle;
 
 #[path = "e2e/client.rs"]
 mod client;
+
+#[path = "e2e/wire.rs"]
+mod wire;
