@@ -1,15 +1,25 @@
 // Type declarations of vault-node (hand-written; they describe index.js, the wrapper over the
 // generated native loader). Checked by `npm run typecheck` against examples/node.
 
-/** Every stable error code; a code added later arrives as a plain string. */
+/**
+ * Every stable error code (vault-core's `ErrorCode::ALL`); a code added later (a newer server)
+ * arrives as a plain string.
+ */
 export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'invalid'
   | 'unauthorized'
   | 'forbidden'
+  | 'guard_rejected'
+  | 'already_executed'
+  | 'proposal_mismatch'
+  | 'rate_limited'
+  | 'budget_exhausted'
   | 'wrong_key'
   | 'integrity'
+  | 'payload_too_large'
+  | 'method_not_allowed'
   | 'backend_unavailable'
   | 'unavailable'
   | 'internal'
@@ -101,8 +111,8 @@ export declare class Credentials {
   get(key: string, options?: CredentialLookupOptions): Promise<Credential>
   /** The credentials of `service` without their values, ordered by key. */
   list(service: string): Promise<CredentialInfo[]>
-  /** Deletes credential `key` with all its versions. */
-  delete(key: string, options?: CredentialLookupOptions): Promise<void>
+  /** Deletes credential `key` with all its versions; resolves to what was deleted. */
+  delete(key: string, options?: CredentialLookupOptions): Promise<CredentialDeleted>
 }
 
 /**
@@ -146,6 +156,13 @@ export interface CredentialWritten {
   version: number
 }
 
+/** The outcome of `credentials.delete`: the credential that was deleted. */
+export interface CredentialDeleted {
+  /** The service it was under (the one found when `service` was omitted). */
+  service: string
+  key: string
+}
+
 /** Options of `configs.put`; an omitted field keeps the previous version's value. */
 export interface ConfigPutOptions {
   params?: JsonObjectInput
@@ -162,6 +179,22 @@ export interface ConfigGetOptions {
   version?: number
 }
 
+/** Options of `configs.history`. */
+export interface ConfigHistoryOptions {
+  /** Most versions to return: 1 to 1000, default 100. */
+  limit?: number
+  /** Return versions older than this one; omitted = from the latest. Pass a page's `next`. */
+  after?: number
+}
+
+/** One page of `configs.history`. */
+export interface ConfigHistory {
+  /** Versions, newest first. */
+  versions: StrategyConfig[]
+  /** Present when older versions exist: pass it as `after` to read the next page. */
+  next?: number
+}
+
 /** `v.configs`. */
 export declare class Configs {
   private constructor()
@@ -171,6 +204,8 @@ export declare class Configs {
   get(service: string, strategyId: string, options?: ConfigGetOptions): Promise<StrategyConfig>
   /** The latest version of every strategy config of `service`, ordered by strategy id. */
   list(service: string): Promise<StrategyConfig[]>
+  /** The versions of a strategy config, newest first, a page at a time (`not_found` if none). */
+  history(service: string, strategyId: string, options?: ConfigHistoryOptions): Promise<ConfigHistory>
 }
 
 /** One version of a strategy config. */

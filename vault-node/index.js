@@ -4,11 +4,15 @@
  *
  * This hand-written wrapper sits over the generated napi loader (`native.js`, built by
  * `npm run build`). It adds:
- * - the `credentials` / `configs` namespaces and camelCase option objects (checked: an unknown
- *   option is an `invalid` error, not silently ignored);
+ * - the `credentials` / `configs` namespaces and camelCase option objects;
+ * - the JS-shape checks, and only those: types, integers, required and unknown options (an
+ *   unknown option is an `invalid` error, not silently ignored). Every value rule (name
+ *   syntax, sizes, limits, key options) is vault-core's, applied once in Rust; the native
+ *   layer relies on these checks and does not repeat them;
  * - `VaultError`: every rejection is an `Error` whose `.code` is the vault's stable code
  *   (`not_found`, `conflict`, `invalid`, `unauthorized`, `wrong_key`, `unavailable`, ...),
- *   parsed from the `[vault:<code>] ` prefix the native layer puts on its messages;
+ *   parsed from the `[vault:<code>] ` prefix the native layer puts on its messages; a code this
+ *   package does not list (from a newer server) is kept as sent;
  * - `Credential`: the secret value sits in a private field behind a `value` getter, and
  *   `util.inspect` / `console.log` / `JSON.stringify` show `[REDACTED]` instead.
  *
@@ -20,7 +24,7 @@ const util = require('node:util')
 const native = require('./native.js')
 
 const REDACTED = '[REDACTED]'
-const NATIVE_PREFIX = /^\[vault:([a-z_]+)\] /
+const NATIVE_PREFIX = /^\[vault:([^\]\s]+)\] /
 // napi argument-conversion statuses: the caller passed a value of the wrong type.
 const NAPI_INPUT_STATUSES = new Set([
   'InvalidArg',
@@ -68,7 +72,7 @@ async function call(fn) {
   }
 }
 
-// ---- argument checks (shape only; names and values are validated by the vault itself) ----
+// ---- argument checks (JS shape only; names and values are validated once, by vault-core) ----
 
 function isPlainObject(v) {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
@@ -101,7 +105,8 @@ function optObject(v, field) {
   return v
 }
 
-function optVersion(v, field) {
+/** A version, cursor or limit: a non-negative safe integer (the native layer relies on it). */
+function optUint(v, field) {
   if (v === undefined || v === null) return undefined
   if (!Number.isSafeInteger(v) || v < 0) throw invalid(field, 'must be a non-negative integer')
   return v
@@ -186,7 +191,7 @@ class Credentials {
         str(value, 'value'),
         str(o.service, 'service'),
         optObject(o.metadata, 'metadata'),
-        optVersion(o.expectedVersion, 'expectedVersion'),
+        optUint(o.expectedVersion, 'expectedVersion'),
       )
     })
   }
@@ -205,11 +210,11 @@ class Credentials {
     return call(async () => this.#native.listCredentials(str(service, 'service')))
   }
 
-  /** Deletes credential `key` with all its versions. */
+  /** Deletes credential `key` with all its versions; resolves to `{ service, key }` deleted. */
   delete(key, opts) {
     return call(async () => {
       const o = options(opts, ['service'], 'options')
-      await this.#native.deleteCredential(str(key, 'key'), optStr(o.service, 'service'))
+      return this.#native.deleteCredential(str(key, 'key'), optStr(o.service, 'service'))
     })
   }
 }
@@ -235,7 +240,7 @@ class Configs {
         symbols: optSymbols(o.symbols),
         riskLimits: optObject(o.riskLimits, 'riskLimits'),
         enabled: optBool(o.enabled, 'enabled'),
-        expectedVersion: optVersion(o.expectedVersion, 'expectedVersion'),
+        expectedVersion: optUint(o.expectedVersion, 'expectedVersion'),
       })
     })
   }
@@ -247,7 +252,7 @@ class Configs {
       return this.#native.getConfig(
         str(service, 'service'),
         str(strategyId, 'strategyId'),
-        optVersion(o.version, 'version'),
+        optUint(o.version, 'version'),
       )
     })
   }
@@ -255,6 +260,23 @@ class Configs {
   /** The latest version of every strategy config of `service`, ordered by strategy id. */
   list(service) {
     return call(async () => this.#native.listConfigs(str(service, 'service')))
+  }
+
+  /**
+   * The versions of strategy config `strategyId`, newest first: `{ versions, next? }`. At most
+   * `limit` (default 100, at most 1000) versions older than version `after` (from the latest
+   * when omitted); pass `next` as `after` to read the next page.
+   */
+  history(service, strategyId, opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'after'], 'options')
+      return this.#native.configHistory(
+        str(service, 'service'),
+        str(strategyId, 'strategyId'),
+        optUint(o.limit, 'limit'),
+        optUint(o.after, 'after'),
+      )
+    })
   }
 }
 
@@ -332,9 +354,6 @@ function connect(url, opts) {
     ) {
       throw invalid('timeoutMs', 'must be a positive integer of milliseconds (at most 2^31 - 1)')
     }
-    if (typeof native.connectRemote !== 'function') {
-      throw new VaultError('internal', 'internal error: this build has no remote client')
-    }
     const n = await native.connectRemote(str(url, 'url'), {
       token: optStr(o.token, 'token'),
       cacheFile: optStr(o.cacheFile, 'cacheFile'),
@@ -344,15 +363,26 @@ function connect(url, opts) {
   })
 }
 
-/** Every stable error code a call can reject with (more may be added). */
+/**
+ * Every stable error code (vault-core's `ErrorCode::ALL`, in its order; the tests check it
+ * against the native `errorCodes()`). A newer server may send a code not listed here: it
+ * arrives as its own string.
+ */
 const ERROR_CODES = Object.freeze([
   'not_found',
   'conflict',
   'invalid',
   'unauthorized',
   'forbidden',
+  'guard_rejected',
+  'already_executed',
+  'proposal_mismatch',
+  'rate_limited',
+  'budget_exhausted',
   'wrong_key',
   'integrity',
+  'payload_too_large',
+  'method_not_allowed',
   'backend_unavailable',
   'unavailable',
   'internal',

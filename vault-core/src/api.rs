@@ -1,16 +1,15 @@
-//! The vault's public operations as one object-safe trait, [`VaultApi`], with its request and
-//! record types.
-//!
-//! The embedded [`Vault`](crate::Vault) and the remote client (`vault_http::client`) both
-//! implement it, so the Python and Node bindings run one code path whichever way they reach a
-//! vault.
+//! The vault's interface, [`VaultApi`]: one accessor per family plus health, implemented by the
+//! embedded [`Vault`](crate::Vault) and by the remote client (crate `vault-client`), so the
+//! Python and Node bindings run one code path whichever way they reach a vault. Also the small
+//! types every family shares.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
-use crate::crypto::SecretString;
+use crate::configs::ConfigsApi;
+use crate::credentials::CredentialsApi;
 use crate::error::Result;
 
 /// A JSON object (params, risk limits, metadata).
@@ -36,152 +35,6 @@ impl Action {
     }
 }
 
-/// A credential with its decrypted value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Credential {
-    /// The service the credential belongs to.
-    pub service: String,
-    /// The credential's name, e.g. `OANDA_API_KEY`.
-    pub key: String,
-    /// The secret value.
-    pub value: SecretString,
-    /// Free-form, non-secret metadata.
-    pub metadata: JsonObject,
-    /// Version number, 1 for the first put.
-    pub version: u64,
-    /// When version 1 was written.
-    pub created_at: Timestamp,
-    /// When this version was written.
-    pub updated_at: Timestamp,
-}
-
-/// What listing credentials shows: everything but the value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CredentialInfo {
-    /// The service the credential belongs to.
-    pub service: String,
-    /// The credential's name.
-    pub key: String,
-    /// Free-form, non-secret metadata.
-    pub metadata: JsonObject,
-    /// Current version number.
-    pub version: u64,
-    /// When version 1 was written.
-    pub created_at: Timestamp,
-    /// When the current version was written.
-    pub updated_at: Timestamp,
-}
-
-/// A request to create or update a credential.
-#[derive(Debug, Clone)]
-pub struct CredentialPut {
-    /// The service the credential belongs to.
-    pub service: String,
-    /// The credential's name.
-    pub key: String,
-    /// The secret value (non-empty, at most 64 KiB).
-    pub value: SecretString,
-    /// Metadata; `None` keeps the previous version's (empty for a new credential).
-    pub metadata: Option<JsonObject>,
-    /// Compare-and-set: the put applies only if the current version is this one (0 = must not
-    /// exist yet); `conflict` otherwise.
-    pub expected_version: Option<u64>,
-}
-
-impl CredentialPut {
-    /// A put of `value` under `service`/`key` with no metadata change and no compare-and-set.
-    pub fn new(
-        service: impl Into<String>,
-        key: impl Into<String>,
-        value: impl Into<SecretString>,
-    ) -> Self {
-        CredentialPut {
-            service: service.into(),
-            key: key.into(),
-            value: value.into(),
-            metadata: None,
-            expected_version: None,
-        }
-    }
-}
-
-/// The outcome of a credential put.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CredentialWritten {
-    /// The service.
-    pub service: String,
-    /// The credential's name.
-    pub key: String,
-    /// Created or updated.
-    pub action: Action,
-    /// The version this put wrote.
-    pub version: u64,
-}
-
-/// A versioned strategy config.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StrategyConfig {
-    /// The service (trading engine) the strategy belongs to.
-    pub service: String,
-    /// The strategy's id.
-    pub strategy_id: String,
-    /// Strategy parameters.
-    pub params: JsonObject,
-    /// Symbols traded.
-    pub symbols: Vec<String>,
-    /// Risk limits.
-    pub risk_limits: JsonObject,
-    /// Whether the strategy is enabled.
-    pub enabled: bool,
-    /// Version number: 1, 2, 3, ...
-    pub version: u64,
-    /// When version 1 was written.
-    pub created_at: Timestamp,
-    /// When this version was written.
-    pub updated_at: Timestamp,
-    /// True only when a remote client served this from its last-known-good cache because the
-    /// server was unreachable.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub stale: bool,
-}
-
-/// A request to write a new version of a strategy config. Fields left `None` keep the previous
-/// version's value (defaults for a new config: `{}`, `[]`, `{}`, enabled `true`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigPut {
-    /// The strategy's id.
-    pub strategy_id: String,
-    /// New parameters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub params: Option<JsonObject>,
-    /// New symbols.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub symbols: Option<Vec<String>>,
-    /// New risk limits.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub risk_limits: Option<JsonObject>,
-    /// Enable or disable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// Compare-and-set: applies only if the latest version is this one (0 = must not exist).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_version: Option<u64>,
-}
-
-/// The outcome of a config put.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConfigWritten {
-    /// The service.
-    pub service: String,
-    /// The strategy's id.
-    pub strategy_id: String,
-    /// Created or updated.
-    pub action: Action,
-    /// The version this put wrote.
-    pub version: u64,
-}
-
 /// Overall health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -192,6 +45,17 @@ pub enum HealthStatus {
     Degraded,
     /// Not serving.
     Down,
+}
+
+impl HealthStatus {
+    /// `"ok"`, `"degraded"` or `"down"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthStatus::Ok => "ok",
+            HealthStatus::Degraded => "degraded",
+            HealthStatus::Down => "down",
+        }
+    }
 }
 
 /// The vault's health report.
@@ -209,37 +73,59 @@ pub struct Health {
     pub timestamp: Timestamp,
 }
 
-/// Every operation of the vault, embedded or remote.
+/// A vault, embedded or remote: its families and its health. Object-safe.
 #[async_trait]
 pub trait VaultApi: Send + Sync {
-    /// Creates or updates a credential (a new version; the last 10 are kept).
-    async fn put_credential(&self, put: CredentialPut) -> Result<CredentialWritten>;
+    /// Credentials: encrypted, versioned secrets of external services.
+    fn credentials(&self) -> &dyn CredentialsApi;
 
-    /// The current version of credential `key`. With `service: None` the key must exist under
-    /// exactly one service (`conflict` naming them otherwise); `not_found` when missing.
-    async fn get_credential(&self, key: &str, service: Option<&str>) -> Result<Credential>;
-
-    /// Credentials of `service`, without values, ordered by key.
-    async fn list_credentials(&self, service: &str) -> Result<Vec<CredentialInfo>>;
-
-    /// Deletes credential `key` with all its versions; `not_found` when missing. `service` is
-    /// resolved as in [`VaultApi::get_credential`].
-    async fn delete_credential(&self, key: &str, service: Option<&str>) -> Result<()>;
-
-    /// Writes a new version of a strategy config.
-    async fn put_config(&self, service: &str, put: ConfigPut) -> Result<ConfigWritten>;
-
-    /// A strategy config: the latest version, or version `version`.
-    async fn get_config(
-        &self,
-        service: &str,
-        strategy_id: &str,
-        version: Option<u64>,
-    ) -> Result<StrategyConfig>;
-
-    /// The latest version of every strategy config of `service`, ordered by strategy id.
-    async fn list_configs(&self, service: &str) -> Result<Vec<StrategyConfig>>;
+    /// Strategy configs: versioned, compare-and-set, history.
+    fn configs(&self) -> &dyn ConfigsApi;
 
     /// Health of the vault and its store.
     async fn health(&self) -> Result<Health>;
+}
+
+/// A closable handle to a vault, as the bindings hold one: every call takes the vault out
+/// (cheap `Arc` clone) or fails with `invalid` once [`VaultHandle::close`] ran. Calls already
+/// running keep their clone and finish; the vault is dropped when the last one does.
+pub struct VaultHandle {
+    api: std::sync::RwLock<Option<std::sync::Arc<dyn VaultApi>>>,
+}
+
+impl VaultHandle {
+    /// A handle to an open vault.
+    pub fn new(api: std::sync::Arc<dyn VaultApi>) -> Self {
+        VaultHandle {
+            api: std::sync::RwLock::new(Some(api)),
+        }
+    }
+
+    /// The vault; `invalid` (field `vault`) once closed.
+    pub fn get(&self) -> Result<std::sync::Arc<dyn VaultApi>> {
+        self.api
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| {
+                crate::Error::invalid("vault", "the vault is closed; open or connect again")
+            })
+    }
+
+    /// Closes the handle and returns the vault it held (to drop where convenient), or `None`
+    /// when it was already closed.
+    pub fn close(&self) -> Option<std::sync::Arc<dyn VaultApi>> {
+        self.api
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    /// Whether [`VaultHandle::close`] ran.
+    pub fn is_closed(&self) -> bool {
+        self.api
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_none()
+    }
 }

@@ -1,13 +1,15 @@
 //! # vault-core
 //!
 //! The embeddable vault: one storage contract ([`store::Store`]), envelope encryption of every
-//! record ([`crypto`]), and the typed parts built on them — encrypted, versioned credentials and
-//! versioned strategy configs with compare-and-set. Adapters (`vault-http`, `vault-py`,
-//! `vault-node`) are thin layers over [`VaultApi`].
+//! record ([`crypto`]), and the families built on them — encrypted, versioned
+//! [`credentials`] and versioned strategy [`configs`] with compare-and-set and history. Every
+//! operation passes one choke point ([`context`]) that sees who is calling. Adapters
+//! (`vault-http`, `vault-client`, `vault-py`, `vault-node`) are thin layers over [`VaultApi`].
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use std::sync::Arc;
+//! use vault_core::prelude::*;
 //! use vault_core::{CredentialPut, Vault, crypto::{KeyMaterial, RootKeySource}, store::MemoryStore};
 //!
 //! let vault = Vault::builder()
@@ -15,8 +17,9 @@
 //!     .key(RootKeySource::Key(KeyMaterial::generate()?))
 //!     .open()
 //!     .await?;
-//! vault.credentials().put(CredentialPut::new("fxshinobi", "OANDA_API_KEY", "abc123")).await?;
-//! let cred = vault.credentials().get("OANDA_API_KEY", None).await?;
+//! let (service, key) = ("fxshinobi".parse()?, "OANDA_API_KEY".parse()?);
+//! vault.credentials().put(CredentialPut::new(service, key, "abc123")).await?;
+//! let cred = vault.credentials().get(&"OANDA_API_KEY".parse()?, None).await?;
 //! assert_eq!(cred.value.expose_secret(), "abc123");
 //! assert_eq!(format!("{:?}", cred.value), "[REDACTED]");
 //! # Ok::<(), vault_core::Error>(())
@@ -26,18 +29,30 @@
 pub mod api;
 pub mod clock;
 pub mod configs;
+pub mod context;
 pub mod credentials;
 pub mod crypto;
+pub mod data_dir;
 pub mod error;
 pub mod names;
 mod records;
 pub mod store;
 pub mod vault;
 
-pub use api::{
-    Action, ConfigPut, ConfigWritten, Credential, CredentialInfo, CredentialPut, CredentialWritten,
-    Health, HealthStatus, JsonObject, StrategyConfig, VaultApi,
-};
+pub use api::{Action, Health, HealthStatus, JsonObject, VaultApi, VaultHandle};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use error::{Error, Result};
+pub use configs::{ConfigHistory, ConfigPut, ConfigWritten, ConfigsApi, StrategyConfig};
+pub use context::{Caller, Capability, Operation};
+pub use credentials::{
+    Credential, CredentialDeleted, CredentialInfo, CredentialPut, CredentialWritten, CredentialsApi,
+};
+pub use error::{Error, ErrorCode, Result};
+pub use names::{CredentialKey, ServiceName, StrategyId};
 pub use vault::{Vault, VaultBuilder};
+
+/// The traits a caller needs in scope to use a vault: `use vault_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::api::VaultApi;
+    pub use crate::configs::ConfigsApi;
+    pub use crate::credentials::CredentialsApi;
+}

@@ -1,6 +1,8 @@
-//! Validation of the names that become parts of store keys (services, credential keys,
-//! strategy ids): a closed character set, so no name can contain the key separator `/` or play
-//! path tricks such as `..`.
+//! The names that become parts of store keys and resource paths, as typed newtypes
+//! ([`ServiceName`], [`CredentialKey`], [`StrategyId`]) validated once, where input enters (a
+//! server handler, a binding, a Rust caller): a closed character set, so no name can contain
+//! the key separator `/` or play path tricks such as `..`. Code below the entry point takes the
+//! typed name and never checks again.
 
 use crate::error::{Error, Result};
 
@@ -28,6 +30,111 @@ pub fn check_name(field: &str, value: &str) -> Result<()> {
     }
     Ok(())
 }
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The input field this name is checked as (`invalid <field>: ...`).
+            pub const FIELD: &'static str = $field;
+
+            /// Checks `value` with [`check_name`]; `invalid` naming the field otherwise.
+            pub fn new(value: impl Into<String>) -> Result<Self> {
+                let value = value.into();
+                check_name($field, &value)?;
+                Ok($name(value))
+            }
+
+            /// The name as a string.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The name as an owned string.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self> {
+                $name::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Error;
+            fn try_from(s: String) -> Result<Self> {
+                $name::new(s)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = Error;
+            fn try_from(s: &str) -> Result<Self> {
+                $name::new(s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(n: $name) -> String {
+                n.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A service (an application such as a trading engine) that owns credentials and configs.
+    ServiceName,
+    "service"
+);
+name_type!(
+    /// A credential's name within its service, e.g. `OANDA_API_KEY`.
+    CredentialKey,
+    "key"
+);
+name_type!(
+    /// A strategy config's id within its service.
+    StrategyId,
+    "strategy_id"
+);
 
 #[cfg(test)]
 mod tests {
@@ -65,6 +172,25 @@ mod tests {
             let e = check_name("key", n).expect_err(n);
             assert_eq!(e.code(), "invalid");
             assert!(e.to_string().starts_with("invalid key: "), "{e}");
+            let typed = CredentialKey::new(n).expect_err(n);
+            assert_eq!(typed.field(), Some("key"));
         }
+    }
+
+    #[test]
+    fn typed_names_check_once_and_name_their_field() {
+        let s: ServiceName = "fxshinobi".parse().expect("valid");
+        assert_eq!(s, "fxshinobi");
+        assert_eq!(
+            StrategyId::new("../x").expect_err("bad").field(),
+            Some("strategy_id")
+        );
+        assert_eq!(
+            ServiceName::new("").expect_err("bad").field(),
+            Some("service")
+        );
+        let json = serde_json::to_string(&s).expect("json");
+        assert_eq!(json, "\"fxshinobi\"");
+        assert!(serde_json::from_str::<ServiceName>("\"a/b\"").is_err());
     }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
-use crate::api::Action;
+use crate::Action;
 use crate::crypto::Barrier;
 use crate::error::{Error, Result};
 use crate::store::{Condition, Write};
@@ -59,14 +59,34 @@ pub(crate) fn seal_json<T: Serialize>(
     barrier.seal(key, &plain)
 }
 
-/// Opens the sealed JSON record stored at `key`.
-pub(crate) fn open_json<T: DeserializeOwned>(
+/// Decodes an opened record's JSON; a record that opens but does not decode is `integrity`.
+pub(crate) fn decode_json<T: DeserializeOwned>(plain: &[u8]) -> Result<T> {
+    serde_json::from_slice(plain).map_err(|_| Error::Integrity)
+}
+
+/// Every record under `prefix`, in key order, paged through the barrier and decoded; `f`
+/// turns each (name after the prefix, record) into an item.
+pub(crate) async fn scan_all<T, R>(
     barrier: &Barrier,
-    key: &[u8],
-    sealed: &[u8],
-) -> Result<T> {
-    let plain = barrier.open(key, sealed)?;
-    serde_json::from_slice(&plain).map_err(|_| Error::Integrity)
+    prefix: &[u8],
+    mut f: impl FnMut(String, T) -> Result<R>,
+) -> Result<Vec<R>>
+where
+    T: DeserializeOwned,
+{
+    let mut out = Vec::new();
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = barrier.scan(prefix, after.as_deref(), PAGE).await?;
+        let full = page.len() == PAGE;
+        for (k, plain) in page {
+            out.push(f(name_from_key(prefix, &k)?, decode_json(&plain)?)?);
+            after = Some(k);
+        }
+        if !full {
+            return Ok(out);
+        }
+    }
 }
 
 /// The head of a record as read: its raw sealed bytes (for the commit condition) and value.
@@ -80,11 +100,11 @@ pub(crate) async fn read_head<T: DeserializeOwned>(
     barrier: &Barrier,
     key: &[u8],
 ) -> Result<Option<Head<T>>> {
-    match barrier.store().get(key).await? {
-        Some(raw) => {
-            let record = open_json(barrier, key, &raw)?;
-            Ok(Some(Head { raw, record }))
-        }
+    match barrier.read(key).await? {
+        Some(opened) => Ok(Some(Head {
+            record: decode_json(&opened.plain)?,
+            raw: opened.sealed,
+        })),
         None => Ok(None),
     }
 }
@@ -107,7 +127,7 @@ where
         let current = read_head::<T>(barrier, head).await?;
         let condition = Condition::unchanged(head, current.as_ref().map(|h| h.raw.as_slice()));
         let (writes, outcome) = plan(current)?;
-        if barrier.store().commit(vec![condition], writes).await? {
+        if barrier.commit(vec![condition], writes).await? {
             return Ok(outcome);
         }
         if cas {
@@ -208,8 +228,8 @@ mod tests {
         assert_eq!(e.code(), "conflict");
         assert!(e.to_string().contains("version 3"));
         assert_eq!(
-            check_expected("config 'a'", Some(1), 0).map_err(|e| e.code()),
-            Err("conflict")
+            check_expected("config 'a'", Some(1), 0).map_err(|e| e.code().to_string()),
+            Err("conflict".to_string())
         );
     }
 }

@@ -1,41 +1,33 @@
-//! The [`Vault`] facade: opens a store behind the crypto barrier and hands out the typed parts.
+//! The [`Vault`] facade and its builder: opens a store behind the crypto barrier and hands out
+//! the families, each seen by one [`Caller`].
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::api::{
-    ConfigPut, ConfigWritten, Credential, CredentialInfo, CredentialPut, CredentialWritten, Health,
-    HealthStatus, StrategyConfig, VaultApi,
-};
+use crate::api::{Health, HealthStatus, VaultApi};
 use crate::clock::{Clock, SystemClock};
-use crate::configs::Configs;
-use crate::credentials::Credentials;
-use crate::crypto::{Barrier, KdfParams, RootKeySource, load_or_create_key_file};
+use crate::configs::{Configs, ConfigsApi};
+use crate::context::{Caller, Core, Ctx};
+use crate::credentials::{Credentials, CredentialsApi};
+use crate::crypto::{Barrier, KdfParams, RootKeySource};
 use crate::error::{Error, Result};
-use crate::store::{SharedStore, SledStore};
+use crate::store::SharedStore;
 
-/// Name of the dev-mode root key file inside a data directory.
-pub const DEV_KEY_FILE: &str = "root.key";
-/// Name of the sled database directory inside a data directory.
-pub const STORE_DIR: &str = "store";
-
-/// An open, unlocked vault. Cheap to clone; clones share everything.
+/// An open, unlocked vault seen by one caller ([`Caller::Embedded`] unless
+/// [`Vault::with_caller`] says otherwise). Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct Vault {
-    pub(crate) inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) barrier: Barrier,
-    pub(crate) clock: Arc<dyn Clock>,
+    ctx: Ctx,
+    credentials: Credentials,
+    configs: Configs,
 }
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vault")
-            .field("store", &self.inner.barrier.store().backend_name())
+            .field("store", &self.ctx.barrier().backend_name())
+            .field("caller", self.ctx.caller())
             .finish_non_exhaustive()
     }
 }
@@ -85,52 +77,12 @@ impl VaultBuilder {
             Error::invalid("encryption_key", "a root key or passphrase is required")
         })?;
         let barrier = Barrier::unlock(store, &key, self.kdf).await?;
-        Ok(Vault {
-            inner: Arc::new(Inner {
-                barrier,
-                clock: self.clock,
-            }),
-        })
+        let core = Arc::new(Core {
+            barrier,
+            clock: self.clock,
+        });
+        Ok(Vault::from_ctx(Ctx::new(core, Caller::Embedded)))
     }
-}
-
-/// The root key for a data directory: the given one, or (dev mode) the key file in the
-/// directory, created on first use. The flag says whether the dev key file was just created.
-pub fn key_for_dir(
-    dir: &Path,
-    given: Option<RootKeySource>,
-) -> Result<(RootKeySource, Option<DevKey>)> {
-    match given {
-        Some(k) => Ok((k, None)),
-        None => {
-            create_private_dir(dir)?;
-            let path = dir.join(DEV_KEY_FILE);
-            let (key, created) = load_or_create_key_file(&path)?;
-            Ok((RootKeySource::Key(key), Some(DevKey { path, created })))
-        }
-    }
-}
-
-/// Where a dev-mode key lives and whether this start created it.
-#[derive(Debug, Clone)]
-pub struct DevKey {
-    /// The key file.
-    pub path: PathBuf,
-    /// True when this call generated the key.
-    pub created: bool,
-}
-
-/// Creates `dir` (and parents) if missing, with mode 0700 for the last component.
-pub fn create_private_dir(dir: &Path) -> Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        b.mode(0o700);
-    }
-    b.create(dir)
-        .map_err(|e| Error::BackendUnavailable(format!("cannot create {}: {e}", dir.display())))
 }
 
 impl Vault {
@@ -144,16 +96,26 @@ impl Vault {
         }
     }
 
+    fn from_ctx(ctx: Ctx) -> Vault {
+        Vault {
+            credentials: Credentials::new(ctx.clone()),
+            configs: Configs::new(ctx.clone()),
+            ctx,
+        }
+    }
+
     /// Opens the embedded vault in data directory `dir` (sled in `dir/store`), creating it when
     /// missing. With `key: None` it runs in dev mode: a random root key in `dir/root.key`.
+    #[cfg(feature = "sled")]
     pub async fn open_dir(
-        dir: impl AsRef<Path>,
+        dir: impl AsRef<std::path::Path>,
         key: Option<RootKeySource>,
-    ) -> Result<(Vault, Option<DevKey>)> {
+    ) -> Result<(Vault, Option<crate::data_dir::DevKey>)> {
+        use crate::data_dir::{STORE_DIR, create_private_dir, key_for_dir};
         let dir = dir.as_ref();
         create_private_dir(dir)?;
         let (key, dev) = key_for_dir(dir, key)?;
-        let store = SledStore::open(dir.join(STORE_DIR))?;
+        let store = crate::store::SledStore::open(dir.join(STORE_DIR))?;
         let vault = Vault::builder()
             .store(Arc::new(store))
             .key(key)
@@ -162,87 +124,68 @@ impl Vault {
         Ok((vault, dev))
     }
 
+    /// The same vault seen by `caller`: every operation through the returned handle is checked
+    /// and recorded as that caller's.
+    pub fn with_caller(&self, caller: Caller) -> Vault {
+        Vault::from_ctx(self.ctx.with_caller(caller))
+    }
+
+    /// Who this handle's operations are attributed to.
+    pub fn caller(&self) -> &Caller {
+        self.ctx.caller()
+    }
+
     /// Credentials: encrypted secrets of external services.
-    pub fn credentials(&self) -> Credentials<'_> {
-        Credentials::new(&self.inner)
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     /// Strategy configs: versioned, compare-and-set.
-    pub fn configs(&self) -> Configs<'_> {
-        Configs::new(&self.inner)
-    }
-
-    /// The store under the barrier.
-    pub fn store(&self) -> &SharedStore {
-        self.inner.barrier.store()
+    pub fn configs(&self) -> &Configs {
+        &self.configs
     }
 
     /// Makes every acknowledged write durable; call at shutdown.
     pub async fn flush(&self) -> Result<()> {
-        self.store().flush().await
+        self.ctx.barrier().flush().await
     }
 
-    /// Health: checks the store answers a read.
+    /// Health: the store answers and the canary still opens with this vault's key.
     pub async fn health(&self) -> Health {
+        let barrier = self.ctx.barrier();
+        let check = barrier.check().await;
         let mut components = std::collections::BTreeMap::new();
-        let store_ok = self.store().get(b"sys/canary").await.is_ok();
         components.insert(
             "store".to_string(),
-            if store_ok { "connected" } else { "error" }.to_string(),
+            if check.is_ok() { "connected" } else { "error" }.to_string(),
         );
-        components.insert(
-            "backend".to_string(),
-            self.store().backend_name().to_string(),
-        );
+        components.insert("backend".to_string(), barrier.backend_name().to_string());
         components.insert("encryption".to_string(), "unsealed".to_string());
-        let (status, message) = if store_ok {
-            (HealthStatus::Ok, "vault is healthy")
-        } else {
-            (HealthStatus::Down, "the store does not answer")
+        let (status, message) = match &check {
+            Ok(()) => (HealthStatus::Ok, "vault is healthy".to_string()),
+            Err(e) => (
+                HealthStatus::Down,
+                format!("the store does not answer ({})", e.code()),
+            ),
         };
         Health {
             status,
             components,
-            message: message.to_string(),
+            message,
             version: env!("CARGO_PKG_VERSION").to_string(),
-            timestamp: self.inner.clock.now(),
+            timestamp: self.ctx.clock().now(),
         }
     }
 }
 
 #[async_trait]
 impl VaultApi for Vault {
-    async fn put_credential(&self, put: CredentialPut) -> Result<CredentialWritten> {
-        self.credentials().put(put).await
+    fn credentials(&self) -> &dyn CredentialsApi {
+        &self.credentials
     }
 
-    async fn get_credential(&self, key: &str, service: Option<&str>) -> Result<Credential> {
-        self.credentials().get(key, service).await
-    }
-
-    async fn list_credentials(&self, service: &str) -> Result<Vec<CredentialInfo>> {
-        self.credentials().list(service).await
-    }
-
-    async fn delete_credential(&self, key: &str, service: Option<&str>) -> Result<()> {
-        self.credentials().delete(key, service).await
-    }
-
-    async fn put_config(&self, service: &str, put: ConfigPut) -> Result<ConfigWritten> {
-        self.configs().put(service, put).await
-    }
-
-    async fn get_config(
-        &self,
-        service: &str,
-        strategy_id: &str,
-        version: Option<u64>,
-    ) -> Result<StrategyConfig> {
-        self.configs().get(service, strategy_id, version).await
-    }
-
-    async fn list_configs(&self, service: &str) -> Result<Vec<StrategyConfig>> {
-        self.configs().list(service).await
+    fn configs(&self) -> &dyn ConfigsApi {
+        &self.configs
     }
 
     async fn health(&self) -> Result<Health> {

@@ -4,5 +4,8 @@ mod core {
     pub mod configs;
     pub mod conformance;
     pub mod credentials;
+    pub mod error_tables;
+    #[cfg(feature = "sled")]
+    pub mod sled;
     pub mod support;
 }

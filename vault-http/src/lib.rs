@@ -1,10 +1,11 @@
 //! # vault-http
 //!
-//! The vault's HTTP face: the remote [`client`] that the Python and Node bindings reuse, and the
-//! axum [`server`] of the `/api/vault/*` API that the `vault-http` binary runs.
+//! The vault's HTTP server: [`server`] (state, startup, middleware, request extraction shared by
+//! every dialect) and [`dialects`] (one folder per HTTP dialect: today the `/api/vault/*`
+//! service API; the OpenAI-compatible and Vault-compatible dialects go beside it). The remote
+//! client and the wire types live in the `vault-client` crate.
 
-pub mod client;
+pub mod dialects;
 pub mod server;
 
-pub use client::{ClientOptions, RemoteVault};
 pub use server::{AppState, router};

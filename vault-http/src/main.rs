@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use vault_http::server::error::one_line;
+use vault_http::dialects::service_api::one_line;
 use vault_http::server::startup::{ServeOptions, init_logging, serve};
 
 /// The vault's HTTP server.
@@ -38,7 +38,9 @@ fn main() -> ExitCode {
             .build()
             .map_err(|e| vault_core::Error::Internal(format!("cannot start the runtime: {e}")))?;
         match cli.command {
-            Command::Serve { data, addr } => rt.block_on(serve(ServeOptions::from_env(data, addr))),
+            Command::Serve { data, addr } => {
+                rt.block_on(serve(ServeOptions::from_env(data, addr)?))
+            }
         }
     })();
     match result {

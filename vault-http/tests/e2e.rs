@@ -1,5 +1,5 @@
 //! End-to-end tests: the real `vault-http` binary on a free loopback port, driven over real
-//! HTTP by reqwest and by the crate's own remote client.
+//! HTTP by hand-written HTTP/1.1 requests and by the remote client (`vault_client`).
 
 #[path = "e2e/support.rs"]
 mod support;
@@ -15,3 +15,6 @@ mod client;
 
 #[path = "e2e/wire.rs"]
 mod wire;
+
+#[path = "e2e/limits.rs"]
+mod limits;

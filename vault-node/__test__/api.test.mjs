@@ -34,7 +34,7 @@ describe('package surface', () => {
         .filter((n) => n !== 'constructor')
         .sort()
     assert.deepEqual(methods(v.credentials), ['delete', 'get', 'list', 'put'])
-    assert.deepEqual(methods(v.configs), ['get', 'list', 'put'])
+    assert.deepEqual(methods(v.configs), ['get', 'history', 'list', 'put'])
     assert.deepEqual(methods(v), ['close', 'closed', 'devKeyFile', 'health', 'mode'])
     assert.ok(Object.isFrozen(v))
   })
@@ -62,6 +62,14 @@ describe('package surface', () => {
       'updatedAt',
       'version',
     ])
+    const page = await v.configs.history('s', 'default')
+    assert.deepEqual(Object.keys(page), ['versions'])
+    await v.configs.put('s', 'default')
+    const first = await v.configs.history('s', 'default', { limit: 1 })
+    assert.deepEqual(Object.keys(first).sort(), ['next', 'versions'])
+    assert.deepEqual(Object.keys(first.versions[0]).sort(), Object.keys(cfg).sort())
+    const d = await v.credentials.delete('K')
+    assert.deepEqual(Object.keys(d).sort(), ['key', 'service'])
     const h = await v.health()
     assert.deepEqual(Object.keys(h).sort(), ['components', 'message', 'ok', 'status', 'timestamp', 'version'])
     for (const s of Object.values(h.components)) assert.equal(typeof s, 'string')

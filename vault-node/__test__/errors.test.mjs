@@ -4,23 +4,50 @@
 
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
+import http from 'node:http'
+import { once } from 'node:events'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
-import { KEY, OTHER_KEY, SECRET, TOKEN, closedPort, rejectsWith, startServer, tmpDir, vault } from './helpers.mjs'
+import { KEY, OTHER_KEY, PACKAGE_DIR, SECRET, TOKEN, closedPort, rejectsWith, startServer, tmpDir, vault } from './helpers.mjs'
+
+/** vault-core's `ErrorCode::ALL`, as the native addon reports it. */
+const NATIVE_CODES = createRequire(import.meta.url)('../native.js').errorCodes()
 
 describe('error translation', () => {
   const translate = vault._translateNativeError
 
+  it('ERROR_CODES is exactly vault-core ErrorCode::ALL (native errorCodes()), in order', () => {
+    assert.deepEqual([...vault.ERROR_CODES], NATIVE_CODES)
+    assert.equal(NATIVE_CODES.length, 17)
+    assert.ok(Object.isFrozen(vault.ERROR_CODES))
+  })
+
+  it("index.d.ts's ErrorCode union lists exactly the same codes", () => {
+    const dts = fs.readFileSync(path.join(PACKAGE_DIR, 'index.d.ts'), 'utf8')
+    const union = /export type ErrorCode =([^]*?)\n\n/.exec(dts)
+    assert.ok(union, 'ErrorCode union found')
+    const codes = [...union[1].matchAll(/\|\s*'([a-z_]+)'/g)].map((m) => m[1])
+    assert.deepEqual(codes, NATIVE_CODES)
+  })
+
   it('maps every native [vault:<code>] prefix to .code and strips it', () => {
     assert.deepEqual([...vault.ERROR_CODES].sort(), [
+      'already_executed',
       'backend_unavailable',
+      'budget_exhausted',
       'conflict',
       'forbidden',
+      'guard_rejected',
       'integrity',
       'internal',
       'invalid',
+      'method_not_allowed',
       'not_found',
+      'payload_too_large',
+      'proposal_mismatch',
+      'rate_limited',
       'unauthorized',
       'unavailable',
       'wrong_key',
@@ -34,8 +61,10 @@ describe('error translation', () => {
       assert.equal(e.code, code)
       assert.equal(e.message, `something about ${code}`)
     }
-    // a code added later in Rust still arrives as its own string
-    assert.equal(translate(new Error('[vault:rate_limited] slow down')).code, 'rate_limited')
+    // a code added later (a newer server, a newer vault-core) still arrives as its own string
+    const later = translate(new Error('[vault:shiny_new_code2] try again later'))
+    assert.equal(later.code, 'shiny_new_code2')
+    assert.equal(later.message, 'try again later')
   })
 
   it('napi argument errors become invalid without quoting the value', () => {
@@ -52,6 +81,27 @@ describe('error translation', () => {
     assert.equal(translate('not an error').code, 'internal')
     const already = translate(new Error('[vault:conflict] x'))
     assert.equal(translate(already), already)
+  })
+})
+
+describe('remote: a newer server', () => {
+  it("a newer server's unknown code comes through with its code and message", async () => {
+    const fake = http.createServer((req, res) => {
+      res.writeHead(418, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ code: 'shiny_new_code', error: 'the new rule said no', success: false }))
+    })
+    fake.listen(0, '127.0.0.1')
+    await once(fake, 'listening')
+    try {
+      const v = await vault.connect(`http://127.0.0.1:${fake.address().port}`, { token: TOKEN, timeoutMs: 3000 })
+      const e = await rejectsWith(assert, v.credentials.get('K', { service: 's' }), 'shiny_new_code')
+      assert.equal(e.message, 'the new rule said no')
+      await rejectsWith(assert, v.configs.history('s', 'default'), 'shiny_new_code')
+      v.close()
+    } finally {
+      fake.close()
+      fake.closeAllConnections()
+    }
   })
 })
 
@@ -118,6 +168,9 @@ describe('embedded: opening', () => {
     await rejectsWith(assert, vault.open(dir(), { passphrase: '' }), 'invalid')
     await rejectsWith(assert, vault.open(dir(), { encryption_key: KEY }), 'invalid')
     await rejectsWith(assert, vault.open(42), 'invalid')
+    // a wrong type is invalid and names the option
+    assert.match((await rejectsWith(assert, vault.open(dir(), { encryptionKey: 42 }), 'invalid')).message, /encryptionKey/)
+    assert.match((await rejectsWith(assert, vault.open(dir(), { passphrase: ['p'] }), 'invalid')).message, /passphrase/)
   })
 })
 
@@ -161,6 +214,8 @@ describe('remote: connecting', () => {
     await rejectsWith(assert, vault.connect(server.url, { cacheFile: path.join(tmpDir(), 'c') }), 'invalid')
     await rejectsWith(assert, vault.connect(server.url, { timeoutMs: 0 }), 'invalid')
     await rejectsWith(assert, vault.connect(server.url, { timeout: 5 }), 'invalid')
+    assert.match((await rejectsWith(assert, vault.connect(server.url, { timeoutMs: '5' }), 'invalid')).message, /timeoutMs/)
+    assert.match((await rejectsWith(assert, vault.connect(server.url, { token: 7 }), 'invalid')).message, /token/)
     const e = await rejectsWith(assert, vault.connect(server.url, { token: `bad token ${SECRET}` }), 'invalid')
     assert.ok(!e.message.includes(SECRET))
   })

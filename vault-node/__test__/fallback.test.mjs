@@ -30,6 +30,7 @@ describe('remote fallback when the server goes away', () => {
     before2 = await v.configs.get('fxshinobi', 'default', { version: 1 })
     assert.ok(before1.every((c) => c.stale === false))
     assert.equal((await v.credentials.get('OANDA_API_KEY', { service: 'fxshinobi' })).value, SECRET)
+    assert.equal((await v.configs.history('fxshinobi', 'default')).versions.length, 2)
     await server.stop()
   })
 
@@ -68,6 +69,10 @@ describe('remote fallback when the server goes away', () => {
     const e = await rejectsWith(assert, v.credentials.get('OANDA_API_KEY', { service: 'fxshinobi' }), 'unavailable')
     assert.ok(!e.message.includes(TOKEN))
     await rejectsWith(assert, v.credentials.list('fxshinobi'), 'unavailable')
+  })
+
+  it('configs.history (read before) is not served from the cache: unavailable', async () => {
+    await rejectsWith(assert, v.configs.history('fxshinobi', 'default'), 'unavailable')
   })
 
   it('writes and health reject with unavailable', async () => {

@@ -94,7 +94,7 @@ for (const mode of ['embedded', 'remote']) {
     it('credentials: delete removes every version; not_found afterwards', async () => {
       await v.credentials.put('TO_DELETE', 'x1', { service: 'del' })
       await v.credentials.put('TO_DELETE', 'x2', { service: 'del' })
-      assert.equal(await v.credentials.delete('TO_DELETE', { service: 'del' }), undefined)
+      assert.deepEqual(await v.credentials.delete('TO_DELETE', { service: 'del' }), { service: 'del', key: 'TO_DELETE' })
       await rejectsWith(assert, v.credentials.get('TO_DELETE', { service: 'del' }), 'not_found')
       await rejectsWith(assert, v.credentials.delete('TO_DELETE', { service: 'del' }), 'not_found')
       assert.deepEqual(await v.credentials.list('del'), [])
@@ -102,6 +102,19 @@ for (const mode of ['embedded', 'remote']) {
       await v.credentials.put('SOLO_DEL', 'x', { service: 'del' })
       await v.credentials.delete('SOLO_DEL')
       await rejectsWith(assert, v.credentials.get('SOLO_DEL'), 'not_found')
+    })
+
+    it('credentials: delete resolves to what was deleted, the service resolved when omitted', async () => {
+      await v.credentials.put('DEL_OUTCOME', SECRET, { service: 'del-outcome' })
+      const d = await v.credentials.delete('DEL_OUTCOME')
+      assert.deepEqual(d, { service: 'del-outcome', key: 'DEL_OUTCOME' })
+      assert.equal(Object.getPrototypeOf(d), Object.prototype, 'a plain object')
+      assert.deepEqual(Object.keys(d).sort(), ['key', 'service'])
+      assert.ok(!JSON.stringify(d).includes(SECRET))
+      await rejectsWith(assert, v.credentials.delete('DEL_OUTCOME'), 'not_found')
+      await rejectsWith(assert, v.credentials.delete('../x', { service: 'del-outcome' }), 'invalid')
+      const e = await rejectsWith(assert, v.credentials.delete('K', { service: 'ok', servce: 'x' }), 'invalid')
+      assert.match(e.message, /servce/)
     })
 
     it('credentials: compare-and-set with expectedVersion', async () => {
@@ -216,6 +229,82 @@ for (const mode of ['embedded', 'remote']) {
       assert.deepEqual(await v.configs.list('no-such-service'), [])
     })
 
+    it('configs: history pages through the versions, newest first', async () => {
+      for (let n = 1; n <= 5; n++) await v.configs.put('hist', 'default', { params: { n }, enabled: n % 2 === 1 })
+      await v.configs.put('hist', 'other')
+
+      const all = await v.configs.history('hist', 'default')
+      assert.deepEqual(Object.keys(all), ['versions'], 'no next when nothing older is left')
+      assert.deepEqual(
+        all.versions.map((c) => [c.version, c.params.n, c.enabled]),
+        [
+          [5, 5, true],
+          [4, 4, false],
+          [3, 3, true],
+          [2, 2, false],
+          [1, 1, true],
+        ],
+      )
+      for (const c of all.versions) {
+        assert.equal(Object.getPrototypeOf(c), Object.prototype)
+        assert.equal(c.service, 'hist')
+        assert.equal(c.strategyId, 'default')
+        assert.equal(c.stale, false)
+        assert.match(c.createdAt, RFC3339)
+        assert.match(c.updatedAt, RFC3339)
+      }
+      // every entry is the version configs.get returns
+      assert.deepEqual(all.versions[2], await v.configs.get('hist', 'default', { version: 3 }))
+      assert.deepEqual(all.versions[0], await v.configs.get('hist', 'default'))
+
+      // pages of 2: pass `next` as `after`
+      const pages = []
+      let after
+      for (;;) {
+        const page = await v.configs.history('hist', 'default', { limit: 2, after })
+        pages.push([page.versions.map((c) => c.version), page.next])
+        if (page.next === undefined) break
+        after = page.next
+      }
+      assert.deepEqual(pages, [
+        [[5, 4], 4],
+        [[3, 2], 2],
+        [[1], undefined],
+      ])
+      const exact = await v.configs.history('hist', 'default', { limit: 5 })
+      assert.equal(exact.versions.length, 5)
+      assert.equal(exact.next, undefined)
+      assert.deepEqual((await v.configs.history('hist', 'default', { after: 3, limit: 1 })).versions.map((c) => c.version), [2])
+      assert.deepEqual((await v.configs.history('hist', 'other')).versions.map((c) => c.version), [1])
+    })
+
+    it('configs: history of a missing config is not_found; limit and after are checked', async () => {
+      await v.configs.put('hist-err', 'default')
+      await rejectsWith(assert, v.configs.history('hist-err', 'nope'), 'not_found')
+      await rejectsWith(assert, v.configs.history('no-such-service', 'default'), 'not_found')
+      // the range is vault-core's rule: 1 to 1000
+      for (const limit of [0, 1001]) {
+        const e = await rejectsWith(assert, v.configs.history('hist-err', 'default', { limit }), 'invalid')
+        assert.match(e.message, /limit/)
+      }
+      assert.equal((await v.configs.history('hist-err', 'default', { limit: 1000 })).versions.length, 1)
+      // shapes: the wrapper names the field
+      for (const limit of ['10', -1, 1.5, {}]) {
+        const e = await rejectsWith(assert, v.configs.history('hist-err', 'default', { limit }), 'invalid')
+        assert.match(e.message, /limit/)
+      }
+      for (const after of ['2', -1, 2.5]) {
+        const e = await rejectsWith(assert, v.configs.history('hist-err', 'default', { after }), 'invalid')
+        assert.match(e.message, /after/)
+      }
+      const e = await rejectsWith(assert, v.configs.history('hist-err', 'default', { version: 1 }), 'invalid')
+      assert.match(e.message, /version/)
+      await rejectsWith(assert, v.configs.history('hist-err', 'default', 5), 'invalid')
+      await rejectsWith(assert, v.configs.history('../x', 'default'), 'invalid')
+      await rejectsWith(assert, v.configs.history('hist-err', '../x'), 'invalid')
+      await rejectsWith(assert, v.configs.history('hist-err', 42), 'invalid')
+    })
+
     it('1,000 concurrent gets', async () => {
       await v.credentials.put('CONCURRENT', 'c-value', { service: 'load' })
       const all = Array.from({ length: 1000 }, () => v.credentials.get('CONCURRENT', { service: 'load' }))
@@ -273,6 +362,9 @@ for (const mode of ['embedded', 'remote']) {
       await rejectsWith(assert, other.credentials.get('X', { service: 'y' }), 'invalid')
       await rejectsWith(assert, other.configs.list('y'), 'invalid')
       await rejectsWith(assert, other.health(), 'invalid')
+      const e = await rejectsWith(assert, other.configs.history('y', 'z'), 'invalid')
+      assert.match(e.message, /closed/)
+      await rejectsWith(assert, other.credentials.delete('X', { service: 'y' }), 'invalid')
       // the suite's own handle is unaffected
       assert.equal((await v.health()).ok, true)
     })

@@ -1,14 +1,15 @@
-//! Strategy configs: `NativeVault` methods over the config operations of
-//! [`VaultApi`](vault_core::VaultApi), and the records they return.
+//! Strategy configs: `NativeVault` methods over [`ConfigsApi`](vault_core::ConfigsApi), and the
+//! records they return. Names enter Rust here and become typed vault-core names.
 
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
-use serde_json::Value;
-use vault_core::{ConfigPut, ConfigWritten, StrategyConfig};
+use serde_json::{Map, Value};
+use vault_core::{
+    ConfigHistory, ConfigPut, ConfigWritten, ServiceName, StrategyConfig, StrategyId,
+};
 
-use crate::credentials::action_str;
 use crate::error::IntoNapi;
-use crate::vault::{NativeVault, json_object, version_in, version_out};
+use crate::vault::{NativeVault, uint_in, version_out};
 
 /// A versioned strategy config.
 #[napi(object)]
@@ -18,11 +19,11 @@ pub struct ConfigRecord {
     /// The strategy's id.
     pub strategy_id: String,
     /// Strategy parameters.
-    pub params: Value,
+    pub params: Map<String, Value>,
     /// Symbols traded.
     pub symbols: Vec<String>,
     /// Risk limits.
-    pub risk_limits: Value,
+    pub risk_limits: Map<String, Value>,
     /// Whether the strategy is enabled.
     pub enabled: bool,
     /// Version number.
@@ -38,11 +39,11 @@ pub struct ConfigRecord {
 impl From<StrategyConfig> for ConfigRecord {
     fn from(c: StrategyConfig) -> Self {
         ConfigRecord {
-            service: c.service,
-            strategy_id: c.strategy_id,
-            params: Value::Object(c.params),
+            service: c.service.into_string(),
+            strategy_id: c.strategy_id.into_string(),
+            params: c.params,
             symbols: c.symbols,
-            risk_limits: Value::Object(c.risk_limits),
+            risk_limits: c.risk_limits,
             enabled: c.enabled,
             version: version_out(c.version),
             created_at: c.created_at.to_string(),
@@ -68,10 +69,28 @@ pub struct ConfigWrittenRecord {
 impl From<ConfigWritten> for ConfigWrittenRecord {
     fn from(w: ConfigWritten) -> Self {
         ConfigWrittenRecord {
-            service: w.service,
-            strategy_id: w.strategy_id,
-            action: action_str(w.action),
+            service: w.service.into_string(),
+            strategy_id: w.strategy_id.into_string(),
+            action: w.action.as_str().to_string(),
             version: version_out(w.version),
+        }
+    }
+}
+
+/// One page of a config's history.
+#[napi(object)]
+pub struct ConfigHistoryRecord {
+    /// Versions, newest first.
+    pub versions: Vec<ConfigRecord>,
+    /// Present when older versions exist: pass it as `after` to read the next page.
+    pub next: Option<i64>,
+}
+
+impl From<ConfigHistory> for ConfigHistoryRecord {
+    fn from(h: ConfigHistory) -> Self {
+        ConfigHistoryRecord {
+            versions: h.versions.into_iter().map(Into::into).collect(),
+            next: h.next.map(version_out),
         }
     }
 }
@@ -79,16 +98,24 @@ impl From<ConfigWritten> for ConfigWrittenRecord {
 /// What a config put changes; absent fields keep the previous version's value.
 #[napi(object)]
 pub struct ConfigPutOptions {
-    /// New parameters (an object).
-    pub params: Option<Value>,
+    /// New parameters.
+    pub params: Option<Map<String, Value>>,
     /// New symbols.
     pub symbols: Option<Vec<String>>,
-    /// New risk limits (an object).
-    pub risk_limits: Option<Value>,
+    /// New risk limits.
+    pub risk_limits: Option<Map<String, Value>>,
     /// Enable or disable.
     pub enabled: Option<bool>,
     /// Compare-and-set on the latest version (0 = must not exist yet).
     pub expected_version: Option<i64>,
+}
+
+/// The typed names of one config.
+fn names(service: String, strategy_id: String) -> Result<(ServiceName, StrategyId)> {
+    Ok((
+        ServiceName::new(service).napi()?,
+        StrategyId::new(strategy_id).napi()?,
+    ))
 }
 
 #[napi]
@@ -99,28 +126,19 @@ impl NativeVault {
         &self,
         service: String,
         strategy_id: String,
-        options: Option<ConfigPutOptions>,
+        options: ConfigPutOptions,
     ) -> Result<ConfigWrittenRecord> {
         let api = self.api()?;
-        let o = options.unwrap_or(ConfigPutOptions {
-            params: None,
-            symbols: None,
-            risk_limits: None,
-            enabled: None,
-            expected_version: None,
-        });
+        let (service, strategy_id) = names(service, strategy_id)?;
         let put = ConfigPut {
             strategy_id,
-            params: o.params.map(|v| json_object("params", v)).transpose()?,
-            symbols: o.symbols,
-            risk_limits: o
-                .risk_limits
-                .map(|v| json_object("riskLimits", v))
-                .transpose()?,
-            enabled: o.enabled,
-            expected_version: version_in("expectedVersion", o.expected_version)?,
+            params: options.params,
+            symbols: options.symbols,
+            risk_limits: options.risk_limits,
+            enabled: options.enabled,
+            expected_version: uint_in(options.expected_version),
         };
-        Ok(api.put_config(&service, put).await.napi()?.into())
+        Ok(api.configs().put(&service, put).await.napi()?.into())
     }
 
     /// A strategy config: the latest version, or version `version`.
@@ -132,19 +150,43 @@ impl NativeVault {
         version: Option<i64>,
     ) -> Result<ConfigRecord> {
         let api = self.api()?;
-        let version = version_in("version", version)?;
-        Ok(api
-            .get_config(&service, &strategy_id, version)
+        let (service, strategy_id) = names(service, strategy_id)?;
+        let config = api
+            .configs()
+            .get(&service, &strategy_id, uint_in(version))
             .await
-            .napi()?
-            .into())
+            .napi()?;
+        Ok(config.into())
     }
 
     /// The latest version of every strategy config of `service`, ordered by strategy id.
     #[napi]
     pub async fn list_configs(&self, service: String) -> Result<Vec<ConfigRecord>> {
         let api = self.api()?;
-        let list = api.list_configs(&service).await.napi()?;
+        let service = ServiceName::new(service).napi()?;
+        let list = api.configs().list(&service).await.napi()?;
         Ok(list.into_iter().map(Into::into).collect())
+    }
+
+    /// A config's versions, newest first: at most `limit`, older than version `after`.
+    #[napi]
+    pub async fn config_history(
+        &self,
+        service: String,
+        strategy_id: String,
+        limit: Option<i64>,
+        after: Option<i64>,
+    ) -> Result<ConfigHistoryRecord> {
+        let api = self.api()?;
+        let (service, strategy_id) = names(service, strategy_id)?;
+        // `index.js` passes non-negative safe integers; one too large for `usize` saturates
+        // and vault-core rejects it with its range.
+        let limit = uint_in(limit).map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        let history = api
+            .configs()
+            .history(&service, &strategy_id, limit, uint_in(after))
+            .await
+            .napi()?;
+        Ok(history.into())
     }
 }

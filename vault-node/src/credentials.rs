@@ -1,16 +1,19 @@
-//! Credentials: `NativeVault` methods over the credential operations of
-//! [`VaultApi`](vault_core::VaultApi), and the records they return.
+//! Credentials: `NativeVault` methods over [`CredentialsApi`](vault_core::CredentialsApi), and
+//! the records they return. Names enter Rust here and become typed vault-core names.
 //!
 //! A credential's value crosses into JS as a plain string field; the JS wrapper moves it into a
 //! private field of a `Credential` object that redacts it from `util.inspect` and `toJSON`.
 
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
-use serde_json::Value;
-use vault_core::{Action, Credential, CredentialInfo, CredentialPut, CredentialWritten};
+use serde_json::{Map, Value};
+use vault_core::{
+    Credential, CredentialDeleted, CredentialInfo, CredentialKey, CredentialPut, CredentialWritten,
+    ServiceName,
+};
 
 use crate::error::IntoNapi;
-use crate::vault::{NativeVault, json_object, version_in, version_out};
+use crate::vault::{NativeVault, uint_in, version_out};
 
 /// A credential with its value (the wrapper hides `value` from printing).
 #[napi(object)]
@@ -22,7 +25,7 @@ pub struct CredentialRecord {
     /// The secret value.
     pub value: String,
     /// Free-form, non-secret metadata.
-    pub metadata: Value,
+    pub metadata: Map<String, Value>,
     /// Current version, 1 for the first put.
     pub version: i64,
     /// When version 1 was written (RFC 3339).
@@ -35,9 +38,9 @@ impl From<Credential> for CredentialRecord {
     fn from(c: Credential) -> Self {
         CredentialRecord {
             value: c.value.expose_secret().to_string(),
-            key: c.key,
-            service: c.service,
-            metadata: Value::Object(c.metadata),
+            key: c.key.into_string(),
+            service: c.service.into_string(),
+            metadata: c.metadata,
             version: version_out(c.version),
             created_at: c.created_at.to_string(),
             updated_at: c.updated_at.to_string(),
@@ -53,7 +56,7 @@ pub struct CredentialInfoRecord {
     /// The service it belongs to.
     pub service: String,
     /// Free-form, non-secret metadata.
-    pub metadata: Value,
+    pub metadata: Map<String, Value>,
     /// Current version.
     pub version: i64,
     /// When version 1 was written (RFC 3339).
@@ -65,9 +68,9 @@ pub struct CredentialInfoRecord {
 impl From<CredentialInfo> for CredentialInfoRecord {
     fn from(c: CredentialInfo) -> Self {
         CredentialInfoRecord {
-            key: c.key,
-            service: c.service,
-            metadata: Value::Object(c.metadata),
+            key: c.key.into_string(),
+            service: c.service.into_string(),
+            metadata: c.metadata,
             version: version_out(c.version),
             created_at: c.created_at.to_string(),
             updated_at: c.updated_at.to_string(),
@@ -91,17 +94,35 @@ pub struct CredentialWrittenRecord {
 impl From<CredentialWritten> for CredentialWrittenRecord {
     fn from(w: CredentialWritten) -> Self {
         CredentialWrittenRecord {
-            key: w.key,
-            service: w.service,
-            action: action_str(w.action),
+            key: w.key.into_string(),
+            service: w.service.into_string(),
+            action: w.action.as_str().to_string(),
             version: version_out(w.version),
         }
     }
 }
 
-/// `"created"` / `"updated"`.
-pub(crate) fn action_str(a: Action) -> String {
-    a.as_str().to_string()
+/// The outcome of a credential delete: what was deleted.
+#[napi(object)]
+pub struct CredentialDeletedRecord {
+    /// The service the credential was under (resolved when none was given).
+    pub service: String,
+    /// The credential's name.
+    pub key: String,
+}
+
+impl From<CredentialDeleted> for CredentialDeletedRecord {
+    fn from(d: CredentialDeleted) -> Self {
+        CredentialDeletedRecord {
+            service: d.service.into_string(),
+            key: d.key.into_string(),
+        }
+    }
+}
+
+/// An optional service name, typed.
+fn service_opt(service: Option<String>) -> vault_core::Result<Option<ServiceName>> {
+    service.map(ServiceName::new).transpose()
 }
 
 #[napi]
@@ -113,18 +134,18 @@ impl NativeVault {
         key: String,
         value: String,
         service: String,
-        metadata: Option<Value>,
+        metadata: Option<Map<String, Value>>,
         expected_version: Option<i64>,
     ) -> Result<CredentialWrittenRecord> {
         let api = self.api()?;
         let put = CredentialPut {
-            service,
-            key,
+            service: ServiceName::new(service).napi()?,
+            key: CredentialKey::new(key).napi()?,
             value: value.into(),
-            metadata: metadata.map(|m| json_object("metadata", m)).transpose()?,
-            expected_version: version_in("expectedVersion", expected_version)?,
+            metadata,
+            expected_version: uint_in(expected_version),
         };
-        Ok(api.put_credential(put).await.napi()?.into())
+        Ok(api.credentials().put(put).await.napi()?.into())
     }
 
     /// The current version of credential `key` (of `service`, or of the one service that has it).
@@ -135,25 +156,36 @@ impl NativeVault {
         service: Option<String>,
     ) -> Result<CredentialRecord> {
         let api = self.api()?;
-        Ok(api
-            .get_credential(&key, service.as_deref())
-            .await
-            .napi()?
-            .into())
+        let key = CredentialKey::new(key).napi()?;
+        let service = service_opt(service).napi()?;
+        let cred = api.credentials().get(&key, service.as_ref()).await.napi()?;
+        Ok(cred.into())
     }
 
     /// The credentials of `service`, without values, ordered by key.
     #[napi]
     pub async fn list_credentials(&self, service: String) -> Result<Vec<CredentialInfoRecord>> {
         let api = self.api()?;
-        let list = api.list_credentials(&service).await.napi()?;
+        let service = ServiceName::new(service).napi()?;
+        let list = api.credentials().list(&service).await.napi()?;
         Ok(list.into_iter().map(Into::into).collect())
     }
 
-    /// Deletes credential `key` with all its versions.
+    /// Deletes credential `key` with all its versions; resolves to what was deleted.
     #[napi]
-    pub async fn delete_credential(&self, key: String, service: Option<String>) -> Result<()> {
+    pub async fn delete_credential(
+        &self,
+        key: String,
+        service: Option<String>,
+    ) -> Result<CredentialDeletedRecord> {
         let api = self.api()?;
-        api.delete_credential(&key, service.as_deref()).await.napi()
+        let key = CredentialKey::new(key).napi()?;
+        let service = service_opt(service).napi()?;
+        let deleted = api
+            .credentials()
+            .delete(&key, service.as_ref())
+            .await
+            .napi()?;
+        Ok(deleted.into())
     }
 }

@@ -1,28 +1,24 @@
-//! Maps [`vault_core::Error`] to the error a Promise rejects with.
+//! Maps [`vault_core::Error`] to the error a Promise rejects with, and lists the stable codes.
 //!
 //! napi's async bridge only carries its own `Status` enum, so the stable code travels in the
-//! message: `[vault:<code>] <message>`. The JS wrapper strips the prefix and sets `error.code`;
-//! `__test__/errors.test.mjs` checks every code it can provoke. vault-core messages never
-//! contain a secret value, and nothing is added here.
+//! message: `[vault:<code>] <message>`. The JS wrapper strips the prefix and sets `error.code`
+//! (a code this build does not know, from a newer server, is kept as sent);
+//! `__test__/errors.test.mjs` checks the mapping. vault-core messages never contain a secret
+//! value, and nothing is added here.
 
 use napi::Status;
+use napi_derive::napi;
+use vault_core::ErrorCode;
 
 /// The prefix the JS wrapper looks for: `[vault:` + code + `] `.
 pub const CODE_PREFIX: &str = "[vault:";
 
 /// Converts a vault error into a napi error whose message starts with `[vault:<code>] `.
 pub fn to_napi(err: vault_core::Error) -> napi::Error {
-    napi::Error::new(Status::GenericFailure, tagged(err.code(), &err.to_string()))
-}
-
-/// An `invalid` error raised by the binding itself (bad argument shape).
-pub fn invalid(field: &str, reason: &str) -> napi::Error {
-    to_napi(vault_core::Error::invalid(field, reason))
-}
-
-/// `[vault:<code>] <message>`.
-fn tagged(code: &str, message: &str) -> String {
-    format!("{CODE_PREFIX}{code}] {message}")
+    napi::Error::new(
+        Status::GenericFailure,
+        format!("{CODE_PREFIX}{}] {err}", err.code()),
+    )
 }
 
 /// Shorthand for results of vault-core calls.
@@ -35,4 +31,14 @@ impl<T> IntoNapi<T> for vault_core::Result<T> {
     fn napi(self) -> napi::Result<T> {
         self.map_err(to_napi)
     }
+}
+
+/// Every stable error code ([`ErrorCode::ALL`]), in the order of the design's error table. The
+/// wrapper's `ERROR_CODES` must equal this list (checked by `__test__/errors.test.mjs`).
+#[napi]
+pub fn error_codes() -> Vec<String> {
+    ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str().to_string())
+        .collect()
 }

@@ -1,5 +1,5 @@
-//! Remote mode: `connectRemote` wraps the HTTP client [`vault_http::client::RemoteVault`] in the
-//! same [`NativeVault`] class the embedded mode uses.
+//! Remote mode: `connectRemote` wraps the HTTP client [`vault_client::RemoteVault`] in the same
+//! [`NativeVault`] class the embedded mode uses.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
+use vault_client::{ClientOptions, RemoteVault};
 use vault_core::crypto::SecretString;
-use vault_http::client::{ClientOptions, RemoteVault};
 
-use crate::error::{IntoNapi, invalid};
+use crate::error::IntoNapi;
 use crate::vault::NativeVault;
 
 /// How `connectRemote` reaches the server.
@@ -20,7 +20,8 @@ pub struct ConnectOptions {
     pub token: Option<String>,
     /// File for the encrypted last-known-good config cache (needs a token).
     pub cache_file: Option<String>,
-    /// Timeout of each request in milliseconds (default 10000).
+    /// Timeout of each request in milliseconds (default 10000); `index.js` passes only
+    /// positive integers.
     pub timeout_ms: Option<u32>,
 }
 
@@ -32,9 +33,6 @@ pub async fn connect_remote(url: String, options: Option<ConnectOptions>) -> Res
         client.token = o.token.map(SecretString::new);
         client.cache_file = o.cache_file.map(PathBuf::from);
         if let Some(ms) = o.timeout_ms {
-            if ms == 0 {
-                return Err(invalid("timeoutMs", "must be a positive integer"));
-            }
             client.timeout = Duration::from_millis(u64::from(ms));
         }
     }

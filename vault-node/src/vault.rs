@@ -1,21 +1,19 @@
-//! The native vault class: opening (embedded) or connecting (remote), health, close, and the
-//! argument conversions shared by the credential and config methods.
+//! The native vault class: opening (embedded), health, close, and the number conversions
+//! shared by the credential and config methods.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
-use serde_json::Value;
-use vault_core::crypto::{RootKeySource, SecretString};
-use vault_core::{Health, JsonObject, Vault, VaultApi};
+use vault_core::crypto::SecretString;
+use vault_core::{Health, Vault, VaultApi, VaultHandle};
 
-use crate::error::{IntoNapi, invalid, to_napi};
+use crate::error::IntoNapi;
 
 /// One vault handle, embedded or remote; every method returns a Promise.
 #[napi]
 pub struct NativeVault {
-    /// `None` once closed.
-    api: RwLock<Option<Arc<dyn VaultApi>>>,
+    handle: VaultHandle,
     mode: &'static str,
     dev_key_file: Option<String>,
 }
@@ -28,7 +26,7 @@ impl NativeVault {
         dev_key_file: Option<String>,
     ) -> Self {
         NativeVault {
-            api: RwLock::new(Some(api)),
+            handle: VaultHandle::new(api),
             mode,
             dev_key_file,
         }
@@ -36,17 +34,12 @@ impl NativeVault {
 
     /// The vault behind this handle, or `invalid` once closed.
     pub(crate) fn api(&self) -> Result<Arc<dyn VaultApi>> {
-        let guard = self
-            .api
-            .read()
-            .map_err(|_| to_napi(vault_core::Error::Internal("vault handle poisoned".into())))?;
-        guard
-            .clone()
-            .ok_or_else(|| invalid("vault", "this vault handle is closed"))
+        self.handle.get().napi()
     }
 }
 
-/// How `openEmbedded` finds the root key. Neither field: the dev key file `<path>/root.key`
+/// How `openEmbedded` finds the root key (the rule is
+/// [`vault_core::data_dir::key_source`]). Neither field: the dev key file `<path>/root.key`
 /// (created on first open).
 #[napi(object)]
 pub struct OpenOptions {
@@ -59,24 +52,10 @@ pub struct OpenOptions {
 /// Opens (creating if needed) the embedded vault in directory `path`.
 #[napi]
 pub async fn open_embedded(path: String, options: Option<OpenOptions>) -> Result<NativeVault> {
-    let (key, pass) = match options {
-        Some(o) => (o.encryption_key, o.passphrase),
-        None => (None, None),
-    };
-    let source = match (key, pass) {
-        (Some(_), Some(_)) => {
-            return Err(invalid(
-                "options",
-                "give either encryptionKey or passphrase, not both",
-            ));
-        }
-        (Some(k), None) => Some(RootKeySource::parse(&k).napi()?),
-        (None, Some(p)) if p.is_empty() => {
-            return Err(invalid("passphrase", "must not be empty"));
-        }
-        (None, Some(p)) => Some(RootKeySource::Passphrase(SecretString::new(p))),
-        (None, None) => None,
-    };
+    let (key, pass) = options.map_or((None, None), |o| (o.encryption_key, o.passphrase));
+    let source =
+        vault_core::data_dir::key_source(key.map(SecretString::new), pass.map(SecretString::new))
+            .napi()?;
     let (vault, dev) = Vault::open_dir(&path, source).await.napi()?;
     let dev_key_file = dev.map(|d| d.path.display().to_string());
     Ok(NativeVault::new(Arc::new(vault), "embedded", dev_key_file))
@@ -90,7 +69,7 @@ pub struct HealthRecord {
     /// `status == "ok"`.
     pub ok: bool,
     /// Component name to state, e.g. `store: "connected"`.
-    pub components: Value,
+    pub components: std::collections::BTreeMap<String, String>,
     /// A sentence for people.
     pub message: String,
     /// The vault-core version.
@@ -101,20 +80,10 @@ pub struct HealthRecord {
 
 impl From<Health> for HealthRecord {
     fn from(h: Health) -> Self {
-        let status = match h.status {
-            vault_core::HealthStatus::Ok => "ok",
-            vault_core::HealthStatus::Degraded => "degraded",
-            vault_core::HealthStatus::Down => "down",
-        };
-        let components = h
-            .components
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect::<JsonObject>();
         HealthRecord {
-            status: status.to_string(),
+            status: h.status.as_str().to_string(),
             ok: h.status == vault_core::HealthStatus::Ok,
-            components: Value::Object(components),
+            components: h.components,
             message: h.message,
             version: h.version,
             timestamp: h.timestamp.to_string(),
@@ -139,7 +108,7 @@ impl NativeVault {
     /// Whether `close()` was called.
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.api.read().map(|g| g.is_none()).unwrap_or(true)
+        self.handle.is_closed()
     }
 
     /// Health of the vault and its store (or of the server, remote).
@@ -152,28 +121,15 @@ impl NativeVault {
     /// Releases the vault (embedded: the data directory's lock, once calls in flight finish).
     /// Later calls reject with `invalid`. Closing twice is harmless.
     #[napi]
-    pub fn close(&self) -> Result<()> {
-        let mut guard = self
-            .api
-            .write()
-            .map_err(|_| to_napi(vault_core::Error::Internal("vault handle poisoned".into())))?;
-        *guard = None;
-        Ok(())
+    pub fn close(&self) {
+        drop(self.handle.close());
     }
 }
 
-/// A JSON object argument, or `invalid` naming `field`.
-pub(crate) fn json_object(field: &str, v: Value) -> Result<JsonObject> {
-    match v {
-        Value::Object(m) => Ok(m),
-        _ => Err(invalid(field, "must be an object")),
-    }
-}
-
-/// A version argument: a non-negative integer.
-pub(crate) fn version_in(field: &str, v: Option<i64>) -> Result<Option<u64>> {
-    v.map(|n| u64::try_from(n).map_err(|_| invalid(field, "must be a non-negative integer")))
-        .transpose()
+/// A version, `after` cursor or limit from JS. `index.js` passes only non-negative safe
+/// integers, so this is a conversion, not a check (`unsigned_abs` is the identity on them).
+pub(crate) fn uint_in(v: Option<i64>) -> Option<u64> {
+    v.map(i64::unsigned_abs)
 }
 
 /// A version for JS (a safe integer in practice).

@@ -6,7 +6,9 @@ import {
   Credential,
   ERROR_CODES,
   open,
+  type ConfigHistory,
   type ConfigWritten,
+  type CredentialDeleted,
   type CredentialInfo,
   type CredentialWritten,
   type ErrorCode,
@@ -33,7 +35,8 @@ export async function everyCall(): Promise<void> {
   const json: { value: '[REDACTED]' } = cred.toJSON()
   const some: Credential = await v.credentials.get('OPENAI_API_KEY')
   const infos: CredentialInfo[] = await v.credentials.list('chatty')
-  const nothing: void = await v.credentials.delete('OPENAI_API_KEY', { service: 'chatty' })
+  const deleted: CredentialDeleted = await v.credentials.delete('OPENAI_API_KEY', { service: 'chatty' })
+  const deletedFrom: string = deleted.service
 
   const cw: ConfigWritten = await v.configs.put('fxshinobi', 'default', {
     params: { fast: 12 },
@@ -47,6 +50,11 @@ export async function everyCall(): Promise<void> {
   const stale: boolean = cfg.stale
   const strategyId: string = cfg.strategyId
   const configs: StrategyConfig[] = await v.configs.list('fxshinobi')
+  const page: ConfigHistory = await v.configs.history('fxshinobi', 'default', { limit: 10 })
+  const older: ConfigHistory = await v.configs.history('fxshinobi', 'default', { limit: 10, after: page.next })
+  const all: ConfigHistory = await v.configs.history('fxshinobi', 'default')
+  const newest: StrategyConfig | undefined = page.versions[0]
+  const next: number | undefined = page.next
   const h: Health = await v.health()
   const status: 'ok' | 'degraded' | 'down' = h.status
   v.close()
@@ -57,10 +65,11 @@ export async function everyCall(): Promise<void> {
     if (err instanceof VaultError) {
       const code: string = err.code
       const known: readonly ErrorCode[] = ERROR_CODES
-      void [code, known]
+      const newer: ErrorCode = 'rate_limited'
+      void [code, known, newer]
     }
   }
-  void [mode, devKey, closed, action, value, json, some, infos, nothing, cw, stale, strategyId, configs, status]
+  void [mode, devKey, closed, action, value, json, some, infos, deleted, deletedFrom, cw, stale, strategyId, configs, older, all, newest, next, status]
 }
 
 export async function misuses(v: Vault): Promise<void> {
@@ -82,6 +91,11 @@ export async function misuses(v: Vault): Promise<void> {
   await open('./d', { encryptionKey: 'k', passphrase: 'p' })
   // @ts-expect-error cacheFile, not cache_file
   await connect('http://x', { cache_file: 'c' })
+  // @ts-expect-error history options are limit and after
+  await v.configs.history('s', 'id', { version: 1 })
+  // @ts-expect-error delete resolves to a record, not void
+  const gone: void = await v.credentials.delete('K')
+  void gone
   // @ts-expect-error vaults come from open/connect
   new Credential()
 }

@@ -5,12 +5,27 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use vault_core::{ConfigPut, JsonObject, StrategyConfig as CoreConfig};
+use vault_core::{
+    ConfigHistory as CoreHistory, ConfigPut, JsonObject, ServiceName, StrategyConfig as CoreConfig,
+    StrategyId,
+};
 
 use crate::convert::{dict_of, to_json_object};
 use crate::error::check;
 use crate::runtime::block_on;
-use crate::vault::Shared;
+use crate::vault::{Shared, api};
+
+/// The `service` and `strategy_id` arguments, checked.
+fn names(
+    py: Python<'_>,
+    service: String,
+    strategy_id: String,
+) -> PyResult<(ServiceName, StrategyId)> {
+    Ok((
+        check(py, ServiceName::new(service))?,
+        check(py, StrategyId::new(strategy_id))?,
+    ))
+}
 
 /// The strategy configs of a vault: `v.configs`.
 #[pyclass(module = "vault", frozen)]
@@ -58,6 +73,7 @@ impl Configs {
                 .map(|o| to_json_object(o, field))
                 .transpose()
         };
+        let (service, strategy_id) = names(py, service, strategy_id)?;
         let put = ConfigPut {
             strategy_id,
             params: object(params, "params")?,
@@ -66,12 +82,12 @@ impl Configs {
             enabled,
             expected_version,
         };
-        let api = self.shared.api()?;
-        let written = block_on(py, async move { api.put_config(&service, put).await })?;
+        let api = api(py, &self.shared)?;
+        let written = block_on(py, async move { api.configs().put(&service, put).await })?;
         let w = check(py, written)?;
         Ok(ConfigWritten {
-            service: w.service,
-            strategy_id: w.strategy_id,
+            service: w.service.into_string(),
+            strategy_id: w.strategy_id.into_string(),
             action: w.action.as_str(),
             version: w.version,
         })
@@ -88,9 +104,10 @@ impl Configs {
         strategy_id: String,
         version: Option<u64>,
     ) -> PyResult<StrategyConfig> {
-        let api = self.shared.api()?;
+        let (service, strategy_id) = names(py, service, strategy_id)?;
+        let api = api(py, &self.shared)?;
         let got = block_on(py, async move {
-            api.get_config(&service, &strategy_id, version).await
+            api.configs().get(&service, &strategy_id, version).await
         })?;
         Ok(StrategyConfig::from(check(py, got)?))
     }
@@ -99,13 +116,32 @@ impl Configs {
     /// Remote: served from the last-known-good cache with `stale=True` when the server cannot
     /// be reached.
     fn list<'py>(&self, py: Python<'py>, service: String) -> PyResult<Bound<'py, PyList>> {
-        let api = self.shared.api()?;
-        let listed = block_on(py, async move { api.list_configs(&service).await })?;
-        let items = check(py, listed)?
-            .into_iter()
-            .map(|c| Py::new(py, StrategyConfig::from(c)))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, items)
+        let service = check(py, ServiceName::new(service))?;
+        let api = api(py, &self.shared)?;
+        let listed = block_on(py, async move { api.configs().list(&service).await })?;
+        config_list(py, check(py, listed)?)
+    }
+
+    /// The versions of a strategy config, newest first: at most `limit` (default 100, at most
+    /// 1000) versions older than `after` (a previous page's `next`). `NotFound` when the config
+    /// does not exist. Remote: never served from the cache.
+    #[pyo3(signature = (service, strategy_id, *, limit=None, after=None))]
+    fn history(
+        &self,
+        py: Python<'_>,
+        service: String,
+        strategy_id: String,
+        limit: Option<usize>,
+        after: Option<u64>,
+    ) -> PyResult<ConfigHistory> {
+        let (service, strategy_id) = names(py, service, strategy_id)?;
+        let api = api(py, &self.shared)?;
+        let got = block_on(py, async move {
+            api.configs()
+                .history(&service, &strategy_id, limit, after)
+                .await
+        })?;
+        ConfigHistory::new(py, check(py, got)?)
     }
 
     fn __repr__(&self) -> &'static str {
@@ -148,8 +184,8 @@ pub struct StrategyConfig {
 impl From<CoreConfig> for StrategyConfig {
     fn from(c: CoreConfig) -> Self {
         StrategyConfig {
-            service: c.service,
-            strategy_id: c.strategy_id,
+            service: c.service.into_string(),
+            strategy_id: c.strategy_id.into_string(),
             symbols: c.symbols,
             enabled: c.enabled,
             version: c.version,
@@ -231,6 +267,59 @@ impl ConfigWritten {
         format!(
             "ConfigWritten(service='{}', strategy_id='{}', action='{}', version={})",
             self.service, self.strategy_id, self.action, self.version
+        )
+    }
+}
+
+fn config_list(py: Python<'_>, configs: Vec<CoreConfig>) -> PyResult<Bound<'_, PyList>> {
+    let items = configs
+        .into_iter()
+        .map(|c| Py::new(py, StrategyConfig::from(c)))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
+}
+
+/// One page of `configs.history`: `versions` newest first, and `next` (pass it as `after`)
+/// when older versions remain.
+#[pyclass(module = "vault", frozen)]
+pub struct ConfigHistory {
+    items: Vec<Py<StrategyConfig>>,
+    /// The `after` of the next page, or `None` when this page reaches the oldest version.
+    #[pyo3(get)]
+    next: Option<u64>,
+}
+
+impl ConfigHistory {
+    fn new(py: Python<'_>, h: CoreHistory) -> PyResult<Self> {
+        Ok(ConfigHistory {
+            items: h
+                .versions
+                .into_iter()
+                .map(|c| Py::new(py, StrategyConfig::from(c)))
+                .collect::<PyResult<_>>()?,
+            next: h.next,
+        })
+    }
+}
+
+#[pymethods]
+impl ConfigHistory {
+    /// The versions of this page, newest first (a new list on each access).
+    #[getter]
+    fn versions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.items.iter().map(|c| c.clone_ref(py)))
+    }
+
+    fn __len__(&self) -> usize {
+        self.items.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "ConfigHistory(versions=<{} configs>, next={})",
+            self.items.len(),
+            self.next
+                .map_or_else(|| "None".to_string(), |n| n.to_string())
         )
     }
 }

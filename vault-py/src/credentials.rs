@@ -11,13 +11,19 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use vault_core::crypto::SecretString;
 use vault_core::{
-    Credential as CoreCredential, CredentialInfo as CoreInfo, CredentialPut, JsonObject,
+    Credential as CoreCredential, CredentialDeleted as CoreDeleted, CredentialInfo as CoreInfo,
+    CredentialKey, CredentialPut, JsonObject, ServiceName,
 };
 
 use crate::convert::{dict_of, to_json_object};
 use crate::error::check;
 use crate::runtime::block_on;
-use crate::vault::Shared;
+use crate::vault::{Shared, api};
+
+/// The optional `service` argument, checked.
+fn service_opt(py: Python<'_>, service: Option<String>) -> PyResult<Option<ServiceName>> {
+    check(py, service.map(ServiceName::new).transpose())
+}
 
 /// The credentials of a vault: `v.credentials`.
 #[pyclass(module = "vault", frozen)]
@@ -50,11 +56,13 @@ impl Credentials {
         expected_version: Option<u64>,
     ) -> PyResult<CredentialWritten> {
         let value = SecretString::from(value);
+        let service = check(py, ServiceName::new(service))?;
+        let key = check(py, CredentialKey::new(key))?;
         let metadata = metadata
             .filter(|m| !m.is_none())
             .map(|m| to_json_object(m, "metadata"))
             .transpose()?;
-        let api = self.shared.api()?;
+        let api = api(py, &self.shared)?;
         let put = CredentialPut {
             service,
             key,
@@ -62,11 +70,11 @@ impl Credentials {
             metadata,
             expected_version,
         };
-        let written = block_on(py, async move { api.put_credential(put).await })?;
+        let written = block_on(py, async move { api.credentials().put(put).await })?;
         let w = check(py, written)?;
         Ok(CredentialWritten {
-            service: w.service,
-            key: w.key,
+            service: w.service.into_string(),
+            key: w.key.into_string(),
             action: w.action.as_str(),
             version: w.version,
         })
@@ -77,17 +85,20 @@ impl Credentials {
     /// Remote: `Unavailable` when the server cannot be reached (credentials are never cached).
     #[pyo3(signature = (key, service=None))]
     fn get(&self, py: Python<'_>, key: String, service: Option<String>) -> PyResult<Credential> {
-        let api = self.shared.api()?;
+        let key = check(py, CredentialKey::new(key))?;
+        let service = service_opt(py, service)?;
+        let api = api(py, &self.shared)?;
         let got = block_on(py, async move {
-            api.get_credential(&key, service.as_deref()).await
+            api.credentials().get(&key, service.as_ref()).await
         })?;
         Ok(Credential::from(check(py, got)?))
     }
 
     /// The credentials of `service` without their values, ordered by key.
     fn list<'py>(&self, py: Python<'py>, service: String) -> PyResult<Bound<'py, PyList>> {
-        let api = self.shared.api()?;
-        let listed = block_on(py, async move { api.list_credentials(&service).await })?;
+        let service = check(py, ServiceName::new(service))?;
+        let api = api(py, &self.shared)?;
+        let listed = block_on(py, async move { api.credentials().list(&service).await })?;
         let items = check(py, listed)?
             .into_iter()
             .map(|i| Py::new(py, CredentialInfo::from(i)))
@@ -96,14 +107,21 @@ impl Credentials {
     }
 
     /// Deletes credential `key` with all its versions; `service` is resolved as in `get`.
-    /// `NotFound` when missing.
+    /// Returns what was deleted. `NotFound` when missing.
     #[pyo3(signature = (key, service=None))]
-    fn delete(&self, py: Python<'_>, key: String, service: Option<String>) -> PyResult<()> {
-        let api = self.shared.api()?;
+    fn delete(
+        &self,
+        py: Python<'_>,
+        key: String,
+        service: Option<String>,
+    ) -> PyResult<CredentialDeleted> {
+        let key = check(py, CredentialKey::new(key))?;
+        let service = service_opt(py, service)?;
+        let api = api(py, &self.shared)?;
         let done = block_on(py, async move {
-            api.delete_credential(&key, service.as_deref()).await
+            api.credentials().delete(&key, service.as_ref()).await
         })?;
-        check(py, done)
+        Ok(CredentialDeleted::from(check(py, done)?))
     }
 
     fn __repr__(&self) -> &'static str {
@@ -136,8 +154,8 @@ pub struct Credential {
 impl From<CoreCredential> for Credential {
     fn from(c: CoreCredential) -> Self {
         Credential {
-            service: c.service,
-            key: c.key,
+            service: c.service.into_string(),
+            key: c.key.into_string(),
             version: c.version,
             created_at: c.created_at.to_string(),
             updated_at: c.updated_at.to_string(),
@@ -198,8 +216,8 @@ pub struct CredentialInfo {
 impl From<CoreInfo> for CredentialInfo {
     fn from(i: CoreInfo) -> Self {
         CredentialInfo {
-            service: i.service,
-            key: i.key,
+            service: i.service.into_string(),
+            key: i.key.into_string(),
             version: i.version,
             created_at: i.created_at.to_string(),
             updated_at: i.updated_at.to_string(),
@@ -251,6 +269,36 @@ impl CredentialWritten {
         format!(
             "CredentialWritten(service='{}', key='{}', action='{}', version={})",
             self.service, self.key, self.action, self.version
+        )
+    }
+}
+
+/// The outcome of `credentials.delete`: what was deleted.
+#[pyclass(module = "vault", frozen)]
+pub struct CredentialDeleted {
+    /// The service the credential was under (resolved when none was given).
+    #[pyo3(get)]
+    service: String,
+    /// The credential's name.
+    #[pyo3(get)]
+    key: String,
+}
+
+impl From<CoreDeleted> for CredentialDeleted {
+    fn from(d: CoreDeleted) -> Self {
+        CredentialDeleted {
+            service: d.service.into_string(),
+            key: d.key.into_string(),
+        }
+    }
+}
+
+#[pymethods]
+impl CredentialDeleted {
+    fn __repr__(&self) -> String {
+        format!(
+            "CredentialDeleted(service='{}', key='{}')",
+            self.service, self.key
         )
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! The Python package `vault` (native module `vault._native`): the vault embedded in the
 //! process (`vault.open`) or a running `vault-http` server (`vault.connect`), behind one API.
-//! Both hold an `Arc<dyn VaultApi>`; every call runs on a tokio runtime owned by the module with
-//! the GIL released. The modules mirror vault-core's: [`credentials`], [`configs`], [`error`],
+//! Both hold a closable [`vault_core::VaultHandle`] over an `Arc<dyn VaultApi>`; every call runs
+//! on a tokio runtime owned by the module with the GIL released. The modules mirror vault-core's: [`credentials`], [`configs`], [`error`],
 //! [`vault`].
 //!
 //! ```python
@@ -34,9 +34,11 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<credentials::Credential>()?;
     m.add_class::<credentials::CredentialInfo>()?;
     m.add_class::<credentials::CredentialWritten>()?;
+    m.add_class::<credentials::CredentialDeleted>()?;
     m.add_class::<configs::Configs>()?;
     m.add_class::<configs::StrategyConfig>()?;
     m.add_class::<configs::ConfigWritten>()?;
+    m.add_class::<configs::ConfigHistory>()?;
     error::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

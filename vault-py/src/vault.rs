@@ -3,55 +3,27 @@
 //! path whichever way the vault is reached.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
-use vault_core::crypto::{RootKeySource, SecretString};
-use vault_core::{Error, Health as CoreHealth, VaultApi};
-use vault_http::client::{ClientOptions, RemoteVault};
+use vault_client::{ClientOptions, RemoteVault};
+use vault_core::crypto::SecretString;
+use vault_core::data_dir::key_source;
+use vault_core::{Error, Health as CoreHealth, VaultApi, VaultHandle};
 
 use crate::configs::Configs;
 use crate::credentials::Credentials;
 use crate::error::check;
 use crate::runtime::block_on;
 
-/// The connection shared by a `Vault` and its `credentials` and `configs` objects.
-pub(crate) struct Shared {
-    api: RwLock<Option<Arc<dyn VaultApi>>>,
-}
+/// The handle shared by a `Vault` and its `credentials` and `configs` objects.
+pub(crate) type Shared = VaultHandle;
 
-impl Shared {
-    fn new(api: Arc<dyn VaultApi>) -> Arc<Self> {
-        Arc::new(Shared {
-            api: RwLock::new(Some(api)),
-        })
-    }
-
-    /// The open vault; `ValueError` once it is closed.
-    pub(crate) fn api(&self) -> PyResult<Arc<dyn VaultApi>> {
-        self.api
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-            .ok_or_else(|| PyValueError::new_err("operation on a closed vault"))
-    }
-
-    fn close(&self) -> Option<Arc<dyn VaultApi>> {
-        self.api
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-    }
-
-    fn is_closed(&self) -> bool {
-        self.api
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_none()
-    }
+/// The open vault behind `handle`; `InvalidInput` (code `invalid`) once it is closed.
+pub(crate) fn api(py: Python<'_>, handle: &VaultHandle) -> PyResult<Arc<dyn VaultApi>> {
+    check(py, handle.get())
 }
 
 /// An open vault, embedded (`vault.open`) or remote (`vault.connect`); the same API either way.
@@ -66,6 +38,7 @@ pub struct Vault {
     configs: Py<Configs>,
     mode: &'static str,
     location: String,
+    dev_key_file: Option<String>,
 }
 
 impl Vault {
@@ -75,13 +48,14 @@ impl Vault {
         mode: &'static str,
         location: String,
     ) -> PyResult<Vault> {
-        let shared = Shared::new(api);
+        let shared = Arc::new(VaultHandle::new(api));
         Ok(Vault {
             credentials: Py::new(py, Credentials::new(shared.clone()))?,
             configs: Py::new(py, Configs::new(shared.clone()))?,
             shared,
             mode,
             location,
+            dev_key_file: None,
         })
     }
 }
@@ -106,6 +80,13 @@ impl Vault {
         self.mode
     }
 
+    /// The dev-mode root key file this embedded vault was opened with (no key given), else
+    /// `None`.
+    #[getter]
+    fn dev_key_file(&self) -> Option<&str> {
+        self.dev_key_file.as_deref()
+    }
+
     /// Whether `close()` was called.
     #[getter]
     fn closed(&self) -> bool {
@@ -115,13 +96,14 @@ impl Vault {
     /// Health of the vault and its store. Remote: raises `Unavailable` when the server cannot
     /// be reached.
     fn health(&self, py: Python<'_>) -> PyResult<Health> {
-        let api = self.shared.api()?;
+        let api = api(py, &self.shared)?;
         let h = block_on(py, async move { api.health().await })?;
         Ok(Health::from(check(py, h)?))
     }
 
     /// Closes the vault: an embedded vault releases its data directory once calls already
-    /// running finish. Later calls raise `ValueError`. Closing twice is a no-op.
+    /// running finish. Later calls raise `InvalidInput` (a `ValueError`). Closing twice is a
+    /// no-op.
     fn close(&self, py: Python<'_>) {
         if let Some(api) = self.shared.close() {
             // The last reference may be the one dropping sled: do it without the GIL.
@@ -177,34 +159,42 @@ pub(crate) fn open(
     encryption_key: Option<String>,
     passphrase: Option<String>,
 ) -> PyResult<Vault> {
-    let encryption_key = encryption_key.map(SecretString::from);
-    let passphrase = passphrase.map(SecretString::from);
-    let key = match (encryption_key, passphrase) {
-        (Some(_), Some(_)) => {
-            return check(
-                py,
-                Err(Error::invalid(
-                    "encryption_key",
-                    "give encryption_key or passphrase, not both",
-                )),
-            );
-        }
-        (Some(k), None) => Some(check(py, RootKeySource::parse(k.expose_secret()))?),
-        (None, Some(p)) => {
-            if p.is_empty() {
-                return check(py, Err(Error::invalid("passphrase", "must not be empty")));
-            }
-            Some(RootKeySource::Passphrase(p))
-        }
-        (None, None) => None,
-    };
+    let key = check(
+        py,
+        key_source(
+            encryption_key.map(SecretString::from),
+            passphrase.map(SecretString::from),
+        ),
+    )?;
     let dir = path.clone();
     let opened = block_on(
         py,
         async move { vault_core::Vault::open_dir(&dir, key).await },
     )?;
-    let (vault, _dev_key) = check(py, opened)?;
-    Vault::build(py, Arc::new(vault), "embedded", path.display().to_string())
+    let (vault, dev_key) = check(py, opened)?;
+    if let Some(dev) = &dev_key {
+        warn_dev_key(py, dev)?;
+    }
+    let mut v = Vault::build(py, Arc::new(vault), "embedded", path.display().to_string())?;
+    v.dev_key_file = dev_key.map(|d| d.path.display().to_string());
+    Ok(v)
+}
+
+/// Dev mode says so, as the server does: a `UserWarning` naming the key file (never the key).
+fn warn_dev_key(py: Python<'_>, dev: &vault_core::data_dir::DevKey) -> PyResult<()> {
+    let message = format!(
+        "vault: no encryption_key or passphrase given; using the dev-mode root key file {} ({}). \
+         Anyone who can read that directory can decrypt the vault: pass encryption_key in \
+         production.",
+        dev.path.display(),
+        if dev.created {
+            "created now"
+        } else {
+            "existing"
+        }
+    );
+    let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
+    PyErr::warn(py, &category, &std::ffi::CString::new(message)?, 1)
 }
 
 /// Connects to a running `vault-http` server at `url` (e.g. `http://127.0.0.1:8000`). No

@@ -1,4 +1,9 @@
-"""Fixtures: a vault in each mode (embedded in a temp dir, remote against a real vault-http)."""
+"""Shared by the test modules: a vault in each mode (embedded in a temp dir, remote against a
+real vault-http), helpers, and a canned-answer HTTP server for answers vault-http never gives.
+
+A vault warning a test does not expect fails it (see `pytest_configure`): the dev-mode
+`UserWarning` of `vault.open` without a key is asserted where a test opens one.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,6 +30,32 @@ KEY = "11" * 32
 OTHER_KEY = "22" * 32
 TOKEN = "test-token-" + "a" * 32
 LISTENING = re.compile(r"listening on (http://\S+)")
+SVC = "fxshinobi"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The vault's own warnings (dev mode) fail a test that does not expect them with pytest.warns.
+    config.addinivalue_line("filterwarnings", "error:vault:UserWarning")
+
+
+def parse_ts(s: str) -> datetime:
+    assert s.endswith("Z"), s
+    return datetime.fromisoformat(s[:-1] + "+00:00")
+
+
+def raises(cls: type[vault.VaultError], fn: Callable[[], Any]) -> vault.VaultError:
+    """Calls fn, checks it raised exactly `cls` (not a sibling) with the class's code, and a
+    `.field` only when it is an `InvalidInput`."""
+    with pytest.raises(vault.VaultError) as info:
+        fn()
+    err = info.value
+    assert type(err) is cls, f"expected {cls.__name__}, got {type(err).__name__}: {err}"
+    assert err.code == cls.code
+    if cls is vault.InvalidInput:
+        assert err.field, f"InvalidInput without a field: {err}"
+    else:
+        assert err.field is None, f"{cls.__name__} with field {err.field!r}"
+    return err
 
 
 class Server:
@@ -143,6 +175,64 @@ def closed_port_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+class CannedServer:
+    """A loopback HTTP server (a Python thread) answering every request with one canned
+    response: for answers a real vault-http does not give, e.g. an error code from a newer
+    server."""
+
+    def __init__(self, status: str, body: bytes) -> None:
+        self.reply = (
+            f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+            f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.listener.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.requests = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            with conn:
+                conn.settimeout(5)
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    head += chunk
+                self.requests += 1
+                conn.sendall(self.reply)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(5)
+        self.listener.close()
+
+
+@pytest.fixture
+def canned_server() -> Iterator[Callable[[str, bytes], CannedServer]]:
+    """Starts `CannedServer`s; all are stopped at teardown."""
+    started: list[CannedServer] = []
+
+    def start(status: str, body: bytes) -> CannedServer:
+        s = CannedServer(status, body)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
 
 
 def fresh_secret() -> str:

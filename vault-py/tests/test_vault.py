@@ -1,4 +1,6 @@
-"""The `vault` package, run against both modes: every test taking `h` runs embedded and remote.
+"""The `Vault` object and its constructors: `vault.open` (embedded) and `vault.connect`
+(remote). Every test taking `h` runs in both modes; the credentials, configs and errors modules
+have their own test files.
 
 Mode-specific errors (wrong key, wrong token, closed port, the server going away) have their
 own tests below, each provoking the error for real.
@@ -11,229 +13,26 @@ import socket
 import subprocess
 import sys
 import threading
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
-from conftest import KEY, OTHER_KEY, REPO, TOKEN, Harness, Server, fresh_secret
+from conftest import (
+    KEY,
+    OTHER_KEY,
+    REPO,
+    SVC,
+    TOKEN,
+    Harness,
+    Server,
+    fresh_secret,
+    parse_ts,
+    raises,
+)
 
 import vault
 
-SVC = "fxshinobi"
 EXAMPLE = REPO / "examples" / "python" / "trading_client.py"
-
-ERROR_CLASSES = {
-    "not_found": vault.NotFound,
-    "conflict": vault.Conflict,
-    "invalid": vault.InvalidInput,
-    "unauthorized": vault.Unauthorized,
-    "forbidden": vault.Forbidden,
-    "wrong_key": vault.WrongKey,
-    "integrity": vault.IntegrityError,
-    "backend_unavailable": vault.BackendUnavailable,
-    "unavailable": vault.Unavailable,
-    "internal": vault.InternalError,
-}
-
-
-def parse_ts(s: str) -> datetime:
-    assert s.endswith("Z"), s
-    return datetime.fromisoformat(s[:-1] + "+00:00")
-
-
-def raises(cls: type[vault.VaultError], fn: Callable[[], Any]) -> vault.VaultError:
-    """Calls fn, checks it raised exactly `cls` (not a sibling) with the class's code."""
-    with pytest.raises(vault.VaultError) as info:
-        fn()
-    err = info.value
-    assert type(err) is cls, f"expected {cls.__name__}, got {type(err).__name__}: {err}"
-    assert err.code == cls.code
-    return err
-
-
-# ---------------------------------------------------------------- credentials
-
-
-def test_credentials_put_get_round_trip(h: Harness) -> None:
-    v = h.v
-    w = v.credentials.put(
-        "OANDA_API_KEY", "abc123", service=SVC, metadata={"account_type": "practice"}
-    )
-    assert (w.service, w.key, w.action, w.version) == (SVC, "OANDA_API_KEY", "created", 1)
-
-    c = v.credentials.get("OANDA_API_KEY", service=SVC)
-    assert c.value == "abc123"
-    assert (c.key, c.service, c.version) == ("OANDA_API_KEY", SVC, 1)
-    assert c.metadata == {"account_type": "practice"}
-    assert parse_ts(c.created_at) == parse_ts(c.updated_at)
-
-    # metadata=None keeps the previous metadata; a new version gets a new updated_at.
-    w2 = v.credentials.put("OANDA_API_KEY", "def456", SVC)
-    assert (w2.action, w2.version) == ("updated", 2)
-    c2 = v.credentials.get("OANDA_API_KEY")  # unique key: service may be omitted
-    assert (c2.value, c2.version, c2.metadata) == ("def456", 2, {"account_type": "practice"})
-    assert c2.created_at == c.created_at
-    assert parse_ts(c2.updated_at) >= parse_ts(c.updated_at)
-
-    # nested JSON metadata round-trips with its Python types
-    meta = {"n": 1, "big": 2**63 - 1, "f": 0.5, "b": False, "none": None, "l": [1, "x", {"y": []}]}
-    v.credentials.put("OANDA_API_KEY", "ghi789", SVC, metadata=meta)
-    assert v.credentials.get("OANDA_API_KEY", SVC).metadata == meta
-
-
-def test_credentials_list_and_delete(h: Harness) -> None:
-    v = h.v
-    for k in ["B_KEY", "A_KEY", "C_KEY"]:
-        v.credentials.put(k, fresh_secret(), SVC, metadata={"k": k})
-    v.credentials.put("A_KEY", fresh_secret(), SVC)
-    v.credentials.put("OTHER", fresh_secret(), "chat-app")
-
-    infos = v.credentials.list(SVC)
-    assert [i.key for i in infos] == ["A_KEY", "B_KEY", "C_KEY"]
-    assert [i.version for i in infos] == [2, 1, 1]
-    assert infos[0].metadata == {"k": "A_KEY"}
-    assert all(i.service == SVC for i in infos)
-    assert not hasattr(infos[0], "value")
-    parse_ts(infos[0].created_at)
-    parse_ts(infos[0].updated_at)
-    assert v.credentials.list("nobody") == []
-
-    v.credentials.delete("B_KEY", service=SVC)
-    assert [i.key for i in v.credentials.list(SVC)] == ["A_KEY", "C_KEY"]
-    raises(vault.NotFound, lambda: v.credentials.get("B_KEY", SVC))
-    raises(vault.NotFound, lambda: v.credentials.delete("B_KEY", SVC))
-    v.credentials.delete("OTHER")  # resolved to its only service
-    assert v.credentials.list("chat-app") == []
-
-
-def test_credentials_not_found_and_ambiguous(h: Harness) -> None:
-    v = h.v
-    raises(vault.NotFound, lambda: v.credentials.get("MISSING", service=SVC))
-    raises(vault.NotFound, lambda: v.credentials.get("MISSING"))
-    v.credentials.put("SHARED_KEY", fresh_secret(), "svc-a")
-    v.credentials.put("SHARED_KEY", fresh_secret(), "svc-b")
-    err = raises(vault.Conflict, lambda: v.credentials.get("SHARED_KEY"))
-    assert "svc-a" in str(err) and "svc-b" in str(err)
-    raises(vault.Conflict, lambda: v.credentials.delete("SHARED_KEY"))
-    assert v.credentials.get("SHARED_KEY", service="svc-b").service == "svc-b"
-
-
-def test_credentials_compare_and_set(h: Harness) -> None:
-    v = h.v
-    assert v.credentials.put("CAS", "one", SVC, expected_version=0).version == 1
-    raises(vault.Conflict, lambda: v.credentials.put("CAS", "two", SVC, expected_version=0))
-    assert v.credentials.put("CAS", "two", SVC, expected_version=1).version == 2
-    raises(vault.Conflict, lambda: v.credentials.put("CAS", "three", SVC, expected_version=1))
-    assert v.credentials.get("CAS", SVC).value == "two"
-
-
-@pytest.mark.parametrize("bad", ["../x", "", "a/b", ".hidden", "sp ace", "x" * 129])
-def test_invalid_names(h: Harness, bad: str) -> None:
-    v = h.v
-    calls: list[Callable[[], Any]] = [
-        lambda: v.credentials.put(bad, "value", SVC),
-        lambda: v.credentials.put("KEY", "value", bad),
-        lambda: v.credentials.get(bad, SVC),
-        lambda: v.credentials.get("KEY", bad),
-        lambda: v.credentials.list(bad),
-        lambda: v.credentials.delete(bad, SVC),
-        lambda: v.configs.put(bad, "s1"),
-        lambda: v.configs.put(SVC, bad),
-        lambda: v.configs.get(SVC, bad),
-        lambda: v.configs.list(bad),
-    ]
-    for call in calls:
-        err = raises(vault.InvalidInput, call)
-        assert err.code == "invalid"
-        if bad:
-            assert bad not in str(err), "the message must not echo the rejected value"
-
-
-def test_invalid_values(h: Harness) -> None:
-    v = h.v
-    raises(vault.InvalidInput, lambda: v.credentials.put("EMPTY", "", SVC))
-    big = "x" * (64 * 1024 + 1)
-    err = raises(vault.InvalidInput, lambda: v.credentials.put("BIG", big, SVC))
-    assert big not in str(err)
-
-
-def test_wrong_argument_types_are_type_errors(h: Harness) -> None:
-    v = h.v
-    with pytest.raises(TypeError):
-        v.credentials.put("K", "v", SVC, metadata=["not", "a", "dict"])  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        v.credentials.put("K", "v", SVC, metadata={1: "non-str key"})  # type: ignore[dict-item]
-    with pytest.raises(TypeError):
-        v.credentials.put("K", "v", SVC, metadata={"x": object()})
-    with pytest.raises(TypeError):
-        v.configs.put(SVC, "s1", symbols="EUR_USD")  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        v.credentials.put("K", b"bytes", SVC)  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
-        v.configs.put(SVC, "s1", params={"x": float("nan")})
-    with pytest.raises(OverflowError):
-        v.credentials.put("K", "v", SVC, expected_version=-1)
-    assert v.credentials.list(SVC) == []
-
-
-# ---------------------------------------------------------------- configs
-
-
-def test_configs_put_get_list(h: Harness) -> None:
-    v = h.v
-    w = v.configs.put(
-        SVC,
-        "default",
-        params={"fast": 12, "slow": 26, "nested": {"a": [1.5, None]}},
-        symbols=["EUR_USD", "GBP_USD"],
-        risk_limits={"max_position": 10000},
-        enabled=True,
-    )
-    assert (w.service, w.strategy_id, w.action, w.version) == (SVC, "default", "created", 1)
-
-    # fields not given keep their previous value
-    w2 = v.configs.put(SVC, "default", enabled=False)
-    assert (w2.action, w2.version) == ("updated", 2)
-    c = v.configs.get(SVC, "default")
-    assert c.version == 2 and c.enabled is False
-    assert c.params == {"fast": 12, "slow": 26, "nested": {"a": [1.5, None]}}
-    assert c.symbols == ["EUR_USD", "GBP_USD"]
-    assert c.risk_limits == {"max_position": 10000}
-    assert c.stale is False
-    assert (c.service, c.strategy_id) == (SVC, "default")
-    assert parse_ts(c.updated_at) >= parse_ts(c.created_at)
-
-    v1 = v.configs.get(SVC, "default", version=1)
-    assert (v1.version, v1.enabled) == (1, True)
-    raises(vault.NotFound, lambda: v.configs.get(SVC, "default", version=9))
-    raises(vault.NotFound, lambda: v.configs.get(SVC, "nope"))
-
-    # defaults of a new config
-    v.configs.put(SVC, "alpha")
-    a = v.configs.get(SVC, "alpha")
-    assert (a.params, a.symbols, a.risk_limits, a.enabled) == ({}, [], {}, True)
-
-    listed = v.configs.list(SVC)
-    assert [(x.strategy_id, x.version) for x in listed] == [("alpha", 1), ("default", 2)]
-    assert v.configs.list("nobody") == []
-
-    d = listed[1].to_dict()
-    assert d["strategy_id"] == "default" and d["params"]["fast"] == 12
-    assert set(d) == {
-        "service", "strategy_id", "params", "symbols", "risk_limits", "enabled",
-        "version", "created_at", "updated_at", "stale",
-    }  # fmt: skip
-
-
-def test_configs_compare_and_set(h: Harness) -> None:
-    v = h.v
-    assert v.configs.put(SVC, "cas", params={"x": 1}, expected_version=0).version == 1
-    raises(vault.Conflict, lambda: v.configs.put(SVC, "cas", expected_version=0))
-    assert v.configs.put(SVC, "cas", params={"x": 2}, expected_version=1).version == 2
-    raises(vault.Conflict, lambda: v.configs.put(SVC, "cas", params={"x": 3}, expected_version=1))
-    assert v.configs.get(SVC, "cas").params == {"x": 2}
-
 
 # ---------------------------------------------------------------- vault object
 
@@ -250,20 +49,27 @@ def test_health(h: Harness) -> None:
 def test_vault_object_and_close(h: Harness) -> None:
     v = h.v
     assert v.mode == h.mode
+    assert v.dev_key_file is None  # a key was given (embedded) or it is remote
     assert not v.closed
     assert repr(v).startswith(f"Vault(mode='{h.mode}'")
     creds, configs = v.credentials, v.configs
     v.close()
     v.close()  # twice is fine
     assert v.closed and "closed" in repr(v)
-    for call in [
+    calls: list[Callable[[], object]] = [
         lambda: creds.get("K", SVC),
         lambda: configs.list(SVC),
         v.health,
         lambda: v.credentials.put("K", "v", SVC),
-    ]:
+        lambda: creds.delete("K", SVC),
+        lambda: configs.history(SVC, "s1"),
+    ]
+    for call in calls:
         with pytest.raises(ValueError, match="closed"):
             call()
+        # a closed vault is bad input: InvalidInput, which is a ValueError
+        err = raises(vault.InvalidInput, call)
+        assert isinstance(err, ValueError) and "closed" in str(err)
 
 
 def test_context_manager_and_persistence(h: Harness) -> None:
@@ -275,109 +81,6 @@ def test_context_manager_and_persistence(h: Harness) -> None:
         assert entered.credentials.get("PERSIST", SVC).value == "kept"
         assert entered.configs.get(SVC, "s1").symbols == ["X"]
     assert v2.closed
-
-
-def test_threads_no_lost_update(h: Harness) -> None:
-    """8 threads x 50 put+get on one credential: every version 1..400 written exactly once."""
-    v = h.v
-    n_threads, n_ops = 8, 50
-    versions: list[int] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-    start = threading.Barrier(n_threads)
-
-    def work(t: int) -> None:
-        try:
-            start.wait()
-            mine = []
-            for i in range(n_ops):
-                val = f"t{t}-i{i}"
-                w = v.credentials.put("HAMMER", val, SVC, metadata={"t": t, "i": i})
-                got = v.credentials.get("HAMMER", SVC)
-                assert got.version >= w.version
-                mine.append(w.version)
-            with lock:
-                versions.extend(mine)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
-    total = n_threads * n_ops
-    assert sorted(versions) == list(range(1, total + 1))
-    final = v.credentials.get("HAMMER", SVC)
-    assert final.version == total
-    assert final.value == f"t{final.metadata['t']}-i{final.metadata['i']}"
-    assert [i.version for i in v.credentials.list(SVC)] == [total]
-
-
-def test_threads_configs_compare_and_set_has_one_winner(h: Harness) -> None:
-    v = h.v
-    v.configs.put(SVC, "race", params={"n": 0})
-    wins: list[int] = []
-    conflicts: list[int] = []
-
-    def attempt(t: int) -> None:
-        try:
-            v.configs.put(SVC, "race", params={"n": t}, expected_version=1)
-            wins.append(t)
-        except vault.Conflict:
-            conflicts.append(t)
-
-    threads = [threading.Thread(target=attempt, args=(t,)) for t in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(wins) == 1 and len(conflicts) == 7
-    assert v.configs.get(SVC, "race").params == {"n": wins[0]}
-
-
-def test_no_secret_in_repr_str_or_errors(h: Harness) -> None:
-    v = h.v
-    secret = fresh_secret()
-    v.credentials.put("SECRET_KEY", secret, SVC, metadata={"note": "public"})
-    c = v.credentials.get("SECRET_KEY", SVC)
-    assert c.value == secret
-    texts = [repr(c), str(c), repr(v), str(v), repr(v.credentials), repr(v.configs)]
-    texts += [repr(i) for i in v.credentials.list(SVC)]
-    texts.append(repr(v.credentials.put("SECRET_KEY", secret + "2", SVC)))
-    assert "value=[REDACTED]" in repr(c)
-    assert "note" in repr(c)  # metadata is not secret
-
-    errors: list[vault.VaultError] = []
-    calls: list[Callable[[], object]] = [
-        lambda: v.credentials.put("SECRET_KEY", secret, SVC, expected_version=1),
-        lambda: v.credentials.put("SECRET_KEY", secret * 3000, SVC),  # too big
-        lambda: v.credentials.put("../SECRET_KEY", secret, SVC),
-    ]
-    for call in calls:
-        with pytest.raises(vault.VaultError) as info:
-            call()
-        errors.append(info.value)
-    texts += [str(e) for e in errors] + [repr(e) for e in errors]
-    texts += [str(e.args) for e in errors]
-    for t in texts:
-        assert secret not in t, t
-        assert TOKEN not in t and KEY not in t, t
-
-
-# ---------------------------------------------------------------- error tree
-
-
-def test_error_classes_and_codes() -> None:
-    assert issubclass(vault.VaultError, Exception)
-    for code, cls in ERROR_CLASSES.items():
-        assert issubclass(cls, vault.VaultError)
-        assert cls.code == code
-        assert cls.__module__ == "vault"
-        assert cls.__doc__
-    # sibling classes are distinct
-    assert len(set(ERROR_CLASSES.values())) == len(ERROR_CLASSES)
 
 
 # ---------------------------------------------------------------- embedded only
@@ -411,12 +114,33 @@ def test_embedded_passphrase_and_key_forms(tmp_path: Path) -> None:
 
 
 def test_embedded_dev_mode_key_file(tmp_path: Path) -> None:
-    with vault.open(str(tmp_path)) as v:
+    key_file = tmp_path / "root.key"
+    with pytest.warns(UserWarning) as warned:
+        v = vault.open(str(tmp_path))
+    with v:
         v.credentials.put("K", "dev", SVC)
-    assert (tmp_path / "root.key").is_file()
-    with vault.open(tmp_path) as v:  # the same key file opens it again
+        assert v.dev_key_file == str(key_file)
+    assert key_file.is_file()
+    # the warning names the key file, never the key
+    assert len(warned) == 1
+    message = str(warned[0].message)
+    assert str(key_file) in message and "created now" in message
+    key = key_file.read_text().strip()
+    assert len(key) >= 32 and key not in message
+    assert KEY not in message
+
+    with pytest.warns(UserWarning, match="existing"):
+        v = vault.open(tmp_path)
+    with v:  # the same key file opens it again
         assert v.credentials.get("K", SVC).value == "dev"
+        assert v.dev_key_file == str(key_file)
     raises(vault.WrongKey, lambda: vault.open(tmp_path, encryption_key=KEY))
+
+
+def test_embedded_dev_mode_warning_points_at_the_caller(tmp_path: Path) -> None:
+    with pytest.warns(UserWarning) as warned:
+        vault.open(tmp_path).close()
+    assert warned[0].filename == __file__
 
 
 def test_embedded_second_opener_is_backend_unavailable(tmp_path: Path) -> None:
@@ -489,6 +213,8 @@ def test_remote_fallback_when_server_stops(
     assert got.stale and got.params == {"fast": 12} and got.version == one.version
     raises(vault.Unavailable, lambda: v.credentials.get("OANDA_API_KEY", SVC))
     raises(vault.Unavailable, v.health)
+    # history is never served from the cache
+    raises(vault.Unavailable, lambda: v.configs.history(SVC, "default"))
 
     # the cache file lets a new process start while the vault is down; it is encrypted
     assert cache.is_file()

@@ -71,7 +71,10 @@ mod tests {
         let k = key(1);
         let ct = k.seal(b"cred/h/svc/a", b"plaintext").expect("seal");
         assert_eq!(
-            k.open(b"cred/h/svc/b", &ct).err().map(|e| e.code()),
+            k.open(b"cred/h/svc/b", &ct)
+                .err()
+                .as_ref()
+                .map(|e| e.code()),
             Some("integrity")
         );
     }

@@ -1,4 +1,5 @@
-//! The barrier between typed records and the store: envelope encryption of every record.
+//! The barrier between typed records and the store: envelope encryption of every record, and
+//! the only code that touches the raw store.
 //!
 //! Layout in the store (see `docs/architecture.md`):
 //! - `sys/kdf` (clear): Argon2id salt and cost, present only for passphrase-derived root keys.
@@ -8,22 +9,19 @@
 //! - every other record: `0x01 || keyring version (u32 BE) || nonce || ciphertext || tag`, sealed
 //!   by that data key with the record's store key as associated data.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::aead::AeadKey;
+use super::keyring::Keyring;
 use super::{KeyMaterial, RootKeySource};
 use crate::error::{Error, Result};
-use crate::store::{Condition, Entry, SharedStore, Write};
+use crate::store::{Condition, SharedStore, Write};
 
 const SYS_KDF: &[u8] = b"sys/kdf";
 const SYS_CANARY: &[u8] = b"sys/canary";
 const SYS_KEYRING: &[u8] = b"sys/keyring";
 const CANARY_PLAINTEXT: &[u8] = b"vault canary v1";
-const RECORD_FORMAT_V1: u8 = 1;
-const HEADER_LEN: usize = 5;
 
 /// Argon2id cost for passphrase-derived root keys; stored with the salt so that a vault always
 /// reopens with the parameters it was created with.
@@ -68,21 +66,6 @@ struct KdfRecord {
     params: KdfParams,
 }
 
-/// The unlocked keyring: opens and seals records.
-pub struct Barrier {
-    store: SharedStore,
-    current: u32,
-    keys: BTreeMap<u32, AeadKey>,
-}
-
-impl std::fmt::Debug for Barrier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Barrier")
-            .field("current_key_version", &self.current)
-            .finish_non_exhaustive()
-    }
-}
-
 fn derive_root(source: &RootKeySource, kdf: Option<&KdfRecord>) -> Result<AeadKey> {
     match source {
         RootKeySource::Key(k) => AeadKey::new(k),
@@ -105,31 +88,30 @@ fn derive_root(source: &RootKeySource, kdf: Option<&KdfRecord>) -> Result<AeadKe
     }
 }
 
-fn encode_keyring(current: u32, keys: &[(u32, KeyMaterial)]) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(4 + keys.len() * 36));
-    out.extend_from_slice(&current.to_be_bytes());
-    for (v, k) in keys {
-        out.extend_from_slice(&v.to_be_bytes());
-        out.extend_from_slice(k.expose());
-    }
-    out
+/// A record as read through the barrier: its sealed bytes (for a commit condition) and its
+/// plaintext.
+pub struct Opened {
+    /// The bytes stored, opaque; compare-and-set conditions use them.
+    pub sealed: Vec<u8>,
+    /// The decrypted record (zeroized on drop).
+    pub plain: Zeroizing<Vec<u8>>,
 }
 
-fn decode_keyring(bytes: &[u8]) -> Result<(u32, BTreeMap<u32, AeadKey>)> {
-    let (head, rest) = bytes.split_at_checked(4).ok_or(Error::Integrity)?;
-    let current = u32::from_be_bytes(head.try_into().map_err(|_| Error::Integrity)?);
-    if rest.len() % 36 != 0 {
-        return Err(Error::Integrity);
+/// The unlocked vault's keyring over its store: seals records on the way down, opens them on
+/// the way up. Nothing else reads or writes the store.
+pub struct Barrier {
+    store: SharedStore,
+    keyring: Keyring,
+    root: AeadKey,
+}
+
+impl std::fmt::Debug for Barrier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Barrier")
+            .field("backend", &self.store.backend_name())
+            .field("keyring", &self.keyring)
+            .finish_non_exhaustive()
     }
-    let mut keys = BTreeMap::new();
-    for chunk in rest.chunks_exact(36) {
-        let v = u32::from_be_bytes(chunk[..4].try_into().map_err(|_| Error::Integrity)?);
-        keys.insert(v, AeadKey::new(&KeyMaterial::from_slice(&chunk[4..])?)?);
-    }
-    if !keys.contains_key(&current) {
-        return Err(Error::Integrity);
-    }
-    Ok((current, keys))
 }
 
 impl Barrier {
@@ -171,10 +153,7 @@ impl Barrier {
         };
         let root = derive_root(source, kdf.as_ref())?;
         let sealed = store.get(SYS_KEYRING).await?;
-        let canary_ok = root
-            .open(SYS_CANARY, canary)
-            .is_ok_and(|c| c.as_slice() == CANARY_PLAINTEXT);
-        if !canary_ok {
+        if !canary_opens(&root, canary) {
             // The canary did not open. If the keyring does, the key is right and the canary is
             // what is damaged: report corruption, not a wrong key.
             let keyring_opens = sealed
@@ -187,11 +166,11 @@ impl Barrier {
             });
         }
         let sealed = sealed.ok_or(Error::Integrity)?;
-        let (current, keys) = decode_keyring(&root.open(SYS_KEYRING, &sealed)?)?;
+        let keyring = Keyring::decode(&root.open(SYS_KEYRING, &sealed)?)?;
         Ok(Barrier {
             store,
-            current,
-            keys,
+            keyring,
+            root,
         })
     }
 
@@ -215,11 +194,10 @@ impl Barrier {
             }
         };
         let root = derive_root(source, kdf_record.as_ref())?;
-        let data_key = KeyMaterial::generate()?;
-        let keyring = encode_keyring(1, &[(1, data_key.clone())]);
+        let keyring = Keyring::generate()?;
         writes.push(Write::Put(
             SYS_KEYRING.to_vec(),
-            root.seal(SYS_KEYRING, &keyring)?,
+            root.seal(SYS_KEYRING, &keyring.encode())?,
         ));
         writes.push(Write::Put(
             SYS_CANARY.to_vec(),
@@ -228,58 +206,38 @@ impl Barrier {
         let applied = store
             .commit(vec![Condition::Absent(SYS_CANARY.to_vec())], writes)
             .await?;
-        if !applied {
-            return Ok(None);
-        }
-        let mut keys = BTreeMap::new();
-        keys.insert(1, AeadKey::new(&data_key)?);
-        Ok(Some(Barrier {
+        Ok(applied.then(|| Barrier {
             store: store.clone(),
-            current: 1,
-            keys,
+            keyring,
+            root,
         }))
     }
 
-    /// The store below the barrier (for conditions and raw writes of sealed bytes).
-    pub fn store(&self) -> &SharedStore {
-        &self.store
-    }
-
-    /// Seals `plaintext` for the record stored at `key`.
+    /// Seals `plaintext` for the record stored at `key` (the key is the associated data).
     pub fn seal(&self, key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
-        let aead = self
-            .keys
-            .get(&self.current)
-            .ok_or_else(|| Error::Internal("current data key missing".into()))?;
-        let sealed = aead.seal(key, plaintext)?;
-        let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
-        out.push(RECORD_FORMAT_V1);
-        out.extend_from_slice(&self.current.to_be_bytes());
-        out.extend_from_slice(&sealed);
-        Ok(out)
+        self.keyring.seal(key, plaintext)
     }
 
-    /// Opens the sealed record stored at `key`. A record moved from another key, tampered with,
-    /// or sealed by an unknown data key fails with `integrity`.
-    pub fn open(&self, key: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        if sealed.len() < HEADER_LEN || sealed[0] != RECORD_FORMAT_V1 {
-            return Err(Error::Integrity);
-        }
-        let version = u32::from_be_bytes(
-            sealed[1..HEADER_LEN]
-                .try_into()
-                .map_err(|_| Error::Integrity)?,
-        );
-        let aead = self.keys.get(&version).ok_or(Error::Integrity)?;
-        aead.open(key, &sealed[HEADER_LEN..])
+    fn open(&self, key: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        self.keyring.open(key, sealed)
     }
 
-    /// Reads and opens the record at `key`; `Ok(None)` when missing.
-    pub async fn get(&self, key: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    /// Reads and opens the record at `key` in one call: its sealed bytes and its plaintext;
+    /// `Ok(None)` when missing, `integrity` when it does not open.
+    pub async fn read(&self, key: &[u8]) -> Result<Option<Opened>> {
         match self.store.get(key).await? {
-            Some(sealed) => self.open(key, &sealed).map(Some),
+            Some(sealed) => {
+                let plain = self.open(key, &sealed)?;
+                Ok(Some(Opened { sealed, plain }))
+            }
             None => Ok(None),
         }
+    }
+
+    /// The stored bytes at `key`, unopened: for a commit condition on a record that may not
+    /// open (deleting a corrupt record), and for clear index entries.
+    pub async fn read_sealed(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.store.get(key).await
     }
 
     /// Scans like [`Store::scan`](crate::store::Store::scan) and opens every value.
@@ -289,7 +247,7 @@ impl Barrier {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Zeroizing<Vec<u8>>)>> {
-        let entries: Vec<Entry> = self.store.scan(prefix, after, limit).await?;
+        let entries = self.store.scan(prefix, after, limit).await?;
         entries
             .into_iter()
             .map(|(k, v)| {
@@ -298,6 +256,46 @@ impl Barrier {
             })
             .collect()
     }
+
+    /// The keys under `prefix` (paged like [`Barrier::scan`]), opening nothing.
+    pub async fn scan_keys(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>> {
+        let entries = self.store.scan(prefix, after, limit).await?;
+        Ok(entries.into_iter().map(|(k, _)| k).collect())
+    }
+
+    /// Commits writes of sealed records (made with [`Barrier::seal`]) and clear index entries,
+    /// atomically under `conditions`; see [`Store::commit`](crate::store::Store::commit).
+    pub async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> Result<bool> {
+        self.store.commit(conditions, writes).await
+    }
+
+    /// Checks that the store answers and the canary still opens with this vault's root key.
+    pub async fn check(&self) -> Result<()> {
+        match self.store.get(SYS_CANARY).await? {
+            Some(c) if canary_opens(&self.root, &c) => Ok(()),
+            _ => Err(Error::Integrity),
+        }
+    }
+
+    /// Makes every acknowledged write durable (see [`Store::flush`](crate::store::Store::flush)).
+    pub async fn flush(&self) -> Result<()> {
+        self.store.flush().await
+    }
+
+    /// The store backend's short name.
+    pub fn backend_name(&self) -> &'static str {
+        self.store.backend_name()
+    }
+}
+
+fn canary_opens(root: &AeadKey, canary: &[u8]) -> bool {
+    root.open(SYS_CANARY, canary)
+        .is_ok_and(|c| c.as_slice() == CANARY_PLAINTEXT)
 }
 
 #[cfg(test)]
@@ -327,13 +325,19 @@ mod tests {
             .await
             .expect("init");
         let sealed = b.seal(b"cred/h/s/k", b"secret-value").expect("seal");
+        store
+            .commit(vec![], vec![Write::Put(b"cred/h/s/k".to_vec(), sealed)])
+            .await
+            .expect("commit");
         let b2 = Barrier::unlock(store, &key(1), cheap())
             .await
             .expect("reopen");
-        assert_eq!(
-            b2.open(b"cred/h/s/k", &sealed).expect("open").as_slice(),
-            b"secret-value"
-        );
+        let plain = b2
+            .read(b"cred/h/s/k")
+            .await
+            .expect("read")
+            .expect("present");
+        assert_eq!(plain.plain.as_slice(), b"secret-value");
     }
 
     #[tokio::test]
@@ -343,10 +347,10 @@ mod tests {
             .await
             .expect("init");
         let err = Barrier::unlock(store.clone(), &key(2), cheap()).await.err();
-        assert_eq!(err.map(|e| e.code()), Some("wrong_key"));
+        assert_eq!(err.as_ref().map(|e| e.code()), Some("wrong_key"));
         // A passphrase against a raw-key vault is wrong too (there is no salt to derive with).
         let err = Barrier::unlock(store, &pass("pw"), cheap()).await.err();
-        assert_eq!(err.map(|e| e.code()), Some("wrong_key"));
+        assert_eq!(err.as_ref().map(|e| e.code()), Some("wrong_key"));
     }
 
     #[tokio::test]
@@ -366,7 +370,7 @@ mod tests {
         let err = Barrier::unlock(store, &pass("wrong horse"), cheap())
             .await
             .err();
-        assert_eq!(err.map(|e| e.code()), Some("wrong_key"));
+        assert_eq!(err.as_ref().map(|e| e.code()), Some("wrong_key"));
     }
 
     #[tokio::test]
@@ -382,7 +386,7 @@ mod tests {
             .await
             .expect("commit");
         let err = Barrier::unlock(store, &key(1), cheap()).await.err();
-        assert_eq!(err.map(|e| e.code()), Some("integrity"));
+        assert_eq!(err.as_ref().map(|e| e.code()), Some("integrity"));
     }
 
     #[tokio::test]
@@ -398,9 +402,9 @@ mod tests {
             .await
             .expect("commit");
         let err = Barrier::unlock(store.clone(), &key(1), cheap()).await.err();
-        assert_eq!(err.map(|e| e.code()), Some("integrity"));
+        assert_eq!(err.as_ref().map(|e| e.code()), Some("integrity"));
         let err = Barrier::unlock(store, &key(2), cheap()).await.err();
-        assert_eq!(err.map(|e| e.code()), Some("wrong_key"));
+        assert_eq!(err.as_ref().map(|e| e.code()), Some("wrong_key"));
     }
 
     #[tokio::test]
@@ -410,12 +414,17 @@ mod tests {
             .await
             .expect("init");
         let sealed = b.seal(b"a", b"v").expect("seal");
-        assert!(matches!(b.open(b"b", &sealed), Err(Error::Integrity)));
-        let mut bad = sealed.clone();
-        bad[0] = 9;
-        assert!(matches!(b.open(b"a", &bad), Err(Error::Integrity)));
-        let mut bad = sealed;
-        bad[4] = 7; // unknown keyring version
-        assert!(matches!(b.open(b"a", &bad), Err(Error::Integrity)));
+        // Stored under another key it does not open.
+        b.commit(vec![], vec![Write::Put(b"b".to_vec(), sealed.clone())])
+            .await
+            .expect("commit");
+        assert!(matches!(b.read(b"b").await, Err(Error::Integrity)));
+        b.commit(vec![], vec![Write::Put(b"a".to_vec(), sealed.clone())])
+            .await
+            .expect("commit");
+        let opened = b.read(b"a").await.expect("read").expect("present");
+        assert_eq!(opened.plain.as_slice(), b"v");
+        assert_eq!(opened.sealed, sealed);
+        assert!(b.check().await.is_ok());
     }
 }

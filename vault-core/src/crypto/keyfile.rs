@@ -77,7 +77,7 @@ mod tests {
         }
         std::fs::write(&p, "not hex").expect("write");
         assert_eq!(
-            load_or_create_key_file(&p).err().map(|e| e.code()),
+            load_or_create_key_file(&p).err().as_ref().map(|e| e.code()),
             Some("invalid")
         );
     }

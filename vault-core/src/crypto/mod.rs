@@ -7,10 +7,12 @@
 mod aead;
 mod barrier;
 mod keyfile;
+mod keyring;
 mod secret;
 
-pub use barrier::{Barrier, KdfParams};
+pub use barrier::{Barrier, KdfParams, Opened};
 pub use keyfile::{load_or_create_key_file, write_private_file};
+pub use keyring::Keyring;
 pub use secret::{KeyMaterial, SecretString};
 
 use base64::Engine as _;
@@ -140,7 +142,7 @@ mod tests {
             Ok(RootKeySource::Passphrase(_))
         ));
         assert_eq!(
-            RootKeySource::parse("  ").err().map(|e| e.code()),
+            RootKeySource::parse("  ").err().as_ref().map(|e| e.code()),
             Some("invalid")
         );
     }

@@ -7,13 +7,17 @@
 //! secret values; the crypto barrier sits above them.
 
 mod memory;
+#[cfg(feature = "sled")]
 mod sled_store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sled")]
 pub use sled_store::SledStore;
 
 use crate::error::Result;
@@ -95,6 +99,7 @@ pub trait Store: Send + Sync + 'static {
 pub type SharedStore = Arc<dyn Store>;
 
 /// The smallest key strictly greater than every key starting with `prefix`, if any.
+#[cfg(any(feature = "sled", test))]
 pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {

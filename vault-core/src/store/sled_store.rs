@@ -148,3 +148,9 @@ impl Store for SledStore {
         "sled"
     }
 }
+
+impl From<sled::Error> for Error {
+    fn from(e: sled::Error) -> Self {
+        Error::BackendUnavailable(format!("sled: {e}"))
+    }
+}

@@ -3,9 +3,11 @@
 use std::time::Duration;
 
 use serde_json::json;
-use vault_core::{Action, ConfigPut, VaultApi};
+use vault_core::configs::{HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT};
+use vault_core::prelude::*;
+use vault_core::{Action, ConfigPut, ServiceName, StrategyId};
 
-use super::support::{T0, dump, memory_vault};
+use super::support::{T0, dump, interleaved, memory_vault, sid, svc};
 
 fn obj(v: serde_json::Value) -> Option<vault_core::JsonObject> {
     v.as_object().cloned()
@@ -13,7 +15,7 @@ fn obj(v: serde_json::Value) -> Option<vault_core::JsonObject> {
 
 fn full_put(id: &str) -> ConfigPut {
     ConfigPut {
-        strategy_id: id.into(),
+        strategy_id: sid(id),
         params: obj(json!({"fast": 12, "slow": 26})),
         symbols: Some(vec!["EUR_USD".into(), "GBP_USD".into()]),
         risk_limits: obj(json!({"max_position": 10000})),
@@ -27,7 +29,7 @@ async fn every_put_is_a_new_version_and_old_versions_stay_readable() {
     let (v, clock, _) = memory_vault().await;
     let w = v
         .configs()
-        .put("fxshinobi", full_put("default"))
+        .put(&svc("fxshinobi"), full_put("default"))
         .await
         .expect("put");
     assert_eq!((w.action, w.version), (Action::Created, 1));
@@ -35,11 +37,10 @@ async fn every_put_is_a_new_version_and_old_versions_stay_readable() {
     let w = v
         .configs()
         .put(
-            "fxshinobi",
+            &svc("fxshinobi"),
             ConfigPut {
-                strategy_id: "default".into(),
                 enabled: Some(false),
-                ..ConfigPut::default()
+                ..ConfigPut::new(sid("default"))
             },
         )
         .await
@@ -48,7 +49,7 @@ async fn every_put_is_a_new_version_and_old_versions_stay_readable() {
 
     let latest = v
         .configs()
-        .get("fxshinobi", "default", None)
+        .get(&svc("fxshinobi"), &sid("default"), None)
         .await
         .expect("latest");
     assert_eq!(latest.version, 2);
@@ -63,37 +64,44 @@ async fn every_put_is_a_new_version_and_old_versions_stay_readable() {
 
     let v1 = v
         .configs()
-        .get("fxshinobi", "default", Some(1))
+        .get(&svc("fxshinobi"), &sid("default"), Some(1))
         .await
         .expect("v1");
     assert!(v1.enabled);
     assert_eq!(v1.version, 1);
     let e = v
         .configs()
-        .get("fxshinobi", "default", Some(3))
+        .get(&svc("fxshinobi"), &sid("default"), Some(3))
         .await
         .expect_err("v3");
     assert_eq!(e.code(), "not_found");
     let history = v
         .configs()
-        .history("fxshinobi", "default")
+        .history(&svc("fxshinobi"), &sid("default"), None, None)
         .await
         .expect("history");
+    // Newest first.
     assert_eq!(
-        history.iter().map(|c| c.version).collect::<Vec<_>>(),
-        [1, 2]
+        history
+            .versions
+            .iter()
+            .map(|c| c.version)
+            .collect::<Vec<_>>(),
+        [2, 1]
     );
+    assert_eq!(history.next, None);
 }
 
 #[tokio::test]
 async fn new_config_defaults() {
     let (v, _, _) = memory_vault().await;
-    let put = ConfigPut {
-        strategy_id: "bare".into(),
-        ..ConfigPut::default()
-    };
-    v.configs().put("s", put).await.expect("put");
-    let c = v.configs().get("s", "bare", None).await.expect("get");
+    let put = ConfigPut::new(sid("bare"));
+    v.configs().put(&svc("s"), put).await.expect("put");
+    let c = v
+        .configs()
+        .get(&svc("s"), &sid("bare"), None)
+        .await
+        .expect("get");
     assert!(c.params.is_empty() && c.symbols.is_empty() && c.risk_limits.is_empty());
     assert!(c.enabled);
 }
@@ -102,46 +110,64 @@ async fn new_config_defaults() {
 async fn list_returns_latest_of_each_ordered_and_only_of_that_service() {
     let (v, _, _) = memory_vault().await;
     for id in ["zeta", "alpha", "mid"] {
-        v.configs().put("svc", full_put(id)).await.expect("put");
+        v.configs()
+            .put(&svc("svc"), full_put(id))
+            .await
+            .expect("put");
     }
     v.configs()
-        .put("svc", full_put("alpha"))
+        .put(&svc("svc"), full_put("alpha"))
         .await
         .expect("alpha v2");
     v.configs()
-        .put("svc-other", full_put("beta"))
+        .put(&svc("svc-other"), full_put("beta"))
         .await
         .expect("other");
-    let list = v.list_configs("svc").await.expect("list");
+    // Through the `VaultApi` trait object, as the adapters use it.
+    let api: &dyn VaultApi = &v;
+    let list = api.configs().list(&svc("svc")).await.expect("list");
     let got: Vec<(&str, u64)> = list
         .iter()
         .map(|c| (c.strategy_id.as_str(), c.version))
         .collect();
     assert_eq!(got, [("alpha", 2), ("mid", 1), ("zeta", 1)]);
-    assert!(v.list_configs("nobody").await.expect("empty").is_empty());
+    assert!(
+        api.configs()
+            .list(&svc("nobody"))
+            .await
+            .expect("empty")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn stale_expected_version_is_a_conflict_and_changes_nothing() {
     let (v, _, store) = memory_vault().await;
-    v.configs().put("s", full_put("x")).await.expect("v1");
-    v.configs().put("s", full_put("x")).await.expect("v2");
+    v.configs().put(&svc("s"), full_put("x")).await.expect("v1");
+    v.configs().put(&svc("s"), full_put("x")).await.expect("v2");
     let before = dump(&store).await;
     let mut stale = full_put("x");
     stale.expected_version = Some(1);
     stale.enabled = Some(false);
-    let e = v.configs().put("s", stale).await.expect_err("stale");
+    let e = v.configs().put(&svc("s"), stale).await.expect_err("stale");
     assert_eq!(e.code(), "conflict");
     assert!(e.to_string().contains("version 2"), "{e}");
     assert_eq!(dump(&store).await, before);
     let mut fresh = full_put("x");
     fresh.expected_version = Some(2);
-    assert_eq!(v.configs().put("s", fresh).await.expect("fresh").version, 3);
+    assert_eq!(
+        v.configs()
+            .put(&svc("s"), fresh)
+            .await
+            .expect("fresh")
+            .version,
+        3
+    );
     let mut create_only = full_put("new");
     create_only.expected_version = Some(0);
     assert_eq!(
         v.configs()
-            .put("s", create_only.clone())
+            .put(&svc("s"), create_only.clone())
             .await
             .expect("create")
             .version,
@@ -149,7 +175,7 @@ async fn stale_expected_version_is_a_conflict_and_changes_nothing() {
     );
     assert_eq!(
         v.configs()
-            .put("s", create_only)
+            .put(&svc("s"), create_only)
             .await
             .expect_err("exists")
             .code(),
@@ -157,17 +183,21 @@ async fn stale_expected_version_is_a_conflict_and_changes_nothing() {
     );
 }
 
+/// Forced interleaving: all 16 writers read version 1 before any commits (see
+/// `support::interleaved`), so a compare-and-set that did not condition its commit on what it
+/// read would let all 16 win.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_compare_and_set_has_one_winner_and_plain_puts_lose_nothing() {
-    let (v, _, _) = memory_vault().await;
-    v.configs().put("s", full_put("x")).await.expect("v1");
+async fn racing_compare_and_set_has_exactly_one_winner_under_forced_interleaving() {
+    let (v, _, store) = memory_vault().await;
+    v.configs().put(&svc("s"), full_put("x")).await.expect("v1");
+    let racing = interleaved(&store, 16).await;
     let mut tasks = Vec::new();
     for _ in 0..16 {
-        let v = v.clone();
+        let v = racing.clone();
         tasks.push(tokio::spawn(async move {
             let mut p = full_put("x");
             p.expected_version = Some(1);
-            v.configs().put("s", p).await
+            v.configs().put(&svc("s"), p).await
         }));
     }
     let mut ok = 0;
@@ -181,22 +211,51 @@ async fn racing_compare_and_set_has_one_winner_and_plain_puts_lose_nothing() {
         }
     }
     assert_eq!(ok, 1);
+}
 
+/// Forced interleaving: 16 plain puts all read the same head before any commits; each must
+/// still land as its own version (losers retry from the new head), none overwritten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_plain_puts_lose_nothing_under_forced_interleaving() {
+    let (v, _, store) = memory_vault().await;
+    v.configs().put(&svc("s"), full_put("x")).await.expect("v1");
+    let racing = interleaved(&store, 16).await;
     let mut tasks = Vec::new();
-    for _ in 0..16 {
-        let v = v.clone();
+    for i in 0..16 {
+        let v = racing.clone();
         tasks.push(tokio::spawn(async move {
-            v.configs().put("s", full_put("x")).await.expect("put")
+            let mut p = full_put("x");
+            p.params = obj(json!({ "writer": i }));
+            v.configs().put(&svc("s"), p).await.expect("put").version
         }));
     }
+    let mut versions = Vec::new();
     for t in tasks {
-        t.await.expect("join");
+        versions.push(t.await.expect("join"));
     }
-    let history = v.configs().history("s", "x").await.expect("history");
-    assert_eq!(history.len(), 18);
+    versions.sort_unstable();
+    assert_eq!(versions, (2..=17).collect::<Vec<u64>>());
+    let history = v
+        .configs()
+        .history(&svc("s"), &sid("x"), None, None)
+        .await
+        .expect("history");
+    assert_eq!(history.versions.len(), 17);
+    assert_eq!(history.next, None);
+    // Every writer's params are in exactly one version.
+    let mut writers: Vec<i64> = history.versions[..16]
+        .iter()
+        .map(|c| c.params["writer"].as_i64().expect("writer"))
+        .collect();
+    writers.sort_unstable();
+    assert_eq!(writers, (0..16).collect::<Vec<i64>>());
     assert_eq!(
-        v.configs().get("s", "x", None).await.expect("get").version,
-        18
+        v.configs()
+            .get(&svc("s"), &sid("x"), None)
+            .await
+            .expect("get")
+            .version,
+        17
     );
 }
 
@@ -206,19 +265,163 @@ async fn bad_input_names_the_field() {
     let before = dump(&store).await;
     let mut bad_symbol = full_put("x");
     bad_symbol.symbols = Some(vec!["EUR_USD".into(), String::new()]);
-    let e = v.configs().put("s", bad_symbol).await.expect_err("symbol");
-    assert!(e.to_string().starts_with("invalid symbols[1]:"), "{e}");
     let e = v
         .configs()
-        .put("s/x", full_put("x"))
+        .put(&svc("s"), bad_symbol)
         .await
-        .expect_err("service");
+        .expect_err("symbol");
+    assert!(e.to_string().starts_with("invalid symbols[1]:"), "{e}");
+    // Names are checked where they are constructed.
+    let e = ServiceName::new("s/x").expect_err("service");
     assert!(e.to_string().starts_with("invalid service:"), "{e}");
-    let e = v.configs().put("s", full_put("..")).await.expect_err("id");
+    let e = StrategyId::new("..").expect_err("id");
     assert!(e.to_string().starts_with("invalid strategy_id:"), "{e}");
     let mut huge = full_put("x");
     huge.params = obj(json!({"blob": "p".repeat(600 * 1024)}));
-    let e = v.configs().put("s", huge).await.expect_err("huge");
+    let e = v.configs().put(&svc("s"), huge).await.expect_err("huge");
     assert!(e.to_string().starts_with("invalid config:"), "{e}");
     assert_eq!(dump(&store).await, before);
+}
+
+/// Writes versions 1..=`n` of config `s`/`x`.
+async fn versions_of_x(v: &vault_core::Vault, n: u64) {
+    for i in 1..=n {
+        let w = v
+            .configs()
+            .put(&svc("s"), full_put("x"))
+            .await
+            .expect("put");
+        assert_eq!(w.version, i);
+    }
+}
+
+fn numbers(h: &vault_core::ConfigHistory) -> Vec<u64> {
+    h.versions.iter().map(|c| c.version).collect()
+}
+
+#[tokio::test]
+async fn history_pages_newest_first() {
+    let (v, _, _) = memory_vault().await;
+    versions_of_x(&v, 5).await;
+    let (s, x) = (svc("s"), sid("x"));
+    let p1 = v
+        .configs()
+        .history(&s, &x, Some(2), None)
+        .await
+        .expect("p1");
+    assert_eq!((numbers(&p1), p1.next), (vec![5, 4], Some(4)));
+    let p2 = v
+        .configs()
+        .history(&s, &x, Some(2), p1.next)
+        .await
+        .expect("p2");
+    assert_eq!((numbers(&p2), p2.next), (vec![3, 2], Some(2)));
+    let p3 = v
+        .configs()
+        .history(&s, &x, Some(2), p2.next)
+        .await
+        .expect("p3");
+    assert_eq!((numbers(&p3), p3.next), (vec![1], None));
+    // Each version is the one `get` returns for its number.
+    for c in p1.versions.iter().chain(&p2.versions).chain(&p3.versions) {
+        let got = v
+            .configs()
+            .get(&s, &x, Some(c.version))
+            .await
+            .expect("get version");
+        assert_eq!(&got, c);
+    }
+    // A page that ends exactly at version 1 says there is nothing more.
+    let last = v
+        .configs()
+        .history(&s, &x, Some(3), Some(4))
+        .await
+        .expect("last");
+    assert_eq!((numbers(&last), last.next), (vec![3, 2, 1], None));
+    // The whole history fits the default page.
+    let all = v.configs().history(&s, &x, None, None).await.expect("all");
+    assert_eq!((numbers(&all), all.next), (vec![5, 4, 3, 2, 1], None));
+}
+
+#[tokio::test]
+async fn history_after_beyond_latest_starts_at_latest_and_after_one_is_empty() {
+    let (v, _, _) = memory_vault().await;
+    versions_of_x(&v, 5).await;
+    let (s, x) = (svc("s"), sid("x"));
+    for after in [6, 7, 1_000, u64::MAX] {
+        let h = v
+            .configs()
+            .history(&s, &x, None, Some(after))
+            .await
+            .expect("after beyond latest");
+        assert_eq!(
+            (numbers(&h), h.next),
+            (vec![5, 4, 3, 2, 1], None),
+            "{after}"
+        );
+    }
+    let h = v
+        .configs()
+        .history(&s, &x, Some(2), Some(100))
+        .await
+        .expect("after beyond latest, paged");
+    assert_eq!((numbers(&h), h.next), (vec![5, 4], Some(4)));
+    // Nothing is older than version 1.
+    for after in [0, 1] {
+        let h = v
+            .configs()
+            .history(&s, &x, None, Some(after))
+            .await
+            .expect("after 1");
+        assert_eq!((numbers(&h), h.next), (vec![], None), "{after}");
+    }
+}
+
+#[tokio::test]
+async fn history_limit_must_be_1_to_1000() {
+    let (v, _, store) = memory_vault().await;
+    versions_of_x(&v, 3).await;
+    let (s, x) = (svc("s"), sid("x"));
+    assert_eq!((HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT), (100, 1000));
+    let before = dump(&store).await;
+    for limit in [0, 1001, usize::MAX] {
+        let e = v
+            .configs()
+            .history(&s, &x, Some(limit), None)
+            .await
+            .expect_err("bad limit");
+        assert_eq!(e.code(), "invalid", "{limit}");
+        assert_eq!(e.field(), Some("limit"), "{limit}");
+        assert!(e.to_string().starts_with("invalid limit:"), "{e}");
+    }
+    for limit in [1, 1000] {
+        let h = v
+            .configs()
+            .history(&s, &x, Some(limit), None)
+            .await
+            .expect("limit in range");
+        assert_eq!(h.versions.len(), limit.min(3), "{limit}");
+    }
+    assert_eq!(dump(&store).await, before);
+}
+
+#[tokio::test]
+async fn history_of_a_missing_config_is_not_found() {
+    let (v, _, _) = memory_vault().await;
+    versions_of_x(&v, 1).await;
+    for (service, id) in [("s", "nope"), ("other", "x")] {
+        let e = v
+            .configs()
+            .history(&svc(service), &sid(id), None, None)
+            .await
+            .expect_err("missing");
+        assert_eq!(e.code(), "not_found", "{service}/{id}");
+        assert!(e.to_string().contains(id), "{e}");
+    }
+    let e = v
+        .configs()
+        .history(&svc("s"), &sid("nope"), Some(2), Some(5))
+        .await
+        .expect_err("missing, paged");
+    assert_eq!(e.code(), "not_found");
 }

@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use serde_json::json;
 use vault_core::credentials::KEPT_VERSIONS;
-use vault_core::{Action, CredentialPut, VaultApi};
+use vault_core::prelude::*;
+use vault_core::{Action, CredentialDeleted, CredentialKey, ServiceName};
 
-use super::support::{T0, contains, dump, memory_vault};
+use super::support::{T0, ckey, contains, cput, dump, interleaved, memory_vault, svc};
 
 fn meta(v: serde_json::Value) -> Option<vault_core::JsonObject> {
     v.as_object().cloned()
@@ -15,7 +16,7 @@ fn meta(v: serde_json::Value) -> Option<vault_core::JsonObject> {
 #[tokio::test]
 async fn put_then_get_round_trips_value_metadata_and_times() {
     let (v, clock, _) = memory_vault().await;
-    let mut put = CredentialPut::new("fxshinobi", "OANDA_API_KEY", "abc123");
+    let mut put = cput("fxshinobi", "OANDA_API_KEY", "abc123");
     put.metadata = meta(json!({"account_type": "practice"}));
     let w = v.credentials().put(put).await.expect("put");
     assert_eq!((w.action, w.version), (Action::Created, 1));
@@ -23,14 +24,14 @@ async fn put_then_get_round_trips_value_metadata_and_times() {
     clock.advance(Duration::from_secs(60));
     let w2 = v
         .credentials()
-        .put(CredentialPut::new("fxshinobi", "OANDA_API_KEY", "def456"))
+        .put(cput("fxshinobi", "OANDA_API_KEY", "def456"))
         .await
         .expect("update");
     assert_eq!((w2.action, w2.version), (Action::Updated, 2));
 
     let c = v
         .credentials()
-        .get("OANDA_API_KEY", Some("fxshinobi"))
+        .get(&ckey("OANDA_API_KEY"), Some(&svc("fxshinobi")))
         .await
         .expect("get");
     assert_eq!(c.value.expose_secret(), "def456");
@@ -43,7 +44,7 @@ async fn put_then_get_round_trips_value_metadata_and_times() {
     // Older versions stay readable.
     let v1 = v
         .credentials()
-        .get_version("OANDA_API_KEY", "fxshinobi", 1)
+        .get_version(&ckey("OANDA_API_KEY"), &svc("fxshinobi"), 1)
         .await
         .expect("v1");
     assert_eq!(v1.value.expose_secret(), "abc123");
@@ -53,19 +54,23 @@ async fn put_then_get_round_trips_value_metadata_and_times() {
 async fn get_without_service_resolves_unique_key_and_refuses_ambiguous_one() {
     let (v, _, _) = memory_vault().await;
     v.credentials()
-        .put(CredentialPut::new("svc-a", "SHARED", "1"))
+        .put(cput("svc-a", "SHARED", "1"))
         .await
         .expect("a");
     v.credentials()
-        .put(CredentialPut::new("svc-a", "ONLY_A", "2"))
+        .put(cput("svc-a", "ONLY_A", "2"))
         .await
         .expect("a2");
     v.credentials()
-        .put(CredentialPut::new("svc-b", "SHARED", "3"))
+        .put(cput("svc-b", "SHARED", "3"))
         .await
         .expect("b");
 
-    let c = v.credentials().get("ONLY_A", None).await.expect("unique");
+    let c = v
+        .credentials()
+        .get(&ckey("ONLY_A"), None)
+        .await
+        .expect("unique");
     assert_eq!(
         (c.service.as_str(), c.value.expose_secret()),
         ("svc-a", "2")
@@ -73,7 +78,7 @@ async fn get_without_service_resolves_unique_key_and_refuses_ambiguous_one() {
 
     let e = v
         .credentials()
-        .get("SHARED", None)
+        .get(&ckey("SHARED"), None)
         .await
         .expect_err("ambiguous");
     assert_eq!(e.code(), "conflict");
@@ -82,14 +87,14 @@ async fn get_without_service_resolves_unique_key_and_refuses_ambiguous_one() {
 
     let e = v
         .credentials()
-        .get("MISSING", None)
+        .get(&ckey("MISSING"), None)
         .await
         .expect_err("missing");
     assert_eq!(e.code(), "not_found");
     assert_eq!(e.to_string(), "Credential 'MISSING' not found");
     let e = v
         .credentials()
-        .get("SHARED", Some("svc-c"))
+        .get(&ckey("SHARED"), Some(&svc("svc-c")))
         .await
         .expect_err("other service");
     assert_eq!(e.code(), "not_found");
@@ -100,7 +105,7 @@ async fn only_the_last_ten_versions_are_kept() {
     let (v, _, store) = memory_vault().await;
     for i in 1..=13 {
         v.credentials()
-            .put(CredentialPut::new("s", "K", format!("value-{i}")))
+            .put(cput("s", "K", format!("value-{i}")))
             .await
             .expect("put");
     }
@@ -109,7 +114,7 @@ async fn only_the_last_ten_versions_are_kept() {
     for gone in 1..=3 {
         let e = v
             .credentials()
-            .get_version("K", "s", gone)
+            .get_version(&ckey("K"), &svc("s"), gone)
             .await
             .expect_err("pruned");
         assert_eq!(e.code(), "not_found");
@@ -117,7 +122,7 @@ async fn only_the_last_ten_versions_are_kept() {
     for kept in 4..=13u64 {
         let c = v
             .credentials()
-            .get_version("K", "s", kept)
+            .get_version(&ckey("K"), &svc("s"), kept)
             .await
             .expect("kept");
         assert_eq!(c.value.expose_secret(), format!("value-{kept}"));
@@ -127,7 +132,7 @@ async fn only_the_last_ten_versions_are_kept() {
 #[tokio::test]
 async fn expected_version_is_compare_and_set() {
     let (v, _, _) = memory_vault().await;
-    let mut put = CredentialPut::new("s", "K", "one");
+    let mut put = cput("s", "K", "one");
     put.expected_version = Some(0);
     v.credentials()
         .put(put.clone())
@@ -135,10 +140,14 @@ async fn expected_version_is_compare_and_set() {
         .expect("create with expected 0");
     let e = v.credentials().put(put).await.expect_err("exists now");
     assert_eq!(e.code(), "conflict");
-    let mut put = CredentialPut::new("s", "K", "two");
+    let mut put = cput("s", "K", "two");
     put.expected_version = Some(1);
     assert_eq!(v.credentials().put(put).await.expect("cas").version, 2);
-    let c = v.credentials().get("K", Some("s")).await.expect("get");
+    let c = v
+        .credentials()
+        .get(&ckey("K"), Some(&svc("s")))
+        .await
+        .expect("get");
     assert_eq!(c.value.expose_secret(), "two");
 }
 
@@ -146,16 +155,15 @@ async fn expected_version_is_compare_and_set() {
 async fn list_shows_names_never_values_and_delete_removes_everything() {
     let (v, _, store) = memory_vault().await;
     for (k, val) in [("B_KEY", "planted-list-b"), ("A_KEY", "planted-list-a")] {
-        v.credentials()
-            .put(CredentialPut::new("svc", k, val))
-            .await
-            .expect("put");
+        v.credentials().put(cput("svc", k, val)).await.expect("put");
     }
     v.credentials()
-        .put(CredentialPut::new("other", "C_KEY", "c"))
+        .put(cput("other", "C_KEY", "c"))
         .await
         .expect("put");
-    let list = v.list_credentials("svc").await.expect("list");
+    // Through the `VaultApi` trait object, as the adapters use it.
+    let api: &dyn VaultApi = &v;
+    let list = api.credentials().list(&svc("svc")).await.expect("list");
     assert_eq!(
         list.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
         ["A_KEY", "B_KEY"]
@@ -163,10 +171,21 @@ async fn list_shows_names_never_values_and_delete_removes_everything() {
     let shown = format!("{list:?}") + &serde_json::to_string(&list).expect("json");
     assert!(!shown.contains("planted-list"), "{shown}");
 
-    v.credentials().delete("A_KEY", None).await.expect("delete");
+    let deleted = v
+        .credentials()
+        .delete(&ckey("A_KEY"), None)
+        .await
+        .expect("delete");
+    assert_eq!(
+        deleted,
+        CredentialDeleted {
+            service: svc("svc"),
+            key: ckey("A_KEY"),
+        }
+    );
     assert_eq!(
         v.credentials()
-            .get("A_KEY", None)
+            .get(&ckey("A_KEY"), None)
             .await
             .expect_err("gone")
             .code(),
@@ -174,7 +193,7 @@ async fn list_shows_names_never_values_and_delete_removes_everything() {
     );
     assert_eq!(
         v.credentials()
-            .delete("A_KEY", None)
+            .delete(&ckey("A_KEY"), None)
             .await
             .expect_err("again")
             .code(),
@@ -192,10 +211,10 @@ async fn list_shows_names_never_values_and_delete_removes_everything() {
 #[tokio::test]
 async fn planted_value_never_reaches_the_store_in_clear() {
     let (v, _, store) = memory_vault().await;
-    let mut put = CredentialPut::new("svc", "K", "planted-secret-0xfeed");
+    let mut put = cput("svc", "K", "planted-secret-0xfeed");
     put.metadata = meta(json!({"note": "meta-visible"}));
     v.credentials().put(put).await.expect("put");
-    let c = v.credentials().get("K", None).await.expect("get");
+    let c = v.credentials().get(&ckey("K"), None).await.expect("get");
     assert_eq!(c.value.expose_secret(), "planted-secret-0xfeed");
     for (k, val) in dump(&store).await {
         assert!(!contains(&k, b"planted-secret"), "in a key");
@@ -214,15 +233,24 @@ async fn planted_value_never_reaches_the_store_in_clear() {
 async fn bad_input_is_invalid_naming_the_field_and_changes_nothing() {
     let (v, _, store) = memory_vault().await;
     let before = dump(&store).await;
+    // Names are checked once, where they are constructed: a bad name cannot reach an operation.
+    let bad_names = [
+        (ServiceName::new("../etc").map(drop), "service"),
+        (CredentialKey::new("a/b").map(drop), "key"),
+        (CredentialKey::new("").map(drop), "key"),
+    ];
+    for (made, field) in bad_names {
+        let e = made.expect_err(field);
+        assert_eq!(e.code(), "invalid");
+        assert_eq!(e.field(), Some(field));
+        assert!(
+            e.to_string().starts_with(&format!("invalid {field}:")),
+            "{e}"
+        );
+    }
     let cases = [
-        (CredentialPut::new("../etc", "K", "v"), "service"),
-        (CredentialPut::new("s", "a/b", "v"), "key"),
-        (CredentialPut::new("s", "", "v"), "key"),
-        (CredentialPut::new("s", "K", ""), "value"),
-        (
-            CredentialPut::new("s", "K", "x".repeat(64 * 1024 + 1)),
-            "value",
-        ),
+        (cput("s", "K", ""), "value"),
+        (cput("s", "K", "x".repeat(64 * 1024 + 1)), "value"),
     ];
     for (put, field) in cases {
         let e = v.credentials().put(put).await.expect_err(field);
@@ -232,32 +260,29 @@ async fn bad_input_is_invalid_naming_the_field_and_changes_nothing() {
             "{e}"
         );
     }
-    let mut big = CredentialPut::new("s", "K", "v");
+    let mut big = cput("s", "K", "v");
     big.metadata = meta(json!({"blob": "m".repeat(20_000)}));
     assert_eq!(
         v.credentials().put(big).await.expect_err("meta").code(),
         "invalid"
     );
-    assert_eq!(
-        v.credentials()
-            .get("..", None)
-            .await
-            .expect_err("get")
-            .code(),
-        "invalid"
-    );
+    // What used to be `get("..", None)`: the key is rejected before any lookup.
+    assert_eq!(CredentialKey::new("..").expect_err("get").code(), "invalid");
     assert_eq!(dump(&store).await, before);
 }
 
+/// Forced interleaving (every writer reads before any commits): each put still gets its own
+/// version.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_puts_each_get_their_own_version() {
-    let (v, _, _) = memory_vault().await;
+    let (_, _, store) = memory_vault().await;
+    let v = interleaved(&store, 16).await;
     let mut tasks = Vec::new();
     for i in 0..16 {
         let v = v.clone();
         tasks.push(tokio::spawn(async move {
             v.credentials()
-                .put(CredentialPut::new("s", "HOT", format!("w{i}")))
+                .put(cput("s", "HOT", format!("w{i}")))
                 .await
                 .expect("put")
                 .version
@@ -275,7 +300,7 @@ async fn concurrent_puts_each_get_their_own_version() {
 async fn a_corrupt_record_fails_its_check_but_can_still_be_deleted() {
     let (v, _, store) = memory_vault().await;
     v.credentials()
-        .put(CredentialPut::new("s", "K", "v1"))
+        .put(cput("s", "K", "v1"))
         .await
         .expect("put");
     let head = b"cred/h/s/K".to_vec();
@@ -286,12 +311,21 @@ async fn a_corrupt_record_fails_its_check_but_can_still_be_deleted() {
         .commit(vec![], vec![vault_core::store::Write::Put(head, raw)])
         .await
         .expect("corrupt");
-    let e = v.credentials().get("K", None).await.expect_err("corrupt");
+    let e = v
+        .credentials()
+        .get(&ckey("K"), None)
+        .await
+        .expect_err("corrupt");
     assert_eq!(e.code(), "integrity");
-    v.credentials().delete("K", None).await.expect("delete");
+    let deleted = v
+        .credentials()
+        .delete(&ckey("K"), None)
+        .await
+        .expect("delete");
+    assert_eq!((deleted.service, deleted.key), (svc("s"), ckey("K")));
     assert_eq!(
         v.credentials()
-            .get("K", None)
+            .get(&ckey("K"), None)
             .await
             .expect_err("gone")
             .code(),
@@ -305,36 +339,55 @@ async fn a_corrupt_record_fails_its_check_but_can_still_be_deleted() {
     );
 }
 
+/// On sled, with a forced interleaving (every writer reads before any commits, see
+/// `support::interleaved`): 16 plain puts of one key each get their own version, and of 16
+/// compare-and-set creates exactly one wins. A put whose commit did not depend on what it read
+/// fails both halves every time.
+#[cfg(feature = "sled")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn on_sled_concurrent_puts_and_compare_and_set_lose_nothing() {
+async fn on_sled_forced_interleaving_loses_no_put_and_has_one_cas_winner() {
+    use std::sync::Arc;
     let dir = tempfile::tempdir().expect("tempdir");
-    let (v, dev) = vault_core::Vault::open_dir(dir.path(), Some(super::support::key(3)))
+    let sled: vault_core::store::SharedStore =
+        Arc::new(vault_core::store::SledStore::open(dir.path()).expect("sled"));
+    vault_core::Vault::builder()
+        .store(sled.clone())
+        .key(super::support::key(1))
+        .open()
         .await
-        .expect("open");
-    assert!(dev.is_none());
-    let mut tasks = Vec::new();
-    for i in 0..16 {
-        let v = v.clone();
-        tasks.push(tokio::spawn(async move {
-            let plain = v
-                .credentials()
-                .put(CredentialPut::new("s", "HOT", format!("w{i}")))
-                .await
-                .expect("put")
-                .version;
-            let mut cas = CredentialPut::new("s", "CAS", format!("c{i}"));
-            cas.expected_version = Some(0);
-            (plain, v.credentials().put(cas).await.is_ok())
-        }));
+        .expect("initialise");
+    for phase in ["plain", "cas"] {
+        let racing = interleaved(&sled, 16).await;
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let v = racing.clone();
+            tasks.push(tokio::spawn(async move {
+                if phase == "plain" {
+                    let w = v.credentials().put(cput("s", "HOT", format!("w{i}"))).await;
+                    w.map(|w| w.version)
+                } else {
+                    let mut cas = cput("s", "CAS", format!("c{i}"));
+                    cas.expected_version = Some(0);
+                    v.credentials().put(cas).await.map(|w| w.version)
+                }
+            }));
+        }
+        let mut versions = Vec::new();
+        let mut conflicts = 0;
+        for t in tasks {
+            match t.await.expect("join") {
+                Ok(version) => versions.push(version),
+                Err(e) => {
+                    assert_eq!(e.code(), "conflict");
+                    conflicts += 1;
+                }
+            }
+        }
+        versions.sort_unstable();
+        if phase == "plain" {
+            assert_eq!(versions, (1..=16).collect::<Vec<u64>>());
+        } else {
+            assert_eq!((versions, conflicts), (vec![1], 15));
+        }
     }
-    let mut versions = Vec::new();
-    let mut cas_wins = 0;
-    for t in tasks {
-        let (version, won) = t.await.expect("join");
-        versions.push(version);
-        cas_wins += usize::from(won);
-    }
-    versions.sort_unstable();
-    assert_eq!(versions, (1..=16).collect::<Vec<u64>>());
-    assert_eq!(cas_wins, 1);
 }

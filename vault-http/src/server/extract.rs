@@ -1,40 +1,75 @@
-//! Request extractors whose every rejection is a JSON `invalid` (or 413) error that names the
-//! offending field and never echoes a submitted value: [`JsonBody`], [`ApiQuery`], [`ApiPath`].
+//! Request extractors shared by every dialect: [`JsonBody`], [`ApiQuery`], [`ApiPath`]. Each
+//! rejection is a core error (`invalid` naming the offending field and never echoing a
+//! submitted value, or `payload_too_large`) that the dialect `D` renders in its own format.
+
+use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use vault_core::Error;
 
-use super::error::ApiError;
+use crate::dialects::Dialect;
 
 /// Largest accepted request body: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How much of an oversized body is read and discarded before answering 413.
 pub const DRAIN_LIMIT_BYTES: usize = 8 * MAX_BODY_BYTES;
+/// Time a client has to send a whole body when the server set no [`BodyTimeout`].
+pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// A JSON request body, buffered up to [`MAX_BODY_BYTES`] and parsed with field paths.
+/// The body timeout of this request's connection (a request extension set by the server).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub std::time::Duration);
+
+/// A JSON request body, buffered up to [`MAX_BODY_BYTES`] and parsed with field paths; the
+/// buffer is wiped after parsing (it may hold a secret value).
 #[derive(Debug)]
-pub struct JsonBody<T>(pub T);
+pub struct JsonBody<T, D>(pub T, pub PhantomData<D>);
 
-impl<S, T> FromRequest<S> for JsonBody<T>
+impl<S, T, D> FromRequest<S> for JsonBody<T, D>
 where
     S: Send + Sync,
     T: DeserializeOwned,
+    D: Dialect,
 {
-    type Rejection = ApiError;
+    type Rejection = D::Error;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = read_body(req).await?;
-        parse_json(&bytes).map(JsonBody)
+        let bytes = zeroize::Zeroizing::new(read_body(req).await?);
+        Ok(JsonBody(parse_json(&bytes)?, PhantomData))
+    }
+}
+
+/// Reads a request body of at most [`MAX_BODY_BYTES`] within the connection's
+/// [`BodyTimeout`] (a body that does not arrive in time is `invalid`, field `body`).
+async fn read_body(req: Request) -> Result<Vec<u8>, Error> {
+    let limit = req
+        .extensions()
+        .get::<BodyTimeout>()
+        .map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
+    match tokio::time::timeout(limit, read_body_untimed(req)).await {
+        Ok(read) => read,
+        Err(_) => Err(Error::invalid(
+            "body",
+            format!(
+                "was not received within {} (the declared length was not sent)",
+                humantime::format_duration(limit)
+            ),
+        )),
     }
 }
 
 /// Reads a request body of at most [`MAX_BODY_BYTES`]. An oversized body is still read (and
 /// discarded) up to [`DRAIN_LIMIT_BYTES`] so the client, still sending, receives the 413
 /// instead of a connection reset; a declared length over that is refused at once.
-async fn read_body(req: Request) -> Result<Vec<u8>, ApiError> {
+async fn read_body_untimed(req: Request) -> Result<Vec<u8>, Error> {
     use http_body_util::BodyExt as _;
-    let too_large = || ApiError::payload_too_large(MAX_BODY_BYTES);
+    let too_large = || {
+        Error::PayloadTooLarge(format!(
+            "request body is larger than {MAX_BODY_BYTES} bytes"
+        ))
+    };
     let declared = req
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
@@ -47,7 +82,7 @@ async fn read_body(req: Request) -> Result<Vec<u8>, ApiError> {
     let mut buf = Vec::new();
     let mut seen: usize = 0;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| ApiError::invalid("body", "could not be read"))?;
+        let frame = frame.map_err(|_| Error::invalid("body", "could not be read"))?;
         let Ok(data) = frame.into_data() else {
             continue;
         };
@@ -58,6 +93,7 @@ async fn read_body(req: Request) -> Result<Vec<u8>, ApiError> {
         if seen <= MAX_BODY_BYTES {
             buf.extend_from_slice(&data);
         } else {
+            zeroize::Zeroize::zeroize(&mut buf);
             buf = Vec::new();
         }
     }
@@ -69,7 +105,7 @@ async fn read_body(req: Request) -> Result<Vec<u8>, ApiError> {
 
 /// Parses a JSON document as `T`; errors name the field (`invalid enabled: expected a
 /// boolean`) and never contain a submitted value.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -77,7 +113,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         match inner.classify() {
             serde_json::error::Category::Data => data_error(&path, &inner.to_string()),
             serde_json::error::Category::Eof if bytes.iter().all(u8::is_ascii_whitespace) => {
-                ApiError::invalid("body", "expected a JSON object, got an empty body")
+                Error::invalid("body", "expected a JSON object, got an empty body")
             }
             _ => malformed(&inner),
         }
@@ -86,8 +122,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-fn malformed(e: &serde_json::Error) -> ApiError {
-    ApiError::invalid(
+fn malformed(e: &serde_json::Error) -> Error {
+    Error::invalid(
         "body",
         format!("malformed JSON at line {} column {}", e.line(), e.column()),
     )
@@ -96,60 +132,63 @@ fn malformed(e: &serde_json::Error) -> ApiError {
 /// The query string of a request, parsed as `T` (unknown parameters are ignored unless `T`
 /// denies them).
 #[derive(Debug)]
-pub struct ApiQuery<T>(pub T);
+pub struct ApiQuery<T, D>(pub T, pub PhantomData<D>);
 
-impl<S, T> FromRequestParts<S> for ApiQuery<T>
+impl<S, T, D> FromRequestParts<S> for ApiQuery<T, D>
 where
     S: Send + Sync,
     T: DeserializeOwned,
+    D: Dialect,
 {
-    type Rejection = ApiError;
+    type Rejection = D::Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
-        parse_query(query).map(ApiQuery)
+        Ok(ApiQuery(parse_query(query)?, PhantomData))
     }
 }
 
 /// Parses a query string as `T`, with the same error rules as [`parse_json`].
-pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Error> {
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let msg = e.into_inner().to_string();
         if msg.contains("invalid digit") || msg.contains("number too large") {
-            ApiError::invalid(field_name(&path), "expected a non-negative integer")
+            Error::invalid(field_name(&path), "expected a non-negative integer")
         } else {
             data_error(&path, &msg)
         }
     })
 }
 
-/// Path parameters, parsed as `T`; a rejection is a JSON 400.
+/// Path parameters, parsed as `T`; a rejection is `invalid`.
 #[derive(Debug)]
-pub struct ApiPath<T>(pub T);
+pub struct ApiPath<T, D>(pub T, pub PhantomData<D>);
 
-impl<S, T> FromRequestParts<S> for ApiPath<T>
+impl<S, T, D> FromRequestParts<S> for ApiPath<T, D>
 where
     S: Send + Sync,
     T: DeserializeOwned + Send,
+    D: Dialect,
 {
-    type Rejection = ApiError;
+    type Rejection = D::Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match Path::<T>::from_request_parts(parts, state).await {
-            Ok(Path(v)) => Ok(ApiPath(v)),
+        let e = match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => return Ok(ApiPath(v, PhantomData)),
             Err(axum::extract::rejection::PathRejection::FailedToDeserializePathParams(e)) => {
                 use axum::extract::path::ErrorKind;
-                Err(match e.kind() {
+                match e.kind() {
                     ErrorKind::InvalidUtf8InPathParam { key } => {
-                        ApiError::invalid(safe_name(key).unwrap_or("path"), "must be valid UTF-8")
+                        Error::invalid(safe_name(key).unwrap_or("path"), "must be valid UTF-8")
                     }
-                    _ => ApiError::invalid("path", "could not be decoded"),
-                })
+                    _ => Error::invalid("path", "could not be decoded"),
+                }
             }
-            Err(_) => Err(ApiError::invalid("path", "could not be decoded")),
-        }
+            Err(_) => Error::invalid("path", "could not be decoded"),
+        };
+        Err(e.into())
     }
 }
 
@@ -193,7 +232,7 @@ fn quoted_name<'a>(rest: &'a str, terminators: &[&str]) -> &'a str {
 
 /// Turns a serde data error into an `invalid` error naming the field, keeping only the
 /// `expected ...` part of the message (the part serde takes from the type, never the input).
-fn data_error(path: &str, message: &str) -> ApiError {
+fn data_error(path: &str, message: &str) -> Error {
     // serde_json appends " at line L column C".
     let msg = match message.rfind(" at line ") {
         Some(i) => &message[..i],
@@ -207,20 +246,20 @@ fn data_error(path: &str, message: &str) -> ApiError {
         } else {
             field_name(path)
         };
-        return ApiError::invalid(field, "unknown field");
+        return Error::invalid(field, "unknown field");
     }
     if let Some(rest) = msg.strip_prefix("missing field `") {
-        return ApiError::invalid(join(path, quoted_name(rest, &[])), "is required");
+        return Error::invalid(join(path, quoted_name(rest, &[])), "is required");
     }
     if let Some(rest) = msg.strip_prefix("duplicate field `") {
-        return ApiError::invalid(join(path, quoted_name(rest, &[])), "appears more than once");
+        return Error::invalid(join(path, quoted_name(rest, &[])), "appears more than once");
     }
     let field = field_name(path);
     let reason = match msg.rfind(", expected ") {
         Some(i) => describe_expected(&msg[i + ", expected ".len()..]),
         None => "has an invalid value".to_string(),
     };
-    ApiError::invalid(field, reason)
+    Error::invalid(field, reason)
 }
 
 fn describe_expected(expected: &str) -> String {
@@ -250,7 +289,9 @@ mod tests {
     }
 
     fn err(json: &str) -> String {
-        parse_json::<Body>(json.as_bytes()).expect_err(json).message
+        parse_json::<Body>(json.as_bytes())
+            .expect_err(json)
+            .to_string()
     }
 
     #[test]
@@ -309,11 +350,11 @@ mod tests {
     fn query_errors_name_the_parameter() {
         let e = parse_query::<Q>("service=s&version=abc").expect_err("bad version");
         assert_eq!(
-            e.message,
+            e.to_string(),
             "invalid version: expected a non-negative integer"
         );
         let e = parse_query::<Q>("version=1").expect_err("no service");
-        assert_eq!(e.message, "invalid service: is required");
+        assert_eq!(e.to_string(), "invalid service: is required");
         let q = parse_query::<Q>("service=a%20b&other=1").expect("ok");
         assert_eq!(q.service, "a b");
     }

@@ -9,9 +9,10 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use vault_core::crypto::{RootKeySource, SecretString, random_token, write_private_file};
-use vault_core::vault::create_private_dir;
+use vault_core::data_dir::create_private_dir;
 use vault_core::{Error, Result, Vault};
 
+use super::listen::{self, Limits};
 use super::{AppState, router};
 
 /// Environment variable holding the service token.
@@ -32,18 +33,48 @@ pub struct ServeOptions {
     pub service_token: Option<SecretString>,
     /// The root key or passphrase text; `None` = dev mode (key file in the data directory).
     pub encryption_key: Option<SecretString>,
+    /// Connection limits.
+    pub limits: Limits,
 }
 
 impl ServeOptions {
-    /// Options with the token and key read from [`TOKEN_ENV`] and [`KEY_ENV`].
-    pub fn from_env(data_dir: PathBuf, addr: String) -> Self {
+    /// Options with the token and key read from [`TOKEN_ENV`] and [`KEY_ENV`], and the limits
+    /// from `VAULT_HEADER_TIMEOUT`, `VAULT_BODY_TIMEOUT`, `VAULT_SHUTDOWN_DEADLINE` (durations
+    /// such as `10s`, `500ms`) and `VAULT_MAX_CONNECTIONS`.
+    pub fn from_env(data_dir: PathBuf, addr: String) -> Result<Self> {
         let var = |name: &str| std::env::var(name).ok().map(SecretString::new);
-        ServeOptions {
+        let mut limits = Limits::default();
+        let duration = |name: &str, into: &mut std::time::Duration| -> Result<()> {
+            if let Ok(v) = std::env::var(name) {
+                *into = humantime::parse_duration(v.trim())
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        Error::invalid(name, "expected a positive duration such as 10s or 500ms")
+                    })?;
+            }
+            Ok(())
+        };
+        duration("VAULT_HEADER_TIMEOUT", &mut limits.header_read_timeout)?;
+        duration("VAULT_BODY_TIMEOUT", &mut limits.body_timeout)?;
+        duration("VAULT_SHUTDOWN_DEADLINE", &mut limits.shutdown_deadline)?;
+        if let Ok(v) = std::env::var("VAULT_MAX_CONNECTIONS") {
+            limits.max_connections = v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    Error::invalid("VAULT_MAX_CONNECTIONS", "expected a positive integer")
+                })?;
+        }
+        Ok(ServeOptions {
             data_dir,
             addr,
             service_token: var(TOKEN_ENV),
             encryption_key: var(KEY_ENV),
-        }
+            limits,
+        })
     }
 }
 
@@ -186,33 +217,42 @@ pub fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static> {
     }
 }
 
-/// Runs `vault-http serve`: opens the vault, prints the dev notices, binds, prints
-/// `listening on http://<addr>` on stdout, serves until SIGINT/SIGTERM (finishing in-flight
-/// requests), then flushes the vault.
+/// Runs `vault-http serve`: binds first (a port in use fails before anything is created),
+/// opens the vault, prints the dev notices, prints `listening on http://<addr>` on stdout,
+/// serves until SIGINT/SIGTERM (finishing in-flight requests within the shutdown deadline),
+/// then flushes the vault.
 pub async fn serve(opts: ServeOptions) -> Result<()> {
     let addr = opts.addr.clone();
+    let mut limits = opts.limits;
+    limits.max_connections = listen::fit_connections_to_fd_limit(limits.max_connections);
+    let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            Error::Unavailable(format!("cannot listen on {addr}: address in use"))
+        } else {
+            Error::Unavailable(format!("cannot listen on {addr}: {e}"))
+        }
+    })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("cannot read the bound address: {e}")))?;
     let (state, notices) = open(opts).await?;
     for n in notices {
         eprintln!("{n}");
     }
     let shutdown = shutdown_signal()?;
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .map_err(|e| Error::Unavailable(format!("cannot listen on {addr}: {e}")))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| Error::Internal(format!("cannot read the bound address: {e}")))?;
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on http://{local}");
         let _ = out.flush();
     }
-    tracing::info!(addr = %local, version = env!("CARGO_PKG_VERSION"), "vault-http started");
+    tracing::info!(
+        addr = %local,
+        version = env!("CARGO_PKG_VERSION"),
+        max_connections = limits.max_connections,
+        "vault-http started"
+    );
     let vault = state.vault().clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| Error::Internal(format!("server failed: {e}")))?;
+    listen::serve(listener, router(state), limits, shutdown).await?;
     vault.flush().await?;
     tracing::info!("vault-http stopped");
     Ok(())

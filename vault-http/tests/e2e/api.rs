@@ -209,6 +209,7 @@ async fn missing_or_wrong_token_is_401_and_both_header_styles_work() {
         ("GET", "/api/vault/configs/s"),
         ("POST", "/api/vault/configs/s"),
         ("GET", "/api/vault/configs/s/x"),
+        ("GET", "/api/vault/configs/s/x/history"),
     ];
     for (method, path) in routes {
         for auth in [
@@ -246,6 +247,20 @@ async fn snapshot(http: &crate::support::Http) -> Vec<Value> {
         out.push(r.body);
     }
     out
+}
+
+/// An `invalid` error names its field twice: in `field` and as `invalid <field>: ...`.
+#[track_caller]
+fn assert_invalid_field(r: &crate::support::Reply) {
+    let field = r.body["field"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no field: {}", r.text));
+    let error = r.body["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with(&format!("invalid {field}: ")),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]
@@ -360,6 +375,7 @@ async fn errors_are_json_with_stable_codes_and_change_nothing() {
         let r = http.post(path, &body).await;
         assert_error(&r, 400, "invalid");
         assert_eq!(r.body["error"], want, "{body}");
+        assert_invalid_field(&r);
         assert!(!r.text.contains("wrong-type-value"), "{}", r.text);
     }
     let r = http
@@ -367,17 +383,22 @@ async fn errors_are_json_with_stable_codes_and_change_nothing() {
         .await;
     assert_error(&r, 400, "invalid");
     assert!(!r.text.contains("wrong-type-value"));
-    for path in [
-        "/api/vault/credentials/..%2F..%2Fetc",
-        "/api/vault/credentials/..%2F..%2Fetc?service=alpha",
-        "/api/vault/configs/..%2Fetc",
-        "/api/vault/configs/alpha/..%2F..",
-        "/api/vault/credentials?service=..%2Fx",
-        "/api/vault/credentials",
-        "/api/vault/configs/alpha/s1?version=abc",
-        "/api/vault/configs/alpha/s1?version=-1",
+    // Names are checked by the server too, whatever a client checked before sending them.
+    for (path, field) in [
+        ("/api/vault/credentials/..%2F..%2Fetc", "key"),
+        ("/api/vault/credentials/..%2F..%2Fetc?service=alpha", "key"),
+        ("/api/vault/configs/..%2Fetc", "service"),
+        ("/api/vault/configs/alpha/..%2F..", "strategy_id"),
+        ("/api/vault/configs/alpha/..%2F../history", "strategy_id"),
+        ("/api/vault/credentials?service=..%2Fx", "service"),
+        ("/api/vault/credentials", "service"),
+        ("/api/vault/configs/alpha/s1?version=abc", "version"),
+        ("/api/vault/configs/alpha/s1?version=-1", "version"),
     ] {
-        assert_error(&http.get(path).await, 400, "invalid");
+        let r = http.get(path).await;
+        assert_error(&r, 400, "invalid");
+        assert_eq!(r.body["field"], field, "{path}: {}", r.text);
+        assert_invalid_field(&r);
     }
     let r = http
         .post(
@@ -386,11 +407,10 @@ async fn errors_are_json_with_stable_codes_and_change_nothing() {
         )
         .await;
     assert_error(&r, 400, "invalid");
-    assert_error(
-        &http.delete("/api/vault/credentials/..%2F..%2Fetc").await,
-        400,
-        "invalid",
-    );
+    assert_eq!(r.body["field"], "service", "{}", r.text);
+    let r = http.delete("/api/vault/credentials/..%2F..%2Fetc").await;
+    assert_error(&r, 400, "invalid");
+    assert_eq!(r.body["field"], "key", "{}", r.text);
     // A misspelt query parameter is refused, never ignored: ignoring `servce` would make this
     // DELETE fall back to "the one service holding K", and `verison` would read the latest.
     let r = http.delete("/api/vault/credentials/K?servce=alpha").await;
@@ -406,6 +426,14 @@ async fn errors_are_json_with_stable_codes_and_change_nothing() {
         )
         .await;
     assert_error(&r, 400, "invalid");
+    assert_eq!(r.body["field"], "key", "{}", r.text);
+    assert!(
+        r.body["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("invalid key: may contain only")),
+        "{}",
+        r.text
+    );
     assert_eq!(
         http.get("/api/vault/credentials").await.body["error"],
         "invalid service: is required"
@@ -476,4 +504,138 @@ async fn each_request_logs_one_line_without_query_or_headers() {
     assert!(!log.contains("query-marker-91"));
     assert!(!log.contains("header-marker-42"));
     assert!(!log.contains(TOKEN));
+}
+
+#[tokio::test]
+async fn config_history_pages_newest_first() {
+    let dir = TestDir::new();
+    let server = dir.start();
+    let http = server.http();
+    for body in [
+        json!({"strategy_id": "momentum", "params": {"fast": 12}, "symbols": ["EUR_USD"]}),
+        json!({"strategy_id": "momentum", "enabled": false}),
+        json!({"strategy_id": "momentum", "params": {"fast": 9}, "expected_version": 2}),
+    ] {
+        let r = http.post("/api/vault/configs/fxshinobi", &body).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    // Each version as the single read shows it.
+    let mut by_version = Vec::new();
+    for v in 1..=3 {
+        let r = http
+            .get(&format!(
+                "/api/vault/configs/fxshinobi/momentum?version={v}"
+            ))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        by_version.push(r.body["config"].clone());
+    }
+    let [v1, v2, v3] = [&by_version[0], &by_version[1], &by_version[2]];
+
+    let r = http
+        .get("/api/vault/configs/fxshinobi/momentum/history")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.content_type.starts_with("application/json"));
+    assert_eq!(
+        r.body,
+        json!({"success": true, "service": "fxshinobi", "strategy_id": "momentum",
+               "versions": [v3, v2, v1]})
+    );
+    assert_eq!(r.body["versions"][0]["params"], json!({"fast": 9}));
+    assert_eq!(r.body["versions"][2]["enabled"], true);
+
+    // Paged: `next` is the last version of a page and only there when more remain.
+    let r = http
+        .get("/api/vault/configs/fxshinobi/momentum/history?limit=2")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body,
+        json!({"success": true, "service": "fxshinobi", "strategy_id": "momentum",
+               "versions": [v3, v2], "next": 2})
+    );
+    let r = http
+        .get("/api/vault/configs/fxshinobi/momentum/history?limit=2&after=2")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body,
+        json!({"success": true, "service": "fxshinobi", "strategy_id": "momentum",
+               "versions": [v1]})
+    );
+    let r = http
+        .get("/api/vault/configs/fxshinobi/momentum/history?limit=1&after=3")
+        .await;
+    assert_eq!(r.body["versions"], json!([v2]), "{}", r.text);
+    assert_eq!(r.body["next"], 2);
+    let r = http
+        .get("/api/vault/configs/fxshinobi/momentum/history?limit=1000")
+        .await;
+    assert_eq!(r.body["versions"], json!([v3, v2, v1]), "{}", r.text);
+    assert!(r.body.get("next").is_none(), "{}", r.text);
+
+    // 404: unknown config or service.
+    for path in [
+        "/api/vault/configs/fxshinobi/unknown/history",
+        "/api/vault/configs/nosvc/momentum/history",
+    ] {
+        let r = http.get(path).await;
+        assert_error(&r, 404, "not_found");
+        assert!(r.body.get("field").is_none(), "{}", r.text);
+    }
+    // 400: bad limit, bad after, unknown or repeated parameters, bad names.
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=abc", "limit"),
+        ("limit=-1", "limit"),
+        ("after=x", "after"),
+        ("limt=2", "limt"),
+        ("limit=2&limit=3", "limit"),
+    ] {
+        let r = http
+            .get(&format!(
+                "/api/vault/configs/fxshinobi/momentum/history?{query}"
+            ))
+            .await;
+        assert_error(&r, 400, "invalid");
+        assert_eq!(r.body["field"], field, "{query}: {}", r.text);
+        assert_invalid_field(&r);
+    }
+    let r = http
+        .get("/api/vault/configs/fxshinobi/momentum/history?limit=0")
+        .await;
+    assert_eq!(r.body["error"], "invalid limit: must be 1 to 1000");
+    let r = http
+        .get("/api/vault/configs/fxshinobi/momentum/history?limt=2")
+        .await;
+    assert_eq!(r.body["error"], "invalid limt: unknown field");
+    for (path, field) in [
+        ("/api/vault/configs/..%2Fetc/momentum/history", "service"),
+        ("/api/vault/configs/fxshinobi/%2E%2E/history", "strategy_id"),
+    ] {
+        let r = http.get(path).await;
+        assert_error(&r, 400, "invalid");
+        assert_eq!(r.body["field"], field, "{path}: {}", r.text);
+    }
+    // 405 and 401.
+    let r = http
+        .send(
+            "POST",
+            "/api/vault/configs/fxshinobi/momentum/history",
+            BEARER,
+            Some(b"{}".to_vec()),
+        )
+        .await;
+    assert_error(&r, 405, "method_not_allowed");
+    let r = http
+        .send(
+            "GET",
+            "/api/vault/configs/fxshinobi/momentum/history",
+            Auth::None,
+            None,
+        )
+        .await;
+    assert_error(&r, 401, "unauthorized");
 }

@@ -1,13 +1,16 @@
-//! The remote client (`vault_http::client`) against the real binary: every `VaultApi` method,
-//! error mapping, and the stale-config fallback (memory and cache file).
+//! The remote client (`vault_client::RemoteVault`) against the real binary: every `VaultApi`
+//! method, error mapping, config history, and the stale-config fallback (memory and cache file).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::json;
+use vault_client::{ClientOptions, RemoteVault};
 use vault_core::crypto::SecretString;
-use vault_core::{Action, ConfigPut, CredentialPut, Error, HealthStatus, VaultApi};
-use vault_http::{ClientOptions, RemoteVault};
+use vault_core::prelude::*;
+use vault_core::{
+    Action, ConfigPut, CredentialKey, CredentialPut, Error, HealthStatus, ServiceName, StrategyId,
+};
 
 use crate::support::{TOKEN, TestDir, contains_bytes};
 
@@ -27,6 +30,23 @@ fn obj(v: serde_json::Value) -> vault_core::JsonObject {
     v.as_object().cloned().expect("object")
 }
 
+fn svc(name: &str) -> ServiceName {
+    ServiceName::new(name).expect("valid service")
+}
+
+fn key(name: &str) -> CredentialKey {
+    CredentialKey::new(name).expect("valid key")
+}
+
+fn sid(name: &str) -> StrategyId {
+    StrategyId::new(name).expect("valid strategy id")
+}
+
+/// A credential put of `value` under `service`/`name`.
+fn cred(service: &str, name: &str, value: &str) -> CredentialPut {
+    CredentialPut::new(svc(service), key(name), value)
+}
+
 #[tokio::test]
 async fn client_covers_every_method() {
     let dir = TestDir::new();
@@ -40,28 +60,33 @@ async fn client_covers_every_method() {
         Some("connected")
     );
 
-    let mut put = CredentialPut::new("fxshinobi", "OANDA_API_KEY", "client-secret-1");
+    let mut put = cred("fxshinobi", "OANDA_API_KEY", "client-secret-1");
     put.metadata = Some(obj(json!({"env": "practice"})));
-    let w = v.put_credential(put).await.expect("put");
+    let w = v.credentials().put(put).await.expect("put");
     assert_eq!((w.action, w.version), (Action::Created, 1));
     assert_eq!(w.service, "fxshinobi");
-    let mut put = CredentialPut::new("fxshinobi", "OANDA_API_KEY", "client-secret-2");
+    let mut put = cred("fxshinobi", "OANDA_API_KEY", "client-secret-2");
     put.expected_version = Some(1);
-    let w = v.put_credential(put).await.expect("update");
+    let w = v.credentials().put(put).await.expect("update");
     assert_eq!((w.action, w.version), (Action::Updated, 2));
 
-    let c = v.get_credential("OANDA_API_KEY", None).await.expect("get");
+    let c = v
+        .credentials()
+        .get(&key("OANDA_API_KEY"), None)
+        .await
+        .expect("get");
     assert_eq!(c.value.expose_secret(), "client-secret-2");
     assert_eq!(c.metadata, obj(json!({"env": "practice"})));
     assert_eq!((c.service.as_str(), c.version), ("fxshinobi", 2));
     assert!(c.created_at <= c.updated_at);
     let c = v
-        .get_credential("OANDA_API_KEY", Some("fxshinobi"))
+        .credentials()
+        .get(&key("OANDA_API_KEY"), Some(&svc("fxshinobi")))
         .await
         .expect("get with service");
     assert_eq!(c.value.expose_secret(), "client-secret-2");
 
-    let list = v.list_credentials("fxshinobi").await.expect("list");
+    let list = v.credentials().list(&svc("fxshinobi")).await.expect("list");
     assert_eq!(list.len(), 1);
     assert_eq!(
         (list[0].key.as_str(), list[0].version),
@@ -69,26 +94,26 @@ async fn client_covers_every_method() {
     );
 
     let w = v
-        .put_config(
-            "fxshinobi",
+        .configs()
+        .put(
+            &svc("fxshinobi"),
             ConfigPut {
-                strategy_id: "momentum".into(),
                 params: Some(obj(json!({"fast": 12}))),
                 symbols: Some(vec!["EUR_USD".into()]),
-                ..ConfigPut::default()
+                ..ConfigPut::new(sid("momentum"))
             },
         )
         .await
         .expect("put config");
     assert_eq!((w.action, w.version), (Action::Created, 1));
     let w = v
-        .put_config(
-            "fxshinobi",
+        .configs()
+        .put(
+            &svc("fxshinobi"),
             ConfigPut {
-                strategy_id: "momentum".into(),
                 enabled: Some(false),
                 expected_version: Some(1),
-                ..ConfigPut::default()
+                ..ConfigPut::new(sid("momentum"))
             },
         )
         .await
@@ -96,7 +121,8 @@ async fn client_covers_every_method() {
     assert_eq!((w.action, w.version), (Action::Updated, 2));
 
     let c = v
-        .get_config("fxshinobi", "momentum", None)
+        .configs()
+        .get(&svc("fxshinobi"), &sid("momentum"), None)
         .await
         .expect("get config");
     assert_eq!(c.version, 2);
@@ -105,18 +131,30 @@ async fn client_covers_every_method() {
     assert_eq!(c.symbols, ["EUR_USD"]);
     assert_eq!(c.service, "fxshinobi");
     let c1 = v
-        .get_config("fxshinobi", "momentum", Some(1))
+        .configs()
+        .get(&svc("fxshinobi"), &sid("momentum"), Some(1))
         .await
         .expect("get v1");
     assert!(c1.version == 1 && c1.enabled);
-    let all = v.list_configs("fxshinobi").await.expect("list configs");
+    let all = v
+        .configs()
+        .list(&svc("fxshinobi"))
+        .await
+        .expect("list configs");
     assert_eq!(all, vec![c]);
 
-    v.delete_credential("OANDA_API_KEY", None)
+    let d = v
+        .credentials()
+        .delete(&key("OANDA_API_KEY"), None)
         .await
         .expect("delete");
+    assert_eq!(
+        (d.service.as_str(), d.key.as_str()),
+        ("fxshinobi", "OANDA_API_KEY")
+    );
     assert!(
-        v.list_credentials("fxshinobi")
+        v.credentials()
+            .list(&svc("fxshinobi"))
             .await
             .expect("list")
             .is_empty()
@@ -129,84 +167,106 @@ async fn client_maps_server_and_transport_errors() {
     let server = dir.start();
     let v = client(&server.base);
 
-    let e = v.get_credential("NOPE", None).await.expect_err("missing");
+    let e = v
+        .credentials()
+        .get(&key("NOPE"), None)
+        .await
+        .expect_err("missing");
     assert!(
         matches!(e, Error::NotFound(ref m) if m == "Credential 'NOPE' not found"),
         "{e:?}"
     );
     assert_eq!(
-        v.delete_credential("NOPE", Some("s"))
+        v.credentials()
+            .delete(&key("NOPE"), Some(&svc("s")))
             .await
             .expect_err("missing")
             .code(),
         "not_found"
     );
     assert_eq!(
-        v.get_config("s", "nope", None)
+        v.configs()
+            .get(&svc("s"), &sid("nope"), None)
             .await
             .expect_err("missing")
             .code(),
         "not_found"
     );
 
-    let mut put = CredentialPut::new("s", "K", "v");
+    let mut put = cred("s", "K", "v");
     put.expected_version = Some(3);
     assert_eq!(
-        v.put_credential(put).await.expect_err("cas").code(),
+        v.credentials().put(put).await.expect_err("cas").code(),
         "conflict"
     );
     for service in ["s1", "s2"] {
-        v.put_credential(CredentialPut::new(service, "DUP", "v"))
+        v.credentials()
+            .put(cred(service, "DUP", "v"))
             .await
             .expect("put");
     }
     assert_eq!(
-        v.get_credential("DUP", None)
+        v.credentials()
+            .get(&key("DUP"), None)
             .await
             .expect_err("ambiguous")
             .code(),
         "conflict"
     );
 
-    // A name that would become a URL path segment is checked before any request, with
-    // vault-core's rule: the same field and reason as embedded.
-    let e = v
-        .get_credential("../../etc", Some("s"))
-        .await
-        .expect_err("invalid");
-    match e {
-        Error::Invalid { field, reason } => {
-            assert_eq!(field, "key");
-            assert!(reason.starts_with("may contain only"), "{reason}");
+    // A name is checked when it is built, with vault-core's rule, before anything can reach
+    // a URL path or a body: the same field and reason as embedded. (The server's own check
+    // of names sent over raw HTTP is pinned in api.rs and wire.rs.)
+    for (e, field) in [
+        (
+            CredentialKey::new("../../etc").expect_err("path key"),
+            "key",
+        ),
+        (CredentialKey::new("../x").expect_err("body key"), "key"),
+        (ServiceName::new("..").expect_err("service"), "service"),
+        (
+            StrategyId::new("a/b").expect_err("strategy id"),
+            "strategy_id",
+        ),
+    ] {
+        assert_eq!(e.code(), "invalid");
+        assert_eq!(e.field(), Some(field));
+        match e {
+            Error::Invalid { field: f, reason } => {
+                assert_eq!(f, field);
+                assert!(reason.starts_with("may contain only"), "{reason}");
+            }
+            other => panic!("{other:?}"),
         }
-        other => panic!("{other:?}"),
     }
-    // A name that travels in the body is rejected by the server; the field survives the trip.
+    // A value rejected by the server: the field survives the trip.
     let e = v
-        .put_credential(CredentialPut::new("s", "../x", "v"))
-        .await
-        .expect_err("invalid body name");
-    match e {
-        Error::Invalid { field, reason } => {
-            assert_eq!(field, "key");
-            assert!(reason.starts_with("may contain only"), "{reason}");
-        }
-        other => panic!("{other:?}"),
-    }
-    let e = v
-        .put_credential(CredentialPut::new("s", "K", ""))
+        .credentials()
+        .put(cred("s", "K", ""))
         .await
         .expect_err("empty value");
     assert_eq!(e.code(), "invalid");
+    match e {
+        Error::Invalid { field, reason } => {
+            assert_eq!(field, "value");
+            assert_eq!(reason, "must not be empty");
+        }
+        other => panic!("{other:?}"),
+    }
 
     let wrong = RemoteVault::new(&server.base, options("not-the-token", None)).expect("client");
-    let e = wrong.list_configs("s").await.expect_err("unauthorized");
+    let e = wrong
+        .configs()
+        .list(&svc("s"))
+        .await
+        .expect_err("unauthorized");
     assert_eq!(e.code(), "unauthorized");
     assert!(!e.to_string().contains("not-the-token"));
     let anonymous = RemoteVault::new(&server.base, ClientOptions::default()).expect("client");
     assert_eq!(
         anonymous
-            .list_credentials("s")
+            .credentials()
+            .list(&svc("s"))
             .await
             .expect_err("no token")
             .code(),
@@ -221,7 +281,8 @@ async fn client_maps_server_and_transport_errors() {
     assert_eq!(e.code(), "unavailable", "{e}");
     assert!(!e.to_string().contains(TOKEN));
     let e = gone
-        .put_credential(CredentialPut::new("s", "K", "unsent-secret-value"))
+        .credentials()
+        .put(cred("s", "K", "unsent-secret-value"))
         .await
         .expect_err("down");
     assert_eq!(e.code(), "unavailable");
@@ -234,27 +295,37 @@ async fn client_serves_stale_configs_while_the_server_is_down() {
     let server = dir.start();
     let v = client(&server.base);
     for id in ["a", "b"] {
-        v.put_config(
-            "svc",
-            ConfigPut {
-                strategy_id: id.into(),
-                params: Some(obj(json!({"id": id}))),
-                ..ConfigPut::default()
-            },
-        )
-        .await
-        .expect("put config");
+        v.configs()
+            .put(
+                &svc("svc"),
+                ConfigPut {
+                    params: Some(obj(json!({"id": id}))),
+                    ..ConfigPut::new(sid(id))
+                },
+            )
+            .await
+            .expect("put config");
     }
-    v.put_credential(CredentialPut::new("svc", "K", "never-cached"))
+    v.credentials()
+        .put(cred("svc", "K", "never-cached"))
         .await
         .expect("put credential");
-    let fresh = v.list_configs("svc").await.expect("list");
+    let fresh = v.configs().list(&svc("svc")).await.expect("list");
     assert_eq!(fresh.len(), 2);
     assert!(fresh.iter().all(|c| !c.stale));
-    let one = v.get_config("svc", "a", None).await.expect("get");
-    let v1 = v.get_config("svc", "b", Some(1)).await.expect("get v1");
+    let one = v
+        .configs()
+        .get(&svc("svc"), &sid("a"), None)
+        .await
+        .expect("get");
+    let v1 = v
+        .configs()
+        .get(&svc("svc"), &sid("b"), Some(1))
+        .await
+        .expect("get v1");
     assert_eq!(
-        v.get_credential("K", None)
+        v.credentials()
+            .get(&key("K"), None)
             .await
             .expect("credential")
             .value
@@ -263,7 +334,7 @@ async fn client_serves_stale_configs_while_the_server_is_down() {
     );
     server.kill();
 
-    let stale = v.list_configs("svc").await.expect("stale list");
+    let stale = v.configs().list(&svc("svc")).await.expect("stale list");
     assert_eq!(stale.len(), 2);
     assert!(stale.iter().all(|c| c.stale));
     let unmark = |mut c: vault_core::StrategyConfig| {
@@ -271,16 +342,25 @@ async fn client_serves_stale_configs_while_the_server_is_down() {
         c
     };
     assert_eq!(stale.into_iter().map(unmark).collect::<Vec<_>>(), fresh);
-    let s = v.get_config("svc", "a", None).await.expect("stale get");
+    let s = v
+        .configs()
+        .get(&svc("svc"), &sid("a"), None)
+        .await
+        .expect("stale get");
     assert!(s.stale);
     assert_eq!(unmark(s), one);
-    let s = v.get_config("svc", "b", Some(1)).await.expect("stale v1");
+    let s = v
+        .configs()
+        .get(&svc("svc"), &sid("b"), Some(1))
+        .await
+        .expect("stale v1");
     assert!(s.stale);
     assert_eq!(unmark(s), v1);
     // A clone shares the cache.
     assert!(
         v.clone()
-            .list_configs("svc")
+            .configs()
+            .list(&svc("svc"))
             .await
             .expect("clone")
             .iter()
@@ -289,22 +369,35 @@ async fn client_serves_stale_configs_while_the_server_is_down() {
 
     // Nothing cached: unavailable. Credentials are never cached.
     assert_eq!(
-        v.list_configs("other").await.expect_err("uncached").code(),
-        "unavailable"
-    );
-    assert_eq!(
-        v.get_config("svc", "b", Some(7))
+        v.configs()
+            .list(&svc("other"))
             .await
             .expect_err("uncached")
             .code(),
         "unavailable"
     );
     assert_eq!(
-        v.get_credential("K", None).await.expect_err("creds").code(),
+        v.configs()
+            .get(&svc("svc"), &sid("b"), Some(7))
+            .await
+            .expect_err("uncached")
+            .code(),
         "unavailable"
     );
     assert_eq!(
-        v.list_credentials("svc").await.expect_err("creds").code(),
+        v.credentials()
+            .get(&key("K"), None)
+            .await
+            .expect_err("creds")
+            .code(),
+        "unavailable"
+    );
+    assert_eq!(
+        v.credentials()
+            .list(&svc("svc"))
+            .await
+            .expect_err("creds")
+            .code(),
         "unavailable"
     );
     assert_eq!(v.health().await.expect_err("health").code(), "unavailable");
@@ -318,22 +411,24 @@ async fn client_cache_file_lets_a_new_client_serve_stale_configs() {
     std::fs::create_dir_all(cache.parent().expect("parent")).expect("mkdir");
     let server = dir.start();
     let v = RemoteVault::new(&server.base, options(TOKEN, Some(cache.clone()))).expect("client");
-    v.put_config(
-        "svc",
-        ConfigPut {
-            strategy_id: "strat".into(),
-            params: Some(obj(json!({"marker": PARAM}))),
-            ..ConfigPut::default()
-        },
-    )
-    .await
-    .expect("put config");
-    v.put_credential(CredentialPut::new("svc", "K", "cache-must-not-hold-this"))
+    v.configs()
+        .put(
+            &svc("svc"),
+            ConfigPut {
+                params: Some(obj(json!({"marker": PARAM}))),
+                ..ConfigPut::new(sid("strat"))
+            },
+        )
+        .await
+        .expect("put config");
+    v.credentials()
+        .put(cred("svc", "K", "cache-must-not-hold-this"))
         .await
         .expect("put credential");
-    let fresh = v.list_configs("svc").await.expect("list");
+    let fresh = v.configs().list(&svc("svc")).await.expect("list");
     assert_eq!(fresh[0].params["marker"], PARAM);
-    v.get_credential("K", Some("svc"))
+    v.credentials()
+        .get(&key("K"), Some(&svc("svc")))
         .await
         .expect("credential");
     let base = server.base.clone();
@@ -356,19 +451,25 @@ async fn client_cache_file_lets_a_new_client_serve_stale_configs() {
     assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
 
     let v2 = RemoteVault::new(&base, options(TOKEN, Some(cache.clone()))).expect("new client");
-    let stale = v2.list_configs("svc").await.expect("stale from file");
+    let stale = v2
+        .configs()
+        .list(&svc("svc"))
+        .await
+        .expect("stale from file");
     assert_eq!(stale.len(), 1);
     assert!(stale[0].stale);
     assert_eq!(stale[0].params["marker"], PARAM);
     assert_eq!(stale[0].version, fresh[0].version);
     assert!(
-        v2.get_config("svc", "strat", None)
+        v2.configs()
+            .get(&svc("svc"), &sid("strat"), None)
             .await
             .expect("stale get")
             .stale
     );
     assert_eq!(
-        v2.get_credential("K", Some("svc"))
+        v2.credentials()
+            .get(&key("K"), Some(&svc("svc")))
             .await
             .expect_err("creds")
             .code(),
@@ -378,7 +479,169 @@ async fn client_cache_file_lets_a_new_client_serve_stale_configs() {
     // Another token cannot open the file: nothing to serve.
     let v3 = RemoteVault::new(&base, options("another-token", Some(cache))).expect("client");
     assert_eq!(
-        v3.list_configs("svc").await.expect_err("no cache").code(),
+        v3.configs()
+            .list(&svc("svc"))
+            .await
+            .expect_err("no cache")
+            .code(),
         "unavailable"
     );
+}
+
+#[tokio::test]
+async fn client_keeps_error_fields_and_codes() {
+    let dir = TestDir::new();
+    let server = dir.start();
+    let v = client(&server.base);
+
+    // Oversized metadata: rejected by the server, the field kept through the client.
+    let mut put = cred("s", "K", "v");
+    put.metadata = Some(obj(json!({"m": "m".repeat(16 * 1024)})));
+    let e = v
+        .credentials()
+        .put(put)
+        .await
+        .expect_err("metadata too big");
+    assert_eq!((e.code(), e.field()), ("invalid", Some("metadata")));
+    match &e {
+        Error::Invalid { field, reason } => {
+            assert_eq!(field, "metadata");
+            assert_eq!(reason, "must be at most 16384 bytes of JSON");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        e.to_string(),
+        "invalid metadata: must be at most 16384 bytes of JSON"
+    );
+
+    // A field the server names from a body path.
+    let put = ConfigPut {
+        symbols: Some(vec!["EUR_USD".into(), String::new()]),
+        ..ConfigPut::new(sid("s1"))
+    };
+    let e = v
+        .configs()
+        .put(&svc("s"), put)
+        .await
+        .expect_err("empty symbol");
+    assert_eq!(e.field(), Some("symbols[1]"), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "invalid symbols[1]: must be 1 to 64 printable characters"
+    );
+
+    // A body over the server's 1 MiB limit arrives as payload_too_large, not internal.
+    let e = v
+        .credentials()
+        .put(cred("s", "K", &"x".repeat(2 * 1024 * 1024)))
+        .await
+        .expect_err("too large");
+    assert_eq!(e.code(), "payload_too_large", "{e:?}");
+    assert!(matches!(e, Error::PayloadTooLarge(_)), "{e:?}");
+    assert_eq!(e.field(), None);
+    assert_eq!(e.to_string(), "request body is larger than 1048576 bytes");
+
+    // Nothing was written.
+    assert!(
+        v.credentials()
+            .list(&svc("s"))
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(v.configs().list(&svc("s")).await.expect("list").is_empty());
+}
+
+#[tokio::test]
+async fn client_pages_through_config_history() {
+    let dir = TestDir::new();
+    let server = dir.start();
+    let v = client(&server.base);
+    let (s, id) = (svc("fxshinobi"), sid("momentum"));
+    for n in 1..=5 {
+        let put = ConfigPut {
+            params: Some(obj(json!({"n": n}))),
+            ..ConfigPut::new(id.clone())
+        };
+        let w = v.configs().put(&s, put).await.expect("put config");
+        assert_eq!(w.version, n);
+    }
+    let versions = |h: &vault_core::ConfigHistory| -> Vec<u64> {
+        h.versions.iter().map(|c| c.version).collect()
+    };
+
+    // Everything (the default page holds 100), newest first, equal to the single reads.
+    let all = v
+        .configs()
+        .history(&s, &id, None, None)
+        .await
+        .expect("history");
+    assert_eq!(versions(&all), [5, 4, 3, 2, 1]);
+    assert_eq!(all.next, None);
+    for c in &all.versions {
+        assert_eq!(c.params, obj(json!({"n": c.version})));
+        assert_eq!(
+            (c.service.as_str(), c.strategy_id.as_str()),
+            ("fxshinobi", "momentum")
+        );
+        assert!(!c.stale);
+        let one = v
+            .configs()
+            .get(&s, &id, Some(c.version))
+            .await
+            .expect("get version");
+        assert_eq!(&one, c);
+    }
+
+    // Pages of 2, following `next`.
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page = v
+            .configs()
+            .history(&s, &id, Some(2), after)
+            .await
+            .expect("page");
+        pages.push(versions(&page));
+        match page.next {
+            Some(n) => {
+                assert_eq!(Some(n), page.versions.last().map(|c| c.version));
+                after = Some(n);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, [vec![5, 4], vec![3, 2], vec![1]]);
+    // A page that ends exactly at version 1 has no next.
+    let h = v
+        .configs()
+        .history(&s, &id, Some(2), Some(3))
+        .await
+        .expect("last page");
+    assert_eq!((versions(&h), h.next), (vec![2, 1], None));
+    let h = v
+        .configs()
+        .history(&s, &id, Some(1000), Some(1))
+        .await
+        .expect("past the end");
+    assert_eq!((versions(&h), h.next), (vec![], None));
+
+    // Unknown configs and services: not_found; a bad limit: invalid, field limit.
+    for (service, strategy) in [("fxshinobi", "unknown"), ("nosvc", "momentum")] {
+        let e = v
+            .configs()
+            .history(&svc(service), &sid(strategy), None, None)
+            .await
+            .expect_err("missing");
+        assert!(matches!(e, Error::NotFound(_)), "{e:?}");
+    }
+    for limit in [0, 1001] {
+        let e = v
+            .configs()
+            .history(&s, &id, Some(limit), None)
+            .await
+            .expect_err("bad limit");
+        assert_eq!((e.code(), e.field()), ("invalid", Some("limit")), "{e:?}");
+    }
 }

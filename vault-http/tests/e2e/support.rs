@@ -27,6 +27,12 @@ pub struct Start<'a> {
     pub log: &'a Path,
     pub token: Option<&'a str>,
     pub key: Option<&'a str>,
+    /// `--addr` (default `127.0.0.1:0`).
+    pub addr: &'a str,
+    /// Extra environment.
+    pub env: Vec<(&'a str, &'a str)>,
+    /// Run under `ulimit -n <n>` (soft and hard).
+    pub fd_limit: Option<u32>,
 }
 
 impl<'a> Start<'a> {
@@ -37,12 +43,23 @@ impl<'a> Start<'a> {
             log,
             token: Some(TOKEN),
             key: Some(KEY_HEX),
+            addr: "127.0.0.1:0",
+            env: Vec::new(),
+            fd_limit: None,
         }
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vault-http"));
-        cmd.args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        let bin = env!("CARGO_BIN_EXE_vault-http");
+        let mut cmd = match self.fd_limit {
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\""), bin]);
+                c
+            }
+            None => Command::new(bin),
+        };
+        cmd.args(["serve", "--addr", self.addr, "--data"])
             .arg(self.data)
             .env_remove("VVAULT_SERVICE_TOKEN")
             .env_remove("VVAULT_ENCRYPTION_KEY")
@@ -55,6 +72,9 @@ impl<'a> Start<'a> {
         }
         if let Some(k) = self.key {
             cmd.env("VVAULT_ENCRYPTION_KEY", k);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
         }
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -125,7 +145,6 @@ impl Server {
     pub fn http(&self) -> Http {
         Http {
             base: self.base.clone(),
-            client: reqwest::Client::new(),
         }
     }
 }
@@ -188,14 +207,55 @@ pub struct Reply {
     pub text: String,
 }
 
-/// A JSON HTTP client for one server.
+/// A JSON HTTP client for one server: HTTP/1.1 written by hand on a fresh loopback connection
+/// per request (`Connection: close`), the request target sent exactly as given.
 pub struct Http {
     pub base: String,
-    pub client: reqwest::Client,
+}
+
+/// The longest a test waits for one answer.
+const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Decodes a `Transfer-Encoding: chunked` body.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let line = std::str::from_utf8(&raw[..end]).expect("chunk size");
+        let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
+            .expect("hex chunk size");
+        raw = &raw[end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
+
+/// Writes `request` on a fresh connection while reading the answer to the end (the server may
+/// answer, e.g. 413, before it has read every byte): the write and read outcomes and the bytes.
+fn exchange(addr: &str, request: &[u8]) -> (std::io::Result<()>, std::io::Result<usize>, Vec<u8>) {
+    use std::io::{Read as _, Write as _};
+
+    let mut reader = std::net::TcpStream::connect(addr).expect("connect");
+    reader
+        .set_read_timeout(Some(ANSWER_TIMEOUT))
+        .expect("read timeout");
+    let mut writer = reader.try_clone().expect("clone socket");
+    std::thread::scope(|s| {
+        let write = s.spawn(move || writer.write_all(request).and_then(|()| writer.flush()));
+        let mut raw = Vec::new();
+        let read = reader.read_to_end(&mut raw);
+        (write.join().expect("writer thread"), read, raw)
+    })
 }
 
 impl Http {
-    /// Sends `method path` with an optional raw body.
+    /// Sends `method path` with an optional raw body (as `application/json`).
     pub async fn send(
         &self,
         method: &str,
@@ -203,25 +263,71 @@ impl Http {
         auth: Auth<'_>,
         body: Option<Vec<u8>>,
     ) -> Reply {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        req = match auth {
-            Auth::None => req,
-            Auth::Bearer(t) => req.bearer_auth(t),
-            Auth::Header(t) => req.header("X-Service-Token", t),
-        };
-        if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b);
+        let addr = self.base.strip_prefix("http://").expect("http base");
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: */*\r\n"
+        );
+        match auth {
+            Auth::None => {}
+            Auth::Bearer(t) => head.push_str(&format!("Authorization: Bearer {t}\r\n")),
+            Auth::Header(t) => head.push_str(&format!("X-Service-Token: {t}\r\n")),
         }
-        let resp = req.send().await.expect("send request");
-        let status = resp.status().as_u16();
-        let content_type = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let text = resp.text().await.expect("read body");
+        if let Some(b) = &body {
+            head.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                b.len()
+            ));
+        }
+        head.push_str("\r\n");
+        let mut request = head.into_bytes();
+        request.extend_from_slice(body.as_deref().unwrap_or_default());
+
+        let target = format!("{method} {path}");
+        let exchange = tokio::task::spawn_blocking({
+            let addr = addr.to_string();
+            move || exchange(&addr, &request)
+        });
+        let (written, read, raw) = tokio::time::timeout(ANSWER_TIMEOUT, exchange)
+            .await
+            .unwrap_or_else(|_| panic!("no answer to {target} in time"))
+            .expect("exchange thread");
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| {
+                panic!("no answer to {target} (write: {written:?}, read: {read:?})")
+            });
+        let head = std::str::from_utf8(&raw[..split]).expect("ASCII headers");
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().expect("status line");
+        let status = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+        let mut content_type = String::new();
+        let mut content_length = None;
+        let mut chunked = false;
+        for line in lines {
+            let (name, value) = line.split_once(':').expect("header line");
+            let value = value.trim();
+            match name.to_ascii_lowercase().as_str() {
+                "content-type" => content_type = value.to_string(),
+                "content-length" => content_length = Some(value.parse().expect("length")),
+                "transfer-encoding" => chunked = value.eq_ignore_ascii_case("chunked"),
+                _ => {}
+            }
+        }
+        let rest = &raw[split + 4..];
+        let bytes = match (chunked, content_length) {
+            (true, _) => dechunk(rest),
+            (false, Some(n)) => rest
+                .get(..n)
+                .expect("body shorter than its length")
+                .to_vec(),
+            (false, None) => rest.to_vec(),
+        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("response to {path} is not JSON: {text:?}"));
         Reply {

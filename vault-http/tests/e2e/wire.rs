@@ -7,8 +7,9 @@
 //! milliseconds (`"2026-01-02T03:04:05.678Z"`, today's only format) becomes `"<TS>"`, and
 //! `<VERSION>` in an expected body stands for the crate version. Everything else, key order and
 //! string escaping included, must match byte for byte, and every answer must be framed by a
-//! `Content-Length` (no chunking). The one planned change is an additive `"field"` member in
-//! error bodies; anything else that makes this test fail is a wire change.
+//! `Content-Length` (no chunking). The one planned change, an additive `"field"` member in
+//! `invalid` error bodies (after `"error"`), is pinned here, and so is the config history
+//! endpoint; anything else that makes this test fail is a wire change.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -346,13 +347,13 @@ fn script(w: &mut Wire) {
     w.get("/api/vault/credentials/API_KEY?service=nosuch")
         .expect(404, JSON, r#"{"code":"not_found","error":"Credential 'API_KEY' not found","success":false}"#);
     w.get("/api/vault/credentials/API_KEY?service=alpha&version=1")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: unknown field","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: unknown field","field":"version","success":false}"#);
     w.get("/api/vault/credentials/API_KEY?version=1")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: unknown field","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: unknown field","field":"version","success":false}"#);
     w.get("/api/vault/credentials/API_KEY?service=alpha&service=beta")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: appears more than once","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: appears more than once","field":"service","success":false}"#);
     w.get("/api/vault/credentials/API_KEY?service=")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: must not be empty","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: must not be empty","field":"service","success":false}"#);
 
     // Credentials: list.
     w.get("/api/vault/credentials?service=alpha")
@@ -360,13 +361,13 @@ fn script(w: &mut Wire) {
     w.get("/api/vault/credentials?service=empty")
         .expect(200, JSON, r#"{"credentials":[],"service":"empty","success":true}"#);
     w.get("/api/vault/credentials")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: is required","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: is required","field":"service","success":false}"#);
     w.get("/api/vault/credentials?service=")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: must not be empty","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: must not be empty","field":"service","success":false}"#);
     w.get("/api/vault/credentials?service=..%2Fx")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"service","success":false}"#);
     w.get("/api/vault/credentials?service=alpha&extra=1")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid extra: unknown field","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid extra: unknown field","field":"extra","success":false}"#);
 
     // Credentials: delete.
     w.delete("/api/vault/credentials/NEW_KEY")
@@ -382,7 +383,7 @@ fn script(w: &mut Wire) {
     w.delete("/api/vault/credentials/MISSING?service=alpha")
         .expect(404, JSON, r#"{"code":"not_found","error":"Credential 'MISSING' not found","success":false}"#);
     w.delete("/api/vault/credentials/API_KEY?servce=alpha")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid servce: unknown field","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid servce: unknown field","field":"servce","success":false}"#);
     w.get("/api/vault/credentials/API_KEY")
         .expect(200, JSON, r#"{"success":true,"key":"API_KEY","service":"alpha","value":"s3cret-4","metadata":{},"version":4,"created_at":"<TS>","updated_at":"<TS>"}"#);
     w.delete("/api/vault/credentials?service=alpha")
@@ -424,125 +425,141 @@ fn script(w: &mut Wire) {
     w.get("/api/vault/configs/alpha?x=1")
         .expect(200, JSON, r#"{"configs":[{"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1},{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"service":"alpha","success":true}"#);
     w.get("/api/vault/configs/alpha/momentum?version=abc")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: expected a non-negative integer","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: expected a non-negative integer","field":"version","success":false}"#);
     w.get("/api/vault/configs/alpha/momentum?version=-1")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: expected a non-negative integer","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: expected a non-negative integer","field":"version","success":false}"#);
     w.get("/api/vault/configs/alpha/momentum?version=99999999999999999999999")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: expected a non-negative integer","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: expected a non-negative integer","field":"version","success":false}"#);
     w.get("/api/vault/configs/alpha/momentum?verison=1")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid verison: unknown field","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid verison: unknown field","field":"verison","success":false}"#);
     w.get("/api/vault/configs/alpha/momentum?version=1&version=2")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: appears more than once","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: appears more than once","field":"version","success":false}"#);
     w.get("/api/vault/configs/alpha/momentum?version=")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: has an invalid value","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: has an invalid value","field":"version","success":false}"#);
+
+    // Config history: newest first, paged by `limit` and `after` (`next` only when more).
+    w.get("/api/vault/configs/alpha/momentum/history?limit=2")
+        .expect(200, JSON, r#"{"next":2,"service":"alpha","strategy_id":"momentum","success":true,"versions":[{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3},{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":2}]}"#);
+    w.get("/api/vault/configs/alpha/momentum/history?limit=2&after=2")
+        .expect(200, JSON, r#"{"service":"alpha","strategy_id":"momentum","success":true,"versions":[{"created_at":"<TS>","enabled":true,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":1}]}"#);
+    w.get("/api/vault/configs/alpha/momentum/history")
+        .expect(200, JSON, r#"{"service":"alpha","strategy_id":"momentum","success":true,"versions":[{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3},{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":2},{"created_at":"<TS>","enabled":true,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":1}]}"#);
+    w.get("/api/vault/configs/alpha/unknown/history")
+        .expect(404, JSON, r#"{"code":"not_found","error":"Config 'unknown' not found for service 'alpha'","success":false}"#);
+    w.get("/api/vault/configs/alpha/momentum/history?limit=0")
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid limit: must be 1 to 1000","field":"limit","success":false}"#);
+    w.get("/api/vault/configs/alpha/momentum/history?limit=1001")
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid limit: must be 1 to 1000","field":"limit","success":false}"#);
+    w.get("/api/vault/configs/alpha/momentum/history?limit=2&verison=1")
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid verison: unknown field","field":"verison","success":false}"#);
 
     // Request bodies: empty, malformed, wrong shapes and types, limits, invalid names.
     let long = "k".repeat(129);
     w.post("/api/vault/credentials", "")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: expected a JSON object, got an empty body","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: expected a JSON object, got an empty body","field":"body","success":false}"#);
     w.post("/api/vault/credentials", " \r\n\t")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: expected a JSON object, got an empty body","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: expected a JSON object, got an empty body","field":"body","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key": "K", "#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: malformed JSON at line 1 column 13","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: malformed JSON at line 1 column 13","field":"body","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key":"K","service":"alpha","value":"v"} x"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: malformed JSON at line 1 column 43","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: malformed JSON at line 1 column 43","field":"body","success":false}"#);
     w.post("/api/vault/credentials", r#"["planted"]"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: expected a JSON object","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: expected a JSON object","field":"body","success":false}"#);
     w.post("/api/vault/credentials", "null")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: expected a JSON object","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: expected a JSON object","field":"body","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key":"K","service":"alpha","value":"v","extra":"planted"}"#,)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid extra: unknown field","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid extra: unknown field","field":"extra","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key":"K","value":"v"}"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: is required","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: is required","field":"service","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key":"K","key":"L","service":"alpha","value":"v"}"#,)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: appears more than once","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: appears more than once","field":"key","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key":"K","service":"alpha","value":12345}"#,)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid value: expected a string","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid value: expected a string","field":"value","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key":"K","service":"alpha","value":"v","metadata":"planted"}"#,)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid metadata: expected a JSON object","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid metadata: expected a JSON object","field":"metadata","success":false}"#);
     // `"metadata":null` counts as omitted: accepted, K is created.
     w.post("/api/vault/credentials", r#"{"key":"K","service":"alpha","value":"v","metadata":null}"#)
         .expect(200, JSON, r#"{"action":"created","key":"K","message":"Credential created successfully","service":"alpha","success":true,"version":1}"#);
     w.post("/api/vault/credentials", r#"{"key":"K","service":"alpha","value":"v","expected_version":-1}"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid expected_version: expected a non-negative integer","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid expected_version: expected a non-negative integer","field":"expected_version","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key":"K","service":"alpha","value":"v","expected_version":1.5}"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid expected_version: expected a non-negative integer","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid expected_version: expected a non-negative integer","field":"expected_version","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key":"K","service":"alpha","value":""}"#,)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid value: must not be empty","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid value: must not be empty","field":"value","success":false}"#);
     w.post("/api/vault/credentials", format!(r#"{{"key":"K","service":"alpha","value":"{}"}}"#, "v".repeat(64 * 1024 + 1)))
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid value: must be at most 65536 bytes","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid value: must be at most 65536 bytes","field":"value","success":false}"#);
     w.post("/api/vault/credentials", format!(r#"{{"key":"K","service":"alpha","value":"v","metadata":{{"m":"{}"}}}}"#, "m".repeat(16 * 1024)))
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid metadata: must be at most 16384 bytes of JSON","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid metadata: must be at most 16384 bytes of JSON","field":"metadata","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key":"K","service":"alpha","value":"\ud800"}"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: malformed JSON at line 1 column 45","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: malformed JSON at line 1 column 45","field":"body","success":false}"#);
     w.post("/api/vault/credentials", b"{\"key\":\"K\xff\",\"service\":\"alpha\",\"value\":\"v\"}")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: malformed JSON at line 1 column 10","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: malformed JSON at line 1 column 10","field":"body","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key":"..","service":"alpha","value":"v"}"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"key","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key":"a/b","service":"alpha","value":"v"}"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"key","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key":"","service":"alpha","value":"v"}"#,)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: must not be empty","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: must not be empty","field":"key","success":false}"#);
     w.post("/api/vault/credentials", format!(r#"{{"key":"{long}","service":"alpha","value":"v"}}"#))
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: must be at most 128 characters","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: must be at most 128 characters","field":"key","success":false}"#);
     w.post("/api/vault/credentials", r#"{"key":"K","service":".hidden","value":"v"}"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"service","success":false}"#);
     w.post("/api/vault/configs/alpha", "")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: expected a JSON object, got an empty body","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: expected a JSON object, got an empty body","field":"body","success":false}"#);
     w.post("/api/vault/configs/alpha", r#"{"strategy_id":"s1","enabled":"planted"}"#,)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid enabled: expected a boolean","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid enabled: expected a boolean","field":"enabled","success":false}"#);
     w.post("/api/vault/configs/alpha", r#"{"strategy_id":"s1","params":"planted"}"#,)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid params: expected a JSON object","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid params: expected a JSON object","field":"params","success":false}"#);
     w.post("/api/vault/configs/alpha", r#"{"strategy_id":"s1","risk_limits":[1]}"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid risk_limits: expected a JSON object","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid risk_limits: expected a JSON object","field":"risk_limits","success":false}"#);
     w.post("/api/vault/configs/alpha", r#"{"strategy_id":"s1","symbols":["EUR_USD",5]}"#,)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid symbols[1]: expected a string","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid symbols[1]: expected a string","field":"symbols[1]","success":false}"#);
     w.post("/api/vault/configs/alpha", r#"{"strategy_id":"s1","symbols":["EUR_USD",""]}"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid symbols[1]: must be 1 to 64 printable characters","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid symbols[1]: must be 1 to 64 printable characters","field":"symbols[1]","success":false}"#);
     w.post("/api/vault/configs/alpha", r#"{"strategy_id":"s1","colour":"planted"}"#,)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid colour: unknown field","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid colour: unknown field","field":"colour","success":false}"#);
     w.post("/api/vault/configs/alpha", r#"{"params":{}}"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid strategy_id: is required","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid strategy_id: is required","field":"strategy_id","success":false}"#);
     w.post("/api/vault/configs/alpha", r#"{"strategy_id":"../x"}"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid strategy_id: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid strategy_id: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"strategy_id","success":false}"#);
     w.post("/api/vault/configs/alpha", r#"{"strategy_id":"s1","expected_version":"1"}"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid expected_version: expected a non-negative integer","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid expected_version: expected a non-negative integer","field":"expected_version","success":false}"#);
     w.post("/api/vault/configs/alpha", format!(r#"{{"strategy_id":"s1","params":{{"p":"{}"}}}}"#, "p".repeat(512 * 1024)))
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid config: params, symbols and risk_limits together must be at most 524288 bytes of JSON","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid config: params, symbols and risk_limits together must be at most 524288 bytes of JSON","field":"config","success":false}"#);
 
     // Path names: traversal, encoded separators, bad UTF-8, too long; unrouted shapes.
     w.get("/api/vault/credentials/..")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"key","success":false}"#);
     w.get("/api/vault/credentials/%2E%2E")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"key","success":false}"#);
     w.get("/api/vault/credentials/..%2F..%2Fetc")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"key","success":false}"#);
     w.get("/api/vault/credentials/..%2F..%2Fetc?service=alpha")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"key","success":false}"#);
     w.get("/api/vault/credentials/%FF")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: must be valid UTF-8","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: must be valid UTF-8","field":"key","success":false}"#);
     w.get("/api/vault/credentials/a%00b")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"key","success":false}"#);
     w.get("/api/vault/credentials/a%20b")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"key","success":false}"#);
     w.get(format!("/api/vault/credentials/{long}"))
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: must be at most 128 characters","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: must be at most 128 characters","field":"key","success":false}"#);
     w.delete("/api/vault/credentials/..%2Fx")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid key: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"key","success":false}"#);
     w.get("/api/vault/configs/..%2Fetc")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"service","success":false}"#);
     w.get("/api/vault/configs/%2E%2E")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"service","success":false}"#);
     w.get(format!("/api/vault/configs/{long}"))
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: must be at most 128 characters","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: must be at most 128 characters","field":"service","success":false}"#);
     w.post("/api/vault/configs/..%2F..%2Fetc", r#"{"strategy_id":"s1"}"#)
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"service","success":false}"#);
     w.post("/api/vault/configs/..%2F..%2Fetc", "{not json")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: malformed JSON at line 1 column 2","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid body: malformed JSON at line 1 column 2","field":"body","success":false}"#);
     w.get("/api/vault/configs/alpha/..%2F..")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid strategy_id: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid strategy_id: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"strategy_id","success":false}"#);
     w.get("/api/vault/configs/alpha/%2E%2E")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid strategy_id: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","success":false}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid strategy_id: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"strategy_id","success":false}"#);
     w.get("/api/vault/credentials/../credentials?service=alpha")
         .expect(404, JSON, r#"{"code":"not_found","error":"no such endpoint","success":false}"#);
     w.get("/api/vault/credentials/")

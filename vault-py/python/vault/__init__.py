@@ -7,26 +7,37 @@ Two ways in, one API::
     v = vault.connect("http://127.0.0.1:8000", token="...")      # a running vault-http
 
 Records are typed objects; timestamps are RFC 3339 UTC strings such as
-``"2026-11-22T09:00:00.123Z"``. Every error is a :class:`VaultError` subclass with a stable
-``.code``. A credential's value is shown only by ``Credential.value``; once read it is an ordinary
-Python ``str``, which cannot be wiped from memory.
+``"2026-11-22T09:00:00.123Z"``. Every error is a :class:`VaultError` with a stable ``.code``:
+one subclass per code in :data:`ERROR_CODES` (``InvalidInput`` is also a ``ValueError``). A
+credential's value is shown only by ``Credential.value``; once read it is an ordinary Python
+``str``, which cannot be wiped from memory.
 """
 
 from ._native import (
+    ERROR_CODES,
+    AlreadyExecuted,
     BackendUnavailable,
+    BudgetExhausted,
+    ConfigHistory,
     Configs,
     ConfigWritten,
     Conflict,
     Credential,
+    CredentialDeleted,
     CredentialInfo,
     Credentials,
     CredentialWritten,
     Forbidden,
+    GuardRejected,
     Health,
     IntegrityError,
     InternalError,
     InvalidInput,
+    MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
+    ProposalMismatch,
+    RateLimited,
     StrategyConfig,
     Unauthorized,
     Unavailable,
@@ -39,20 +50,30 @@ from ._native import (
 )
 
 __all__ = [
+    "AlreadyExecuted",
     "BackendUnavailable",
+    "BudgetExhausted",
+    "ConfigHistory",
     "ConfigWritten",
     "Configs",
     "Conflict",
     "Credential",
+    "CredentialDeleted",
     "CredentialInfo",
     "CredentialWritten",
     "Credentials",
+    "ERROR_CODES",
     "Forbidden",
+    "GuardRejected",
     "Health",
     "IntegrityError",
     "InternalError",
     "InvalidInput",
+    "MethodNotAllowed",
     "NotFound",
+    "PayloadTooLarge",
+    "ProposalMismatch",
+    "RateLimited",
     "StrategyConfig",
     "Unauthorized",
     "Unavailable",

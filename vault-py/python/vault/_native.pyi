@@ -15,24 +15,37 @@ __all__ = [
     "Credential",
     "CredentialInfo",
     "CredentialWritten",
+    "CredentialDeleted",
     "Configs",
     "StrategyConfig",
     "ConfigWritten",
+    "ConfigHistory",
     "VaultError",
     "NotFound",
     "Conflict",
     "InvalidInput",
     "Unauthorized",
     "Forbidden",
+    "GuardRejected",
+    "AlreadyExecuted",
+    "ProposalMismatch",
+    "RateLimited",
+    "BudgetExhausted",
     "WrongKey",
     "IntegrityError",
+    "PayloadTooLarge",
+    "MethodNotAllowed",
     "BackendUnavailable",
     "Unavailable",
     "InternalError",
+    "ERROR_CODES",
     "__version__",
 ]
 
 __version__: str
+
+ERROR_CODES: tuple[str, ...]
+"""Every stable error code, in order; each has a ``VaultError`` subclass with that ``code``."""
 
 _JsonObject: TypeAlias = dict[str, Any]
 
@@ -46,7 +59,9 @@ def open(
 
     ``encryption_key``: 32 bytes as 64 hex digits or base64 (any other string is a passphrase);
     ``passphrase``: stretched with Argon2id. With neither: dev mode, a random key kept in
-    ``<path>/root.key``. Raises ``WrongKey`` when the key does not open existing data.
+    ``<path>/root.key``, announced by a ``UserWarning`` naming that file (never the key) and
+    shown by ``Vault.dev_key_file``. Raises ``WrongKey`` when the key does not open existing
+    data, ``InvalidInput`` when both are given.
     """
 
 def connect(
@@ -77,12 +92,17 @@ class Vault:
     def mode(self) -> Literal["embedded", "remote"]:
         """``"embedded"`` or ``"remote"``."""
     @property
+    def dev_key_file(self) -> str | None:
+        """The dev-mode root key file an embedded vault was opened with (no key given), else
+        ``None``."""
+    @property
     def closed(self) -> bool:
         """Whether ``close()`` was called."""
     def health(self) -> Health:
         """Health of the vault and its store; remote: ``Unavailable`` when unreachable."""
     def close(self) -> None:
-        """Closes the vault; later calls raise ``ValueError``. Closing twice is a no-op."""
+        """Closes the vault; later calls raise ``InvalidInput`` (a ``ValueError``). Closing twice
+        is a no-op."""
     def __enter__(self) -> Vault: ...
     def __exit__(
         self,
@@ -110,8 +130,8 @@ class Credentials:
         """The current version of credential ``key``, with its value."""
     def list(self, service: str) -> list[CredentialInfo]:
         """The credentials of ``service`` without their values, ordered by key."""
-    def delete(self, key: str, service: str | None = None) -> None:
-        """Deletes credential ``key`` with all its versions."""
+    def delete(self, key: str, service: str | None = None) -> CredentialDeleted:
+        """Deletes credential ``key`` with all its versions; returns what was deleted."""
 
 @final
 class Credential:
@@ -166,6 +186,16 @@ class CredentialWritten:
     def version(self) -> int: ...
 
 @final
+class CredentialDeleted:
+    """The outcome of ``credentials.delete``: what was deleted."""
+
+    @property
+    def service(self) -> str:
+        """The service the credential was under (resolved when none was given)."""
+    @property
+    def key(self) -> str: ...
+
+@final
 class Configs:
     """The strategy configs of a vault: ``v.configs``."""
 
@@ -185,6 +215,17 @@ class Configs:
         """The latest version of a strategy config, or version ``version``."""
     def list(self, service: str) -> list[StrategyConfig]:
         """The latest version of every strategy config of ``service``."""
+    def history(
+        self,
+        service: str,
+        strategy_id: str,
+        *,
+        limit: int | None = None,
+        after: int | None = None,
+    ) -> ConfigHistory:
+        """The versions of a strategy config, newest first: at most ``limit`` (default 100, at
+        most 1000) versions older than ``after`` (a previous page's ``next``). ``NotFound``
+        when the config does not exist; never served from the cache."""
 
 @final
 class StrategyConfig:
@@ -228,6 +269,18 @@ class ConfigWritten:
     def version(self) -> int: ...
 
 @final
+class ConfigHistory:
+    """One page of ``configs.history``; ``len()`` is the number of versions in it."""
+
+    @property
+    def versions(self) -> list[StrategyConfig]:
+        """The versions of this page, newest first."""
+    @property
+    def next(self) -> int | None:
+        """Pass as ``after`` for the next page; ``None`` when this page reaches the oldest."""
+    def __len__(self) -> int: ...
+
+@final
 class Health:
     """The vault's health report."""
 
@@ -246,9 +299,15 @@ class Health:
         """RFC 3339 UTC string."""
 
 class VaultError(Exception):
-    """Base class of every vault error; ``.code`` is the stable machine code."""
+    """Base class of every vault error; ``.code`` is the stable machine code.
+
+    A code this version does not know (a newer server) arrives as a plain ``VaultError`` with
+    that ``.code``."""
 
     code: str
+    """The stable machine code, e.g. ``"not_found"`` (``"error"`` on the base class)."""
+    field: str | None
+    """The input field an ``InvalidInput`` names; ``None`` for every other error."""
 
 class NotFound(VaultError):
     """No such credential, config or version (``not_found``)."""
@@ -256,8 +315,8 @@ class NotFound(VaultError):
 class Conflict(VaultError):
     """Compare-and-set lost, duplicate, or ambiguous key (``conflict``)."""
 
-class InvalidInput(VaultError):
-    """Bad input; the message names the field (``invalid``)."""
+class InvalidInput(VaultError, ValueError):
+    """Bad input; the message and ``.field`` name the field (``invalid``). A ``ValueError``."""
 
 class Unauthorized(VaultError):
     """No token or an unknown token (``unauthorized``)."""
@@ -265,11 +324,32 @@ class Unauthorized(VaultError):
 class Forbidden(VaultError):
     """The token's policy does not allow this (``forbidden``)."""
 
+class GuardRejected(VaultError):
+    """A trading guard said no (``guard_rejected``)."""
+
+class AlreadyExecuted(VaultError):
+    """An idempotent claim was already taken (``already_executed``)."""
+
+class ProposalMismatch(VaultError):
+    """A proposal id was reused with different trade fields (``proposal_mismatch``)."""
+
+class RateLimited(VaultError):
+    """Too many requests; retry later (``rate_limited``)."""
+
+class BudgetExhausted(VaultError):
+    """A budget is used up (``budget_exhausted``)."""
+
 class WrongKey(VaultError):
     """The key does not open this vault's data (``wrong_key``)."""
 
 class IntegrityError(VaultError):
     """A stored record failed its integrity check (``integrity``)."""
+
+class PayloadTooLarge(InvalidInput):
+    """A request larger than the server accepts; an ``InvalidInput`` (``payload_too_large``)."""
+
+class MethodNotAllowed(VaultError):
+    """The server does not serve this method on this path (``method_not_allowed``)."""
 
 class BackendUnavailable(VaultError):
     """The storage backend failed (``backend_unavailable``)."""

@@ -1,0 +1,121 @@
+//! Remote strategy configs: [`ConfigsApi`] over `/api/vault/configs`, with the last-known-good
+//! fallback: a config read that fails with `unavailable` is served from the cache
+//! (`stale: true`) when a copy exists.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use vault_core::{
+    ConfigHistory, ConfigPut, ConfigWritten, ConfigsApi, Error, Result, ServiceName,
+    StrategyConfig, StrategyId,
+};
+
+use crate::cache::ConfigCache;
+use crate::transport::Transport;
+use crate::wire::service_api::{
+    CONFIG, CONFIG_HISTORY, CONFIGS, ConfigHistoryReply, ConfigListReply, ConfigPutBody,
+    ConfigReply, ConfigWrittenReply, HistoryQuery, VersionQuery, fill_path,
+};
+
+/// The strategy configs of a remote vault.
+pub struct RemoteConfigs {
+    pub(crate) transport: Arc<Transport>,
+    pub(crate) cache: Arc<ConfigCache>,
+}
+
+fn config_path(template: &str, service: &ServiceName, strategy_id: &StrategyId) -> String {
+    fill_path(
+        template,
+        &[("service", service), ("strategy_id", strategy_id)],
+    )
+}
+
+#[async_trait]
+impl ConfigsApi for RemoteConfigs {
+    async fn put(&self, service: &ServiceName, put: ConfigPut) -> Result<ConfigWritten> {
+        let url = self
+            .transport
+            .url(&fill_path(CONFIGS, &[("service", service)]), &())?;
+        let body = ConfigPutBody::from_put(&put);
+        let r: ConfigWrittenReply = self
+            .transport
+            .call_json(Method::POST, url, Some(&body))
+            .await?;
+        Ok(r.into())
+    }
+
+    async fn get(
+        &self,
+        service: &ServiceName,
+        strategy_id: &StrategyId,
+        version: Option<u64>,
+    ) -> Result<StrategyConfig> {
+        let path = config_path(CONFIG, service, strategy_id);
+        let url = self.transport.url(&path, &VersionQuery { version })?;
+        match self
+            .transport
+            .call_json::<ConfigReply>(Method::GET, url, None::<&()>)
+            .await
+        {
+            Ok(r) => {
+                let config = r.config.into_config(service);
+                self.cache.remember_one(&config, version).await;
+                Ok(config)
+            }
+            Err(Error::Unavailable(m)) => self
+                .cache
+                .cached_config(service, strategy_id, version)
+                .ok_or(Error::Unavailable(m)),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list(&self, service: &ServiceName) -> Result<Vec<StrategyConfig>> {
+        let url = self
+            .transport
+            .url(&fill_path(CONFIGS, &[("service", service)]), &())?;
+        match self
+            .transport
+            .call_json::<ConfigListReply>(Method::GET, url, None::<&()>)
+            .await
+        {
+            Ok(r) => {
+                let configs: Vec<StrategyConfig> = r
+                    .configs
+                    .into_iter()
+                    .map(|c| c.into_config(service))
+                    .collect();
+                self.cache.remember_list(service, &configs).await;
+                Ok(configs)
+            }
+            Err(Error::Unavailable(m)) => {
+                self.cache.cached_list(service).ok_or(Error::Unavailable(m))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn history(
+        &self,
+        service: &ServiceName,
+        strategy_id: &StrategyId,
+        limit: Option<usize>,
+        after: Option<u64>,
+    ) -> Result<ConfigHistory> {
+        let path = config_path(CONFIG_HISTORY, service, strategy_id);
+        let url = self.transport.url(&path, &HistoryQuery { limit, after })?;
+        let r: ConfigHistoryReply = self
+            .transport
+            .call_json(Method::GET, url, None::<&()>)
+            .await?;
+        Ok(ConfigHistory {
+            versions: r
+                .versions
+                .into_iter()
+                .map(|c| c.into_config(service))
+                .collect(),
+            next: r.next,
+        })
+    }
+}

@@ -1,0 +1,140 @@
+//! # vault-client
+//!
+//! The vault's remote client: [`RemoteVault`] implements [`VaultApi`] over a `vault-http`
+//! server's `/api/vault/*` API, so the Python and Node bindings (and Rust programs) use a
+//! hosted vault exactly as they use an embedded one. It also holds the [`wire`] types of each
+//! HTTP dialect, which the server uses too, so every shape is written once.
+//!
+//! Transport is plain `http://` (no TLS yet): point it at a vault on loopback or on a trusted
+//! network. Errors come back as the same [`vault_core::Error`] variants an embedded vault
+//! returns, rebuilt from the error body's `code` and `field`; network failures are
+//! `unavailable`. No error message carries a secret value or the token.
+//!
+//! Fallback: the last successfully read configs of each service are kept in memory and, with
+//! [`ClientOptions::cache_file`], in that file sealed under a key derived from the token. When
+//! a config read fails with `unavailable`, the cached copy is served with
+//! [`StrategyConfig::stale`](vault_core::StrategyConfig::stale) set. Credentials are never
+//! cached.
+
+mod cache;
+mod configs;
+mod credentials;
+mod transport;
+pub mod wire;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use vault_core::crypto::SecretString;
+use vault_core::{ConfigsApi, CredentialsApi, Health, Result, VaultApi};
+
+pub use configs::RemoteConfigs;
+pub use credentials::RemoteCredentials;
+
+use crate::wire::service_api::{HEALTH, HealthReply};
+
+/// How a [`RemoteVault`] connects.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Service token, sent as `Authorization: Bearer <token>`.
+    pub token: Option<SecretString>,
+    /// Timeout of each whole request (connect, send, read); default 10 s.
+    pub timeout: Duration,
+    /// Optional file for the encrypted last-known-good config cache (needs a token: the
+    /// file's key is derived from it).
+    pub cache_file: Option<PathBuf>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            token: None,
+            timeout: Duration::from_secs(10),
+            cache_file: None,
+        }
+    }
+}
+
+/// A vault reached over HTTP. `Send + Sync`; clones are cheap and share the connection pool
+/// and the config cache.
+#[derive(Clone)]
+pub struct RemoteVault {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Arc<transport::Transport>,
+    credentials: RemoteCredentials,
+    configs: RemoteConfigs,
+}
+
+impl std::fmt::Debug for RemoteVault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteVault")
+            .field("url", &self.inner.transport.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteVault {
+    /// A client of the vault server at `base_url` (e.g. `http://127.0.0.1:8000`). No request
+    /// is made yet.
+    ///
+    /// `invalid` (field `url`) when the URL does not parse or is not `http://`; `invalid`
+    /// (field `token`) when the token is not a valid header value; `invalid` (field
+    /// `cache_file`) when a cache file is asked for without a token.
+    pub fn new(base_url: &str, options: ClientOptions) -> Result<RemoteVault> {
+        let transport = Arc::new(transport::Transport::new(base_url, &options)?);
+        let cache = cache::ConfigCache::new(
+            options.cache_file.as_deref(),
+            options.token.as_ref(),
+            transport.base_url(),
+        )?;
+        Ok(RemoteVault {
+            inner: Arc::new(Inner {
+                credentials: RemoteCredentials {
+                    transport: transport.clone(),
+                },
+                configs: RemoteConfigs {
+                    transport: transport.clone(),
+                    cache,
+                },
+                transport,
+            }),
+        })
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        self.inner.transport.base_url()
+    }
+}
+
+#[async_trait]
+impl VaultApi for RemoteVault {
+    fn credentials(&self) -> &dyn CredentialsApi {
+        &self.inner.credentials
+    }
+
+    fn configs(&self) -> &dyn ConfigsApi {
+        &self.inner.configs
+    }
+
+    async fn health(&self) -> Result<Health> {
+        let t = &self.inner.transport;
+        let (status, bytes) = t
+            .call(Method::GET, t.url(HEALTH, &())?, None, false)
+            .await?;
+        // 503 with a health body is a valid answer ("down"), not an error.
+        if let Ok(h) = serde_json::from_slice::<HealthReply>(&bytes) {
+            return Ok(h.into());
+        }
+        if status.is_success() {
+            return transport::decode::<HealthReply>(status, &bytes).map(Into::into);
+        }
+        Err(transport::error_from_response(status, &bytes))
+    }
+}

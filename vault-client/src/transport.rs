@@ -1,0 +1,309 @@
+//! HTTP transport of the remote client: URL building under the base URL, the bearer token,
+//! and turning answers into values or the vault errors they stand for.
+
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use vault_core::crypto::SecretString;
+use vault_core::{Error, Result};
+use zeroize::Zeroizing;
+
+use crate::ClientOptions;
+use crate::wire::service_api::ErrorBody;
+
+/// A connection pool to one server, with its base URL and token.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    /// The base URL without its trailing slash (`http://host:port/prefix`).
+    base: String,
+    /// The base URL as parsed (`http://host:port/`), for display and the cache binding.
+    base_url: String,
+    /// `scheme://host:port` for error messages (never userinfo, path or query).
+    origin: String,
+    token: Option<SecretString>,
+}
+
+fn bad_url() -> Error {
+    Error::invalid("url", "must be an absolute http:// URL")
+}
+
+impl Transport {
+    /// Checks the URL and token and builds the pool; see [`crate::RemoteVault::new`].
+    pub(crate) fn new(base_url: &str, options: &ClientOptions) -> Result<Transport> {
+        let base = Url::parse(base_url.trim()).map_err(|_| bad_url())?;
+        match base.scheme() {
+            "http" => {}
+            "https" => {
+                return Err(Error::invalid(
+                    "url",
+                    "https is not supported by this build (no TLS); use http:// to a trusted \
+                     network or a local TLS-terminating proxy",
+                ));
+            }
+            _ => return Err(bad_url()),
+        }
+        if base.cannot_be_a_base() || base.host_str().is_none() {
+            return Err(bad_url());
+        }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(Error::invalid(
+                "url",
+                "must not carry credentials; pass the token in the options",
+            ));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(Error::invalid("url", "must not have a query or fragment"));
+        }
+        if let Some(t) = &options.token {
+            let ok = !t.is_empty() && t.expose_secret().bytes().all(|b| b.is_ascii_graphic());
+            if !ok {
+                return Err(Error::invalid(
+                    "token",
+                    "must be non-empty printable ASCII without spaces",
+                ));
+            }
+        }
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .build()
+            .map_err(|_| Error::Internal("cannot build the HTTP client".into()))?;
+        Ok(Transport {
+            http,
+            origin: base.origin().ascii_serialization(),
+            base: base.as_str().trim_end_matches('/').to_string(),
+            base_url: base.as_str().to_string(),
+            token: options.token.clone(),
+        })
+    }
+
+    /// The base URL as parsed.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `base` + `path` (already filled and encoded, see
+    /// [`fill_path`](crate::wire::service_api::fill_path)) + the query.
+    pub(crate) fn url(&self, path: &str, query: &impl Serialize) -> Result<Url> {
+        let query = serde_urlencoded::to_string(query)
+            .map_err(|_| Error::Internal("cannot encode the query".into()))?;
+        let mut s = format!("{}{path}", self.base);
+        if !query.is_empty() {
+            s.push('?');
+            s.push_str(&query);
+        }
+        Url::parse(&s).map_err(|_| bad_url())
+    }
+
+    fn unavailable(&self, e: &reqwest::Error) -> Error {
+        let what = if e.is_timeout() {
+            "the request timed out"
+        } else if e.is_connect() {
+            "cannot connect"
+        } else {
+            "the connection failed"
+        };
+        // The innermost cause (e.g. "Connection refused (os error 111)") says why without
+        // repeating the URL; none of these carry request data.
+        let mut cause: &dyn std::error::Error = e;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        let detail = if std::ptr::addr_eq(cause, e as &dyn std::error::Error) {
+            String::new()
+        } else {
+            format!(" ({cause})")
+        };
+        Error::Unavailable(format!("{what} to {}{detail}", self.origin))
+    }
+
+    /// Sends a request and returns the status and the raw body (zeroized on drop: it may hold
+    /// a secret value).
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        auth: bool,
+    ) -> Result<(StatusCode, Zeroizing<Vec<u8>>)> {
+        let mut req = self
+            .http
+            .request(method, url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if auth && let Some(t) = &self.token {
+            req = req.bearer_auth(t.expose_secret());
+        }
+        if let Some(b) = body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(b);
+        }
+        let resp = req.send().await.map_err(|e| {
+            if e.is_builder() {
+                Error::Internal("cannot build the HTTP request".into())
+            } else {
+                self.unavailable(&e)
+            }
+        })?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| self.unavailable(&e))?;
+        Ok((status, Zeroizing::new(bytes.to_vec())))
+    }
+
+    /// Sends a request with the token and decodes a success body as `T`, or rebuilds the
+    /// error the answer stands for.
+    pub(crate) async fn call_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&impl Serialize>,
+    ) -> Result<T> {
+        let body = match body {
+            Some(b) => Some(
+                serde_json::to_vec(b)
+                    .map_err(|_| Error::Internal("cannot serialise the request".into()))?,
+            ),
+            None => None,
+        };
+        let (status, bytes) = self.call(method, url, body, true).await?;
+        if status.is_success() {
+            decode(status, &bytes)
+        } else {
+            Err(error_from_response(status, &bytes))
+        }
+    }
+}
+
+/// Decodes a success body. The error names only the JSON path that did not fit, never a value.
+pub(crate) fn decode<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        Error::Internal(format!(
+            "unexpected response from the vault server (HTTP {}, at {})",
+            status.as_u16(),
+            e.path()
+        ))
+    })
+}
+
+/// Rebuilds the error a non-success response stands for.
+pub(crate) fn error_from_response(status: StatusCode, bytes: &[u8]) -> Error {
+    match serde_json::from_slice::<ErrorBody>(bytes) {
+        Ok(b) => Error::from_wire(&b.code, b.error, b.field),
+        // A proxy's or load balancer's own page: the vault behind it is not reachable.
+        Err(_)
+            if matches!(
+                status,
+                StatusCode::BAD_GATEWAY
+                    | StatusCode::SERVICE_UNAVAILABLE
+                    | StatusCode::GATEWAY_TIMEOUT
+            ) =>
+        {
+            Error::Unavailable(format!(
+                "the vault server answered HTTP {} without a vault error body",
+                status.as_u16()
+            ))
+        }
+        Err(_) => Error::Internal(format!(
+            "unexpected response from the vault server (HTTP {})",
+            status.as_u16()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::service_api::{CREDENTIAL, ServiceQuery, fill_path};
+
+    #[test]
+    fn rejects_bad_urls_with_field_url() {
+        for u in [
+            "",
+            "not a url",
+            "ftp://host/",
+            "https://host/",
+            "mailto:x@y",
+            "http://user:pw@host/",
+            "http://host/?q=1",
+        ] {
+            let e = Transport::new(u, &ClientOptions::default())
+                .err()
+                .unwrap_or_else(|| panic!("{u} accepted"));
+            assert_eq!(e.field(), Some("url"), "{u}");
+        }
+        assert!(Transport::new("http://127.0.0.1:1", &ClientOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn builds_percent_encoded_urls_under_a_base_path() {
+        let t = Transport::new("http://h:1/prefix/", &ClientOptions::default()).expect("new");
+        let q = ServiceQuery {
+            service: Some("a b".into()),
+        };
+        let u = t
+            .url(&fill_path(CREDENTIAL, &[("key", "../../etc")]), &q)
+            .expect("url");
+        assert_eq!(
+            u.as_str(),
+            "http://h:1/prefix/api/vault/credentials/..%2F..%2Fetc?service=a+b"
+        );
+        let t = Transport::new("http://h:1", &ClientOptions::default()).expect("new");
+        assert_eq!(
+            t.url("/api/vault/health", &()).expect("url").as_str(),
+            "http://h:1/api/vault/health"
+        );
+    }
+
+    #[test]
+    fn token_must_be_a_header_value_and_is_never_echoed() {
+        let opts = ClientOptions {
+            token: Some(SecretString::from("bad token\n")),
+            ..ClientOptions::default()
+        };
+        let e = Transport::new("http://h:1", &opts)
+            .err()
+            .expect("bad token");
+        assert_eq!(e.field(), Some("token"));
+        assert!(!e.to_string().contains("bad token"));
+    }
+
+    #[test]
+    fn error_bodies_map_back_to_codes_and_fields() {
+        let e = error_from_response(
+            StatusCode::NOT_FOUND,
+            br#"{"success":false,"error":"Credential 'X' not found","code":"not_found"}"#,
+        );
+        assert!(matches!(e, Error::NotFound(ref m) if m == "Credential 'X' not found"));
+        let e = error_from_response(
+            StatusCode::BAD_REQUEST,
+            br#"{"code":"invalid","error":"invalid enabled: expected a boolean","field":"enabled","success":false}"#,
+        );
+        assert!(matches!(
+            e,
+            Error::Invalid { ref field, ref reason } if field == "enabled" && reason == "expected a boolean"
+        ));
+        // Displayed the same as the server's message (and as embedded).
+        assert_eq!(e.to_string(), "invalid enabled: expected a boolean");
+        let e = error_from_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            br#"{"code":"payload_too_large","error":"request body is larger than 1048576 bytes","success":false}"#,
+        );
+        assert_eq!(e.code(), "payload_too_large");
+        let e = error_from_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            br#"{"code":"from_the_future","error":"slow down","success":false}"#,
+        );
+        assert_eq!(
+            (e.code(), e.to_string().as_str()),
+            ("from_the_future", "slow down")
+        );
+        assert_eq!(
+            error_from_response(StatusCode::BAD_GATEWAY, b"<html>").code(),
+            "unavailable"
+        );
+        assert_eq!(
+            error_from_response(StatusCode::INTERNAL_SERVER_ERROR, b"oops").code(),
+            "internal"
+        );
+    }
+}

@@ -1,0 +1,547 @@
+//! The `/api/vault/*` dialect (the service API the trading engine already uses): paths,
+//! request bodies and queries, response bodies and the error body.
+//!
+//! Field order is part of the wire: response structs list their fields in the order the
+//! original service sent them (alphabetical for every object, except the credential read),
+//! so the bytes stay exactly as clients have seen them.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use vault_core::{
+    Action, ConfigPut, ConfigWritten, CredentialInfo, CredentialKey, CredentialWritten, Health,
+    HealthStatus, JsonObject, ServiceName, StrategyConfig, StrategyId, Timestamp,
+};
+
+/// `GET` health (no token).
+pub const HEALTH: &str = "/api/vault/health";
+/// `GET` list (`?service=`), `POST` put.
+pub const CREDENTIALS: &str = "/api/vault/credentials";
+/// `GET` read, `DELETE` (`?service=` optional).
+pub const CREDENTIAL: &str = "/api/vault/credentials/{key}";
+/// `GET` list of a service's latest configs, `POST` put.
+pub const CONFIGS: &str = "/api/vault/configs/{service}";
+/// `GET` one config (`?version=` optional).
+pub const CONFIG: &str = "/api/vault/configs/{service}/{strategy_id}";
+/// `GET` a config's history, newest first (`?limit=&after=`).
+pub const CONFIG_HISTORY: &str = "/api/vault/configs/{service}/{strategy_id}/history";
+
+// ---- requests ----
+
+/// Body of `POST` [`CREDENTIALS`].
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialPutBody<'a> {
+    /// The credential's name.
+    pub key: Cow<'a, str>,
+    /// Its service.
+    pub service: Cow<'a, str>,
+    /// The secret value.
+    pub value: Cow<'a, str>,
+    /// Metadata; absent or `null` keeps the previous version's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Cow<'a, JsonObject>>,
+    /// Compare-and-set version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
+}
+
+/// Body of `POST` [`CONFIGS`]. Absent fields keep the previous version's values.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigPutBody<'a> {
+    /// The strategy's id.
+    pub strategy_id: Cow<'a, str>,
+    /// New parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Cow<'a, JsonObject>>,
+    /// New symbols.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbols: Option<Cow<'a, [String]>>,
+    /// New risk limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_limits: Option<Cow<'a, JsonObject>>,
+    /// Enable or disable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Compare-and-set version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
+}
+
+impl<'a> ConfigPutBody<'a> {
+    /// The body of `put`, borrowing from it.
+    pub fn from_put(put: &'a ConfigPut) -> Self {
+        ConfigPutBody {
+            strategy_id: Cow::Borrowed(put.strategy_id.as_str()),
+            params: put.params.as_ref().map(Cow::Borrowed),
+            symbols: put.symbols.as_deref().map(Cow::Borrowed),
+            risk_limits: put.risk_limits.as_ref().map(Cow::Borrowed),
+            enabled: put.enabled,
+            expected_version: put.expected_version,
+        }
+    }
+
+    /// The core request this body stands for (the strategy id checked here, where it enters).
+    pub fn into_put(self) -> vault_core::Result<ConfigPut> {
+        Ok(ConfigPut {
+            strategy_id: StrategyId::new(self.strategy_id.into_owned())?,
+            params: self.params.map(Cow::into_owned),
+            symbols: self.symbols.map(Cow::into_owned),
+            risk_limits: self.risk_limits.map(Cow::into_owned),
+            enabled: self.enabled,
+            expected_version: self.expected_version,
+        })
+    }
+}
+
+/// Query of [`CREDENTIAL`] (read, delete): an optional service.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceQuery {
+    /// The service; required when the key exists under several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+}
+
+/// Query of `GET` [`CREDENTIALS`]: a required service.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredServiceQuery {
+    /// The service to list.
+    pub service: String,
+}
+
+/// Query of [`CONFIG`]: an optional version.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionQuery {
+    /// The version to read; the latest when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+}
+
+/// Query of [`CONFIG_HISTORY`].
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Page size (default 100, at most 1000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Continue with versions older than this one (a previous page's `next`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+}
+
+// ---- responses ----
+
+/// The error body of every `/api/vault/*` error.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The stable code.
+    pub code: String,
+    /// A sentence for people; never a secret.
+    pub error: String,
+    /// For `invalid`: the input field that was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Always `false`.
+    pub success: bool,
+}
+
+/// Body of [`HEALTH`] (200 when ok/degraded, 503 when down).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HealthReply {
+    /// Component name to state.
+    pub components: BTreeMap<String, String>,
+    /// A sentence for people.
+    pub message: String,
+    /// Always `vvault` (the name clients of the original service check).
+    pub service: String,
+    /// `ok`, `degraded` or `down`.
+    pub status: HealthStatus,
+    /// When the report was made.
+    pub timestamp: Timestamp,
+    /// The server's version.
+    pub version: String,
+}
+
+impl From<Health> for HealthReply {
+    fn from(h: Health) -> Self {
+        HealthReply {
+            components: h.components,
+            message: h.message,
+            service: "vvault".to_string(),
+            status: h.status,
+            timestamp: h.timestamp,
+            version: h.version,
+        }
+    }
+}
+
+impl From<HealthReply> for Health {
+    fn from(h: HealthReply) -> Self {
+        Health {
+            status: h.status,
+            components: h.components,
+            message: h.message,
+            version: h.version,
+            timestamp: h.timestamp,
+        }
+    }
+}
+
+/// Body of a successful `GET` [`CREDENTIAL`] (fields in this order on the wire).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CredentialReply<'a> {
+    /// Always `true`.
+    pub success: bool,
+    /// The credential's name.
+    pub key: CredentialKey,
+    /// Its service.
+    pub service: ServiceName,
+    /// The secret value.
+    pub value: Cow<'a, str>,
+    /// Metadata.
+    #[serde(default)]
+    pub metadata: Cow<'a, JsonObject>,
+    /// Current version.
+    #[serde(default)]
+    pub version: u64,
+    /// When version 1 was written (older servers may omit it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    /// When this version was written.
+    pub updated_at: Timestamp,
+}
+
+/// Body of a successful `POST` [`CREDENTIALS`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CredentialWrittenReply {
+    /// Created or updated.
+    pub action: Action,
+    /// The credential's name.
+    pub key: CredentialKey,
+    /// A sentence for people.
+    pub message: String,
+    /// Its service.
+    pub service: ServiceName,
+    /// Always `true`.
+    pub success: bool,
+    /// The version written.
+    pub version: u64,
+}
+
+impl From<CredentialWritten> for CredentialWrittenReply {
+    fn from(w: CredentialWritten) -> Self {
+        let message = match w.action {
+            Action::Created => "Credential created successfully",
+            Action::Updated => "Credential updated successfully",
+        };
+        CredentialWrittenReply {
+            action: w.action,
+            key: w.key,
+            message: message.to_string(),
+            service: w.service,
+            success: true,
+            version: w.version,
+        }
+    }
+}
+
+impl From<CredentialWrittenReply> for CredentialWritten {
+    fn from(r: CredentialWrittenReply) -> Self {
+        CredentialWritten {
+            service: r.service,
+            key: r.key,
+            action: r.action,
+            version: r.version,
+        }
+    }
+}
+
+/// A credential as listed (never its value).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CredentialInfoWire {
+    /// When version 1 was written.
+    pub created_at: Timestamp,
+    /// The credential's name.
+    pub key: CredentialKey,
+    /// Metadata.
+    pub metadata: JsonObject,
+    /// Its service.
+    pub service: ServiceName,
+    /// When the current version was written.
+    pub updated_at: Timestamp,
+    /// Current version.
+    pub version: u64,
+}
+
+impl From<CredentialInfo> for CredentialInfoWire {
+    fn from(c: CredentialInfo) -> Self {
+        CredentialInfoWire {
+            created_at: c.created_at,
+            key: c.key,
+            metadata: c.metadata,
+            service: c.service,
+            updated_at: c.updated_at,
+            version: c.version,
+        }
+    }
+}
+
+impl From<CredentialInfoWire> for CredentialInfo {
+    fn from(c: CredentialInfoWire) -> Self {
+        CredentialInfo {
+            service: c.service,
+            key: c.key,
+            metadata: c.metadata,
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// Body of a successful `GET` [`CREDENTIALS`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CredentialListReply {
+    /// The service's credentials, ordered by key.
+    pub credentials: Vec<CredentialInfoWire>,
+    /// The service listed.
+    pub service: ServiceName,
+    /// Always `true`.
+    pub success: bool,
+}
+
+/// Body of a successful `DELETE` [`CREDENTIAL`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CredentialDeletedReply {
+    /// Always `deleted`.
+    pub action: String,
+    /// The credential's name.
+    pub key: CredentialKey,
+    /// The service it was under.
+    pub service: ServiceName,
+    /// Always `true`.
+    pub success: bool,
+}
+
+/// A strategy config on the wire.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConfigWire {
+    /// When version 1 was written (older servers may omit it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    /// Whether the strategy is enabled.
+    pub enabled: bool,
+    /// Parameters.
+    #[serde(default)]
+    pub params: JsonObject,
+    /// Risk limits.
+    #[serde(default)]
+    pub risk_limits: JsonObject,
+    /// The service (older servers may omit it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceName>,
+    /// The strategy's id.
+    pub strategy_id: StrategyId,
+    /// Symbols.
+    #[serde(default)]
+    pub symbols: Vec<String>,
+    /// When this version was written.
+    pub updated_at: Timestamp,
+    /// Version number.
+    pub version: u64,
+}
+
+impl From<StrategyConfig> for ConfigWire {
+    fn from(c: StrategyConfig) -> Self {
+        ConfigWire {
+            created_at: Some(c.created_at),
+            enabled: c.enabled,
+            params: c.params,
+            risk_limits: c.risk_limits,
+            service: Some(c.service),
+            strategy_id: c.strategy_id,
+            symbols: c.symbols,
+            updated_at: c.updated_at,
+            version: c.version,
+        }
+    }
+}
+
+impl ConfigWire {
+    /// The config this stands for; `service` fills in when the server omitted it.
+    pub fn into_config(self, service: &ServiceName) -> StrategyConfig {
+        StrategyConfig {
+            service: self.service.unwrap_or_else(|| service.clone()),
+            strategy_id: self.strategy_id,
+            params: self.params,
+            symbols: self.symbols,
+            risk_limits: self.risk_limits,
+            enabled: self.enabled,
+            version: self.version,
+            created_at: self.created_at.unwrap_or(self.updated_at),
+            updated_at: self.updated_at,
+            stale: false,
+        }
+    }
+}
+
+/// Body of a successful `GET` [`CONFIGS`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConfigListReply {
+    /// The latest version of each strategy, ordered by strategy id.
+    pub configs: Vec<ConfigWire>,
+    /// The service listed.
+    pub service: ServiceName,
+    /// Always `true`.
+    pub success: bool,
+}
+
+/// Body of a successful `GET` [`CONFIG`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConfigReply {
+    /// The config.
+    pub config: ConfigWire,
+    /// Its service.
+    pub service: ServiceName,
+    /// Always `true`.
+    pub success: bool,
+}
+
+/// Body of a successful `POST` [`CONFIGS`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConfigWrittenReply {
+    /// Created or updated.
+    pub action: Action,
+    /// The service.
+    pub service: ServiceName,
+    /// The strategy's id.
+    pub strategy_id: StrategyId,
+    /// Always `true`.
+    pub success: bool,
+    /// The version written.
+    pub version: u64,
+}
+
+impl From<ConfigWritten> for ConfigWrittenReply {
+    fn from(w: ConfigWritten) -> Self {
+        ConfigWrittenReply {
+            action: w.action,
+            service: w.service,
+            strategy_id: w.strategy_id,
+            success: true,
+            version: w.version,
+        }
+    }
+}
+
+impl From<ConfigWrittenReply> for ConfigWritten {
+    fn from(r: ConfigWrittenReply) -> Self {
+        ConfigWritten {
+            service: r.service,
+            strategy_id: r.strategy_id,
+            action: r.action,
+            version: r.version,
+        }
+    }
+}
+
+/// Body of a successful `GET` [`CONFIG_HISTORY`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConfigHistoryReply {
+    /// When more (older) versions exist: the `after` of the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+    /// The service.
+    pub service: ServiceName,
+    /// The strategy's id.
+    pub strategy_id: StrategyId,
+    /// Always `true`.
+    pub success: bool,
+    /// Versions, newest first.
+    pub versions: Vec<ConfigWire>,
+}
+
+/// Fills the `{name}` segments of a path template with percent-encoded values, so a value can
+/// never change the path (`/`, `..` and `%` are encoded).
+pub fn fill_path(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    for (i, segment) in template.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        match segment
+            .strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .and_then(|name| values.iter().find(|(n, _)| *n == name))
+        {
+            Some((_, value)) => encode_segment(value, &mut out),
+            None => out.push_str(segment),
+        }
+    }
+    out
+}
+
+fn encode_segment(value: &str, out: &mut String) {
+    // `.` and `..` as whole segments would be resolved away by URL normalisation.
+    if matches!(value, "." | "..") {
+        out.push_str(&"%2E".repeat(value.len()));
+        return;
+    }
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_filled_with_encoded_segments() {
+        assert_eq!(
+            fill_path(CREDENTIAL, &[("key", "../../etc")]),
+            "/api/vault/credentials/..%2F..%2Fetc"
+        );
+        assert_eq!(
+            fill_path(CREDENTIAL, &[("key", "..")]),
+            "/api/vault/credentials/%2E%2E"
+        );
+        assert_eq!(
+            fill_path(CONFIG, &[("service", "a b"), ("strategy_id", "x.y:z")]),
+            "/api/vault/configs/a%20b/x.y%3Az"
+        );
+    }
+
+    #[test]
+    fn error_body_field_is_additive() {
+        let with = ErrorBody {
+            code: "invalid".into(),
+            error: "invalid key: must not be empty".into(),
+            field: Some("key".into()),
+            success: false,
+        };
+        assert_eq!(
+            serde_json::to_string(&with).expect("json"),
+            r#"{"code":"invalid","error":"invalid key: must not be empty","field":"key","success":false}"#
+        );
+        let without = ErrorBody {
+            field: None,
+            code: "not_found".into(),
+            error: "x".into(),
+            success: false,
+        };
+        assert_eq!(
+            serde_json::to_string(&without).expect("json"),
+            r#"{"code":"not_found","error":"x","success":false}"#
+        );
+    }
+}

@@ -1,0 +1,335 @@
+//! The embedded credentials: storage layout and operations over the barrier.
+//!
+//! Store layout: head `cred/h/<service>/<key>` (the current version), kept versions
+//! `cred/v/<service>/<key>/<u64 BE>` (the last [`KEPT_VERSIONS`]), and a clear index
+//! `cred/k/<key>/<service>` (empty value) to find a key's services without a service given.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Credential, CredentialDeleted, CredentialInfo, CredentialPut, CredentialWritten,
+    CredentialsApi, KEPT_VERSIONS, MAX_METADATA_BYTES, MAX_VALUE_BYTES,
+};
+use crate::JsonObject;
+use crate::clock::Timestamp;
+use crate::context::{Capability, Ctx, Operation};
+use crate::crypto::SecretString;
+use crate::error::{Error, Result};
+use crate::names::{CredentialKey, ServiceName};
+use crate::records::{
+    MAX_ATTEMPTS, NextVersion, Versioned, head_key, head_prefix, name_from_key, read_head,
+    scan_all, seal_json, version_key, versions_prefix, write_next_version,
+};
+use crate::store::{Condition, Write};
+
+const FAMILY: &str = "cred";
+
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    value: &'a str,
+    metadata: &'a JsonObject,
+    version: u64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(Deserialize)]
+struct Stored {
+    value: String,
+    metadata: JsonObject,
+    version: u64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl Versioned for Stored {
+    fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+impl Stored {
+    fn into_credential(self, service: &ServiceName, key: &CredentialKey) -> Credential {
+        Credential {
+            service: service.clone(),
+            key: key.clone(),
+            value: SecretString::new(self.value),
+            metadata: self.metadata,
+            version: self.version,
+            created_at: Timestamp::from_millis(self.created_at),
+            updated_at: Timestamp::from_millis(self.updated_at),
+        }
+    }
+
+    fn into_info(self, service: &ServiceName, key: CredentialKey) -> CredentialInfo {
+        // `self.value` is a plain String here: wrap it so it is wiped when dropped.
+        let Stored {
+            value,
+            metadata,
+            version,
+            created_at,
+            updated_at,
+        } = self;
+        drop(SecretString::new(value));
+        CredentialInfo {
+            service: service.clone(),
+            key,
+            metadata,
+            version,
+            created_at: Timestamp::from_millis(created_at),
+            updated_at: Timestamp::from_millis(updated_at),
+        }
+    }
+}
+
+fn index_key(key: &CredentialKey, service: &ServiceName) -> Vec<u8> {
+    format!("{FAMILY}/k/{key}/{service}").into_bytes()
+}
+
+fn not_found(key: &CredentialKey) -> Error {
+    Error::NotFound(format!("Credential '{key}' not found"))
+}
+
+fn op(name: &'static str, capability: Capability, service: &str, key: &str) -> Operation {
+    Operation::new(name, capability, format!("credentials/{service}/{key}"))
+}
+
+/// Checks a put's value and metadata sizes.
+fn check_put(put: &CredentialPut) -> Result<()> {
+    if put.value.is_empty() {
+        return Err(Error::invalid("value", "must not be empty"));
+    }
+    if put.value.len() > MAX_VALUE_BYTES {
+        return Err(Error::invalid(
+            "value",
+            format!("must be at most {MAX_VALUE_BYTES} bytes"),
+        ));
+    }
+    if let Some(m) = &put.metadata {
+        let len = serde_json::to_vec(m).map(|v| v.len()).unwrap_or(usize::MAX);
+        if len > MAX_METADATA_BYTES {
+            return Err(Error::invalid(
+                "metadata",
+                format!("must be at most {MAX_METADATA_BYTES} bytes of JSON"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The credentials of an embedded vault, as seen by one caller.
+#[derive(Clone)]
+pub struct Credentials {
+    ctx: Ctx,
+}
+
+impl Credentials {
+    pub(crate) fn new(ctx: Ctx) -> Self {
+        Credentials { ctx }
+    }
+
+    /// The services under which `key` exists, in order (at most `limit`).
+    async fn services_of(&self, key: &CredentialKey, limit: usize) -> Result<Vec<ServiceName>> {
+        let prefix = format!("{FAMILY}/k/{key}/").into_bytes();
+        self.ctx
+            .barrier()
+            .scan_keys(&prefix, None, limit)
+            .await?
+            .into_iter()
+            .map(|k| ServiceName::new(name_from_key(&prefix, &k)?).map_err(|_| Error::Integrity))
+            .collect()
+    }
+
+    /// Resolves the service of `key`: the given one, or the only one it exists under;
+    /// `not_found` when under none, `conflict` naming them when under several.
+    async fn resolve_service(
+        &self,
+        key: &CredentialKey,
+        service: Option<&ServiceName>,
+    ) -> Result<ServiceName> {
+        if let Some(s) = service {
+            return Ok(s.clone());
+        }
+        let services = self.services_of(key, 64).await?;
+        match services.as_slice() {
+            [] => Err(not_found(key)),
+            [one] => Ok(one.clone()),
+            many => Err(Error::Conflict(format!(
+                "Credential '{key}' exists under several services ({}); pass a service",
+                many.iter()
+                    .map(ServiceName::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// A kept version of a credential; `not_found` when never written or pruned.
+    pub async fn get_version(
+        &self,
+        key: &CredentialKey,
+        service: &ServiceName,
+        version: u64,
+    ) -> Result<Credential> {
+        let operation = op("credentials.get_version", Capability::Read, service, key);
+        self.ctx
+            .run(operation, async {
+                let vkey = version_key(FAMILY, service, key, version);
+                match read_head::<Stored>(self.ctx.barrier(), &vkey).await? {
+                    Some(h) => Ok(h.record.into_credential(service, key)),
+                    None => Err(Error::NotFound(format!(
+                        "Credential '{key}' has no kept version {version}"
+                    ))),
+                }
+            })
+            .await
+    }
+
+    async fn put_inner(&self, put: &CredentialPut) -> Result<CredentialWritten> {
+        check_put(put)?;
+        let barrier = self.ctx.barrier();
+        let head = head_key(FAMILY, &put.service, &put.key);
+        let what = || format!("credential '{}' of service '{}'", put.key, put.service);
+        write_next_version(
+            barrier,
+            &head,
+            put.expected_version,
+            what,
+            |NextVersion {
+                 prev,
+                 version,
+                 action,
+             }: NextVersion<Stored>| {
+                let now = self.ctx.clock().now().as_millis();
+                let metadata = match (&put.metadata, &prev) {
+                    (Some(m), _) => m.clone(),
+                    (None, Some(p)) => p.metadata.clone(),
+                    (None, None) => JsonObject::new(),
+                };
+                let record = StoredRef {
+                    value: put.value.expose_secret(),
+                    metadata: &metadata,
+                    version,
+                    created_at: prev.as_ref().map_or(now, |p| p.created_at),
+                    updated_at: now,
+                };
+                let vkey = version_key(FAMILY, &put.service, &put.key, version);
+                let mut writes = vec![
+                    Write::Put(head.clone(), seal_json(barrier, &head, &record)?),
+                    Write::Put(vkey.clone(), seal_json(barrier, &vkey, &record)?),
+                    Write::Put(index_key(&put.key, &put.service), Vec::new()),
+                ];
+                if version > KEPT_VERSIONS {
+                    let old = version - KEPT_VERSIONS;
+                    writes.push(Write::Delete(version_key(
+                        FAMILY,
+                        &put.service,
+                        &put.key,
+                        old,
+                    )));
+                }
+                if let Some(p) = prev {
+                    drop(SecretString::new(p.value));
+                }
+                Ok((
+                    writes,
+                    CredentialWritten {
+                        service: put.service.clone(),
+                        key: put.key.clone(),
+                        action,
+                        version,
+                    },
+                ))
+            },
+        )
+        .await
+    }
+
+    async fn list_inner(&self, service: &ServiceName) -> Result<Vec<CredentialInfo>> {
+        let prefix = head_prefix(FAMILY, service);
+        scan_all(self.ctx.barrier(), &prefix, |name, stored: Stored| {
+            let key = CredentialKey::new(name).map_err(|_| Error::Integrity)?;
+            Ok(stored.into_info(service, key))
+        })
+        .await
+    }
+
+    async fn delete_inner(&self, key: &CredentialKey, service: &ServiceName) -> Result<()> {
+        let barrier = self.ctx.barrier();
+        let head = head_key(FAMILY, service, key);
+        let versions = versions_prefix(FAMILY, service, key);
+        // Works on sealed bytes, decrypting nothing: a record that fails its integrity check
+        // can still be deleted.
+        for _ in 0..MAX_ATTEMPTS {
+            let current = barrier
+                .read_sealed(&head)
+                .await?
+                .ok_or_else(|| not_found(key))?;
+            let mut writes: Vec<Write> = barrier
+                .scan_keys(&versions, None, usize::MAX)
+                .await?
+                .into_iter()
+                .map(Write::Delete)
+                .collect();
+            writes.push(Write::Delete(head.clone()));
+            writes.push(Write::Delete(index_key(key, service)));
+            let unchanged = Condition::Equals(head.clone(), current);
+            if barrier.commit(vec![unchanged], writes).await? {
+                return Ok(());
+            }
+        }
+        Err(Error::Conflict(format!(
+            "credential '{key}' of service '{service}' is under heavy concurrent writes; retry"
+        )))
+    }
+}
+
+#[async_trait]
+impl CredentialsApi for Credentials {
+    async fn put(&self, put: CredentialPut) -> Result<CredentialWritten> {
+        let operation = op("credentials.put", Capability::Write, &put.service, &put.key);
+        self.ctx.run(operation, self.put_inner(&put)).await
+    }
+
+    async fn get(&self, key: &CredentialKey, service: Option<&ServiceName>) -> Result<Credential> {
+        let service = self.resolve_service(key, service).await?;
+        let operation = op("credentials.get", Capability::Read, &service, key);
+        self.ctx
+            .run(operation, async {
+                let head = head_key(FAMILY, &service, key);
+                match read_head::<Stored>(self.ctx.barrier(), &head).await? {
+                    Some(h) => Ok(h.record.into_credential(&service, key)),
+                    None => Err(not_found(key)),
+                }
+            })
+            .await
+    }
+
+    async fn list(&self, service: &ServiceName) -> Result<Vec<CredentialInfo>> {
+        let operation = Operation::new(
+            "credentials.list",
+            Capability::List,
+            format!("credentials/{service}"),
+        );
+        self.ctx.run(operation, self.list_inner(service)).await
+    }
+
+    async fn delete(
+        &self,
+        key: &CredentialKey,
+        service: Option<&ServiceName>,
+    ) -> Result<CredentialDeleted> {
+        let service = self.resolve_service(key, service).await?;
+        let operation = op("credentials.delete", Capability::Delete, &service, key);
+        self.ctx
+            .run(operation, async {
+                self.delete_inner(key, &service).await?;
+                Ok(CredentialDeleted {
+                    service: service.clone(),
+                    key: key.clone(),
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,111 @@
+//! The embedded data directory: its layout, dev-mode root key file, and the one rule that turns
+//! the key options every surface accepts (`encryption_key` / `passphrase`) into a root key.
+
+use std::path::{Path, PathBuf};
+
+use crate::crypto::{RootKeySource, SecretString, load_or_create_key_file};
+use crate::error::{Error, Result};
+
+/// Name of the dev-mode root key file inside a data directory.
+pub const DEV_KEY_FILE: &str = "root.key";
+/// Name of the sled database directory inside a data directory.
+pub const STORE_DIR: &str = "store";
+
+/// Where a dev-mode key lives and whether this start created it.
+#[derive(Debug, Clone)]
+pub struct DevKey {
+    /// The key file.
+    pub path: PathBuf,
+    /// True when this call generated the key.
+    pub created: bool,
+}
+
+/// The root key from the options a caller gave: `encryption_key` (32 bytes as hex or base64;
+/// any other string is a passphrase) or `passphrase`, not both; `None` when neither (dev mode).
+pub fn key_source(
+    encryption_key: Option<SecretString>,
+    passphrase: Option<SecretString>,
+) -> Result<Option<RootKeySource>> {
+    match (encryption_key, passphrase) {
+        (Some(_), Some(_)) => Err(Error::invalid(
+            "encryption_key",
+            "give encryption_key or passphrase, not both",
+        )),
+        (Some(k), None) => RootKeySource::parse(k.expose_secret()).map(Some),
+        (None, Some(p)) if p.is_empty() => Err(Error::invalid("passphrase", "must not be empty")),
+        (None, Some(p)) => Ok(Some(RootKeySource::Passphrase(p))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The root key for a data directory: the given one, or (dev mode) the key file in the
+/// directory, created on first use — but never beside a store that already exists without
+/// one (that vault was made with a key the caller must pass; a new dev key would only fail
+/// with `wrong_key` and leave a stray key file behind).
+pub fn key_for_dir(
+    dir: &Path,
+    given: Option<RootKeySource>,
+) -> Result<(RootKeySource, Option<DevKey>)> {
+    match given {
+        Some(k) => Ok((k, None)),
+        None => {
+            create_private_dir(dir)?;
+            let path = dir.join(DEV_KEY_FILE);
+            if !path.exists() && dir.join(STORE_DIR).exists() {
+                // No key is the wrong key for a vault that was created with one.
+                return Err(Error::WrongKey);
+            }
+            let (key, created) = load_or_create_key_file(&path)?;
+            Ok((RootKeySource::Key(key), Some(DevKey { path, created })))
+        }
+    }
+}
+
+/// Creates `dir` (and parents) if missing, with mode 0700 for the last component.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        b.mode(0o700);
+    }
+    b.create(dir)
+        .map_err(|e| Error::BackendUnavailable(format!("cannot create {}: {e}", dir.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_mode_never_makes_a_key_beside_an_existing_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join(STORE_DIR)).expect("store dir");
+        let e = key_for_dir(dir.path(), None).expect_err("existing store without key file");
+        assert_eq!(e.code(), "wrong_key");
+        assert!(!dir.path().join(DEV_KEY_FILE).exists());
+        // A fresh directory gets its dev key.
+        let fresh = tempfile::tempdir().expect("tempdir");
+        let (_, dev) = key_for_dir(fresh.path(), None).expect("dev key");
+        assert!(dev.expect("dev").created);
+    }
+
+    #[test]
+    fn key_options_follow_one_rule() {
+        let s = |v: &str| Some(SecretString::from(v));
+        assert!(key_source(None, None).expect("dev").is_none());
+        assert!(matches!(
+            key_source(s(&"ab".repeat(32)), None),
+            Ok(Some(RootKeySource::Key(_)))
+        ));
+        assert!(matches!(
+            key_source(None, s("correct horse")),
+            Ok(Some(RootKeySource::Passphrase(_)))
+        ));
+        let both = key_source(s("a"), s("b")).expect_err("both");
+        assert_eq!(both.field(), Some("encryption_key"));
+        let empty = key_source(None, s("")).expect_err("empty");
+        assert_eq!(empty.field(), Some("passphrase"));
+    }
+}

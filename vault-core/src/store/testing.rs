@@ -1,0 +1,377 @@
+//! The storage contract's conformance suite: every check a [`Store`] backend must pass, as
+//! plain async functions over a [`SharedStore`], and [`store_conformance_suite!`] to run all of
+//! them against a backend in one line.
+//!
+//! ```text
+//! vault_core::store_conformance_suite!(my_backend, {
+//!     let store: SharedStore = Arc::new(MyStore::new());
+//!     ((), store) // (a guard kept alive for the test, e.g. a TempDir; the store)
+//! });
+//! ```
+//!
+//! The macro expands to one `#[tokio::test]` per check (multi-thread runtime, 4 workers), so
+//! the calling crate needs tokio with the `macros` and `rt-multi-thread` features.
+
+use std::collections::BTreeMap;
+
+use super::{Condition, SharedStore, Write};
+
+fn put(k: &str, v: &str) -> Write {
+    Write::Put(k.as_bytes().to_vec(), v.as_bytes().to_vec())
+}
+
+fn keys(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+        .collect()
+}
+
+/// Check: get missing is none.
+pub async fn get_missing_is_none(s: SharedStore) {
+    assert_eq!(s.get(b"nope").await.expect("get"), None);
+}
+
+/// Check: scan is ordered prefixed and paginated.
+pub async fn scan_is_ordered_prefixed_and_paginated(s: SharedStore) {
+    let writes = ["b/2", "a/1", "b/10", "b/1", "c/1", "b", "b/3"]
+        .iter()
+        .map(|k| put(k, k))
+        .collect();
+    assert!(s.commit(vec![], writes).await.expect("commit"));
+    let all = s.scan(b"b/", None, 100).await.expect("scan");
+    assert_eq!(keys(&all), ["b/1", "b/10", "b/2", "b/3"]);
+    assert_eq!(all[0].1, b"b/1".to_vec());
+    // Pagination: pages of 2, each continuing strictly after the last key of the previous.
+    let p1 = s.scan(b"b/", None, 2).await.expect("p1");
+    assert_eq!(keys(&p1), ["b/1", "b/10"]);
+    let p2 = s.scan(b"b/", Some(&p1[1].0), 2).await.expect("p2");
+    assert_eq!(keys(&p2), ["b/2", "b/3"]);
+    let p3 = s.scan(b"b/", Some(&p2[1].0), 2).await.expect("p3");
+    assert!(p3.is_empty());
+    // `after` that is not itself a key still works; `after` before the prefix starts at it.
+    assert_eq!(
+        keys(&s.scan(b"b/", Some(b"b/15"), 10).await.expect("s")),
+        ["b/2", "b/3"]
+    );
+    assert_eq!(
+        keys(&s.scan(b"b/", Some(b"a"), 1).await.expect("s")),
+        ["b/1"]
+    );
+    assert_eq!(s.scan(b"b/", None, 0).await.expect("s").len(), 0);
+    // Empty prefix scans everything.
+    assert_eq!(s.scan(b"", None, 100).await.expect("s").len(), 7);
+}
+
+/// Check: prefix with max bytes scans to the end.
+pub async fn prefix_with_max_bytes_scans_to_the_end(s: SharedStore) {
+    let k1 = vec![0xff, 0xff, 1];
+    let k2 = vec![0xff, 0xff, 0xff];
+    let writes = vec![
+        Write::Put(k1.clone(), b"1".to_vec()),
+        Write::Put(k2.clone(), b"2".to_vec()),
+        Write::Put(vec![0xff, 0xfe], b"x".to_vec()),
+    ];
+    assert!(s.commit(vec![], writes).await.expect("commit"));
+    let got = s.scan(&[0xff, 0xff], None, 10).await.expect("scan");
+    assert_eq!(
+        got.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+        vec![k1, k2]
+    );
+}
+
+/// Check: each condition kind.
+pub async fn each_condition_kind(s: SharedStore) {
+    assert!(s.commit(vec![], vec![put("k", "v1")]).await.expect("seed"));
+    // Absent
+    assert!(
+        !s.commit(vec![Condition::Absent(b"k".to_vec())], vec![put("x", "1")])
+            .await
+            .expect("c")
+    );
+    assert!(
+        s.commit(vec![Condition::Absent(b"y".to_vec())], vec![put("y", "1")])
+            .await
+            .expect("c")
+    );
+    // Present
+    assert!(
+        !s.commit(
+            vec![Condition::Present(b"zz".to_vec())],
+            vec![put("x", "1")]
+        )
+        .await
+        .expect("c")
+    );
+    assert!(
+        s.commit(vec![Condition::Present(b"k".to_vec())], vec![put("p", "1")])
+            .await
+            .expect("c")
+    );
+    // Equals
+    let eq = |v: &str| Condition::Equals(b"k".to_vec(), v.as_bytes().to_vec());
+    assert!(
+        !s.commit(vec![eq("other")], vec![put("k", "v2")])
+            .await
+            .expect("c")
+    );
+    assert_eq!(s.get(b"k").await.expect("g"), Some(b"v1".to_vec()));
+    assert!(
+        s.commit(vec![eq("v1")], vec![put("k", "v2")])
+            .await
+            .expect("c")
+    );
+    assert_eq!(s.get(b"k").await.expect("g"), Some(b"v2".to_vec()));
+    assert!(
+        !s.commit(vec![Condition::Equals(b"none".to_vec(), vec![])], vec![])
+            .await
+            .expect("c")
+    );
+    // Nothing of the failed commits landed.
+    assert_eq!(s.get(b"x").await.expect("g"), None);
+    // Delete, and delete of a missing key is a no-op.
+    assert!(
+        s.commit(
+            vec![],
+            vec![
+                Write::Delete(b"k".to_vec()),
+                Write::Delete(b"nokey".to_vec())
+            ]
+        )
+        .await
+        .expect("d")
+    );
+    assert_eq!(s.get(b"k").await.expect("g"), None);
+}
+
+/// Check: failed condition applies nothing.
+pub async fn failed_condition_applies_nothing(s: SharedStore) {
+    assert!(
+        s.commit(vec![], vec![put("a", "1"), put("b", "1")])
+            .await
+            .expect("seed")
+    );
+    let conditions = vec![
+        Condition::Equals(b"a".to_vec(), b"1".to_vec()),
+        Condition::Absent(b"b".to_vec()), // fails
+    ];
+    let writes = vec![put("a", "2"), Write::Delete(b"b".to_vec()), put("c", "new")];
+    assert!(!s.commit(conditions, writes).await.expect("commit"));
+    assert_eq!(s.get(b"a").await.expect("g"), Some(b"1".to_vec()));
+    assert_eq!(s.get(b"b").await.expect("g"), Some(b"1".to_vec()));
+    assert_eq!(s.get(b"c").await.expect("g"), None);
+}
+
+/// Check: later write to same key wins within a commit.
+pub async fn later_write_to_same_key_wins_within_a_commit(s: SharedStore) {
+    assert!(
+        s.commit(vec![], vec![put("k", "1"), put("k", "2")])
+            .await
+            .expect("c")
+    );
+    assert_eq!(s.get(b"k").await.expect("g"), Some(b"2".to_vec()));
+    assert!(
+        s.commit(vec![], vec![put("k", "3"), Write::Delete(b"k".to_vec())])
+            .await
+            .expect("c")
+    );
+    assert_eq!(s.get(b"k").await.expect("g"), None);
+}
+
+/// Check: racing absent condition has exactly one winner.
+pub async fn racing_absent_condition_has_exactly_one_winner(s: SharedStore) {
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let w = vec![
+                put("claim", &format!("task-{i}")),
+                put(&format!("log/{i}"), "x"),
+            ];
+            s.commit(vec![Condition::Absent(b"claim".to_vec())], w)
+                .await
+                .expect("commit")
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        if t.await.expect("join") {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+    // The winner's two writes landed together; no loser's did.
+    let logs = s.scan(b"log/", None, 100).await.expect("scan");
+    assert_eq!(logs.len(), 1);
+    let claim = s.get(b"claim").await.expect("g").expect("claimed");
+    let winner = String::from_utf8(logs[0].0[b"log/".len()..].to_vec()).expect("utf8");
+    assert_eq!(claim, format!("task-{winner}").into_bytes());
+}
+
+/// Check: concurrent counter increments lose nothing.
+pub async fn concurrent_counter_increments_lose_nothing(s: SharedStore) {
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..10 {
+                loop {
+                    let cur = s.get(b"ctr").await.expect("g");
+                    let n = cur
+                        .as_deref()
+                        .map_or(0, |b| u64::from_be_bytes(b.try_into().expect("8 bytes")));
+                    let cond = Condition::unchanged(b"ctr", cur.as_deref());
+                    let w = vec![Write::Put(b"ctr".to_vec(), (n + 1).to_be_bytes().to_vec())];
+                    if s.commit(vec![cond], w).await.expect("c") {
+                        break;
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("join");
+    }
+    let v = s.get(b"ctr").await.expect("g").expect("set");
+    assert_eq!(u64::from_be_bytes(v.try_into().expect("8 bytes")), 160);
+}
+
+/// Random operations checked against a `BTreeMap` model (a small xorshift PRNG keeps it
+/// deterministic without a dependency).
+pub async fn random_ops_match_a_model(s: SharedStore) {
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for step in 0..400u32 {
+        let k = format!("m/{}", next() % 24).into_bytes();
+        let cond_key = format!("m/{}", next() % 24).into_bytes();
+        let cond = match next() % 3 {
+            0 => Condition::Absent(cond_key),
+            1 => Condition::Present(cond_key),
+            _ => Condition::Equals(cond_key, format!("v{}", next() % 4).into_bytes()),
+        };
+        let write = if next() % 4 == 0 {
+            Write::Delete(k.clone())
+        } else {
+            Write::Put(k.clone(), format!("v{}", next() % 4).into_bytes())
+        };
+        let expect = cond.holds(model.get(cond.key()).map(Vec::as_slice));
+        let got = s
+            .commit(vec![cond], vec![write.clone()])
+            .await
+            .expect("commit");
+        assert_eq!(got, expect, "step {step}");
+        if got {
+            match write {
+                Write::Put(k, v) => {
+                    model.insert(k, v);
+                }
+                Write::Delete(k) => {
+                    model.remove(&k);
+                }
+            }
+        }
+    }
+    let all = s.scan(b"m/", None, 1000).await.expect("scan");
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = model.into_iter().collect();
+    assert_eq!(all, expected);
+}
+
+/// Runs every check of the conformance suite against one backend: `$make` is an expression
+/// evaluating to `(guard, SharedStore)`; a fresh store per check.
+#[macro_export]
+macro_rules! store_conformance_suite {
+    ($modname:ident, $make:expr) => {
+        $crate::store_conformance_suite!(
+            @checks $modname,
+            $make,
+            [
+                get_missing_is_none,
+                scan_is_ordered_prefixed_and_paginated,
+                prefix_with_max_bytes_scans_to_the_end,
+                each_condition_kind,
+                failed_condition_applies_nothing,
+                later_write_to_same_key_wins_within_a_commit,
+                racing_absent_condition_has_exactly_one_winner,
+                concurrent_counter_increments_lose_nothing,
+                random_ops_match_a_model,
+            ]
+        );
+    };
+    (@checks $modname:ident, $make:expr, [$($check:ident),+ $(,)?]) => {
+        mod $modname {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    let (_guard, store) = $make;
+                    $crate::store::testing::$check(store).await;
+                }
+            )+
+        }
+    };
+}
+
+/// A store wrapper that forces the worst interleaving of optimistic writers: the first `n`
+/// commits wait until all `n` have arrived, so every contender has done its reads before any
+/// of them commits. An implementation that does not make its commit conditional on what it
+/// read (a lost update) lets all `n` succeed; a correct compare-and-set lets exactly one.
+/// Later commits (retries) pass straight through.
+pub struct InterleavingStore {
+    inner: SharedStore,
+    gate: tokio::sync::Barrier,
+    arrived: std::sync::atomic::AtomicUsize,
+    n: usize,
+}
+
+impl InterleavingStore {
+    /// Wraps `inner`, holding its first `n` commits until all `n` have arrived.
+    pub fn new(inner: SharedStore, n: usize) -> Self {
+        InterleavingStore {
+            inner,
+            gate: tokio::sync::Barrier::new(n),
+            arrived: std::sync::atomic::AtomicUsize::new(0),
+            n,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Store for InterleavingStore {
+    async fn get(&self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
+        self.inner.get(key).await
+    }
+
+    async fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> crate::Result<Vec<super::Entry>> {
+        self.inner.scan(prefix, after, limit).await
+    }
+
+    async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> crate::Result<bool> {
+        let order = self
+            .arrived
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if order < self.n {
+            self.gate.wait().await;
+        }
+        self.inner.commit(conditions, writes).await
+    }
+
+    async fn flush(&self) -> crate::Result<()> {
+        self.inner.flush().await
+    }
+
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+}

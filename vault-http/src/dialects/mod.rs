@@ -1,0 +1,14 @@
+//! The HTTP dialects the server speaks, one folder each. A dialect owns its routes, its
+//! handlers (thin: parse, call vault-core, map the result) and its error format; request
+//! extraction ([`crate::server::extract`]) yields core errors that the dialect renders.
+//!
+//! - [`service_api`]: `/api/vault/*`, the service API the trading engine already uses.
+//! - next: `openai` (`/v1/chat/completions`, ...) and `hashicorp` (`/v1/secret/...`).
+
+pub mod service_api;
+
+/// What the shared extractors need from a dialect: how it renders a core error.
+pub trait Dialect: Send + Sync + 'static {
+    /// The dialect's error response, built from a core error.
+    type Error: From<vault_core::Error> + axum::response::IntoResponse + Send;
+}

@@ -1,0 +1,96 @@
+//! The `/api/vault/*` dialect: the service API the trading engine already uses. Paths and
+//! shapes come from `vault_client::wire::service_api` (shared with the remote client); errors
+//! render as `{"code","error","field","success":false}`; the token is
+//! `Authorization: Bearer <t>` or `X-Service-Token: <t>`; health is open.
+
+mod error;
+mod handlers;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use vault_client::wire::service_api as wire;
+use vault_core::{Caller, Error, Vault};
+
+pub use error::{ApiError, one_line};
+
+use super::Dialect;
+use crate::server::{AppState, auth, extract};
+
+/// The `/api/vault/*` dialect marker.
+#[derive(Debug)]
+pub struct ServiceApi;
+
+impl Dialect for ServiceApi {
+    type Error = ApiError;
+}
+
+/// A JSON body; rejections in this dialect's format.
+pub type Body<T> = extract::JsonBody<T, ServiceApi>;
+/// A query string; rejections in this dialect's format.
+pub type Query<T> = extract::ApiQuery<T, ServiceApi>;
+/// Path parameters; rejections in this dialect's format.
+pub type Path<T> = extract::ApiPath<T, ServiceApi>;
+
+/// The vault as seen by the authenticated caller of this request.
+pub struct CallerVault(pub Vault);
+
+impl FromRequestParts<AppState> for CallerVault {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| Error::Internal("route is not behind authentication".into()))?;
+        Ok(CallerVault(state.vault().with_caller(caller)))
+    }
+}
+
+/// Lets the request through only with a valid token, recording who the caller is.
+async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    match auth::authenticate(req.headers(), &state) {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+/// The dialect's routes: health open, everything else behind the token.
+pub fn routes(state: AppState) -> Router<AppState> {
+    let protected = Router::new()
+        .route(
+            wire::CONFIGS,
+            get(handlers::list_configs).post(handlers::put_config),
+        )
+        .route(wire::CONFIG, get(handlers::get_config))
+        .route(wire::CONFIG_HISTORY, get(handlers::config_history))
+        .route(
+            wire::CREDENTIALS,
+            get(handlers::list_credentials).post(handlers::put_credential),
+        )
+        .route(
+            wire::CREDENTIAL,
+            get(handlers::get_credential).delete(handlers::delete_credential),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(state, require_token));
+    Router::new()
+        .route(wire::HEALTH, get(handlers::health))
+        .merge(protected)
+}
+
+/// The answer for a path no route serves.
+pub async fn no_route() -> ApiError {
+    handlers::no_route().await
+}
+
+/// The answer for a known path with an unsupported method.
+pub async fn method_not_allowed() -> ApiError {
+    handlers::method_not_allowed().await
+}
