@@ -59,12 +59,26 @@ export interface ConnectOptions {
   cacheFile?: string
   /** Timeout of each request in milliseconds (default 10000). */
   timeoutMs?: number
+  /**
+   * PEM file of CA certificates trusted for `https://` besides the system's roots (a private
+   * CA or a self-signed server certificate). Unreadable or not PEM: rejects with code
+   * `invalid` (field `ca_file`); a certificate not trusted: code `unavailable` on the first call.
+   */
+  caFile?: string
+  /**
+   * Proxy URL (`http://host:port` or `https://host:port`) every request goes through. Without
+   * it no proxy is used: `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY` are ignored.
+   */
+  proxy?: string
 }
 
 /** Opens (creating if needed) the embedded vault in directory `path`. */
 export declare function open(path: string, options?: OpenOptions): Promise<Vault>
 
-/** A client of the vault server at `url` (`http://host:port`); no request is made yet. */
+/**
+ * A client of the vault server at `url` (`http://host:port` or `https://host:port`); no request
+ * is made yet.
+ */
 export declare function connect(url: string, options?: ConnectOptions): Promise<Vault>
 
 /** A vault handle, embedded or remote: the same API either way. */

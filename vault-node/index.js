@@ -338,14 +338,17 @@ function open(path, opts) {
 }
 
 /**
- * Connects to a vault server at `url` (`http://host:port`). `token` is the service token;
- * `cacheFile` keeps last-known-good configs for when the server is unreachable (they come back
- * with `stale: true`); `timeoutMs` bounds each request (default 10000). Connecting does not
- * contact the server: the first call does.
+ * Connects to a vault server at `url` (`http://host:port` or `https://host:port`). `token` is
+ * the service token; `cacheFile` keeps last-known-good configs for when the server is
+ * unreachable (they come back with `stale: true`); `timeoutMs` bounds each request (default
+ * 10000). `caFile`: PEM file of CA certificates trusted for `https://` besides the system's
+ * roots. `proxy`: URL of a proxy for every request; without it no proxy is used
+ * (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` are ignored). Connecting does not contact the
+ * server: the first call does.
  */
 function connect(url, opts) {
   return call(async () => {
-    const o = options(opts, ['token', 'cacheFile', 'timeoutMs'], 'options')
+    const o = options(opts, ['token', 'cacheFile', 'timeoutMs', 'proxy', 'caFile'], 'options')
     const timeoutMs = o.timeoutMs
     if (
       timeoutMs !== undefined &&
@@ -358,6 +361,8 @@ function connect(url, opts) {
       token: optStr(o.token, 'token'),
       cacheFile: optStr(o.cacheFile, 'cacheFile'),
       timeoutMs: timeoutMs ?? undefined,
+      proxy: optStr(o.proxy, 'proxy'),
+      caFile: optStr(o.caFile, 'caFile'),
     })
     return new Vault(n)
   })

@@ -5,8 +5,12 @@
 //! hosted vault exactly as they use an embedded one. It also holds the [`wire`] types of each
 //! HTTP dialect, which the server uses too, so every shape is written once.
 //!
-//! Transport is plain `http://` (no TLS yet): point it at a vault on loopback or on a trusted
-//! network. Errors come back as the same [`vault_core::Error`] variants an embedded vault
+//! Transport is `http://` or `https://` (rustls, ring provider): server certificates are checked
+//! against the system's roots plus, with [`ClientOptions::ca_file`], the certificates of a PEM
+//! file (a private CA or a self-signed server certificate). Use `https://` for a vault on
+//! another host; plain `http://` only on loopback or a trusted network. Proxies are used only
+//! when [`ClientOptions::proxy`] names one: `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY` in the
+//! environment are ignored, so the token never reaches a proxy nobody chose. Errors come back as the same [`vault_core::Error`] variants an embedded vault
 //! returns, rebuilt from the error body's `code` and `field`; network failures are
 //! `unavailable`. No error message carries a secret value or the token.
 //!
@@ -46,6 +50,13 @@ pub struct ClientOptions {
     /// Optional file for the encrypted last-known-good config cache (needs a token: the
     /// file's key is derived from it).
     pub cache_file: Option<PathBuf>,
+    /// Proxy URL (`http://host:port` or `https://host:port`, optionally with `user:password@`
+    /// for the proxy's basic auth) that every request goes through. `None` (the default): no
+    /// proxy at all; the `*_PROXY` environment variables are ignored.
+    pub proxy: Option<String>,
+    /// PEM file of extra CA certificates trusted for `https://` (besides the system's roots),
+    /// e.g. a private CA or a self-signed server certificate.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for ClientOptions {
@@ -54,6 +65,8 @@ impl Default for ClientOptions {
             token: None,
             timeout: Duration::from_secs(10),
             cache_file: None,
+            proxy: None,
+            ca_file: None,
         }
     }
 }
@@ -83,9 +96,12 @@ impl RemoteVault {
     /// A client of the vault server at `base_url` (e.g. `http://127.0.0.1:8000`). No request
     /// is made yet.
     ///
-    /// `invalid` (field `url`) when the URL does not parse or is not `http://`; `invalid`
-    /// (field `token`) when the token is not a valid header value; `invalid` (field
-    /// `cache_file`) when a cache file is asked for without a token.
+    /// `invalid` (field `url`) when the URL does not parse or is not `http://` or `https://`;
+    /// `invalid` (field `token`) when the token is not a valid header value; `invalid` (field
+    /// `proxy`) when the proxy is not an `http://` or `https://` URL; `invalid` (field
+    /// `ca_file`) when that file cannot be read or holds no usable PEM certificate (or, for
+    /// `https://`, when it is needed because the system has no CA certificates); `invalid`
+    /// (field `cache_file`) when a cache file is asked for without a token.
     pub fn new(base_url: &str, options: ClientOptions) -> Result<RemoteVault> {
         let transport = Arc::new(transport::Transport::new(base_url, &options)?);
         let cache = cache::ConfigCache::new(

@@ -1,7 +1,21 @@
 //! HTTP transport of the remote client: URL building under the base URL, the bearer token,
-//! and turning answers into values or the vault errors they stand for.
+//! TLS and proxy settings, and turning answers into values or the vault errors they stand for.
+//!
+//! - `http://` and `https://` base URLs. TLS is rustls with the ring provider; server
+//!   certificates are checked against the system's root certificates plus, with
+//!   [`ClientOptions::ca_file`], the PEM certificates of that file. An `http://` client (no
+//!   `https://` server or proxy) does not load the system roots at all.
+//! - Proxies are off unless [`ClientOptions::proxy`] names one: `HTTP_PROXY`, `HTTPS_PROXY`,
+//!   `ALL_PROXY` (and `NO_PROXY`) in the environment are ignored, so the token and the values
+//!   never pass through a proxy nobody asked for, and a proxy's error page is never taken for
+//!   an unreachable vault.
+
+use std::path::Path;
+use std::sync::Arc;
 
 use reqwest::{Method, StatusCode, Url};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vault_core::crypto::SecretString;
@@ -24,24 +38,127 @@ pub(crate) struct Transport {
 }
 
 fn bad_url() -> Error {
-    Error::invalid("url", "must be an absolute http:// URL")
+    Error::invalid("url", "must be an absolute http:// or https:// URL")
+}
+
+fn bad_proxy() -> Error {
+    Error::invalid(
+        "proxy",
+        "must be an absolute http:// or https:// URL (with no path, query or fragment)",
+    )
+}
+
+/// The explicit proxy of [`ClientOptions::proxy`]. Its userinfo, if any, is sent to the proxy
+/// (basic auth) and never shown in an error.
+fn proxy(url: &str) -> Result<(reqwest::Proxy, bool)> {
+    let u = Url::parse(url.trim()).map_err(|_| bad_proxy())?;
+    let https = match u.scheme() {
+        "http" => false,
+        "https" => true,
+        _ => return Err(bad_proxy()),
+    };
+    if u.cannot_be_a_base()
+        || u.host_str().is_none()
+        || u.path() != "/"
+        || u.query().is_some()
+        || u.fragment().is_some()
+    {
+        return Err(bad_proxy());
+    }
+    let p = reqwest::Proxy::all(u).map_err(|_| bad_proxy())?;
+    Ok((p, https))
+}
+
+/// The certificates of [`ClientOptions::ca_file`]: at least one PEM `CERTIFICATE` block, each
+/// a certificate rustls can use as a trust anchor.
+fn ca_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let pem = std::fs::read(path)
+        .map_err(|e| Error::invalid("ca_file", format!("cannot be read ({})", e.kind())))?;
+    let not_pem = || {
+        Error::invalid(
+            "ca_file",
+            "must hold PEM certificates (-----BEGIN CERTIFICATE-----)",
+        )
+    };
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| not_pem())?;
+    if certs.is_empty() {
+        return Err(not_pem());
+    }
+    let mut store = rustls::RootCertStore::empty();
+    let (_, ignored) = store.add_parsable_certificates(certs.iter().cloned());
+    if ignored > 0 {
+        return Err(Error::invalid(
+            "ca_file",
+            "holds a certificate that cannot be parsed",
+        ));
+    }
+    Ok(certs)
+}
+
+/// The rustls client configuration (ring provider, TLS 1.2 and 1.3). With `system_roots`
+/// the server certificate is checked against the system's roots plus `extra`; without (no
+/// `https://` server or proxy configured), only against `extra`.
+fn tls_config(
+    extra: Vec<CertificateDer<'static>>,
+    system_roots: bool,
+) -> Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|_| Error::Internal("cannot configure TLS".into()))?;
+    let config = if system_roots {
+        let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider)
+            .map_err(|e| {
+                Error::invalid(
+                    "ca_file",
+                    format!("needed: the system's CA certificates cannot be used ({e})"),
+                )
+            })?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(extra);
+        builder.with_root_certificates(roots)
+    };
+    Ok(config.with_no_client_auth())
+}
+
+/// The rustls error behind a failed request, if any. tokio-rustls and hyper-rustls wrap it in
+/// `io::Error`s, whose `source()` skips the error they wrap, so those are opened by hand.
+fn tls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut next = Some(e);
+    while let Some(cur) = next {
+        let mut inner: &(dyn std::error::Error + 'static) = cur;
+        loop {
+            if let Some(t) = inner.downcast_ref::<rustls::Error>() {
+                return Some(t);
+            }
+            match inner
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(wrapped) => inner = wrapped,
+                None => break,
+            }
+        }
+        next = cur.source();
+    }
+    None
 }
 
 impl Transport {
     /// Checks the URL and token and builds the pool; see [`crate::RemoteVault::new`].
     pub(crate) fn new(base_url: &str, options: &ClientOptions) -> Result<Transport> {
         let base = Url::parse(base_url.trim()).map_err(|_| bad_url())?;
-        match base.scheme() {
-            "http" => {}
-            "https" => {
-                return Err(Error::invalid(
-                    "url",
-                    "https is not supported by this build (no TLS); use http:// to a trusted \
-                     network or a local TLS-terminating proxy",
-                ));
-            }
+        let mut https = match base.scheme() {
+            "http" => false,
+            "https" => true,
             _ => return Err(bad_url()),
-        }
+        };
         if base.cannot_be_a_base() || base.host_str().is_none() {
             return Err(bad_url());
         }
@@ -63,8 +180,22 @@ impl Transport {
                 ));
             }
         }
-        let http = reqwest::Client::builder()
-            .timeout(options.timeout)
+        let mut builder = reqwest::Client::builder().timeout(options.timeout);
+        // `no_proxy` also turns off the environment's proxies (reqwest's default reads them).
+        builder = match &options.proxy {
+            None => builder.no_proxy(),
+            Some(p) => {
+                let (p, https_proxy) = proxy(p)?;
+                https |= https_proxy;
+                builder.no_proxy().proxy(p)
+            }
+        };
+        let extra = match &options.ca_file {
+            Some(path) => ca_certificates(path)?,
+            None => Vec::new(),
+        };
+        let http = builder
+            .tls_backend_preconfigured(tls_config(extra, https)?)
             .build()
             .map_err(|_| Error::Internal("cannot build the HTTP client".into()))?;
         Ok(Transport {
@@ -95,6 +226,24 @@ impl Transport {
     }
 
     fn unavailable(&self, e: &reqwest::Error) -> Error {
+        let origin = &self.origin;
+        // A TLS failure names itself (rustls errors carry names and reasons, never request
+        // data), with a hint for a certificate the client does not trust.
+        match tls_error(e) {
+            Some(t @ rustls::Error::InvalidCertificate(_)) => {
+                return Error::Unavailable(format!(
+                    "cannot connect to {origin}: the server's TLS certificate was not accepted \
+                     ({t}); if it is signed by a private CA, pass that CA's certificate as \
+                     ca_file"
+                ));
+            }
+            Some(t) => {
+                return Error::Unavailable(format!(
+                    "cannot connect to {origin}: the TLS handshake failed ({t})"
+                ));
+            }
+            None => {}
+        }
         let what = if e.is_timeout() {
             "the request timed out"
         } else if e.is_connect() {
@@ -113,7 +262,7 @@ impl Transport {
         } else {
             format!(" ({cause})")
         };
-        Error::Unavailable(format!("{what} to {}{detail}", self.origin))
+        Error::Unavailable(format!("{what} to {origin}{detail}"))
     }
 
     /// Sends a request and returns the status and the raw body (zeroized on drop: it may hold
@@ -221,7 +370,6 @@ mod tests {
             "",
             "not a url",
             "ftp://host/",
-            "https://host/",
             "mailto:x@y",
             "http://user:pw@host/",
             "http://host/?q=1",
@@ -232,6 +380,63 @@ mod tests {
             assert_eq!(e.field(), Some("url"), "{u}");
         }
         assert!(Transport::new("http://127.0.0.1:1", &ClientOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn rejects_bad_proxies_with_field_proxy_and_never_echoes_them() {
+        for p in [
+            "",
+            "not a url",
+            "socks5://h:1",
+            "ftp://h:1",
+            "http://user:hunter2@h:1/path",
+            "http://h:1/?q=1",
+        ] {
+            let opts = ClientOptions {
+                proxy: Some(p.into()),
+                ..ClientOptions::default()
+            };
+            let e = Transport::new("http://127.0.0.1:1", &opts)
+                .err()
+                .unwrap_or_else(|| panic!("{p} accepted"));
+            assert_eq!(e.field(), Some("proxy"), "{p}");
+            assert!(!e.to_string().contains("hunter2"));
+        }
+        for p in ["http://127.0.0.1:3128", "http://u:p@proxy:8080/"] {
+            let opts = ClientOptions {
+                proxy: Some(p.into()),
+                ..ClientOptions::default()
+            };
+            assert!(Transport::new("http://127.0.0.1:1", &opts).is_ok(), "{p}");
+        }
+    }
+
+    #[test]
+    fn a_bad_ca_file_is_invalid_field_ca_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let not_pem = dir.path().join("not.pem");
+        std::fs::write(&not_pem, "hello").expect("write");
+        let bad_der = dir.path().join("bad.pem");
+        std::fs::write(
+            &bad_der,
+            "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        for (path, url) in [
+            (dir.path().join("missing.pem"), "https://127.0.0.1:1"),
+            (not_pem.clone(), "https://127.0.0.1:1"),
+            (not_pem, "http://127.0.0.1:1"),
+            (bad_der, "https://127.0.0.1:1"),
+        ] {
+            let opts = ClientOptions {
+                ca_file: Some(path.clone()),
+                ..ClientOptions::default()
+            };
+            let e = Transport::new(url, &opts)
+                .err()
+                .unwrap_or_else(|| panic!("{} accepted", path.display()));
+            assert_eq!(e.field(), Some("ca_file"), "{}: {e}", path.display());
+        }
     }
 
     #[test]

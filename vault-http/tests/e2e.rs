@@ -18,3 +18,6 @@ mod wire;
 
 #[path = "e2e/limits.rs"]
 mod limits;
+
+#[path = "e2e/proxy.rs"]
+mod proxy;

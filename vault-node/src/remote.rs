@@ -23,15 +23,23 @@ pub struct ConnectOptions {
     /// Timeout of each request in milliseconds (default 10000); `index.js` passes only
     /// positive integers.
     pub timeout_ms: Option<u32>,
+    /// Proxy URL every request goes through; none (the default) means no proxy at all, the
+    /// `*_PROXY` environment variables being ignored.
+    pub proxy: Option<String>,
+    /// PEM file of CA certificates trusted for `https://` besides the system's roots.
+    pub ca_file: Option<String>,
 }
 
-/// A client of the vault server at `url`. No request is made until the first call.
+/// A client of the vault server at `url` (`http://` or `https://`). No request is made until
+/// the first call.
 #[napi]
 pub async fn connect_remote(url: String, options: Option<ConnectOptions>) -> Result<NativeVault> {
     let mut client = ClientOptions::default();
     if let Some(o) = options {
         client.token = o.token.map(SecretString::new);
         client.cache_file = o.cache_file.map(PathBuf::from);
+        client.proxy = o.proxy;
+        client.ca_file = o.ca_file.map(PathBuf::from);
         if let Some(ms) = o.timeout_ms {
             client.timeout = Duration::from_millis(u64::from(ms));
         }

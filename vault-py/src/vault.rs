@@ -197,22 +197,33 @@ fn warn_dev_key(py: Python<'_>, dev: &vault_core::data_dir::DevKey) -> PyResult<
     PyErr::warn(py, &category, &std::ffi::CString::new(message)?, 1)
 }
 
-/// Connects to a running `vault-http` server at `url` (e.g. `http://127.0.0.1:8000`). No
-/// request is made yet: an unreachable server shows as `Unavailable` on the first call.
+/// Connects to a running `vault-http` server at `url` (`http://host:port` or
+/// `https://host:port`). No request is made yet: an unreachable server shows as `Unavailable`
+/// on the first call.
 ///
 /// `token` is the service token (`VVAULT_SERVICE_TOKEN` of the server), sent as a bearer token;
 /// `timeout` is seconds per request. Configs read successfully are kept as last-known-good and
 /// served with `stale=True` while the server is unreachable; with `cache_file` they are also
 /// kept in that file, encrypted under a key derived from the token, so a restarted process can
 /// start while the vault is down. Credentials are never cached.
+///
+/// `https://` server certificates are checked against the system's root certificates plus the
+/// PEM certificates in `ca_file` (a private CA or a self-signed server certificate); an
+/// untrusted certificate is `Unavailable`, a `ca_file` that cannot be read or holds no PEM
+/// certificate is `InvalidInput` (field `ca_file`). No proxy is used unless `proxy` names one
+/// (`http://host:port` or `https://host:port`): `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY`
+/// in the environment are ignored.
 #[pyfunction]
-#[pyo3(signature = (url, *, token=None, timeout=10.0, cache_file=None))]
+#[pyo3(signature = (url, *, token=None, timeout=10.0, cache_file=None, proxy=None, ca_file=None))]
+#[allow(clippy::too_many_arguments)] // keyword-only options in Python
 pub(crate) fn connect(
     py: Python<'_>,
     url: String,
     token: Option<String>,
     timeout: f64,
     cache_file: Option<PathBuf>,
+    proxy: Option<String>,
+    ca_file: Option<PathBuf>,
 ) -> PyResult<Vault> {
     let token = token.map(SecretString::from);
     let timeout = match Duration::try_from_secs_f64(timeout) {
@@ -231,6 +242,8 @@ pub(crate) fn connect(
         token,
         timeout,
         cache_file,
+        proxy,
+        ca_file,
     };
     let rt = crate::runtime::runtime()?;
     let remote = py.detach(|| {

@@ -19,6 +19,7 @@ fn options(token: &str, cache_file: Option<PathBuf>) -> ClientOptions {
         token: Some(SecretString::from(token)),
         timeout: Duration::from_secs(10),
         cache_file,
+        ..ClientOptions::default()
     }
 }
 

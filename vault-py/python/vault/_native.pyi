@@ -70,12 +70,22 @@ def connect(
     token: str | None = None,
     timeout: float = 10.0,
     cache_file: str | os.PathLike[str] | None = None,
+    proxy: str | None = None,
+    ca_file: str | os.PathLike[str] | None = None,
 ) -> Vault:
-    """Connects to a running ``vault-http`` server at ``url`` (no request is made yet).
+    """Connects to a running ``vault-http`` server at ``url`` (``http://host:port`` or
+    ``https://host:port``; no request is made yet).
 
     ``token``: the service token (``VVAULT_SERVICE_TOKEN``); ``timeout``: seconds per request;
     ``cache_file``: optional encrypted file keeping last-known-good configs across restarts
     (credentials are never cached on disk).
+
+    ``ca_file``: PEM file of CA certificates trusted for ``https://`` besides the system's roots
+    (a private CA or a self-signed server certificate); an untrusted certificate is
+    ``Unavailable``, an unreadable or non-PEM file ``InvalidInput`` (field ``ca_file``).
+    ``proxy``: ``http://host:port`` (or ``https://``) of a proxy to send every request through.
+    Without it no proxy is used: ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``ALL_PROXY`` in the
+    environment are ignored.
     """
 
 @final
