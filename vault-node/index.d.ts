@@ -60,6 +60,11 @@ export interface ConnectOptions {
   /** Timeout of each request in milliseconds (default 10000). */
   timeoutMs?: number
   /**
+   * Age in milliseconds after which a cached config is no longer served (default 24 h);
+   * `Infinity`: no limit. A stale config must never turn a strategy on.
+   */
+  cacheMaxAgeMs?: number
+  /**
    * PEM file of CA certificates trusted for `https://` besides the system's roots (a private
    * CA or a self-signed server certificate). Unreadable or not PEM: rejects with code
    * `invalid` (field `ca_file`); a certificate not trusted: code `unavailable` on the first call.
@@ -123,8 +128,11 @@ export declare class Credentials {
   put(key: string, value: string, options: CredentialPutOptions): Promise<CredentialWritten>
   /** The current version of credential `key`, with its value. */
   get(key: string, options?: CredentialLookupOptions): Promise<Credential>
-  /** The credentials of `service` without their values, ordered by key. */
-  list(service: string): Promise<CredentialInfo[]>
+  /**
+   * One page of the credentials of `service` without their values, ordered by key (values are
+   * never decrypted to list them).
+   */
+  list(service: string, options?: ListOptions): Promise<Page<CredentialInfo>>
   /** Deletes credential `key` with all its versions; resolves to what was deleted. */
   delete(key: string, options?: CredentialLookupOptions): Promise<CredentialDeleted>
 }
@@ -207,6 +215,43 @@ export interface ConfigHistory {
   versions: StrategyConfig[]
   /** Present when older versions exist: pass it as `after` to read the next page. */
   next?: number
+  /** The oldest version kept: history starts there (1 until older versions are pruned). */
+  oldestVersion: number
+}
+
+/** Options of `credentials.list` and `configs.list`. */
+export interface ListOptions {
+  /** Most items to return: 1 to 1000, default 100. */
+  limit?: number
+  /** Return items whose names sort after this one; pass a page's `next`. */
+  after?: string
+}
+
+/** A record a listing found but could not read (e.g. it failed its integrity check). */
+export interface Unreadable {
+  service: string
+  /** The credential key or strategy id. */
+  name: string
+  /** The stable error code, e.g. `integrity`. */
+  code: ErrorCode | (string & {})
+  message: string
+}
+
+/**
+ * One page of a listing: an array of the items that could be read, ordered by name, with two
+ * non-enumerable properties.
+ */
+export type Page<T> = T[] & {
+  /** Present when more items follow: pass it as `after` to read the next page. */
+  readonly next?: string
+  /** Items of this page that could not be read; they do not fail the listing. */
+  readonly unreadable: Unreadable[]
+}
+
+/** The configs settings of a service. */
+export interface ConfigSettings {
+  /** Versions kept of each config (the latest included): 1 to 100000, default 1000. */
+  maxVersions: number
 }
 
 /** `v.configs`. */
@@ -216,8 +261,12 @@ export declare class Configs {
   put(service: string, strategyId: string, options?: ConfigPutOptions): Promise<ConfigWritten>
   /** The latest version of a strategy config, or `options.version`. */
   get(service: string, strategyId: string, options?: ConfigGetOptions): Promise<StrategyConfig>
-  /** The latest version of every strategy config of `service`, ordered by strategy id. */
-  list(service: string): Promise<StrategyConfig[]>
+  /** One page of the latest versions of the strategy configs of `service`, by strategy id. */
+  list(service: string, options?: ListOptions): Promise<Page<StrategyConfig>>
+  /** The configs settings of `service`. */
+  settings(service: string): Promise<ConfigSettings>
+  /** Sets how many versions of each config of `service` are kept; a put prunes older ones. */
+  setSettings(service: string, settings: ConfigSettings): Promise<ConfigSettings>
   /** The versions of a strategy config, newest first, a page at a time (`not_found` if none). */
   history(service: string, strategyId: string, options?: ConfigHistoryOptions): Promise<ConfigHistory>
 }

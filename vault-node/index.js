@@ -129,6 +129,18 @@ function optSymbols(v) {
 // ---- records ----
 
 /**
+ * A listing page as an array of its items, with `next` (the `after` of the next page, absent
+ * on the last) and `unreadable` as non-enumerable properties, so the array still compares,
+ * spreads and serializes as a plain array of items.
+ */
+function page(r) {
+  const items = r.items
+  Object.defineProperty(items, 'next', { value: r.next ?? undefined, enumerable: false })
+  Object.defineProperty(items, 'unreadable', { value: r.unreadable, enumerable: false })
+  return items
+}
+
+/**
  * A credential with its secret value. `cred.value` returns the string; printing, inspecting or
  * JSON-serializing the record shows `[REDACTED]`. Spreading (`{...cred}`) or `structuredClone`
  * drop the value.
@@ -205,9 +217,22 @@ class Credentials {
     })
   }
 
-  /** The credentials of `service`, without values, ordered by key. */
-  list(service) {
-    return call(async () => this.#native.listCredentials(str(service, 'service')))
+  /**
+   * One page of the credentials of `service`, without values, ordered by key: at most `limit`
+   * (default 100, at most 1000) whose keys sort after `after` (a previous page's `next`). An
+   * array, with `next` (when more follow) and `unreadable` (credentials that could not be read,
+   * reported instead of failing the listing) as non-enumerable properties.
+   */
+  list(service, opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'after'], 'options')
+      const r = await this.#native.listCredentials(
+        str(service, 'service'),
+        optUint(o.limit, 'limit'),
+        optStr(o.after, 'after'),
+      )
+      return page(r)
+    })
   }
 
   /** Deletes credential `key` with all its versions; resolves to `{ service, key }` deleted. */
@@ -257,9 +282,39 @@ class Configs {
     })
   }
 
-  /** The latest version of every strategy config of `service`, ordered by strategy id. */
-  list(service) {
-    return call(async () => this.#native.listConfigs(str(service, 'service')))
+  /**
+   * One page of the latest versions of the strategy configs of `service`, ordered by strategy
+   * id: at most `limit` (default 100, at most 1000) whose ids sort after `after` (a previous
+   * page's `next`). An array with non-enumerable `next` and `unreadable`, as `credentials.list`.
+   */
+  list(service, opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'after'], 'options')
+      const r = await this.#native.listConfigs(
+        str(service, 'service'),
+        optUint(o.limit, 'limit'),
+        optStr(o.after, 'after'),
+      )
+      return page(r)
+    })
+  }
+
+  /** The configs settings of `service`: `{ maxVersions }`. */
+  settings(service) {
+    return call(async () => this.#native.configSettings(str(service, 'service')))
+  }
+
+  /**
+   * Sets the configs settings of `service`: `maxVersions` (1 to 100000, default 1000) versions
+   * of each config are kept; a put prunes older ones. Resolves to the settings now in force.
+   */
+  setSettings(service, opts) {
+    return call(async () => {
+      const o = options(opts, ['maxVersions'], 'options')
+      const maxVersions = optUint(o.maxVersions, 'maxVersions')
+      if (maxVersions === undefined) throw invalid('maxVersions', 'is required')
+      return this.#native.setConfigSettings(str(service, 'service'), maxVersions)
+    })
   }
 
   /**
@@ -338,17 +393,28 @@ function open(path, opts) {
 }
 
 /**
- * Connects to a vault server at `url` (`http://host:port` or `https://host:port`). `token` is
- * the service token; `cacheFile` keeps last-known-good configs for when the server is
- * unreachable (they come back with `stale: true`); `timeoutMs` bounds each request (default
- * 10000). `caFile`: PEM file of CA certificates trusted for `https://` besides the system's
- * roots. `proxy`: URL of a proxy for every request; without it no proxy is used
- * (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` are ignored). Connecting does not contact the
- * server: the first call does.
+ * Connects to a vault server at `url` (`http://host:port` or `https://host:port`). `caFile`:
+ * PEM file of CA certificates trusted for `https://` besides the system's roots. `proxy`: URL
+ * of a proxy for every request; without it no proxy is used (`HTTP_PROXY`, `HTTPS_PROXY`,
+ * `ALL_PROXY` are ignored). `token` is the service token;
+ * `cacheFile` keeps last-known-good configs for when the server is unreachable (they come back
+ * with `stale: true`); `timeoutMs` bounds each request (default 10000); `cacheMaxAgeMs` is the
+ * age after which a cached config is no longer served (default 24 h; `Infinity`: no limit). A
+ * stale config must never turn a strategy on. Connecting does not contact the server: the first
+ * call does.
  */
 function connect(url, opts) {
   return call(async () => {
-    const o = options(opts, ['token', 'cacheFile', 'timeoutMs', 'proxy', 'caFile'], 'options')
+    const o = options(opts, ['token', 'cacheFile', 'timeoutMs', 'cacheMaxAgeMs', 'proxy', 'caFile'], 'options')
+    const cacheMaxAgeMs = o.cacheMaxAgeMs
+    if (
+      cacheMaxAgeMs !== undefined &&
+      cacheMaxAgeMs !== null &&
+      cacheMaxAgeMs !== Infinity &&
+      (!Number.isSafeInteger(cacheMaxAgeMs) || cacheMaxAgeMs < 0)
+    ) {
+      throw invalid('cacheMaxAgeMs', 'must be a non-negative integer of milliseconds, or Infinity for no limit')
+    }
     const timeoutMs = o.timeoutMs
     if (
       timeoutMs !== undefined &&
@@ -361,6 +427,7 @@ function connect(url, opts) {
       token: optStr(o.token, 'token'),
       cacheFile: optStr(o.cacheFile, 'cacheFile'),
       timeoutMs: timeoutMs ?? undefined,
+      cacheMaxAgeMs: cacheMaxAgeMs ?? undefined,
       proxy: optStr(o.proxy, 'proxy'),
       caFile: optStr(o.caFile, 'caFile'),
     })

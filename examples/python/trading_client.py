@@ -63,6 +63,7 @@ def start(v: vault.Vault) -> int:
     except vault.Unavailable:
         print("health: unavailable")
 
+    configs: list[vault.StrategyConfig]
     try:
         configs = v.configs.list(SERVICE)
     except vault.Unavailable:

@@ -1,22 +1,28 @@
 //! The remote client's last-known-good cache of strategy configs: the last successfully read
 //! configs of each service, in memory and (optionally) in a file sealed under a key derived
-//! from the token. Served with `stale: true` when the server is unreachable. Credentials are
-//! never cached.
+//! from the token, each with the time it was read. Served with `stale: true` when the server
+//! is unreachable, and only while younger than the client's maximum age. Credentials are never
+//! cached.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use vault_core::crypto::{KeyMaterial, SecretString, derive_subkey, open_blob, seal_blob};
-use vault_core::{Error, Result, StrategyConfig};
+use vault_core::{Error, Page, PageRequest, Result, StrategyConfig};
 use zeroize::Zeroizing;
 
 /// HKDF context of the cache-file key.
 const CACHE_KEY_CONTEXT: &str = "vault-http client config cache";
-/// Associated-data prefix of the cache file (the base URL follows it).
-const CACHE_AAD_PREFIX: &[u8] = b"vault-http config cache v1\0";
+/// Associated-data prefix of the cache file (the base URL follows it). v2 entries carry the
+/// time they were read; a v1 file (no times) does not open and is replaced.
+const CACHE_AAD_PREFIX: &[u8] = b"vault-http config cache v2\0";
+/// How stale an unchanged entry's read time may get before a read refreshes it (and rewrites
+/// the cache file): a tenth of this, or of the maximum age when that is shorter.
+const REFRESH_SLACK: Duration = Duration::from_secs(600);
 /// Most pinned (explicitly versioned) configs kept per service.
 const MAX_PINNED_PER_SERVICE: usize = 256;
 
@@ -24,6 +30,8 @@ const MAX_PINNED_PER_SERVICE: usize = 256;
 pub(crate) struct ConfigCache {
     data: Mutex<CacheData>,
     file: Option<CacheFile>,
+    /// Oldest entry served; `None`: no limit.
+    max_age: Option<Duration>,
 }
 
 struct CacheFile {
@@ -42,12 +50,26 @@ struct CacheData {
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 struct ServiceCache {
-    /// True once a full list of the service was read.
-    listed: bool,
+    /// When a whole list of the service (one page holding every config) was last read, in ms
+    /// since the epoch; `None` until one was.
+    listed_at: Option<i64>,
     /// Latest known version of each strategy, by strategy id.
-    latest: BTreeMap<String, StrategyConfig>,
+    latest: BTreeMap<String, Entry>,
     /// Explicitly requested versions, by `"<strategy_id>@<version>"`.
-    pinned: BTreeMap<String, StrategyConfig>,
+    pinned: BTreeMap<String, Entry>,
+}
+
+/// One cached config and when it was read from the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Entry {
+    config: StrategyConfig,
+    /// When it was read, in ms since the epoch.
+    read_at: i64,
+}
+
+/// Now, in ms since the epoch.
+fn now_ms() -> i64 {
+    vault_core::clock::Clock::now(&vault_core::SystemClock).as_millis()
 }
 
 impl ConfigCache {
@@ -58,6 +80,7 @@ impl ConfigCache {
         path: Option<&Path>,
         token: Option<&SecretString>,
         base_url: &str,
+        max_age: Option<Duration>,
     ) -> Result<Arc<ConfigCache>> {
         let mut data = CacheData::default();
         let file = match path {
@@ -87,16 +110,73 @@ impl ConfigCache {
         Ok(Arc::new(ConfigCache {
             data: Mutex::new(data),
             file,
+            max_age,
         }))
     }
 
-    pub(crate) fn cached_list(&self, service: &str) -> Option<Vec<StrategyConfig>> {
+    /// The entry to keep for `config`, just read at `now`, in place of `old`: `old` itself when
+    /// it holds the same config read recently (so that a read of an unchanged config does not
+    /// rewrite the cache file each time), else a new entry.
+    fn refreshed(&self, old: Option<&Entry>, config: &StrategyConfig, now: i64) -> Entry {
+        match old {
+            Some(e) if e.config == *config && self.recent(e.read_at, now) => e.clone(),
+            _ => Entry {
+                config: config.clone(),
+                read_at: now,
+            },
+        }
+    }
+
+    /// Whether `at` is recent enough not to be refreshed (see [`REFRESH_SLACK`]).
+    fn recent(&self, at: i64, now: i64) -> bool {
+        let slack = self.max_age.map_or(REFRESH_SLACK, |m| m.min(REFRESH_SLACK)) / 10;
+        now.saturating_sub(at) <= i64::try_from(slack.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Whether something read at `read_at` may still be served.
+    fn fresh(&self, read_at: i64, now: i64) -> bool {
+        self.max_age.is_none_or(|max| {
+            let max = i64::try_from(max.as_millis()).unwrap_or(i64::MAX);
+            now.saturating_sub(read_at) <= max
+        })
+    }
+
+    /// `page` of the cached list of `service`: only when a whole list was read and neither it
+    /// nor any config in it is older than the maximum age.
+    pub(crate) fn cached_list(
+        &self,
+        service: &str,
+        page: &PageRequest,
+    ) -> Option<Page<StrategyConfig>> {
+        let limit = page.checked_limit().ok()?;
+        let after = page.checked_after().ok()?;
         let cache = self.data.lock().ok()?;
         let s = cache.services.get(service)?;
-        if !s.listed {
+        let now = now_ms();
+        if !s.listed_at.is_some_and(|t| self.fresh(t, now))
+            || !s.latest.values().all(|e| self.fresh(e.read_at, now))
+        {
             return None;
         }
-        Some(s.latest.values().cloned().map(mark_stale).collect())
+        let mut rest = s
+            .latest
+            .iter()
+            .filter(|(id, _)| after.is_none_or(|a| id.as_str() > a));
+        let items: Vec<StrategyConfig> = rest
+            .by_ref()
+            .take(limit)
+            .map(|(_, e)| mark_stale(e.config.clone()))
+            .collect();
+        let next = if rest.next().is_some() {
+            items.last().map(|c| c.strategy_id.to_string())
+        } else {
+            None
+        };
+        Some(Page {
+            items,
+            unreadable: Vec::new(),
+            next,
+        })
     }
 
     pub(crate) fn cached_config(
@@ -113,33 +193,51 @@ impl ConfigCache {
             Some(v) => s
                 .pinned
                 .get(&pin_key(strategy_id, v))
-                .or(latest.filter(|c| c.version == v)),
+                .or(latest.filter(|e| e.config.version == v)),
         };
-        found.cloned().map(mark_stale)
+        found
+            .filter(|e| self.fresh(e.read_at, now_ms()))
+            .map(|e| mark_stale(e.config.clone()))
     }
 
-    /// Records a successful list of `service`; persists when something changed.
-    pub(crate) async fn remember_list(self: &Arc<Self>, service: &str, configs: &[StrategyConfig]) {
+    /// Records a successful list page of `service`: a page holding the whole list (first page,
+    /// no `next`) replaces the service's list; any other page only refreshes its configs.
+    /// Persists when something changed.
+    pub(crate) async fn remember_list(
+        self: &Arc<Self>,
+        service: &str,
+        request: &PageRequest,
+        page: &Page<StrategyConfig>,
+    ) {
+        let now = now_ms();
+        let whole = request.after.is_none() && page.next.is_none();
         let changed = {
             let Ok(mut cache) = self.data.lock() else {
                 return;
             };
             let entry = cache.services.entry(service.to_string()).or_default();
             let before = entry.clone();
-            let mut latest = BTreeMap::new();
-            for c in configs {
-                let keep_old = entry
-                    .latest
-                    .get(c.strategy_id.as_str())
-                    .filter(|old| old.version > c.version)
-                    .cloned();
-                latest.insert(
-                    c.strategy_id.to_string(),
-                    keep_old.unwrap_or_else(|| c.clone()),
-                );
+            let mut latest = if whole {
+                BTreeMap::new()
+            } else {
+                entry.latest.clone()
+            };
+            for c in &page.items {
+                let old = entry.latest.get(c.strategy_id.as_str());
+                let kept = match old {
+                    // A newer version read before stays.
+                    Some(o) if o.config.version > c.version => o.clone(),
+                    _ => self.refreshed(old, c, now),
+                };
+                latest.insert(c.strategy_id.to_string(), kept);
             }
             entry.latest = latest;
-            entry.listed = true;
+            if whole {
+                entry.listed_at = entry
+                    .listed_at
+                    .filter(|&t| self.recent(t, now))
+                    .or(Some(now));
+            }
             *entry != before
         };
         if changed {
@@ -153,6 +251,7 @@ impl ConfigCache {
         config: &StrategyConfig,
         version: Option<u64>,
     ) {
+        let now = now_ms();
         let changed = {
             let Ok(mut cache) = self.data.lock() else {
                 return;
@@ -164,22 +263,18 @@ impl ConfigCache {
             let before = entry.clone();
             match version {
                 None => {
-                    let newer = entry
-                        .latest
-                        .get(config.strategy_id.as_str())
-                        .is_none_or(|old| old.version <= config.version);
-                    if newer {
-                        entry
-                            .latest
-                            .insert(config.strategy_id.to_string(), config.clone());
+                    let old = entry.latest.get(config.strategy_id.as_str());
+                    if old.is_none_or(|o| o.config.version <= config.version) {
+                        let kept = self.refreshed(old, config, now);
+                        entry.latest.insert(config.strategy_id.to_string(), kept);
                     }
                 }
                 Some(v) => {
                     let key = pin_key(&config.strategy_id, v);
-                    if entry.pinned.contains_key(&key)
-                        || entry.pinned.len() < MAX_PINNED_PER_SERVICE
-                    {
-                        entry.pinned.insert(key, config.clone());
+                    let old = entry.pinned.get(&key);
+                    if old.is_some() || entry.pinned.len() < MAX_PINNED_PER_SERVICE {
+                        let kept = self.refreshed(old, config, now);
+                        entry.pinned.insert(key, kept);
                     }
                 }
             }
@@ -222,8 +317,8 @@ impl CacheFile {
         let plain = open_blob(&self.key, &self.aad, &sealed).ok()?;
         let mut data: CacheData = serde_json::from_slice(&plain).ok()?;
         for s in data.services.values_mut() {
-            for c in s.latest.values_mut().chain(s.pinned.values_mut()) {
-                c.stale = false;
+            for e in s.latest.values_mut().chain(s.pinned.values_mut()) {
+                e.config.stale = false;
             }
         }
         Some(data)
@@ -309,7 +404,7 @@ mod tests {
             write_lock: tokio::sync::Mutex::new(()),
         };
         let mut data = CacheData::default();
-        data.services.entry("svc".into()).or_default().listed = true;
+        data.services.entry("svc".into()).or_default().listed_at = Some(1);
         file.store(&data).expect("store");
         assert_eq!(file.load(), Some(data));
         #[cfg(unix)]

@@ -7,15 +7,16 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use reqwest::Method;
 use vault_core::{
-    ConfigHistory, ConfigPut, ConfigWritten, ConfigsApi, Error, Result, ServiceName,
-    StrategyConfig, StrategyId,
+    ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, ConfigsApi, Error, Page, PageRequest,
+    Result, ServiceName, StrategyConfig, StrategyId,
 };
 
 use crate::cache::ConfigCache;
 use crate::transport::Transport;
 use crate::wire::service_api::{
-    CONFIG, CONFIG_HISTORY, CONFIGS, ConfigHistoryReply, ConfigListReply, ConfigPutBody,
-    ConfigReply, ConfigWrittenReply, HistoryQuery, VersionQuery, fill_path,
+    CONFIG, CONFIG_HISTORY, CONFIG_SETTINGS, CONFIGS, ConfigHistoryReply, ConfigListReply,
+    ConfigPutBody, ConfigReply, ConfigSettingsBody, ConfigSettingsReply, ConfigWrittenReply,
+    HistoryQuery, PageQuery, VersionQuery, fill_path,
 };
 
 /// The strategy configs of a remote vault.
@@ -71,27 +72,25 @@ impl ConfigsApi for RemoteConfigs {
         }
     }
 
-    async fn list(&self, service: &ServiceName) -> Result<Vec<StrategyConfig>> {
-        let url = self
-            .transport
-            .url(&fill_path(CONFIGS, &[("service", service)]), &())?;
+    async fn list(&self, service: &ServiceName, page: PageRequest) -> Result<Page<StrategyConfig>> {
+        let url = self.transport.url(
+            &fill_path(CONFIGS, &[("service", service)]),
+            &PageQuery::new(&page),
+        )?;
         match self
             .transport
             .call_json::<ConfigListReply>(Method::GET, url, None::<&()>)
             .await
         {
             Ok(r) => {
-                let configs: Vec<StrategyConfig> = r
-                    .configs
-                    .into_iter()
-                    .map(|c| c.into_config(service))
-                    .collect();
-                self.cache.remember_list(service, &configs).await;
-                Ok(configs)
+                let listed = r.into_page(service);
+                self.cache.remember_list(service, &page, &listed).await;
+                Ok(listed)
             }
-            Err(Error::Unavailable(m)) => {
-                self.cache.cached_list(service).ok_or(Error::Unavailable(m))
-            }
+            Err(Error::Unavailable(m)) => self
+                .cache
+                .cached_list(service, &page)
+                .ok_or(Error::Unavailable(m)),
             Err(e) => Err(e),
         }
     }
@@ -116,6 +115,36 @@ impl ConfigsApi for RemoteConfigs {
                 .map(|c| c.into_config(service))
                 .collect(),
             next: r.next,
+            oldest_version: r.oldest_version.unwrap_or(1),
         })
+    }
+
+    async fn settings(&self, service: &ServiceName) -> Result<ConfigSettings> {
+        let url = self
+            .transport
+            .url(&fill_path(CONFIG_SETTINGS, &[("service", service)]), &())?;
+        let r: ConfigSettingsReply = self
+            .transport
+            .call_json(Method::GET, url, None::<&()>)
+            .await?;
+        Ok(r.into())
+    }
+
+    async fn set_settings(
+        &self,
+        service: &ServiceName,
+        settings: ConfigSettings,
+    ) -> Result<ConfigSettings> {
+        let url = self
+            .transport
+            .url(&fill_path(CONFIG_SETTINGS, &[("service", service)]), &())?;
+        let body = ConfigSettingsBody {
+            max_versions: settings.max_versions,
+        };
+        let r: ConfigSettingsReply = self
+            .transport
+            .call_json(Method::POST, url, Some(&body))
+            .await?;
+        Ok(r.into())
     }
 }

@@ -8,7 +8,7 @@ use reqwest::Method;
 use vault_core::crypto::SecretString;
 use vault_core::{
     Credential, CredentialDeleted, CredentialInfo, CredentialKey, CredentialPut, CredentialWritten,
-    CredentialsApi, Result, ServiceName,
+    CredentialsApi, Page, PageRequest, Result, ServiceName,
 };
 
 use crate::transport::Transport;
@@ -64,16 +64,14 @@ impl CredentialsApi for RemoteCredentials {
         })
     }
 
-    async fn list(&self, service: &ServiceName) -> Result<Vec<CredentialInfo>> {
-        let query = RequiredServiceQuery {
-            service: service.to_string(),
-        };
+    async fn list(&self, service: &ServiceName, page: PageRequest) -> Result<Page<CredentialInfo>> {
+        let query = RequiredServiceQuery::new(service, &page);
         let url = self.transport.url(CREDENTIALS, &query)?;
         let r: CredentialListReply = self
             .transport
             .call_json(Method::GET, url, None::<&()>)
             .await?;
-        Ok(r.credentials.into_iter().map(Into::into).collect())
+        Ok(r.into_page())
     }
 
     async fn delete(

@@ -17,8 +17,10 @@
 //! Fallback: the last successfully read configs of each service are kept in memory and, with
 //! [`ClientOptions::cache_file`], in that file sealed under a key derived from the token. When
 //! a config read fails with `unavailable`, the cached copy is served with
-//! [`StrategyConfig::stale`](vault_core::StrategyConfig::stale) set. Credentials are never
-//! cached.
+//! [`StrategyConfig::stale`](vault_core::StrategyConfig::stale) set, if it was read within
+//! [`ClientOptions::cache_max_age`] (default 24 h). Credentials are never cached. A stale
+//! config must never turn a strategy on: treat a stale `enabled: true` as "keep doing what you
+//! were doing", never as "start".
 
 mod cache;
 mod configs;
@@ -40,6 +42,9 @@ pub use credentials::RemoteCredentials;
 
 use crate::wire::service_api::{HEALTH, HealthReply};
 
+/// Default [`ClientOptions::cache_max_age`]: 24 hours.
+pub const DEFAULT_CACHE_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How a [`RemoteVault`] connects.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -50,6 +55,10 @@ pub struct ClientOptions {
     /// Optional file for the encrypted last-known-good config cache (needs a token: the
     /// file's key is derived from it).
     pub cache_file: Option<PathBuf>,
+    /// Oldest cached config the fallback serves (default 24 h; `None`: no limit). A copy read
+    /// longer ago than this is not served, so an outage longer than it answers `unavailable`
+    /// rather than a config the server may have changed long since.
+    pub cache_max_age: Option<Duration>,
     /// Proxy URL (`http://host:port` or `https://host:port`, optionally with `user:password@`
     /// for the proxy's basic auth) that every request goes through. `None` (the default): no
     /// proxy at all; the `*_PROXY` environment variables are ignored.
@@ -65,6 +74,7 @@ impl Default for ClientOptions {
             token: None,
             timeout: Duration::from_secs(10),
             cache_file: None,
+            cache_max_age: Some(DEFAULT_CACHE_MAX_AGE),
             proxy: None,
             ca_file: None,
         }
@@ -108,6 +118,7 @@ impl RemoteVault {
             options.cache_file.as_deref(),
             options.token.as_ref(),
             transport.base_url(),
+            options.cache_max_age,
         )?;
         Ok(RemoteVault {
             inner: Arc::new(Inner {

@@ -15,6 +15,33 @@ use crate::error::Result;
 /// A JSON object (params, risk limits, metadata).
 pub type JsonObject = Map<String, Value>;
 
+/// Deepest nesting accepted in a stored JSON document (params, risk limits, metadata): the
+/// object itself is level 1, each object or array inside adds one. Kept well under the 128
+/// levels JSON parsers (serde_json's default included) accept, so a listing that wraps the
+/// documents in a few more levels always parses.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// `invalid` naming `field` when `doc` is nested deeper than [`MAX_JSON_DEPTH`] levels.
+pub fn check_json_depth(field: &str, doc: &JsonObject) -> crate::error::Result<()> {
+    // Iterative, so a deep document cannot overflow the stack here.
+    let mut stack: Vec<(&Value, usize)> = doc.values().map(|v| (v, 2)).collect();
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Object(m) => Box::new(m.values()),
+            Value::Array(a) => Box::new(a.iter()),
+            _ => continue,
+        };
+        if depth > MAX_JSON_DEPTH {
+            return Err(crate::error::Error::invalid(
+                field,
+                format!("must be nested at most {MAX_JSON_DEPTH} levels deep"),
+            ));
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    Ok(())
+}
+
 /// Whether a put created a record or added a version to an existing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -127,5 +154,32 @@ impl VaultHandle {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(levels: usize) -> JsonObject {
+        let mut v = Value::from(1);
+        for _ in 1..levels {
+            v = Value::Array(vec![v]);
+        }
+        let mut m = JsonObject::new();
+        m.insert("a".into(), v);
+        m
+    }
+
+    #[test]
+    fn depth_counts_the_object_as_level_one() {
+        assert!(check_json_depth("params", &JsonObject::new()).is_ok());
+        assert!(check_json_depth("params", &nested(1)).is_ok());
+        assert!(check_json_depth("params", &nested(MAX_JSON_DEPTH)).is_ok());
+        let e = check_json_depth("params", &nested(MAX_JSON_DEPTH + 1)).expect_err("deep");
+        assert_eq!(
+            e.to_string(),
+            "invalid params: must be nested at most 32 levels deep"
+        );
     }
 }

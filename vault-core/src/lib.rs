@@ -35,19 +35,23 @@ pub mod crypto;
 pub mod data_dir;
 pub mod error;
 pub mod names;
+pub mod page;
 mod records;
 pub mod store;
 pub mod vault;
 
-pub use api::{Action, Health, HealthStatus, JsonObject, VaultApi, VaultHandle};
+pub use api::{Action, Health, HealthStatus, JsonObject, MAX_JSON_DEPTH, VaultApi, VaultHandle};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use configs::{ConfigHistory, ConfigPut, ConfigWritten, ConfigsApi, StrategyConfig};
+pub use configs::{
+    ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, ConfigsApi, StrategyConfig,
+};
 pub use context::{Caller, Capability, Operation};
 pub use credentials::{
     Credential, CredentialDeleted, CredentialInfo, CredentialPut, CredentialWritten, CredentialsApi,
 };
 pub use error::{Error, ErrorCode, Result};
 pub use names::{CredentialKey, ServiceName, StrategyId};
+pub use page::{Page, PageRequest, Unreadable};
 pub use vault::{Vault, VaultBuilder};
 
 /// The traits a caller needs in scope to use a vault: `use vault_core::prelude::*;`.

@@ -8,14 +8,12 @@ use zeroize::Zeroizing;
 use crate::Action;
 use crate::crypto::Barrier;
 use crate::error::{Error, Result};
+use crate::page::PageRequest;
 use crate::store::{Condition, Write};
 
 /// How many times a write retries after losing a race to another writer (without
 /// compare-and-set) before giving up with `conflict`.
 pub(crate) const MAX_ATTEMPTS: usize = 64;
-
-/// Page size when a listing walks a prefix.
-pub(crate) const PAGE: usize = 256;
 
 /// `<family>/h/<service>/<name>`: the head (latest version) of a record.
 pub(crate) fn head_key(family: &str, service: &str, name: &str) -> Vec<u8> {
@@ -64,29 +62,41 @@ pub(crate) fn decode_json<T: DeserializeOwned>(plain: &[u8]) -> Result<T> {
     serde_json::from_slice(plain).map_err(|_| Error::Integrity)
 }
 
-/// Every record under `prefix`, in key order, paged through the barrier and decoded; `f`
-/// turns each (name after the prefix, record) into an item.
-pub(crate) async fn scan_all<T, R>(
+/// One page of the heads under `prefix` (a family's `<family>/h/<service>/`), opening nothing:
+/// each head's store key and name, in order, and the `next` cursor when more follow. `limit`
+/// and `after` are checked here (`invalid` naming them).
+pub(crate) async fn page_of_heads(
     barrier: &Barrier,
     prefix: &[u8],
-    mut f: impl FnMut(String, T) -> Result<R>,
-) -> Result<Vec<R>>
-where
-    T: DeserializeOwned,
-{
-    let mut out = Vec::new();
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let page = barrier.scan(prefix, after.as_deref(), PAGE).await?;
-        let full = page.len() == PAGE;
-        for (k, plain) in page {
-            out.push(f(name_from_key(prefix, &k)?, decode_json(&plain)?)?);
-            after = Some(k);
-        }
-        if !full {
-            return Ok(out);
-        }
-    }
+    page: &PageRequest,
+) -> Result<(Vec<(Vec<u8>, String)>, Option<String>)> {
+    let limit = page.checked_limit()?;
+    let after = page.checked_after()?.map(|a| {
+        let mut k = prefix.to_vec();
+        k.extend_from_slice(a.as_bytes());
+        k
+    });
+    let mut keys = barrier
+        .scan_keys(prefix, after.as_deref(), limit + 1)
+        .await?;
+    let more = keys.len() > limit;
+    keys.truncate(limit);
+    let named: Vec<(Vec<u8>, String)> = keys
+        .into_iter()
+        .map(|k| {
+            // A name that is not UTF-8 can only come from a damaged store: it is listed as
+            // unreadable under its lossy form.
+            let name =
+                String::from_utf8_lossy(k.get(prefix.len()..).unwrap_or_default()).into_owned();
+            (k, name)
+        })
+        .collect();
+    let next = if more {
+        named.last().map(|(_, n)| n.clone())
+    } else {
+        None
+    };
+    Ok((named, next))
 }
 
 /// The head of a record as read: its raw sealed bytes (for the commit condition) and value.

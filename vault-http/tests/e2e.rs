@@ -19,5 +19,8 @@ mod wire;
 #[path = "e2e/limits.rs"]
 mod limits;
 
+#[path = "e2e/bounds.rs"]
+mod bounds;
+
 #[path = "e2e/proxy.rs"]
 mod proxy;

@@ -234,7 +234,8 @@ for (const mode of ['embedded', 'remote']) {
       await v.configs.put('hist', 'other')
 
       const all = await v.configs.history('hist', 'default')
-      assert.deepEqual(Object.keys(all), ['versions'], 'no next when nothing older is left')
+      assert.deepEqual(Object.keys(all).sort(), ['oldestVersion', 'versions'], 'no next when nothing older is left')
+      assert.equal(all.oldestVersion, 1)
       assert.deepEqual(
         all.versions.map((c) => [c.version, c.params.n, c.enabled]),
         [

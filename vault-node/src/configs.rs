@@ -5,11 +5,12 @@ use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 use serde_json::{Map, Value};
 use vault_core::{
-    ConfigHistory, ConfigPut, ConfigWritten, ServiceName, StrategyConfig, StrategyId,
+    ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, Page, PageRequest, ServiceName,
+    StrategyConfig, StrategyId,
 };
 
 use crate::error::IntoNapi;
-use crate::vault::{NativeVault, uint_in, version_out};
+use crate::vault::{NativeVault, UnreadableRecord, limit_in, uint_in, unreadable_out, version_out};
 
 /// A versioned strategy config.
 #[napi(object)]
@@ -84,6 +85,8 @@ pub struct ConfigHistoryRecord {
     pub versions: Vec<ConfigRecord>,
     /// Present when older versions exist: pass it as `after` to read the next page.
     pub next: Option<i64>,
+    /// The oldest version kept: history starts there (1 until older ones are pruned).
+    pub oldest_version: i64,
 }
 
 impl From<ConfigHistory> for ConfigHistoryRecord {
@@ -91,6 +94,43 @@ impl From<ConfigHistory> for ConfigHistoryRecord {
         ConfigHistoryRecord {
             versions: h.versions.into_iter().map(Into::into).collect(),
             next: h.next.map(version_out),
+            oldest_version: version_out(h.oldest_version),
+        }
+    }
+}
+
+/// One page of configs (`index.js` makes it an array with `next` and `unreadable`).
+#[napi(object)]
+pub struct ConfigPageRecord {
+    /// The configs of this page that could be read, ordered by strategy id.
+    pub items: Vec<ConfigRecord>,
+    /// Present when more follow: the `after` of the next page.
+    pub next: Option<String>,
+    /// The configs of this page that could not be read.
+    pub unreadable: Vec<UnreadableRecord>,
+}
+
+impl ConfigPageRecord {
+    fn new(service: &ServiceName, page: Page<StrategyConfig>) -> Self {
+        ConfigPageRecord {
+            items: page.items.into_iter().map(Into::into).collect(),
+            next: page.next,
+            unreadable: unreadable_out(service, page.unreadable),
+        }
+    }
+}
+
+/// The configs settings of a service.
+#[napi(object)]
+pub struct ConfigSettingsRecord {
+    /// Versions kept of each config (the latest included).
+    pub max_versions: i64,
+}
+
+impl From<ConfigSettings> for ConfigSettingsRecord {
+    fn from(s: ConfigSettings) -> Self {
+        ConfigSettingsRecord {
+            max_versions: version_out(s.max_versions),
         }
     }
 }
@@ -159,13 +199,47 @@ impl NativeVault {
         Ok(config.into())
     }
 
-    /// The latest version of every strategy config of `service`, ordered by strategy id.
+    /// One page of the latest versions of the configs of `service`, ordered by strategy id.
     #[napi]
-    pub async fn list_configs(&self, service: String) -> Result<Vec<ConfigRecord>> {
+    pub async fn list_configs(
+        &self,
+        service: String,
+        limit: Option<i64>,
+        after: Option<String>,
+    ) -> Result<ConfigPageRecord> {
         let api = self.api()?;
         let service = ServiceName::new(service).napi()?;
-        let list = api.configs().list(&service).await.napi()?;
-        Ok(list.into_iter().map(Into::into).collect())
+        let page = PageRequest::new(limit_in(limit), after);
+        let list = api.configs().list(&service, page).await.napi()?;
+        Ok(ConfigPageRecord::new(&service, list))
+    }
+
+    /// The configs settings of `service`.
+    #[napi]
+    pub async fn config_settings(&self, service: String) -> Result<ConfigSettingsRecord> {
+        let api = self.api()?;
+        let service = ServiceName::new(service).napi()?;
+        Ok(api.configs().settings(&service).await.napi()?.into())
+    }
+
+    /// Sets the configs settings of `service`.
+    #[napi]
+    pub async fn set_config_settings(
+        &self,
+        service: String,
+        max_versions: i64,
+    ) -> Result<ConfigSettingsRecord> {
+        let api = self.api()?;
+        let service = ServiceName::new(service).napi()?;
+        let settings = ConfigSettings {
+            max_versions: max_versions.unsigned_abs(),
+        };
+        Ok(api
+            .configs()
+            .set_settings(&service, settings)
+            .await
+            .napi()?
+            .into())
     }
 
     /// A config's versions, newest first: at most `limit`, older than version `after`.
@@ -179,9 +253,7 @@ impl NativeVault {
     ) -> Result<ConfigHistoryRecord> {
         let api = self.api()?;
         let (service, strategy_id) = names(service, strategy_id)?;
-        // `index.js` passes non-negative safe integers; one too large for `usize` saturates
-        // and vault-core rejects it with its range.
-        let limit = uint_in(limit).map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        let limit = limit_in(limit);
         let history = api
             .configs()
             .history(&service, &strategy_id, limit, uint_in(after))

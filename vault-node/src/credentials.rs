@@ -9,11 +9,11 @@ use napi_derive::napi;
 use serde_json::{Map, Value};
 use vault_core::{
     Credential, CredentialDeleted, CredentialInfo, CredentialKey, CredentialPut, CredentialWritten,
-    ServiceName,
+    Page, PageRequest, ServiceName,
 };
 
 use crate::error::IntoNapi;
-use crate::vault::{NativeVault, uint_in, version_out};
+use crate::vault::{NativeVault, UnreadableRecord, limit_in, uint_in, unreadable_out, version_out};
 
 /// A credential with its value (the wrapper hides `value` from printing).
 #[napi(object)]
@@ -74,6 +74,27 @@ impl From<CredentialInfo> for CredentialInfoRecord {
             version: version_out(c.version),
             created_at: c.created_at.to_string(),
             updated_at: c.updated_at.to_string(),
+        }
+    }
+}
+
+/// One page of credentials (`index.js` makes it an array with `next` and `unreadable`).
+#[napi(object)]
+pub struct CredentialPageRecord {
+    /// The credentials of this page that could be read, ordered by key.
+    pub items: Vec<CredentialInfoRecord>,
+    /// Present when more follow: the `after` of the next page.
+    pub next: Option<String>,
+    /// The credentials of this page that could not be read.
+    pub unreadable: Vec<UnreadableRecord>,
+}
+
+impl CredentialPageRecord {
+    fn new(service: &ServiceName, page: Page<CredentialInfo>) -> Self {
+        CredentialPageRecord {
+            items: page.items.into_iter().map(Into::into).collect(),
+            next: page.next,
+            unreadable: unreadable_out(service, page.unreadable),
         }
     }
 }
@@ -162,13 +183,19 @@ impl NativeVault {
         Ok(cred.into())
     }
 
-    /// The credentials of `service`, without values, ordered by key.
+    /// One page of the credentials of `service`, without values, ordered by key.
     #[napi]
-    pub async fn list_credentials(&self, service: String) -> Result<Vec<CredentialInfoRecord>> {
+    pub async fn list_credentials(
+        &self,
+        service: String,
+        limit: Option<i64>,
+        after: Option<String>,
+    ) -> Result<CredentialPageRecord> {
         let api = self.api()?;
         let service = ServiceName::new(service).napi()?;
-        let list = api.credentials().list(&service).await.napi()?;
-        Ok(list.into_iter().map(Into::into).collect())
+        let page = PageRequest::new(limit_in(limit), after);
+        let list = api.credentials().list(&service, page).await.napi()?;
+        Ok(CredentialPageRecord::new(&service, list))
     }
 
     /// Deletes credential `key` with all its versions; resolves to what was deleted.

@@ -23,6 +23,9 @@ pub struct ConnectOptions {
     /// Timeout of each request in milliseconds (default 10000); `index.js` passes only
     /// positive integers.
     pub timeout_ms: Option<u32>,
+    /// Oldest cached config served, in milliseconds (default 24 h); `Infinity`: no limit.
+    /// `index.js` passes only non-negative integers or `Infinity`.
+    pub cache_max_age_ms: Option<f64>,
     /// Proxy URL every request goes through; none (the default) means no proxy at all, the
     /// `*_PROXY` environment variables being ignored.
     pub proxy: Option<String>,
@@ -42,6 +45,9 @@ pub async fn connect_remote(url: String, options: Option<ConnectOptions>) -> Res
         client.ca_file = o.ca_file.map(PathBuf::from);
         if let Some(ms) = o.timeout_ms {
             client.timeout = Duration::from_millis(u64::from(ms));
+        }
+        if let Some(ms) = o.cache_max_age_ms {
+            client.cache_max_age = Duration::try_from_secs_f64(ms / 1000.0).ok();
         }
     }
     let remote = RemoteVault::new(&url, client).napi()?;

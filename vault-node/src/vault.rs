@@ -132,6 +132,41 @@ pub(crate) fn uint_in(v: Option<i64>) -> Option<u64> {
     v.map(i64::unsigned_abs)
 }
 
+/// A page size from JS. `index.js` passes non-negative safe integers; one too large for
+/// `usize` saturates and vault-core rejects it with its range.
+pub(crate) fn limit_in(v: Option<i64>) -> Option<usize> {
+    uint_in(v).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// A record a listing found but could not read.
+#[napi(object)]
+pub struct UnreadableRecord {
+    /// The service listed.
+    pub service: String,
+    /// The record's name: the credential key, or the strategy id.
+    pub name: String,
+    /// The stable code of the error reading it (`integrity` for a corrupt record).
+    pub code: String,
+    /// The error's message.
+    pub message: String,
+}
+
+/// The unreadable records of a page of `service`, for JS.
+pub(crate) fn unreadable_out(
+    service: &vault_core::ServiceName,
+    unreadable: Vec<vault_core::Unreadable>,
+) -> Vec<UnreadableRecord> {
+    unreadable
+        .into_iter()
+        .map(|u| UnreadableRecord {
+            service: service.to_string(),
+            code: u.error.code().to_string(),
+            message: u.error.to_string(),
+            name: u.name,
+        })
+        .collect()
+}
+
 /// A version for JS (a safe integer in practice).
 pub(crate) fn version_out(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)

@@ -55,6 +55,15 @@ export async function everyCall(): Promise<void> {
   const all: ConfigHistory = await v.configs.history('fxshinobi', 'default')
   const newest: StrategyConfig | undefined = page.versions[0]
   const next: number | undefined = page.next
+  const oldest: number = page.oldestVersion
+  const credPage = await v.credentials.list('chatty', { limit: 10 })
+  const more = await v.credentials.list('chatty', { limit: 10, after: credPage.next })
+  const cursor: string | undefined = more.next
+  const bad: string[] = (await v.configs.list('fxshinobi', { after: 'a' })).unreadable.map((u) => `${u.name}: ${u.code}`)
+  const kept: number = (await v.configs.setSettings('fxshinobi', { maxVersions: 50 })).maxVersions
+  const keptNow: number = (await v.configs.settings('fxshinobi')).maxVersions
+  const aged = await connect('http://127.0.0.1:8000', { token: 't', cacheMaxAgeMs: 60_000 })
+  void [oldest, cursor, bad, kept, keptNow, aged]
   const h: Health = await v.health()
   const status: 'ok' | 'degraded' | 'down' = h.status
   v.close()
@@ -93,6 +102,10 @@ export async function misuses(v: Vault): Promise<void> {
   await connect('http://x', { cache_file: 'c' })
   // @ts-expect-error history options are limit and after
   await v.configs.history('s', 'id', { version: 1 })
+  // @ts-expect-error list cursors are names (strings)
+  await v.configs.list('s', { after: 3 })
+  // @ts-expect-error a page's next is read-only
+  ;(await v.configs.list('s')).next = 'x'
   // @ts-expect-error delete resolves to a record, not void
   const gone: void = await v.credentials.delete('K')
   void gone

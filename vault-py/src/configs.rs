@@ -6,12 +6,13 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use vault_core::{
-    ConfigHistory as CoreHistory, ConfigPut, JsonObject, ServiceName, StrategyConfig as CoreConfig,
-    StrategyId,
+    ConfigHistory as CoreHistory, ConfigPut, ConfigSettings as CoreSettings, JsonObject,
+    PageRequest, ServiceName, StrategyConfig as CoreConfig, StrategyId,
 };
 
 use crate::convert::{dict_of, to_json_object};
 use crate::error::check;
+use crate::page::new_page;
 use crate::runtime::block_on;
 use crate::vault::{Shared, api};
 
@@ -112,14 +113,53 @@ impl Configs {
         Ok(StrategyConfig::from(check(py, got)?))
     }
 
-    /// The latest version of every strategy config of `service`, ordered by strategy id.
-    /// Remote: served from the last-known-good cache with `stale=True` when the server cannot
-    /// be reached.
-    fn list<'py>(&self, py: Python<'py>, service: String) -> PyResult<Bound<'py, PyList>> {
+    /// One page of the latest versions of the strategy configs of `service`, ordered by
+    /// strategy id: at most `limit` (default 100, at most 1000) whose ids sort after `after` (a
+    /// previous page's `next`). Returns a `vault.Page`: a list, plus `.next` and `.unreadable`
+    /// (configs that could not be read, reported instead of failing the listing). Remote:
+    /// served from the last-known-good cache with `stale=True` when the server cannot be
+    /// reached (and a whole list was read within the cache's maximum age).
+    #[pyo3(signature = (service, *, limit=None, after=None))]
+    fn list<'py>(
+        &self,
+        py: Python<'py>,
+        service: String,
+        limit: Option<usize>,
+        after: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = check(py, ServiceName::new(service))?;
         let api = api(py, &self.shared)?;
-        let listed = block_on(py, async move { api.configs().list(&service).await })?;
-        config_list(py, check(py, listed)?)
+        let s = service.clone();
+        let page = PageRequest::new(limit, after);
+        let listed = block_on(py, async move { api.configs().list(&s, page).await })?;
+        new_page(py, &service, check(py, listed)?, StrategyConfig::from)
+    }
+
+    /// The configs settings of `service` (the defaults when none were set).
+    fn settings(&self, py: Python<'_>, service: String) -> PyResult<ConfigSettings> {
+        let service = check(py, ServiceName::new(service))?;
+        let api = api(py, &self.shared)?;
+        let got = block_on(py, async move { api.configs().settings(&service).await })?;
+        Ok(ConfigSettings::from(check(py, got)?))
+    }
+
+    /// Sets the configs settings of `service`: `max_versions` (1 to 100000, default 1000) is
+    /// how many versions of each config are kept; a put prunes older ones. Returns the
+    /// settings now in force.
+    #[pyo3(signature = (service, *, max_versions))]
+    fn set_settings(
+        &self,
+        py: Python<'_>,
+        service: String,
+        max_versions: u64,
+    ) -> PyResult<ConfigSettings> {
+        let service = check(py, ServiceName::new(service))?;
+        let api = api(py, &self.shared)?;
+        let settings = CoreSettings { max_versions };
+        let got = block_on(py, async move {
+            api.configs().set_settings(&service, settings).await
+        })?;
+        Ok(ConfigSettings::from(check(py, got)?))
     }
 
     /// The versions of a strategy config, newest first: at most `limit` (default 100, at most
@@ -271,12 +311,27 @@ impl ConfigWritten {
     }
 }
 
-fn config_list(py: Python<'_>, configs: Vec<CoreConfig>) -> PyResult<Bound<'_, PyList>> {
-    let items = configs
-        .into_iter()
-        .map(|c| Py::new(py, StrategyConfig::from(c)))
-        .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, items)
+/// The configs settings of a service.
+#[pyclass(module = "vault", frozen)]
+pub struct ConfigSettings {
+    /// Versions kept of each config of the service (the latest included).
+    #[pyo3(get)]
+    max_versions: u64,
+}
+
+impl From<CoreSettings> for ConfigSettings {
+    fn from(s: CoreSettings) -> Self {
+        ConfigSettings {
+            max_versions: s.max_versions,
+        }
+    }
+}
+
+#[pymethods]
+impl ConfigSettings {
+    fn __repr__(&self) -> String {
+        format!("ConfigSettings(max_versions={})", self.max_versions)
+    }
 }
 
 /// One page of `configs.history`: `versions` newest first, and `next` (pass it as `after`)
@@ -287,6 +342,9 @@ pub struct ConfigHistory {
     /// The `after` of the next page, or `None` when this page reaches the oldest version.
     #[pyo3(get)]
     next: Option<u64>,
+    /// The oldest version kept: history starts there (1 until older versions are pruned).
+    #[pyo3(get)]
+    oldest_version: u64,
 }
 
 impl ConfigHistory {
@@ -298,6 +356,7 @@ impl ConfigHistory {
                 .map(|c| Py::new(py, StrategyConfig::from(c)))
                 .collect::<PyResult<_>>()?,
             next: h.next,
+            oldest_version: h.oldest_version,
         })
     }
 }

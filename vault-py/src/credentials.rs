@@ -8,15 +8,16 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 use vault_core::crypto::SecretString;
 use vault_core::{
     Credential as CoreCredential, CredentialDeleted as CoreDeleted, CredentialInfo as CoreInfo,
-    CredentialKey, CredentialPut, JsonObject, ServiceName,
+    CredentialKey, CredentialPut, JsonObject, PageRequest, ServiceName,
 };
 
 use crate::convert::{dict_of, to_json_object};
 use crate::error::check;
+use crate::page::new_page;
 use crate::runtime::block_on;
 use crate::vault::{Shared, api};
 
@@ -94,16 +95,24 @@ impl Credentials {
         Ok(Credential::from(check(py, got)?))
     }
 
-    /// The credentials of `service` without their values, ordered by key.
-    fn list<'py>(&self, py: Python<'py>, service: String) -> PyResult<Bound<'py, PyList>> {
+    /// One page of the credentials of `service` without their values, ordered by key: at most
+    /// `limit` (default 100, at most 1000) whose keys sort after `after` (a previous page's
+    /// `next`). Returns a `vault.Page`: a list, plus `.next` and `.unreadable` (credentials that
+    /// could not be read, reported instead of failing the listing). Values are never decrypted.
+    #[pyo3(signature = (service, *, limit=None, after=None))]
+    fn list<'py>(
+        &self,
+        py: Python<'py>,
+        service: String,
+        limit: Option<usize>,
+        after: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = check(py, ServiceName::new(service))?;
         let api = api(py, &self.shared)?;
-        let listed = block_on(py, async move { api.credentials().list(&service).await })?;
-        let items = check(py, listed)?
-            .into_iter()
-            .map(|i| Py::new(py, CredentialInfo::from(i)))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, items)
+        let s = service.clone();
+        let page = PageRequest::new(limit, after);
+        let listed = block_on(py, async move { api.credentials().list(&s, page).await })?;
+        new_page(py, &service, check(py, listed)?, CredentialInfo::from)
     }
 
     /// Deletes credential `key` with all its versions; `service` is resolved as in `get`.

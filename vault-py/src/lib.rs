@@ -19,6 +19,7 @@ pub mod configs;
 mod convert;
 pub mod credentials;
 pub mod error;
+pub mod page;
 mod runtime;
 pub mod vault;
 
@@ -39,6 +40,8 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<configs::StrategyConfig>()?;
     m.add_class::<configs::ConfigWritten>()?;
     m.add_class::<configs::ConfigHistory>()?;
+    m.add_class::<configs::ConfigSettings>()?;
+    m.add_class::<page::Unreadable>()?;
     error::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -205,7 +205,8 @@ fn warn_dev_key(py: Python<'_>, dev: &vault_core::data_dir::DevKey) -> PyResult<
 /// `timeout` is seconds per request. Configs read successfully are kept as last-known-good and
 /// served with `stale=True` while the server is unreachable; with `cache_file` they are also
 /// kept in that file, encrypted under a key derived from the token, so a restarted process can
-/// start while the vault is down. Credentials are never cached.
+/// start while the vault is down. Copies read more than `cache_max_age` seconds ago (default
+/// 24 h; `None`: no limit) are not served. Credentials are never cached.
 ///
 /// `https://` server certificates are checked against the system's root certificates plus the
 /// PEM certificates in `ca_file` (a private CA or a self-signed server certificate); an
@@ -214,7 +215,10 @@ fn warn_dev_key(py: Python<'_>, dev: &vault_core::data_dir::DevKey) -> PyResult<
 /// (`http://host:port` or `https://host:port`): `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY`
 /// in the environment are ignored.
 #[pyfunction]
-#[pyo3(signature = (url, *, token=None, timeout=10.0, cache_file=None, proxy=None, ca_file=None))]
+#[pyo3(signature = (
+    url, *, token=None, timeout=10.0, cache_file=None, cache_max_age=86400.0, proxy=None,
+    ca_file=None
+))]
 #[allow(clippy::too_many_arguments)] // keyword-only options in Python
 pub(crate) fn connect(
     py: Python<'_>,
@@ -222,6 +226,7 @@ pub(crate) fn connect(
     token: Option<String>,
     timeout: f64,
     cache_file: Option<PathBuf>,
+    cache_max_age: Option<f64>,
     proxy: Option<String>,
     ca_file: Option<PathBuf>,
 ) -> PyResult<Vault> {
@@ -238,10 +243,23 @@ pub(crate) fn connect(
             );
         }
     };
+    let cache_max_age = match cache_max_age.map(Duration::try_from_secs_f64).transpose() {
+        Ok(age) => age,
+        Err(_) => {
+            return check(
+                py,
+                Err(Error::invalid(
+                    "cache_max_age",
+                    "must be a non-negative number of seconds, or None for no limit",
+                )),
+            );
+        }
+    };
     let options = ClientOptions {
         token,
         timeout,
         cache_file,
+        cache_max_age,
         proxy,
         ca_file,
     };

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use vault_core::{
-    Action, ConfigPut, ConfigWritten, CredentialInfo, CredentialKey, CredentialWritten, Health,
-    HealthStatus, JsonObject, ServiceName, StrategyConfig, StrategyId, Timestamp,
+    Action, ConfigPut, ConfigSettings, ConfigWritten, CredentialInfo, CredentialKey,
+    CredentialWritten, Error, Health, HealthStatus, JsonObject, Page, PageRequest, ServiceName,
+    StrategyConfig, StrategyId, Timestamp, Unreadable,
 };
 
 /// `GET` health (no token).
@@ -26,6 +27,8 @@ pub const CONFIGS: &str = "/api/vault/configs/{service}";
 pub const CONFIG: &str = "/api/vault/configs/{service}/{strategy_id}";
 /// `GET` a config's history, newest first (`?limit=&after=`).
 pub const CONFIG_HISTORY: &str = "/api/vault/configs/{service}/{strategy_id}/history";
+/// `GET` a service's configs settings, `POST` to set them.
+pub const CONFIG_SETTINGS: &str = "/api/vault/config-settings/{service}";
 
 // ---- requests ----
 
@@ -105,12 +108,69 @@ pub struct ServiceQuery {
     pub service: Option<String>,
 }
 
-/// Query of `GET` [`CREDENTIALS`]: a required service.
+/// Query of `GET` [`CREDENTIALS`]: a required service and the page.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequiredServiceQuery {
     /// The service to list.
     pub service: String,
+    /// Page size (default 100, at most 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Continue after this key (a previous page's `next`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+impl RequiredServiceQuery {
+    /// The query listing `page` of `service`.
+    pub fn new(service: &ServiceName, page: &PageRequest) -> Self {
+        RequiredServiceQuery {
+            service: service.to_string(),
+            limit: page.limit,
+            after: page.after.clone(),
+        }
+    }
+
+    /// The page this query asks for.
+    pub fn page(&self) -> PageRequest {
+        PageRequest::new(self.limit, self.after.clone())
+    }
+}
+
+/// Query of `GET` [`CONFIGS`]: the page. Unknown parameters are ignored here (as they always
+/// were on this route).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct PageQuery {
+    /// Page size (default 100, at most 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Continue after this strategy id (a previous page's `next`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+impl PageQuery {
+    /// The query of `page`.
+    pub fn new(page: &PageRequest) -> Self {
+        PageQuery {
+            limit: page.limit,
+            after: page.after.clone(),
+        }
+    }
+
+    /// The page this query asks for.
+    pub fn page(self) -> PageRequest {
+        PageRequest::new(self.limit, self.after)
+    }
+}
+
+/// Body of `POST` [`CONFIG_SETTINGS`].
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigSettingsBody {
+    /// Versions kept of each config of the service (1 to 100000).
+    pub max_versions: u64,
 }
 
 /// Query of [`CONFIG`]: an optional version.
@@ -304,15 +364,78 @@ impl From<CredentialInfoWire> for CredentialInfo {
     }
 }
 
+/// A credential a listing found but could not read (e.g. it failed its integrity check).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CredentialUnreadableWire {
+    /// The error code reading it gave (`integrity`).
+    pub error: String,
+    /// The credential's name.
+    pub key: String,
+    /// Its service.
+    pub service: ServiceName,
+}
+
 /// Body of a successful `GET` [`CREDENTIALS`].
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CredentialListReply {
-    /// The service's credentials, ordered by key.
+    /// The credentials of this page, ordered by key.
     pub credentials: Vec<CredentialInfoWire>,
+    /// Present when more credentials follow: the `after` of the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
     /// The service listed.
     pub service: ServiceName,
     /// Always `true`.
     pub success: bool,
+    /// Credentials of this page that could not be read; present only when there are some.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<CredentialUnreadableWire>,
+}
+
+impl CredentialListReply {
+    /// The body answering `page` of `service`.
+    pub fn new(service: ServiceName, page: Page<CredentialInfo>) -> Self {
+        CredentialListReply {
+            credentials: page.items.into_iter().map(Into::into).collect(),
+            next: page.next,
+            unreadable: page
+                .unreadable
+                .into_iter()
+                .map(|u| CredentialUnreadableWire {
+                    error: u.error.code().to_string(),
+                    key: u.name,
+                    service: service.clone(),
+                })
+                .collect(),
+            service,
+            success: true,
+        }
+    }
+
+    /// The page this body stands for.
+    pub fn into_page(self) -> Page<CredentialInfo> {
+        Page {
+            items: self.credentials.into_iter().map(Into::into).collect(),
+            unreadable: self
+                .unreadable
+                .into_iter()
+                .map(|u| unreadable(u.key, &u.error))
+                .collect(),
+            next: self.next,
+        }
+    }
+}
+
+/// An unreadable item as a client rebuilds it from its code.
+fn unreadable(name: String, code: &str) -> Unreadable {
+    Unreadable {
+        error: Error::from_wire(
+            code,
+            format!("record '{name}' could not be read ({code})"),
+            None,
+        ),
+        name,
+    }
 }
 
 /// Body of a successful `DELETE` [`CREDENTIAL`].
@@ -390,15 +513,100 @@ impl ConfigWire {
     }
 }
 
+/// A config a listing found but could not read (e.g. it failed its integrity check).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConfigUnreadableWire {
+    /// The error code reading it gave (`integrity`).
+    pub error: String,
+    /// Its service.
+    pub service: ServiceName,
+    /// The strategy's id.
+    pub strategy_id: String,
+}
+
 /// Body of a successful `GET` [`CONFIGS`].
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ConfigListReply {
-    /// The latest version of each strategy, ordered by strategy id.
+    /// The latest version of each strategy of this page, ordered by strategy id.
     pub configs: Vec<ConfigWire>,
+    /// Present when more configs follow: the `after` of the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
     /// The service listed.
     pub service: ServiceName,
     /// Always `true`.
     pub success: bool,
+    /// Configs of this page that could not be read; present only when there are some.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<ConfigUnreadableWire>,
+}
+
+impl ConfigListReply {
+    /// The body answering `page` of `service`.
+    pub fn new(service: ServiceName, page: Page<StrategyConfig>) -> Self {
+        ConfigListReply {
+            configs: page.items.into_iter().map(Into::into).collect(),
+            next: page.next,
+            unreadable: page
+                .unreadable
+                .into_iter()
+                .map(|u| ConfigUnreadableWire {
+                    error: u.error.code().to_string(),
+                    service: service.clone(),
+                    strategy_id: u.name,
+                })
+                .collect(),
+            service,
+            success: true,
+        }
+    }
+
+    /// The page this body stands for (`service` fills in where the server omitted it).
+    pub fn into_page(self, service: &ServiceName) -> Page<StrategyConfig> {
+        Page {
+            items: self
+                .configs
+                .into_iter()
+                .map(|c| c.into_config(service))
+                .collect(),
+            unreadable: self
+                .unreadable
+                .into_iter()
+                .map(|u| unreadable(u.strategy_id, &u.error))
+                .collect(),
+            next: self.next,
+        }
+    }
+}
+
+/// Body of a successful `GET` or `POST` [`CONFIG_SETTINGS`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConfigSettingsReply {
+    /// Versions kept of each config of the service.
+    pub max_versions: u64,
+    /// The service.
+    pub service: ServiceName,
+    /// Always `true`.
+    pub success: bool,
+}
+
+impl ConfigSettingsReply {
+    /// The body of `settings` of `service`.
+    pub fn new(service: ServiceName, settings: ConfigSettings) -> Self {
+        ConfigSettingsReply {
+            max_versions: settings.max_versions,
+            service,
+            success: true,
+        }
+    }
+}
+
+impl From<ConfigSettingsReply> for ConfigSettings {
+    fn from(r: ConfigSettingsReply) -> Self {
+        ConfigSettings {
+            max_versions: r.max_versions,
+        }
+    }
 }
 
 /// Body of a successful `GET` [`CONFIG`].
@@ -456,6 +664,10 @@ pub struct ConfigHistoryReply {
     /// When more (older) versions exist: the `after` of the next page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<u64>,
+    /// The oldest version kept, present once older ones were pruned (absent: history starts
+    /// at version 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_version: Option<u64>,
     /// The service.
     pub service: ServiceName,
     /// The strategy's id.

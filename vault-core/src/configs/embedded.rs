@@ -1,24 +1,28 @@
 //! The embedded strategy configs: storage layout and operations over the barrier.
 //!
-//! Store layout: head `cfg/h/<service>/<strategy_id>` (latest), versions
-//! `cfg/v/<service>/<strategy_id>/<u64 BE>` (all kept). Records are sealed like every other
-//! record.
+//! Store layout: head `cfg/h/<service>/<strategy_id>` (latest; it also records the oldest
+//! version kept), versions `cfg/v/<service>/<strategy_id>/<u64 BE>` (the last
+//! `max_versions`: a put prunes older ones in its own commit), and the service's settings
+//! `cfg/s/<service>`. Records are sealed like every other record.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ConfigHistory, ConfigPut, ConfigWritten, ConfigsApi, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT,
-    MAX_CONFIG_BYTES, MAX_SYMBOL_LEN, MAX_SYMBOLS, StrategyConfig,
+    ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, ConfigsApi, HISTORY_DEFAULT_LIMIT,
+    HISTORY_MAX_LIMIT, MAX_CONFIG_BYTES, MAX_MAX_VERSIONS, MAX_SYMBOL_LEN, MAX_SYMBOLS,
+    PRUNE_BATCH, StrategyConfig,
 };
 use crate::JsonObject;
+use crate::api::check_json_depth;
 use crate::clock::Timestamp;
 use crate::context::{Capability, Ctx, Operation};
 use crate::error::{Error, Result};
 use crate::names::{ServiceName, StrategyId};
+use crate::page::{Page, PageRequest, Unreadable};
 use crate::records::{
-    NextVersion, Versioned, head_key, head_prefix, read_head, scan_all, seal_json, version_key,
-    write_next_version,
+    NextVersion, Versioned, head_key, head_prefix, page_of_heads, read_head, seal_json,
+    version_key, write_next_version,
 };
 use crate::store::Write;
 
@@ -33,6 +37,19 @@ struct Stored {
     version: u64,
     created_at: i64,
     updated_at: i64,
+    /// In the head: the oldest version kept (absent in records written before pruning
+    /// existed, when every version was kept).
+    #[serde(default = "first_version")]
+    oldest: u64,
+}
+
+fn first_version() -> u64 {
+    1
+}
+
+/// `cfg/s/<service>`: the service's settings.
+fn settings_key(service: &str) -> Vec<u8> {
+    format!("{FAMILY}/s/{service}").into_bytes()
 }
 
 impl Versioned for Stored {
@@ -101,6 +118,13 @@ impl Configs {
         if let Some(symbols) = &put.symbols {
             check_symbols(symbols)?;
         }
+        if let Some(p) = &put.params {
+            check_json_depth("params", p)?;
+        }
+        if let Some(r) = &put.risk_limits {
+            check_json_depth("risk_limits", r)?;
+        }
+        let max_versions = self.settings_inner(service).await?.max_versions.max(1);
         let barrier = self.ctx.barrier();
         let id = &put.strategy_id;
         let head = head_key(FAMILY, service, id);
@@ -116,7 +140,7 @@ impl Configs {
                  action,
              }: NextVersion<Stored>| {
                 let now = self.ctx.clock().now().as_millis();
-                let record = Stored {
+                let mut record = Stored {
                     params: put
                         .params
                         .clone()
@@ -139,7 +163,19 @@ impl Configs {
                     version,
                     created_at: prev.as_ref().map_or(now, |p| p.created_at),
                     updated_at: now,
+                    oldest: prev
+                        .as_ref()
+                        .map_or(version, |p| p.oldest.clamp(1, version)),
                 };
+                // Versions beyond the cap go in this commit, oldest first (a bounded batch).
+                let keep_from = version.saturating_sub(max_versions - 1).max(1);
+                let prune_to = keep_from
+                    .saturating_sub(1)
+                    .min(record.oldest.saturating_add(PRUNE_BATCH - 1));
+                let pruned = record.oldest..=prune_to;
+                if !pruned.is_empty() {
+                    record.oldest = prune_to + 1;
+                }
                 let size = serde_json::to_vec(&record)
                     .map(|v| v.len())
                     .unwrap_or(usize::MAX);
@@ -153,10 +189,12 @@ impl Configs {
                     ));
                 }
                 let vkey = version_key(FAMILY, service, id, version);
-                let writes = vec![
+                let mut writes = vec![
                     Write::Put(head.clone(), seal_json(barrier, &head, &record)?),
                     Write::Put(vkey.clone(), seal_json(barrier, &vkey, &record)?),
                 ];
+                writes
+                    .extend(pruned.map(|old| Write::Delete(version_key(FAMILY, service, id, old))));
                 Ok((
                     writes,
                     ConfigWritten {
@@ -190,21 +228,88 @@ impl Configs {
         match self.read(&key).await? {
             Some(s) => Ok(s.into_config(service, strategy_id.clone())),
             None => Err(match version {
-                Some(v) => Error::NotFound(format!(
-                    "Config '{strategy_id}' of service '{service}' has no version {v}"
-                )),
+                Some(v) => {
+                    let oldest = match self.read(&head_key(FAMILY, service, strategy_id)).await {
+                        Ok(Some(head)) => head.oldest,
+                        _ => 1,
+                    };
+                    Error::NotFound(if v > 0 && v < oldest {
+                        format!(
+                            "Config '{strategy_id}' of service '{service}' has no version {v} \
+                             (versions before {oldest} were pruned)"
+                        )
+                    } else {
+                        format!("Config '{strategy_id}' of service '{service}' has no version {v}")
+                    })
+                }
                 None => no_config(service, strategy_id),
             }),
         }
     }
 
-    async fn list_inner(&self, service: &ServiceName) -> Result<Vec<StrategyConfig>> {
-        let prefix = head_prefix(FAMILY, service);
-        scan_all(self.ctx.barrier(), &prefix, |name, stored: Stored| {
-            let id = StrategyId::new(name).map_err(|_| Error::Integrity)?;
-            Ok(stored.into_config(service, id))
-        })
-        .await
+    /// One page of heads, each read on its own so that one that does not open is reported
+    /// instead of failing the page.
+    async fn list_inner(
+        &self,
+        service: &ServiceName,
+        page: &PageRequest,
+    ) -> Result<Page<StrategyConfig>> {
+        let barrier = self.ctx.barrier();
+        let (heads, next) = page_of_heads(barrier, &head_prefix(FAMILY, service), page).await?;
+        let mut out = Page {
+            next,
+            ..Page::default()
+        };
+        for (head, name) in heads {
+            let read = async {
+                let id = StrategyId::new(name.as_str()).map_err(|_| Error::Integrity)?;
+                Ok(self.read(&head).await?.map(|s| s.into_config(service, id)))
+            };
+            match read.await {
+                Ok(Some(config)) => out.items.push(config),
+                // Deleted since the scan.
+                Ok(None) => {}
+                // A record that does not open or decode: reported, the others listed.
+                Err(error @ Error::Integrity) => out.unreadable.push(Unreadable { name, error }),
+                // The store itself failing fails the listing.
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn settings_inner(&self, service: &ServiceName) -> Result<ConfigSettings> {
+        Ok(
+            read_head::<ConfigSettings>(self.ctx.barrier(), &settings_key(service))
+                .await?
+                .map(|h| h.record)
+                .unwrap_or_default(),
+        )
+    }
+
+    async fn set_settings_inner(
+        &self,
+        service: &ServiceName,
+        settings: ConfigSettings,
+    ) -> Result<ConfigSettings> {
+        if settings.max_versions == 0 || settings.max_versions > MAX_MAX_VERSIONS {
+            return Err(Error::invalid(
+                "max_versions",
+                format!("must be 1 to {MAX_MAX_VERSIONS}"),
+            ));
+        }
+        let barrier = self.ctx.barrier();
+        let key = settings_key(service);
+        let sealed = seal_json(barrier, &key, &settings)?;
+        if !barrier
+            .commit(vec![], vec![Write::Put(key, sealed)])
+            .await?
+        {
+            return Err(Error::Internal(
+                "an unconditional commit was refused".into(),
+            ));
+        }
+        Ok(settings)
     }
 
     /// Walks down from the latest version (or from `after - 1`) by point reads: the store
@@ -223,17 +328,17 @@ impl Configs {
                 format!("must be 1 to {HISTORY_MAX_LIMIT}"),
             ));
         }
-        let latest = self
+        let head = self
             .read(&head_key(FAMILY, service, strategy_id))
             .await?
-            .ok_or_else(|| no_config(service, strategy_id))?
-            .version;
+            .ok_or_else(|| no_config(service, strategy_id))?;
+        let (latest, oldest) = (head.version, head.oldest.clamp(1, head.version));
         let mut next = match after {
             Some(a) => a.min(latest + 1).saturating_sub(1),
             None => latest,
         };
         let mut versions = Vec::new();
-        while next > 0 && versions.len() < limit {
+        while next >= oldest && versions.len() < limit {
             match self
                 .read(&version_key(FAMILY, service, strategy_id, next))
                 .await?
@@ -247,7 +352,8 @@ impl Configs {
             }
             next -= 1;
         }
-        let more = next > 0
+        let more = next >= oldest
+            && next > 0
             && self
                 .read(&version_key(FAMILY, service, strategy_id, next))
                 .await?
@@ -257,7 +363,11 @@ impl Configs {
         } else {
             None
         };
-        Ok(ConfigHistory { versions, next })
+        Ok(ConfigHistory {
+            versions,
+            next,
+            oldest_version: oldest,
+        })
     }
 }
 
@@ -280,13 +390,39 @@ impl ConfigsApi for Configs {
             .await
     }
 
-    async fn list(&self, service: &ServiceName) -> Result<Vec<StrategyConfig>> {
+    async fn list(&self, service: &ServiceName, page: PageRequest) -> Result<Page<StrategyConfig>> {
         let operation = Operation::new(
             "configs.list",
             Capability::List,
             format!("configs/{service}"),
         );
-        self.ctx.run(operation, self.list_inner(service)).await
+        self.ctx
+            .run(operation, self.list_inner(service, &page))
+            .await
+    }
+
+    async fn settings(&self, service: &ServiceName) -> Result<ConfigSettings> {
+        let operation = Operation::new(
+            "configs.settings",
+            Capability::Read,
+            format!("configs/{service}"),
+        );
+        self.ctx.run(operation, self.settings_inner(service)).await
+    }
+
+    async fn set_settings(
+        &self,
+        service: &ServiceName,
+        settings: ConfigSettings,
+    ) -> Result<ConfigSettings> {
+        let operation = Operation::new(
+            "configs.set_settings",
+            Capability::Write,
+            format!("configs/{service}"),
+        );
+        self.ctx
+            .run(operation, self.set_settings_inner(service, settings))
+            .await
     }
 
     async fn history(

@@ -14,14 +14,24 @@ pub use embedded::Configs;
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::names::{ServiceName, StrategyId};
+use crate::page::{Page, PageRequest};
 use crate::{Action, JsonObject};
 
 /// Most symbols a config may list.
 pub const MAX_SYMBOLS: usize = 10_000;
 /// Longest symbol, in bytes.
 pub const MAX_SYMBOL_LEN: usize = 64;
-/// Largest config record (params + risk limits + symbols), in bytes of JSON.
+/// Largest config record (params + risk limits + symbols), in bytes of JSON. Params and risk
+/// limits are also nested at most [`MAX_JSON_DEPTH`](crate::MAX_JSON_DEPTH) levels deep.
 pub const MAX_CONFIG_BYTES: usize = 512 * 1024;
+/// Versions kept of each config (the latest included) unless the service's
+/// [`ConfigSettings::max_versions`] says otherwise.
+pub const DEFAULT_MAX_VERSIONS: u64 = 1000;
+/// Largest accepted [`ConfigSettings::max_versions`].
+pub const MAX_MAX_VERSIONS: u64 = 100_000;
+/// Most old versions one put prunes: after the cap is lowered a lot, a few puts bring a config
+/// down to it.
+pub const PRUNE_BATCH: u64 = 10_000;
 /// Default page size of [`ConfigsApi::history`].
 pub const HISTORY_DEFAULT_LIMIT: usize = 100;
 /// Largest page of [`ConfigsApi::history`].
@@ -106,6 +116,26 @@ pub struct ConfigHistory {
     pub versions: Vec<StrategyConfig>,
     /// When more (older) versions exist: pass this as `after` to read the next page.
     pub next: Option<u64>,
+    /// The oldest version kept: history starts there (1 until versions are pruned; see
+    /// [`ConfigSettings::max_versions`]).
+    pub oldest_version: u64,
+}
+
+/// The configs settings of one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigSettings {
+    /// Versions kept of each config of the service, the latest included (1 to
+    /// [`MAX_MAX_VERSIONS`]; [`DEFAULT_MAX_VERSIONS`] unless set). A put prunes the versions
+    /// beyond it, oldest first, in the same commit (at most [`PRUNE_BATCH`] per put).
+    pub max_versions: u64,
+}
+
+impl Default for ConfigSettings {
+    fn default() -> Self {
+        ConfigSettings {
+            max_versions: DEFAULT_MAX_VERSIONS,
+        }
+    }
 }
 
 /// The config operations, embedded or remote.
@@ -122,8 +152,11 @@ pub trait ConfigsApi: Send + Sync {
         version: Option<u64>,
     ) -> Result<StrategyConfig>;
 
-    /// The latest version of every strategy config of `service`, ordered by strategy id.
-    async fn list(&self, service: &ServiceName) -> Result<Vec<StrategyConfig>>;
+    /// One page of the latest versions of the strategy configs of `service`, ordered by
+    /// strategy id: at most `page.limit` (default 100, at most 1000) whose ids sort after
+    /// `page.after`. A config that cannot be read is reported in [`Page::unreadable`] instead of
+    /// failing the listing.
+    async fn list(&self, service: &ServiceName, page: PageRequest) -> Result<Page<StrategyConfig>>;
 
     /// A config's versions, newest first: at most `limit` (default
     /// [`HISTORY_DEFAULT_LIMIT`], at most [`HISTORY_MAX_LIMIT`]) versions older than `after`
@@ -135,4 +168,15 @@ pub trait ConfigsApi: Send + Sync {
         limit: Option<usize>,
         after: Option<u64>,
     ) -> Result<ConfigHistory>;
+
+    /// The configs settings of `service` (the defaults when none were set).
+    async fn settings(&self, service: &ServiceName) -> Result<ConfigSettings>;
+
+    /// Sets the configs settings of `service`; `invalid` (field `max_versions`) outside 1 to
+    /// [`MAX_MAX_VERSIONS`]. Lowering `max_versions` prunes on each config's next put.
+    async fn set_settings(
+        &self,
+        service: &ServiceName,
+        settings: ConfigSettings,
+    ) -> Result<ConfigSettings>;
 }

@@ -1,8 +1,11 @@
 //! The embedded credentials: storage layout and operations over the barrier.
 //!
-//! Store layout: head `cred/h/<service>/<key>` (the current version), kept versions
-//! `cred/v/<service>/<key>/<u64 BE>` (the last [`KEPT_VERSIONS`]), and a clear index
-//! `cred/k/<key>/<service>` (empty value) to find a key's services without a service given.
+//! Store layout: head `cred/h/<service>/<key>` (the current version), its info
+//! `cred/i/<service>/<key>` (everything but the value, written in the same commit as the head,
+//! so a listing never decrypts a value), kept versions `cred/v/<service>/<key>/<u64 BE>` (the
+//! last [`KEPT_VERSIONS`]), and a clear index `cred/k/<key>/<service>` (empty value) to find a
+//! key's services without a service given. A head written before info records existed has
+//! none: listing falls back to the head for it.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -12,14 +15,16 @@ use super::{
     CredentialsApi, KEPT_VERSIONS, MAX_METADATA_BYTES, MAX_VALUE_BYTES,
 };
 use crate::JsonObject;
+use crate::api::check_json_depth;
 use crate::clock::Timestamp;
 use crate::context::{Capability, Ctx, Operation};
 use crate::crypto::SecretString;
 use crate::error::{Error, Result};
 use crate::names::{CredentialKey, ServiceName};
+use crate::page::{Page, PageRequest, Unreadable};
 use crate::records::{
-    MAX_ATTEMPTS, NextVersion, Versioned, head_key, head_prefix, name_from_key, read_head,
-    scan_all, seal_json, version_key, versions_prefix, write_next_version,
+    MAX_ATTEMPTS, NextVersion, Versioned, decode_json, head_key, head_prefix, name_from_key,
+    page_of_heads, read_head, seal_json, version_key, versions_prefix, write_next_version,
 };
 use crate::store::{Condition, Write};
 
@@ -43,6 +48,28 @@ struct Stored {
     updated_at: i64,
 }
 
+/// The info record: a credential without its value.
+#[derive(Serialize, Deserialize)]
+struct StoredInfo {
+    metadata: JsonObject,
+    version: u64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl StoredInfo {
+    fn into_info(self, service: &ServiceName, key: CredentialKey) -> CredentialInfo {
+        CredentialInfo {
+            service: service.clone(),
+            key,
+            metadata: self.metadata,
+            version: self.version,
+            created_at: Timestamp::from_millis(self.created_at),
+            updated_at: Timestamp::from_millis(self.updated_at),
+        }
+    }
+}
+
 impl Versioned for Stored {
     fn version(&self) -> u64 {
         self.version
@@ -62,7 +89,8 @@ impl Stored {
         }
     }
 
-    fn into_info(self, service: &ServiceName, key: CredentialKey) -> CredentialInfo {
+    /// The info of a head written before info records existed (the value is wiped).
+    fn into_stored_info(self) -> StoredInfo {
         // `self.value` is a plain String here: wrap it so it is wiped when dropped.
         let Stored {
             value,
@@ -72,15 +100,17 @@ impl Stored {
             updated_at,
         } = self;
         drop(SecretString::new(value));
-        CredentialInfo {
-            service: service.clone(),
-            key,
+        StoredInfo {
             metadata,
             version,
-            created_at: Timestamp::from_millis(created_at),
-            updated_at: Timestamp::from_millis(updated_at),
+            created_at,
+            updated_at,
         }
     }
+}
+
+fn info_key(service: &str, key: &str) -> Vec<u8> {
+    format!("{FAMILY}/i/{service}/{key}").into_bytes()
 }
 
 fn index_key(key: &CredentialKey, service: &ServiceName) -> Vec<u8> {
@@ -114,6 +144,7 @@ fn check_put(put: &CredentialPut) -> Result<()> {
                 format!("must be at most {MAX_METADATA_BYTES} bytes of JSON"),
             ));
         }
+        check_json_depth("metadata", m)?;
     }
     Ok(())
 }
@@ -214,9 +245,17 @@ impl Credentials {
                     created_at: prev.as_ref().map_or(now, |p| p.created_at),
                     updated_at: now,
                 };
+                let info = StoredInfo {
+                    metadata: metadata.clone(),
+                    version,
+                    created_at: record.created_at,
+                    updated_at: now,
+                };
                 let vkey = version_key(FAMILY, &put.service, &put.key, version);
+                let ikey = info_key(&put.service, &put.key);
                 let mut writes = vec![
                     Write::Put(head.clone(), seal_json(barrier, &head, &record)?),
+                    Write::Put(ikey.clone(), seal_json(barrier, &ikey, &info)?),
                     Write::Put(vkey.clone(), seal_json(barrier, &vkey, &record)?),
                     Write::Put(index_key(&put.key, &put.service), Vec::new()),
                 ];
@@ -246,13 +285,51 @@ impl Credentials {
         .await
     }
 
-    async fn list_inner(&self, service: &ServiceName) -> Result<Vec<CredentialInfo>> {
-        let prefix = head_prefix(FAMILY, service);
-        scan_all(self.ctx.barrier(), &prefix, |name, stored: Stored| {
-            let key = CredentialKey::new(name).map_err(|_| Error::Integrity)?;
-            Ok(stored.into_info(service, key))
-        })
-        .await
+    /// One page of the heads of `service`, each listed from its info record (the head itself,
+    /// value wiped, only for a credential written before info records existed).
+    async fn list_inner(
+        &self,
+        service: &ServiceName,
+        page: &PageRequest,
+    ) -> Result<Page<CredentialInfo>> {
+        let barrier = self.ctx.barrier();
+        let (heads, next) = page_of_heads(barrier, &head_prefix(FAMILY, service), page).await?;
+        let mut out = Page {
+            next,
+            ..Page::default()
+        };
+        for (head, name) in heads {
+            match self.read_info(service, &head, &name).await {
+                Ok(Some(info)) => out.items.push(info),
+                // Deleted since the scan.
+                Ok(None) => {}
+                // A record that does not open or decode: reported, the others listed.
+                Err(error @ Error::Integrity) => out.unreadable.push(Unreadable { name, error }),
+                // The store itself failing fails the listing.
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The info of one listed credential: its info record, else (written before info records
+    /// existed) its head.
+    async fn read_info(
+        &self,
+        service: &ServiceName,
+        head: &[u8],
+        name: &str,
+    ) -> Result<Option<CredentialInfo>> {
+        let key = CredentialKey::new(name).map_err(|_| Error::Integrity)?;
+        let barrier = self.ctx.barrier();
+        let stored = match barrier.read(&info_key(service, &key)).await? {
+            Some(opened) => decode_json::<StoredInfo>(&opened.plain)?,
+            None => match read_head::<Stored>(barrier, head).await? {
+                Some(h) => h.record.into_stored_info(),
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(stored.into_info(service, key)))
     }
 
     async fn delete_inner(&self, key: &CredentialKey, service: &ServiceName) -> Result<()> {
@@ -273,6 +350,7 @@ impl Credentials {
                 .map(Write::Delete)
                 .collect();
             writes.push(Write::Delete(head.clone()));
+            writes.push(Write::Delete(info_key(service, key)));
             writes.push(Write::Delete(index_key(key, service)));
             let unchanged = Condition::Equals(head.clone(), current);
             if barrier.commit(vec![unchanged], writes).await? {
@@ -306,13 +384,15 @@ impl CredentialsApi for Credentials {
             .await
     }
 
-    async fn list(&self, service: &ServiceName) -> Result<Vec<CredentialInfo>> {
+    async fn list(&self, service: &ServiceName, page: PageRequest) -> Result<Page<CredentialInfo>> {
         let operation = Operation::new(
             "credentials.list",
             Capability::List,
             format!("credentials/{service}"),
         );
-        self.ctx.run(operation, self.list_inner(service)).await
+        self.ctx
+            .run(operation, self.list_inner(service, &page))
+            .await
     }
 
     async fn delete(

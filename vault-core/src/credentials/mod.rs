@@ -14,13 +14,15 @@ use crate::clock::Timestamp;
 use crate::crypto::SecretString;
 use crate::error::Result;
 use crate::names::{CredentialKey, ServiceName};
+use crate::page::{Page, PageRequest};
 use crate::{Action, JsonObject};
 
 /// How many versions of a credential are kept (the current one included).
 pub const KEPT_VERSIONS: u64 = 10;
 /// Largest accepted credential value, in bytes.
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
-/// Largest accepted metadata object, in bytes of JSON.
+/// Largest accepted metadata object, in bytes of JSON (nested at most
+/// [`MAX_JSON_DEPTH`](crate::MAX_JSON_DEPTH) levels deep).
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 
 /// A credential with its decrypted value.
@@ -120,8 +122,11 @@ pub trait CredentialsApi: Send + Sync {
     /// exactly one service (`conflict` naming them otherwise); `not_found` when missing.
     async fn get(&self, key: &CredentialKey, service: Option<&ServiceName>) -> Result<Credential>;
 
-    /// Credentials of `service`, without values, ordered by key.
-    async fn list(&self, service: &ServiceName) -> Result<Vec<CredentialInfo>>;
+    /// One page of the credentials of `service`, without values, ordered by key: at most
+    /// `page.limit` (default 100, at most 1000) whose keys sort after `page.after`. Values are
+    /// never decrypted to list them. A credential that cannot be read is reported in
+    /// [`Page::unreadable`] instead of failing the listing.
+    async fn list(&self, service: &ServiceName, page: PageRequest) -> Result<Page<CredentialInfo>>;
 
     /// Deletes credential `key` with all its versions; `not_found` when missing. `service` is
     /// resolved as in [`CredentialsApi::get`]; the outcome names it.

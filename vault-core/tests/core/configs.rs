@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 use vault_core::configs::{HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT};
 use vault_core::prelude::*;
-use vault_core::{Action, ConfigPut, ServiceName, StrategyId};
+use vault_core::{Action, ConfigPut, PageRequest, ServiceName, StrategyId};
 
 use super::support::{T0, dump, interleaved, memory_vault, sid, svc};
 
@@ -125,7 +125,11 @@ async fn list_returns_latest_of_each_ordered_and_only_of_that_service() {
         .expect("other");
     // Through the `VaultApi` trait object, as the adapters use it.
     let api: &dyn VaultApi = &v;
-    let list = api.configs().list(&svc("svc")).await.expect("list");
+    let list = api
+        .configs()
+        .list(&svc("svc"), PageRequest::first())
+        .await
+        .expect("list");
     let got: Vec<(&str, u64)> = list
         .iter()
         .map(|c| (c.strategy_id.as_str(), c.version))
@@ -133,7 +137,7 @@ async fn list_returns_latest_of_each_ordered_and_only_of_that_service() {
     assert_eq!(got, [("alpha", 2), ("mid", 1), ("zeta", 1)]);
     assert!(
         api.configs()
-            .list(&svc("nobody"))
+            .list(&svc("nobody"), PageRequest::first())
             .await
             .expect("empty")
             .is_empty()

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 use vault_core::credentials::KEPT_VERSIONS;
 use vault_core::prelude::*;
-use vault_core::{Action, CredentialDeleted, CredentialKey, ServiceName};
+use vault_core::{Action, CredentialDeleted, CredentialKey, PageRequest, ServiceName};
 
 use super::support::{T0, ckey, contains, cput, dump, interleaved, memory_vault, svc};
 
@@ -163,12 +163,16 @@ async fn list_shows_names_never_values_and_delete_removes_everything() {
         .expect("put");
     // Through the `VaultApi` trait object, as the adapters use it.
     let api: &dyn VaultApi = &v;
-    let list = api.credentials().list(&svc("svc")).await.expect("list");
+    let list = api
+        .credentials()
+        .list(&svc("svc"), PageRequest::first())
+        .await
+        .expect("list");
     assert_eq!(
         list.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
         ["A_KEY", "B_KEY"]
     );
-    let shown = format!("{list:?}") + &serde_json::to_string(&list).expect("json");
+    let shown = format!("{list:?}") + &serde_json::to_string(&list.items).expect("json");
     assert!(!shown.contains("planted-list"), "{shown}");
 
     let deleted = v

@@ -9,7 +9,8 @@ use vault_client::{ClientOptions, RemoteVault};
 use vault_core::crypto::SecretString;
 use vault_core::prelude::*;
 use vault_core::{
-    Action, ConfigPut, CredentialKey, CredentialPut, Error, HealthStatus, ServiceName, StrategyId,
+    Action, ConfigPut, CredentialKey, CredentialPut, Error, HealthStatus, PageRequest, ServiceName,
+    StrategyId,
 };
 
 use crate::support::{TOKEN, TestDir, contains_bytes};
@@ -87,7 +88,11 @@ async fn client_covers_every_method() {
         .expect("get with service");
     assert_eq!(c.value.expose_secret(), "client-secret-2");
 
-    let list = v.credentials().list(&svc("fxshinobi")).await.expect("list");
+    let list = v
+        .credentials()
+        .list(&svc("fxshinobi"), PageRequest::first())
+        .await
+        .expect("list");
     assert_eq!(list.len(), 1);
     assert_eq!(
         (list[0].key.as_str(), list[0].version),
@@ -139,7 +144,7 @@ async fn client_covers_every_method() {
     assert!(c1.version == 1 && c1.enabled);
     let all = v
         .configs()
-        .list(&svc("fxshinobi"))
+        .list(&svc("fxshinobi"), PageRequest::first())
         .await
         .expect("list configs");
     assert_eq!(all, vec![c]);
@@ -155,7 +160,7 @@ async fn client_covers_every_method() {
     );
     assert!(
         v.credentials()
-            .list(&svc("fxshinobi"))
+            .list(&svc("fxshinobi"), PageRequest::first())
             .await
             .expect("list")
             .is_empty()
@@ -258,7 +263,7 @@ async fn client_maps_server_and_transport_errors() {
     let wrong = RemoteVault::new(&server.base, options("not-the-token", None)).expect("client");
     let e = wrong
         .configs()
-        .list(&svc("s"))
+        .list(&svc("s"), PageRequest::first())
         .await
         .expect_err("unauthorized");
     assert_eq!(e.code(), "unauthorized");
@@ -267,7 +272,7 @@ async fn client_maps_server_and_transport_errors() {
     assert_eq!(
         anonymous
             .credentials()
-            .list(&svc("s"))
+            .list(&svc("s"), PageRequest::first())
             .await
             .expect_err("no token")
             .code(),
@@ -311,7 +316,11 @@ async fn client_serves_stale_configs_while_the_server_is_down() {
         .put(cred("svc", "K", "never-cached"))
         .await
         .expect("put credential");
-    let fresh = v.configs().list(&svc("svc")).await.expect("list");
+    let fresh = v
+        .configs()
+        .list(&svc("svc"), PageRequest::first())
+        .await
+        .expect("list");
     assert_eq!(fresh.len(), 2);
     assert!(fresh.iter().all(|c| !c.stale));
     let one = v
@@ -335,7 +344,11 @@ async fn client_serves_stale_configs_while_the_server_is_down() {
     );
     server.kill();
 
-    let stale = v.configs().list(&svc("svc")).await.expect("stale list");
+    let stale = v
+        .configs()
+        .list(&svc("svc"), PageRequest::first())
+        .await
+        .expect("stale list");
     assert_eq!(stale.len(), 2);
     assert!(stale.iter().all(|c| c.stale));
     let unmark = |mut c: vault_core::StrategyConfig| {
@@ -361,7 +374,7 @@ async fn client_serves_stale_configs_while_the_server_is_down() {
     assert!(
         v.clone()
             .configs()
-            .list(&svc("svc"))
+            .list(&svc("svc"), PageRequest::first())
             .await
             .expect("clone")
             .iter()
@@ -371,7 +384,7 @@ async fn client_serves_stale_configs_while_the_server_is_down() {
     // Nothing cached: unavailable. Credentials are never cached.
     assert_eq!(
         v.configs()
-            .list(&svc("other"))
+            .list(&svc("other"), PageRequest::first())
             .await
             .expect_err("uncached")
             .code(),
@@ -395,7 +408,7 @@ async fn client_serves_stale_configs_while_the_server_is_down() {
     );
     assert_eq!(
         v.credentials()
-            .list(&svc("svc"))
+            .list(&svc("svc"), PageRequest::first())
             .await
             .expect_err("creds")
             .code(),
@@ -426,7 +439,11 @@ async fn client_cache_file_lets_a_new_client_serve_stale_configs() {
         .put(cred("svc", "K", "cache-must-not-hold-this"))
         .await
         .expect("put credential");
-    let fresh = v.configs().list(&svc("svc")).await.expect("list");
+    let fresh = v
+        .configs()
+        .list(&svc("svc"), PageRequest::first())
+        .await
+        .expect("list");
     assert_eq!(fresh[0].params["marker"], PARAM);
     v.credentials()
         .get(&key("K"), Some(&svc("svc")))
@@ -454,7 +471,7 @@ async fn client_cache_file_lets_a_new_client_serve_stale_configs() {
     let v2 = RemoteVault::new(&base, options(TOKEN, Some(cache.clone()))).expect("new client");
     let stale = v2
         .configs()
-        .list(&svc("svc"))
+        .list(&svc("svc"), PageRequest::first())
         .await
         .expect("stale from file");
     assert_eq!(stale.len(), 1);
@@ -481,7 +498,7 @@ async fn client_cache_file_lets_a_new_client_serve_stale_configs() {
     let v3 = RemoteVault::new(&base, options("another-token", Some(cache))).expect("client");
     assert_eq!(
         v3.configs()
-            .list(&svc("svc"))
+            .list(&svc("svc"), PageRequest::first())
             .await
             .expect_err("no cache")
             .code(),
@@ -546,12 +563,18 @@ async fn client_keeps_error_fields_and_codes() {
     // Nothing was written.
     assert!(
         v.credentials()
-            .list(&svc("s"))
+            .list(&svc("s"), PageRequest::first())
             .await
             .expect("list")
             .is_empty()
     );
-    assert!(v.configs().list(&svc("s")).await.expect("list").is_empty());
+    assert!(
+        v.configs()
+            .list(&svc("s"), PageRequest::first())
+            .await
+            .expect("list")
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -368,6 +368,22 @@ fn script(w: &mut Wire) {
         .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"service","success":false}"#);
     w.get("/api/vault/credentials?service=alpha&extra=1")
         .expect(400, JSON, r#"{"code":"invalid","error":"invalid extra: unknown field","field":"extra","success":false}"#);
+    // Credentials: list pages (`limit`, `after`; `next` only when more follow).
+    w.get("/api/vault/credentials?service=alpha&limit=1")
+        .expect(200, JSON, r#"{"credentials":[{"created_at":"<TS>","key":"API_KEY","metadata":{},"service":"alpha","updated_at":"<TS>","version":4}],"next":"API_KEY","service":"alpha","success":true}"#);
+    w.get("/api/vault/credentials?service=alpha&limit=1&after=API_KEY")
+        .expect(200, JSON, r#"{"credentials":[{"created_at":"<TS>","key":"NEW_KEY","metadata":{},"service":"alpha","updated_at":"<TS>","version":1}],"service":"alpha","success":true}"#);
+    w.get("/api/vault/credentials?service=alpha&after=NEW_KEY")
+        .expect(200, JSON, r#"{"credentials":[],"service":"alpha","success":true}"#);
+    w.get("/api/vault/credentials?service=alpha&limit=0")
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid limit: must be 1 to 1000","field":"limit","success":false}"#);
+    w.get("/api/vault/credentials?service=alpha&limit=1001")
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid limit: must be 1 to 1000","field":"limit","success":false}"#);
+    w.get("/api/vault/credentials?service=alpha&limit=x")
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid limit: expected a non-negative integer","field":"limit","success":false}"#);
+    w.get("/api/vault/credentials?service=alpha&after=..%2Fx")
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid after: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"after","success":false}"#);
+
 
     // Credentials: delete.
     w.delete("/api/vault/credentials/NEW_KEY")
@@ -424,6 +440,12 @@ fn script(w: &mut Wire) {
         .expect(200, JSON, r#"{"configs":[{"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1},{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"service":"alpha","success":true}"#);
     w.get("/api/vault/configs/alpha?x=1")
         .expect(200, JSON, r#"{"configs":[{"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1},{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"service":"alpha","success":true}"#);
+    w.get("/api/vault/configs/alpha?limit=1")
+        .expect(200, JSON, r#"{"configs":[{"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1}],"next":"carry","service":"alpha","success":true}"#);
+    w.get("/api/vault/configs/alpha?limit=1&after=carry")
+        .expect(200, JSON, r#"{"configs":[{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"service":"alpha","success":true}"#);
+    w.get("/api/vault/configs/alpha?limit=0")
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid limit: must be 1 to 1000","field":"limit","success":false}"#);
     w.get("/api/vault/configs/alpha/momentum?version=abc")
         .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: expected a non-negative integer","field":"version","success":false}"#);
     w.get("/api/vault/configs/alpha/momentum?version=-1")
@@ -604,6 +626,32 @@ fn script(w: &mut Wire) {
         .expect(200, JSON, r#"{"credentials":[{"created_at":"<TS>","key":"PLAIN","metadata":{},"service":"gamma","updated_at":"<TS>","version":2}],"service":"gamma","success":true}"#);
     w.get("/api/vault/configs/alpha")
         .expect(200, JSON, r#"{"configs":[{"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1},{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"service":"alpha","success":true}"#);
+    // Config settings: versions kept per config; a put prunes beyond them, history says where
+    // it starts. Nesting deeper than 32 levels is refused.
+    w.get("/api/vault/config-settings/delta")
+        .expect(200, JSON, r#"{"max_versions":1000,"service":"delta","success":true}"#);
+    w.post("/api/vault/config-settings/delta", r#"{"max_versions":2}"#)
+        .expect(200, JSON, r#"{"max_versions":2,"service":"delta","success":true}"#);
+    w.post("/api/vault/config-settings/delta", r#"{"max_versions":0}"#)
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid max_versions: must be 1 to 100000","field":"max_versions","success":false}"#);
+    w.post("/api/vault/config-settings/delta", r#"{"max_versions":2,"keep":1}"#)
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid keep: unknown field","field":"keep","success":false}"#);
+    w.post("/api/vault/config-settings/..%2Fx", r#"{"max_versions":2}"#)
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"service","success":false}"#);
+    w.post("/api/vault/configs/delta", r#"{"strategy_id":"s1","params":{"n":1}}"#)
+        .expect(200, JSON, r#"{"action":"created","service":"delta","strategy_id":"s1","success":true,"version":1}"#);
+    w.post("/api/vault/configs/delta", r#"{"strategy_id":"s1","params":{"n":2}}"#)
+        .expect(200, JSON, r#"{"action":"updated","service":"delta","strategy_id":"s1","success":true,"version":2}"#);
+    w.post("/api/vault/configs/delta", r#"{"strategy_id":"s1","params":{"n":3}}"#)
+        .expect(200, JSON, r#"{"action":"updated","service":"delta","strategy_id":"s1","success":true,"version":3}"#);
+    w.get("/api/vault/configs/delta/s1/history")
+        .expect(200, JSON, r#"{"oldest_version":2,"service":"delta","strategy_id":"s1","success":true,"versions":[{"created_at":"<TS>","enabled":true,"params":{"n":3},"risk_limits":{},"service":"delta","strategy_id":"s1","symbols":[],"updated_at":"<TS>","version":3},{"created_at":"<TS>","enabled":true,"params":{"n":2},"risk_limits":{},"service":"delta","strategy_id":"s1","symbols":[],"updated_at":"<TS>","version":2}]}"#);
+    w.get("/api/vault/configs/delta/s1?version=1")
+        .expect(404, JSON, r#"{"code":"not_found","error":"Config 's1' of service 'delta' has no version 1 (versions before 2 were pruned)","success":false}"#);
+    w.post("/api/vault/configs/delta", format!(r#"{{"strategy_id":"s1","params":{{"a":{}1{}}}}}"#, "[".repeat(32), "]".repeat(32)))
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid params: must be nested at most 32 levels deep","field":"params","success":false}"#);
+    w.post("/api/vault/credentials", format!(r#"{{"key":"K","service":"delta","value":"v","metadata":{{"a":{}1{}}}}}"#, "[".repeat(32), "]".repeat(32)))
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid metadata: must be nested at most 32 levels deep","field":"metadata","success":false}"#);
 }
 
 #[test]

@@ -6,6 +6,8 @@ from typing import Any, Literal, final
 
 from typing_extensions import TypeAlias
 
+from ._page import Page
+
 __all__ = [
     "open",
     "connect",
@@ -20,6 +22,8 @@ __all__ = [
     "StrategyConfig",
     "ConfigWritten",
     "ConfigHistory",
+    "ConfigSettings",
+    "Unreadable",
     "VaultError",
     "NotFound",
     "Conflict",
@@ -70,6 +74,7 @@ def connect(
     token: str | None = None,
     timeout: float = 10.0,
     cache_file: str | os.PathLike[str] | None = None,
+    cache_max_age: float | None = 86400.0,
     proxy: str | None = None,
     ca_file: str | os.PathLike[str] | None = None,
 ) -> Vault:
@@ -78,7 +83,9 @@ def connect(
 
     ``token``: the service token (``VVAULT_SERVICE_TOKEN``); ``timeout``: seconds per request;
     ``cache_file``: optional encrypted file keeping last-known-good configs across restarts
-    (credentials are never cached on disk).
+    (credentials are never cached on disk); ``cache_max_age``: seconds after which a cached
+    config is no longer served (default 24 h; ``None``: no limit). A stale config must never
+    turn a strategy on.
 
     ``ca_file``: PEM file of CA certificates trusted for ``https://`` besides the system's roots
     (a private CA or a self-signed server certificate); an untrusted certificate is
@@ -138,8 +145,12 @@ class Credentials:
         ``expected_version``; 0 = must not exist yet). ``metadata=None`` keeps the previous."""
     def get(self, key: str, service: str | None = None) -> Credential:
         """The current version of credential ``key``, with its value."""
-    def list(self, service: str) -> list[CredentialInfo]:
-        """The credentials of ``service`` without their values, ordered by key."""
+    def list(
+        self, service: str, *, limit: int | None = None, after: str | None = None
+    ) -> Page[CredentialInfo]:
+        """One page of the credentials of ``service`` without their values, ordered by key: at
+        most ``limit`` (default 100, at most 1000) whose keys sort after ``after`` (a previous
+        page's ``next``). A ``Page`` is a list plus ``.next`` and ``.unreadable``."""
     def delete(self, key: str, service: str | None = None) -> CredentialDeleted:
         """Deletes credential ``key`` with all its versions; returns what was deleted."""
 
@@ -223,8 +234,17 @@ class Configs:
         """Writes a new version; a field left ``None`` keeps the previous version's value."""
     def get(self, service: str, strategy_id: str, version: int | None = None) -> StrategyConfig:
         """The latest version of a strategy config, or version ``version``."""
-    def list(self, service: str) -> list[StrategyConfig]:
-        """The latest version of every strategy config of ``service``."""
+    def list(
+        self, service: str, *, limit: int | None = None, after: str | None = None
+    ) -> Page[StrategyConfig]:
+        """One page of the latest versions of the configs of ``service``, ordered by strategy id:
+        at most ``limit`` (default 100, at most 1000) whose ids sort after ``after`` (a previous
+        page's ``next``). A ``Page`` is a list plus ``.next`` and ``.unreadable``."""
+    def settings(self, service: str) -> ConfigSettings:
+        """The configs settings of ``service`` (the defaults when none were set)."""
+    def set_settings(self, service: str, *, max_versions: int) -> ConfigSettings:
+        """Sets how many versions of each config of ``service`` are kept (1 to 100000, default
+        1000); a put prunes older ones."""
     def history(
         self,
         service: str,
@@ -288,7 +308,33 @@ class ConfigHistory:
     @property
     def next(self) -> int | None:
         """Pass as ``after`` for the next page; ``None`` when this page reaches the oldest."""
+    @property
+    def oldest_version(self) -> int:
+        """The oldest version kept: history starts there (1 until older ones are pruned)."""
     def __len__(self) -> int: ...
+
+@final
+class ConfigSettings:
+    """The configs settings of a service."""
+
+    @property
+    def max_versions(self) -> int:
+        """Versions kept of each config (the latest included)."""
+
+@final
+class Unreadable:
+    """A record a listing found but could not read; listed in ``Page.unreadable``."""
+
+    @property
+    def service(self) -> str: ...
+    @property
+    def name(self) -> str:
+        """The credential key or strategy id."""
+    @property
+    def code(self) -> str:
+        """The stable error code, e.g. ``"integrity"``."""
+    @property
+    def message(self) -> str: ...
 
 @final
 class Health:

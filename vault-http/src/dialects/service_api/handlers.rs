@@ -8,14 +8,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use vault_client::wire::service_api::{
-    ConfigHistoryReply, ConfigListReply, ConfigPutBody, ConfigReply, ConfigWrittenReply,
-    CredentialDeletedReply, CredentialListReply, CredentialPutBody, CredentialReply,
-    CredentialWrittenReply, HealthReply, HistoryQuery, RequiredServiceQuery, ServiceQuery,
-    VersionQuery,
+    ConfigHistoryReply, ConfigListReply, ConfigPutBody, ConfigReply, ConfigSettingsBody,
+    ConfigSettingsReply, ConfigWrittenReply, CredentialDeletedReply, CredentialListReply,
+    CredentialPutBody, CredentialReply, CredentialWrittenReply, HealthReply, HistoryQuery,
+    PageQuery, RequiredServiceQuery, ServiceQuery, VersionQuery,
 };
 use vault_core::crypto::SecretString;
 use vault_core::prelude::*;
-use vault_core::{CredentialKey, CredentialPut, Error, HealthStatus, ServiceName, StrategyId};
+use vault_core::{
+    ConfigSettings, CredentialKey, CredentialPut, Error, HealthStatus, ServiceName, StrategyId,
+};
 
 use super::{ApiError, Body, CallerVault, Path, Query};
 use crate::server::AppState;
@@ -46,19 +48,40 @@ pub async fn health(State(state): State<AppState>) -> Response {
     (status, Json(HealthReply::from(h))).into_response()
 }
 
-/// `GET /api/vault/configs/{service}`: the latest version of every config of a service.
+/// `GET /api/vault/configs/{service}[?limit=&after=]`: one page of the latest version of the
+/// configs of a service.
 pub async fn list_configs(
+    CallerVault(vault): CallerVault,
+    ApiPath(service, ..): Path<String>,
+    ApiQuery(q, ..): Query<PageQuery>,
+) -> ApiResult {
+    let service = ServiceName::new(service)?;
+    let page = vault.configs().list(&service, q.page()).await?;
+    Ok(Json(ConfigListReply::new(service, page)).into_response())
+}
+
+/// `GET /api/vault/config-settings/{service}`: the service's configs settings.
+pub async fn get_config_settings(
     CallerVault(vault): CallerVault,
     ApiPath(service, ..): Path<String>,
 ) -> ApiResult {
     let service = ServiceName::new(service)?;
-    let configs = vault.configs().list(&service).await?;
-    Ok(Json(ConfigListReply {
-        configs: configs.into_iter().map(Into::into).collect(),
-        service,
-        success: true,
-    })
-    .into_response())
+    let settings = vault.configs().settings(&service).await?;
+    Ok(Json(ConfigSettingsReply::new(service, settings)).into_response())
+}
+
+/// `POST /api/vault/config-settings/{service}`: sets the service's configs settings.
+pub async fn set_config_settings(
+    CallerVault(vault): CallerVault,
+    ApiPath(service, ..): Path<String>,
+    JsonBody(body, ..): Body<ConfigSettingsBody>,
+) -> ApiResult {
+    let service = ServiceName::new(service)?;
+    let settings = ConfigSettings {
+        max_versions: body.max_versions,
+    };
+    let settings = vault.configs().set_settings(&service, settings).await?;
+    Ok(Json(ConfigSettingsReply::new(service, settings)).into_response())
 }
 
 /// `POST /api/vault/configs/{service}`: writes a new version of a config.
@@ -109,6 +132,7 @@ pub async fn config_history(
         .await?;
     Ok(Json(ConfigHistoryReply {
         next: h.next,
+        oldest_version: (h.oldest_version > 1).then_some(h.oldest_version),
         service,
         strategy_id,
         success: true,
@@ -158,19 +182,16 @@ pub async fn put_credential(
     Ok(Json(CredentialWrittenReply::from(w)).into_response())
 }
 
-/// `GET /api/vault/credentials?service=S`: the credentials of a service, never their values.
+/// `GET /api/vault/credentials?service=S[&limit=&after=]`: one page of the credentials of a
+/// service, never their values.
 pub async fn list_credentials(
     CallerVault(vault): CallerVault,
     ApiQuery(q, ..): Query<RequiredServiceQuery>,
 ) -> ApiResult {
+    let page = q.page();
     let service = ServiceName::new(q.service)?;
-    let list = vault.credentials().list(&service).await?;
-    Ok(Json(CredentialListReply {
-        credentials: list.into_iter().map(Into::into).collect(),
-        service,
-        success: true,
-    })
-    .into_response())
+    let list = vault.credentials().list(&service, page).await?;
+    Ok(Json(CredentialListReply::new(service, list)).into_response())
 }
 
 /// `DELETE /api/vault/credentials/{key}[?service=S]`: deletes every version.

@@ -72,6 +72,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(wire::CONFIG, get(handlers::get_config))
         .route(wire::CONFIG_HISTORY, get(handlers::config_history))
         .route(
+            wire::CONFIG_SETTINGS,
+            get(handlers::get_config_settings).post(handlers::set_config_settings),
+        )
+        .route(
             wire::CREDENTIALS,
             get(handlers::list_credentials).post(handlers::put_credential),
         )

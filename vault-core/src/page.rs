@@ -1,0 +1,154 @@
+//! Paged listings, shared by every family: a [`PageRequest`] (`limit`, `after` = the last name
+//! of the previous page) and a [`Page`] (items, the records that could not be read, `next`).
+//!
+//! A listing never fails because one record is unreadable: that record is reported in
+//! [`Page::unreadable`] with its error, and the other items are listed.
+
+use crate::error::{Error, Result};
+use crate::names::check_name;
+
+/// Default page size of a listing.
+pub const LIST_DEFAULT_LIMIT: usize = 100;
+/// Largest page size of a listing.
+pub const LIST_MAX_LIMIT: usize = 1000;
+
+/// Which page of a listing to read: at most `limit` items (default [`LIST_DEFAULT_LIMIT`], at
+/// most [`LIST_MAX_LIMIT`]) whose names sort after `after` (from the first when `None`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Page size.
+    pub limit: Option<usize>,
+    /// The last name of the previous page (its [`Page::next`]).
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    /// The first page, of the default size.
+    pub fn first() -> Self {
+        PageRequest::default()
+    }
+
+    /// A page of at most `limit` items after `after`.
+    pub fn new(limit: Option<usize>, after: Option<String>) -> Self {
+        PageRequest { limit, after }
+    }
+
+    /// The page size; `invalid` (field `limit`) outside 1 to [`LIST_MAX_LIMIT`].
+    pub fn checked_limit(&self) -> Result<usize> {
+        let limit = self.limit.unwrap_or(LIST_DEFAULT_LIMIT);
+        if limit == 0 || limit > LIST_MAX_LIMIT {
+            return Err(Error::invalid(
+                "limit",
+                format!("must be 1 to {LIST_MAX_LIMIT}"),
+            ));
+        }
+        Ok(limit)
+    }
+
+    /// The cursor; `invalid` (field `after`) unless it is a name (names are what pages end on).
+    pub fn checked_after(&self) -> Result<Option<&str>> {
+        match &self.after {
+            Some(a) => {
+                check_name("after", a)?;
+                Ok(Some(a))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// A record a listing found but could not read (it failed its integrity check, or does not
+/// decode): its name and the error reading it gave.
+#[derive(Debug, Clone)]
+pub struct Unreadable {
+    /// The record's name: the credential key, or the strategy id.
+    pub name: String,
+    /// Why it could not be read (`integrity` for a corrupt record).
+    pub error: Error,
+}
+
+/// One page of a listing, ordered by name. Derefs to its items, so `page.iter()`,
+/// `page.len()` and `for item in page` work as on a `Vec`.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The records of this page that could be read, ordered by name.
+    pub items: Vec<T>,
+    /// The records of this page that could not be read, ordered by name.
+    pub unreadable: Vec<Unreadable>,
+    /// Present when more records follow: the `after` of the next page.
+    pub next: Option<String>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            items: Vec::new(),
+            unreadable: Vec::new(),
+            next: None,
+        }
+    }
+}
+
+/// A page equals a vector when it holds exactly those items, nothing unreadable and no more.
+impl<T: PartialEq> PartialEq<Vec<T>> for Page<T> {
+    fn eq(&self, other: &Vec<T>) -> bool {
+        self.unreadable.is_empty() && self.next.is_none() && self.items == *other
+    }
+}
+
+/// See the other direction.
+impl<T: PartialEq> PartialEq<Page<T>> for Vec<T> {
+    fn eq(&self, other: &Page<T>) -> bool {
+        other == self
+    }
+}
+
+impl<T> std::ops::Deref for Page<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.items
+    }
+}
+
+impl<T> IntoIterator for Page<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Page<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_and_after_are_checked() {
+        assert_eq!(PageRequest::first().checked_limit().ok(), Some(100));
+        assert_eq!(
+            PageRequest::new(Some(1000), None).checked_limit().ok(),
+            Some(1000)
+        );
+        for bad in [0, 1001] {
+            let e = PageRequest::new(Some(bad), None)
+                .checked_limit()
+                .expect_err("out of range");
+            assert_eq!(e.to_string(), "invalid limit: must be 1 to 1000");
+        }
+        let e = PageRequest::new(None, Some("../x".into()))
+            .checked_after()
+            .expect_err("not a name");
+        assert_eq!(e.field(), Some("after"));
+    }
+}
