@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p vault-http
 data=$(mktemp -d)
-export VVAULT_SERVICE_TOKEN=bench-token
+export VVAULT_SERVICE_TOKEN=bench-token-0123456789abcdef0123456789
 export VVAULT_ENCRYPTION_KEY=$(printf '42%.0s' {1..32})
 export VAULT_LOG=warn
 ./target/release/vault-http serve --data "$data" --addr 127.0.0.1:8077 >/dev/null &

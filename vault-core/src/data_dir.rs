@@ -33,7 +33,7 @@ pub fn key_source(
         )),
         (Some(k), None) => RootKeySource::parse(k.expose_secret()).map(Some),
         (None, Some(p)) if p.is_empty() => Err(Error::invalid("passphrase", "must not be empty")),
-        (None, Some(p)) => Ok(Some(RootKeySource::Passphrase(p))),
+        (None, Some(p)) => RootKeySource::passphrase(p).map(Some),
         (None, None) => Ok(None),
     }
 }
@@ -61,7 +61,10 @@ pub fn key_for_dir(
     }
 }
 
-/// Creates `dir` (and parents) if missing, with mode 0700 for the last component.
+/// Creates `dir` (and parents) if missing, with mode 0700 for the last component. An existing
+/// directory must belong to this user (`invalid` otherwise, field `data_dir`); if it lets its
+/// group or others in, it is narrowed to 0700 (sled creates its files with the process umask,
+/// so the directory is what keeps them private).
 pub fn create_private_dir(dir: &Path) -> Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
@@ -71,12 +74,53 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         b.mode(0o700);
     }
     b.create(dir)
-        .map_err(|e| Error::BackendUnavailable(format!("cannot create {}: {e}", dir.display())))
+        .map_err(|e| Error::BackendUnavailable(format!("cannot create {}: {e}", dir.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        let io = |e: std::io::Error| {
+            Error::BackendUnavailable(format!("cannot inspect {}: {e}", dir.display()))
+        };
+        let meta = std::fs::metadata(dir).map_err(io)?;
+        if meta.uid() != rustix::process::geteuid().as_raw() {
+            return Err(Error::invalid(
+                "data_dir",
+                format!(
+                    "{} belongs to another user (uid {}); use a directory of your own",
+                    dir.display(),
+                    meta.uid()
+                ),
+            ));
+        }
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+            tracing::warn!(
+                dir = %dir.display(),
+                was = format!("{mode:o}"),
+                "data directory was open to group/others; narrowed to 0700"
+            );
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn an_open_data_directory_is_narrowed_to_0700() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).expect("mkdir");
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        create_private_dir(&data).expect("narrowed");
+        let mode = std::fs::metadata(&data).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+    }
 
     #[test]
     fn dev_mode_never_makes_a_key_beside_an_existing_store() {

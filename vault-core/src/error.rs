@@ -153,6 +153,14 @@ pub enum Error {
     /// A stored record failed its integrity check (tampered or corrupt ciphertext).
     #[error("a stored record failed its integrity check")]
     Integrity,
+    /// Too many requests (or failed attempts); retry after `retry_after_secs` seconds.
+    #[error("{message}")]
+    RateLimited {
+        /// A sentence for people.
+        message: String,
+        /// Seconds until a retry can succeed.
+        retry_after_secs: u64,
+    },
     /// A request body over the limit (HTTP only); the message says the limit.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -205,6 +213,7 @@ impl Error {
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::WrongKey => ErrorCode::WrongKey,
             Error::Integrity => ErrorCode::Integrity,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Error::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
             Error::BackendUnavailable(_) => ErrorCode::BackendUnavailable,
@@ -223,6 +232,16 @@ impl Error {
     pub fn field(&self) -> Option<&str> {
         match self {
             Error::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// For `rate_limited`: seconds until a retry can succeed.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             _ => None,
         }
     }

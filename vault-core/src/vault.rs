@@ -163,10 +163,7 @@ impl Vault {
         components.insert("encryption".to_string(), "unsealed".to_string());
         let (status, message) = match &check {
             Ok(()) => (HealthStatus::Ok, "vault is healthy".to_string()),
-            Err(e) => (
-                HealthStatus::Down,
-                format!("the store does not answer ({})", e.code()),
-            ),
+            Err(e) => (HealthStatus::Down, format!("the vault is down: {e}")),
         };
         Health {
             status,

@@ -5,6 +5,7 @@ mod core {
     pub mod conformance;
     pub mod credentials;
     pub mod error_tables;
+    pub mod failures;
     pub mod limits;
     #[cfg(feature = "sled")]
     pub mod sled;

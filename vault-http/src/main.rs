@@ -30,6 +30,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Everything this process creates (sled's files, dev key and token files) is private.
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     let result = (|| {
         init_logging()?;

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -92,7 +93,7 @@ def test_embedded_wrong_key(tmp_path: Path) -> None:
     err = raises(vault.WrongKey, lambda: vault.open(tmp_path, encryption_key=OTHER_KEY))
     assert OTHER_KEY not in str(err) and KEY not in str(err)
     # passphrase and dev mode on the same data are wrong keys too
-    raises(vault.WrongKey, lambda: vault.open(tmp_path, passphrase="not the key"))
+    raises(vault.WrongKey, lambda: vault.open(tmp_path, passphrase="not the key at all"))
     raises(vault.WrongKey, lambda: vault.open(tmp_path))
     with vault.open(tmp_path, encryption_key=KEY) as v:
         assert v.credentials.get("K", SVC).value == "value-under-key-1"
@@ -101,7 +102,7 @@ def test_embedded_wrong_key(tmp_path: Path) -> None:
 def test_embedded_passphrase_and_key_forms(tmp_path: Path) -> None:
     with vault.open(tmp_path / "p", passphrase="correct horse battery staple") as v:
         v.credentials.put("K", "pp", SVC)
-    raises(vault.WrongKey, lambda: vault.open(tmp_path / "p", passphrase="wrong horse"))
+    raises(vault.WrongKey, lambda: vault.open(tmp_path / "p", passphrase="wrong horse battery"))
     # a non-key encryption_key is a passphrase, as on the server
     with vault.open(tmp_path / "p", encryption_key="correct horse battery staple") as v:
         assert v.credentials.get("K", SVC).value == "pp"
@@ -111,6 +112,13 @@ def test_embedded_passphrase_and_key_forms(tmp_path: Path) -> None:
     )
     raises(vault.InvalidInput, lambda: vault.open(tmp_path / "q", passphrase=""))
     raises(vault.InvalidInput, lambda: vault.open(tmp_path / "q", encryption_key="  "))
+    # A placeholder or a short passphrase never creates a vault.
+    for short in ("...", "changeme"):
+        err = raises(vault.InvalidInput, partial(vault.open, tmp_path / "r", passphrase=short))
+        assert err.field == "passphrase" and "12 characters" in str(err)
+        err = raises(vault.InvalidInput, partial(vault.open, tmp_path / "r", encryption_key=short))
+        assert err.field == "encryption_key"
+    assert not (tmp_path / "r" / "store").exists()
 
 
 def test_embedded_dev_mode_key_file(tmp_path: Path) -> None:

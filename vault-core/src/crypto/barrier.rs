@@ -103,6 +103,9 @@ pub struct Barrier {
     store: SharedStore,
     keyring: Keyring,
     root: AeadKey,
+    /// Set when a store write failed with an unknown outcome: from then on every operation
+    /// fails closed (see [`Barrier::commit`]).
+    failed: std::sync::OnceLock<String>,
 }
 
 impl std::fmt::Debug for Barrier {
@@ -171,6 +174,7 @@ impl Barrier {
             store,
             keyring,
             root,
+            failed: std::sync::OnceLock::new(),
         })
     }
 
@@ -210,7 +214,19 @@ impl Barrier {
             store: store.clone(),
             keyring,
             root,
+            failed: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// `backend_unavailable` once a write failed with an unknown outcome.
+    fn live(&self) -> Result<&SharedStore> {
+        match self.failed.get() {
+            None => Ok(&self.store),
+            Some(reason) => Err(Error::BackendUnavailable(format!(
+                "a store write failed ({reason}); the vault refuses every operation until it \
+                 is restarted, so that nothing it cannot keep is served"
+            ))),
+        }
     }
 
     /// Seals `plaintext` for the record stored at `key` (the key is the associated data).
@@ -225,7 +241,7 @@ impl Barrier {
     /// Reads and opens the record at `key` in one call: its sealed bytes and its plaintext;
     /// `Ok(None)` when missing, `integrity` when it does not open.
     pub async fn read(&self, key: &[u8]) -> Result<Option<Opened>> {
-        match self.store.get(key).await? {
+        match self.live()?.get(key).await? {
             Some(sealed) => {
                 let plain = self.open(key, &sealed)?;
                 Ok(Some(Opened { sealed, plain }))
@@ -237,7 +253,7 @@ impl Barrier {
     /// The stored bytes at `key`, unopened: for a commit condition on a record that may not
     /// open (deleting a corrupt record), and for clear index entries.
     pub async fn read_sealed(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.store.get(key).await
+        self.live()?.get(key).await
     }
 
     /// Scans like [`Store::scan`](crate::store::Store::scan) and opens every value.
@@ -247,7 +263,7 @@ impl Barrier {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Zeroizing<Vec<u8>>)>> {
-        let entries = self.store.scan(prefix, after, limit).await?;
+        let entries = self.live()?.scan(prefix, after, limit).await?;
         entries
             .into_iter()
             .map(|(k, v)| {
@@ -264,19 +280,30 @@ impl Barrier {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Vec<u8>>> {
-        let entries = self.store.scan(prefix, after, limit).await?;
+        let entries = self.live()?.scan(prefix, after, limit).await?;
         Ok(entries.into_iter().map(|(k, _)| k).collect())
     }
 
     /// Commits writes of sealed records (made with [`Barrier::seal`]) and clear index entries,
     /// atomically under `conditions`; see [`Store::commit`](crate::store::Store::commit).
+    ///
+    /// A commit that fails leaves its outcome unknown (the store may have applied it in memory
+    /// without making it durable, as sled does when its flush fails). Serving on would risk
+    /// serving a write that a restart then loses, so the barrier fails closed: this and every
+    /// later operation answer `backend_unavailable` until the process restarts.
     pub async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> Result<bool> {
-        self.store.commit(conditions, writes).await
+        let result = self.live()?.commit(conditions, writes).await;
+        if let Err(e) = &result {
+            let reason = e.to_string();
+            tracing::error!(error = %reason, "store write failed; failing closed until restart");
+            let _ = self.failed.set(reason);
+        }
+        result
     }
 
     /// Checks that the store answers and the canary still opens with this vault's root key.
     pub async fn check(&self) -> Result<()> {
-        match self.store.get(SYS_CANARY).await? {
+        match self.live()?.get(SYS_CANARY).await? {
             Some(c) if canary_opens(&self.root, &c) => Ok(()),
             _ => Err(Error::Integrity),
         }
@@ -284,7 +311,7 @@ impl Barrier {
 
     /// Makes every acknowledged write durable (see [`Store::flush`](crate::store::Store::flush)).
     pub async fn flush(&self) -> Result<()> {
-        self.store.flush().await
+        self.live()?.flush().await
     }
 
     /// The store backend's short name.

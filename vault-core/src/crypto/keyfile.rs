@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 /// Reads the hex key in `path`, or creates it (mode 0600) with a fresh random key.
 /// Returns the key and whether it was created by this call.
 pub fn load_or_create_key_file(path: &Path) -> Result<(KeyMaterial, bool)> {
+    check_private_file(path)?;
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let text = Zeroizing::new(text);
@@ -27,7 +28,8 @@ pub fn load_or_create_key_file(path: &Path) -> Result<(KeyMaterial, bool)> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = KeyMaterial::generate()?;
-            write_private_file(path, hex::encode(key.expose()).as_bytes())?;
+            let hex_key = Zeroizing::new(hex::encode(key.expose()));
+            write_private_file(path, hex_key.as_bytes())?;
             Ok((key, true))
         }
         Err(e) => Err(Error::BackendUnavailable(format!(
@@ -35,6 +37,30 @@ pub fn load_or_create_key_file(path: &Path) -> Result<(KeyMaterial, bool)> {
             path.display()
         ))),
     }
+}
+
+/// Refuses a secret file (key, token) that its group or others can read or write: `invalid`
+/// (field `key_file`) saying how to fix it. A missing file passes (it is created 0600).
+pub fn check_private_file(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(Error::invalid(
+                    "key_file",
+                    format!(
+                        "{} is open to group or others (mode {mode:o}); run `chmod 600 {}`",
+                        path.display(),
+                        path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    let _ = path;
+    Ok(())
 }
 
 /// Creates `path` with mode 0600 (failing if it exists) and writes `contents` durably.
@@ -74,6 +100,15 @@ mod tests {
             use std::os::unix::fs::PermissionsExt as _;
             let mode = std::fs::metadata(&p).expect("meta").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            let e = load_or_create_key_file(&p).expect_err("world-readable key file");
+            assert_eq!(e.field(), Some("key_file"));
+            assert!(e.to_string().contains("chmod 600"), "{e}");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         }
         std::fs::write(&p, "not hex").expect("write");
         assert_eq!(

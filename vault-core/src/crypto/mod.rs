@@ -11,7 +11,7 @@ mod keyring;
 mod secret;
 
 pub use barrier::{Barrier, KdfParams, Opened};
-pub use keyfile::{load_or_create_key_file, write_private_file};
+pub use keyfile::{check_private_file, load_or_create_key_file, write_private_file};
 pub use keyring::Keyring;
 pub use secret::{KeyMaterial, SecretString};
 
@@ -36,16 +36,36 @@ impl std::fmt::Debug for RootKeySource {
     }
 }
 
+/// Shortest accepted passphrase, in characters.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+
 impl RootKeySource {
+    /// A passphrase root key; `invalid` (field `passphrase`) when shorter than
+    /// [`MIN_PASSPHRASE_CHARS`] characters.
+    pub fn passphrase(p: SecretString) -> Result<RootKeySource> {
+        if p.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
+            return Err(Error::invalid(
+                "passphrase",
+                format!(
+                    "must be at least {MIN_PASSPHRASE_CHARS} characters (a placeholder is not \
+                     a key); for a random key use 64 hex digits, e.g. `openssl rand -hex 32`"
+                ),
+            ));
+        }
+        Ok(RootKeySource::Passphrase(p))
+    }
+
     /// Interprets `VVAULT_ENCRYPTION_KEY`: 32 bytes as hex (64 digits) or base64 (standard or
-    /// URL-safe, padded or not) are a key; any other non-empty string is a passphrase.
+    /// URL-safe, padded or not) are a key; any other string of at least
+    /// [`MIN_PASSPHRASE_CHARS`] characters is a passphrase; anything shorter (a placeholder
+    /// such as `...`) is `invalid`.
     pub fn parse(s: &str) -> Result<RootKeySource> {
         let t = s.trim();
         if t.is_empty() {
             return Err(Error::invalid("encryption_key", "must not be empty"));
         }
         if t.len() == 64
-            && let Ok(bytes) = hex::decode(t)
+            && let Ok(bytes) = hex::decode(t).map(zeroize::Zeroizing::new)
         {
             return Ok(RootKeySource::Key(KeyMaterial::from_slice(&bytes)?));
         }
@@ -56,11 +76,22 @@ impl RootKeySource {
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
         ];
         for engine in engines {
-            if let Ok(bytes) = engine.decode(t)
+            // Decoded key bytes are wiped when dropped, whether or not they are a key.
+            if let Ok(bytes) = engine.decode(t).map(zeroize::Zeroizing::new)
                 && bytes.len() == 32
             {
                 return Ok(RootKeySource::Key(KeyMaterial::from_slice(&bytes)?));
             }
+        }
+        if s.chars().count() < MIN_PASSPHRASE_CHARS {
+            return Err(Error::invalid(
+                "encryption_key",
+                format!(
+                    "is neither 32 bytes as 64 hex digits or base64 nor a passphrase of at \
+                     least {MIN_PASSPHRASE_CHARS} characters; for a random key use \
+                     `openssl rand -hex 32`"
+                ),
+            ));
         }
         Ok(RootKeySource::Passphrase(SecretString::new(s.to_string())))
     }
@@ -145,6 +176,15 @@ mod tests {
             RootKeySource::parse("  ").err().as_ref().map(|e| e.code()),
             Some("invalid")
         );
+        // Placeholders and short passphrases are refused, not turned into a vault.
+        for short in ["...", "changeme", "eleven char"] {
+            let e = RootKeySource::parse(short).expect_err(short);
+            assert_eq!(e.field(), Some("encryption_key"));
+            assert!(!e.to_string().contains(short), "{e}");
+        }
+        assert!(RootKeySource::parse("twelve chars").is_ok());
+        let e = RootKeySource::passphrase(SecretString::from("short")).expect_err("short");
+        assert_eq!(e.field(), Some("passphrase"));
     }
 
     #[test]

@@ -375,3 +375,56 @@ impl super::Store for InterleavingStore {
         self.inner.backend_name()
     }
 }
+
+/// A store wrapper whose commits fail on demand with `backend_unavailable` — after applying
+/// them to the inner store, as sled does when its flush fails (the outcome is unknown to the
+/// caller). For fault-injection tests.
+pub struct FailingStore {
+    inner: SharedStore,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+impl FailingStore {
+    /// Wraps `inner`; commits succeed until [`FailingStore::fail_commits`] says otherwise.
+    pub fn new(inner: SharedStore) -> Self {
+        FailingStore {
+            inner,
+            fail: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Makes every later commit apply and then fail (`true`), or succeed again (`false`).
+    pub fn fail_commits(&self, fail: bool) {
+        self.fail.store(fail, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Store for FailingStore {
+    async fn get(&self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
+        self.inner.get(key).await
+    }
+
+    async fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> crate::Result<Vec<super::Entry>> {
+        self.inner.scan(prefix, after, limit).await
+    }
+
+    async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> crate::Result<bool> {
+        let applied = self.inner.commit(conditions, writes).await?;
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(crate::Error::BackendUnavailable(
+                "injected: the disk is full".into(),
+            ));
+        }
+        Ok(applied)
+    }
+
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+}

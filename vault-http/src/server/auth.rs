@@ -1,10 +1,91 @@
-//! Authentication shared by every dialect: who a request's token says the caller is.
+//! Authentication shared by every dialect: who a request's token says the caller is, with
+//! failed attempts slowed per client address.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
 
 use axum::http::HeaderMap;
 use vault_core::crypto::constant_time_eq;
 use vault_core::{Caller, Error, Result};
 
 use super::AppState;
+
+/// Failed authentications an address may make in a burst (default; `VAULT_AUTH_FAILURE_BURST`).
+pub const FAILURE_BURST: u32 = 10;
+/// Failed authentications an address regains per second.
+pub const FAILURE_REFILL_PER_SEC: f64 = 1.0;
+/// Addresses tracked before idle ones are forgotten.
+const MAX_TRACKED: usize = 10_000;
+
+/// A token bucket of failed attempts per client address. While an address's bucket is empty,
+/// its authentication attempts (right or wrong) are answered `rate_limited` without checking
+/// the token, so guessing gets no faster than the refill rate.
+#[derive(Debug)]
+pub struct FailureLimiter {
+    burst: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl Default for FailureLimiter {
+    fn default() -> Self {
+        FailureLimiter::new(FAILURE_BURST)
+    }
+}
+
+impl FailureLimiter {
+    /// A limiter allowing `burst` failures per address, regaining one per second.
+    pub fn new(burst: u32) -> Self {
+        FailureLimiter {
+            burst: f64::from(burst.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn level(&self, entry: (f64, Instant), now: Instant) -> f64 {
+        let (tokens, at) = entry;
+        (tokens + now.duration_since(at).as_secs_f64() * FAILURE_REFILL_PER_SEC).min(self.burst)
+    }
+
+    /// `rate_limited` (with the seconds to wait) while `peer` has no attempts left.
+    fn check(&self, peer: IpAddr) -> Result<()> {
+        let buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(entry) = buckets.get(&peer) else {
+            return Ok(());
+        };
+        let level = self.level(*entry, Instant::now());
+        if level >= 1.0 {
+            return Ok(());
+        }
+        let wait = ((1.0 - level) / FAILURE_REFILL_PER_SEC).ceil();
+        Err(Error::RateLimited {
+            message: "too many failed authentications from this address; retry later".into(),
+            // `wait` is at most 1 / refill seconds: small and positive.
+            retry_after_secs: wait.max(1.0) as u64,
+        })
+    }
+
+    /// Spends one attempt of `peer`.
+    fn fail(&self, peer: IpAddr) {
+        let now = Instant::now();
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() >= MAX_TRACKED {
+            // Forget addresses whose bucket has refilled: they carry no state.
+            buckets.retain(|_, e| self.level(*e, now) < self.burst);
+        }
+        let level = buckets
+            .get(&peer)
+            .map_or(self.burst, |e| self.level(*e, now));
+        buckets.insert(peer, ((level - 1.0).max(0.0), now));
+    }
+}
 
 /// The tokens a request presents: `Authorization: Bearer <t>` and `X-Service-Token: <t>`.
 fn presented_tokens(headers: &HeaderMap) -> Vec<&[u8]> {
@@ -22,22 +103,42 @@ fn presented_tokens(headers: &HeaderMap) -> Vec<&[u8]> {
 }
 
 /// The caller a request's token identifies: the root token (compared in constant time) is
-/// [`Caller::Root`]; no token or another one is `unauthorized`.
-pub fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Caller> {
-    let expected = state.token().expose_secret().as_bytes();
+/// [`Caller::Root`]. No token, or another one, is `unauthorized`; more than one token in a
+/// request is `invalid`; an address that failed too often is `rate_limited`. Failures are
+/// logged with the peer address, never the presented value.
+pub fn authenticate(headers: &HeaderMap, state: &AppState, peer: Option<IpAddr>) -> Result<Caller> {
     let presented = presented_tokens(headers);
-    if presented.is_empty() {
-        return Err(Error::Unauthorized(
-            "missing service token: send Authorization: Bearer <token> or X-Service-Token".into(),
-        ));
+    match presented.len() {
+        0 => {
+            return Err(Error::Unauthorized(
+                "missing service token: send Authorization: Bearer <token> or X-Service-Token"
+                    .into(),
+            ));
+        }
+        1 => {}
+        n => {
+            return Err(Error::invalid(
+                "authorization",
+                format!(
+                    "send exactly one token (Authorization: Bearer or X-Service-Token), not {n}"
+                ),
+            ));
+        }
     }
-    // Check every candidate so the time taken does not depend on which one matched.
-    let ok = presented
-        .iter()
-        .fold(false, |acc, t| constant_time_eq(t, expected) | acc);
-    if ok {
-        Ok(Caller::Root)
-    } else {
-        Err(Error::Unauthorized("invalid service token".into()))
+    if let Some(ip) = peer {
+        state.auth_failures().check(ip)?;
     }
+    let expected = state.token().expose_secret().as_bytes();
+    if constant_time_eq(presented[0], expected) {
+        return Ok(Caller::Root);
+    }
+    if let Some(ip) = peer {
+        state.auth_failures().fail(ip);
+    }
+    tracing::warn!(
+        target: "vault_http::auth",
+        peer = %peer.map_or_else(|| "unknown".to_string(), |p| p.to_string()),
+        "authentication failed: unknown token"
+    );
+    Err(Error::Unauthorized("invalid service token".into()))
 }

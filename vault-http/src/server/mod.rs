@@ -26,6 +26,7 @@ pub struct AppState {
 struct StateInner {
     vault: Vault,
     token: SecretString,
+    auth_failures: auth::FailureLimiter,
 }
 
 impl std::fmt::Debug for AppState {
@@ -37,16 +38,25 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State for a server over `vault` that accepts `token`.
-    pub fn new(vault: Vault, token: SecretString) -> Self {
+    /// State for a server over `vault` that accepts `token`, allowing `failure_burst` failed
+    /// authentications per client address before slowing it down.
+    pub fn new(vault: Vault, token: SecretString, failure_burst: u32) -> Self {
         AppState {
-            inner: Arc::new(StateInner { vault, token }),
+            inner: Arc::new(StateInner {
+                vault,
+                token,
+                auth_failures: auth::FailureLimiter::new(failure_burst),
+            }),
         }
     }
 
     /// The vault.
     pub fn vault(&self) -> &Vault {
         &self.inner.vault
+    }
+
+    pub(crate) fn auth_failures(&self) -> &auth::FailureLimiter {
+        &self.inner.auth_failures
     }
 
     pub(crate) fn token(&self) -> &SecretString {

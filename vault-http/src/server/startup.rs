@@ -8,17 +8,38 @@ use std::path::{Path, PathBuf};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use vault_core::crypto::{RootKeySource, SecretString, random_token, write_private_file};
+use vault_core::crypto::{
+    RootKeySource, SecretString, check_private_file, random_token, write_private_file,
+};
 use vault_core::data_dir::create_private_dir;
 use vault_core::{Error, Result, Vault};
 
 use super::listen::{self, Limits};
 use super::{AppState, router};
 
-/// Environment variable holding the service token.
+/// Environment variable holding the service token (`VAULT_SERVICE_TOKEN` is an alias).
 pub const TOKEN_ENV: &str = "VVAULT_SERVICE_TOKEN";
-/// Environment variable holding the root key (hex/base64) or passphrase.
+/// Environment variable holding the root key (hex/base64) or passphrase
+/// (`VAULT_ENCRYPTION_KEY` is an alias).
 pub const KEY_ENV: &str = "VVAULT_ENCRYPTION_KEY";
+/// Shortest accepted service token, in characters.
+pub const MIN_TOKEN_CHARS: usize = 32;
+/// Set to `1` to start with a token shorter than [`MIN_TOKEN_CHARS`] (logged as a warning).
+pub const ALLOW_WEAK_TOKEN_ENV: &str = "VAULT_ALLOW_WEAK_TOKEN";
+
+/// The value of `name` or its `VAULT_*` alias; both set to different values is `invalid`.
+fn env_with_alias(name: &str) -> Result<Option<SecretString>> {
+    let alias = name.replacen("VVAULT_", "VAULT_", 1);
+    let get = |n: &str| std::env::var(n).ok().map(SecretString::new);
+    match (get(name), get(&alias)) {
+        (Some(a), Some(b)) if a.expose_secret() != b.expose_secret() => Err(Error::invalid(
+            name,
+            format!("{name} and {alias} are both set, to different values; set one"),
+        )),
+        (Some(v), _) | (None, Some(v)) => Ok(Some(v)),
+        (None, None) => Ok(None),
+    }
+}
 /// Name of the dev-mode token file inside the data directory.
 pub const DEV_TOKEN_FILE: &str = "service.token";
 
@@ -35,6 +56,8 @@ pub struct ServeOptions {
     pub encryption_key: Option<SecretString>,
     /// Connection limits.
     pub limits: Limits,
+    /// Failed authentications allowed per client address in a burst.
+    pub auth_failure_burst: u32,
 }
 
 impl ServeOptions {
@@ -42,7 +65,6 @@ impl ServeOptions {
     /// from `VAULT_HEADER_TIMEOUT`, `VAULT_BODY_TIMEOUT`, `VAULT_SHUTDOWN_DEADLINE` (durations
     /// such as `10s`, `500ms`) and `VAULT_MAX_CONNECTIONS`.
     pub fn from_env(data_dir: PathBuf, addr: String) -> Result<Self> {
-        let var = |name: &str| std::env::var(name).ok().map(SecretString::new);
         let mut limits = Limits::default();
         let duration = |name: &str, into: &mut std::time::Duration| -> Result<()> {
             if let Ok(v) = std::env::var(name) {
@@ -68,12 +90,24 @@ impl ServeOptions {
                     Error::invalid("VAULT_MAX_CONNECTIONS", "expected a positive integer")
                 })?;
         }
+        let mut auth_failure_burst = super::auth::FAILURE_BURST;
+        if let Ok(v) = std::env::var("VAULT_AUTH_FAILURE_BURST") {
+            auth_failure_burst =
+                v.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        Error::invalid("VAULT_AUTH_FAILURE_BURST", "expected a positive integer")
+                    })?;
+        }
         Ok(ServeOptions {
             data_dir,
             addr,
-            service_token: var(TOKEN_ENV),
-            encryption_key: var(KEY_ENV),
+            service_token: env_with_alias(TOKEN_ENV)?,
+            encryption_key: env_with_alias(KEY_ENV)?,
             limits,
+            auth_failure_burst,
         })
     }
 }
@@ -123,10 +157,28 @@ pub fn token_for_dir(
         if t.is_empty() {
             return Err(Error::invalid(TOKEN_ENV, "must not be empty"));
         }
+        if t.expose_secret().chars().count() < MIN_TOKEN_CHARS {
+            if std::env::var(ALLOW_WEAK_TOKEN_ENV).is_ok_and(|v| v.trim() == "1") {
+                tracing::warn!(
+                    "{TOKEN_ENV} is shorter than {MIN_TOKEN_CHARS} characters; accepted because \
+                     {ALLOW_WEAK_TOKEN_ENV}=1"
+                );
+            } else {
+                return Err(Error::invalid(
+                    TOKEN_ENV,
+                    format!(
+                        "must be at least {MIN_TOKEN_CHARS} characters; generate one with \
+                         `openssl rand -hex 32` (or set {ALLOW_WEAK_TOKEN_ENV}=1 to accept a \
+                         weak one)"
+                    ),
+                ));
+            }
+        }
         return Ok((t, None));
     }
     create_private_dir(dir)?;
     let path = dir.join(DEV_TOKEN_FILE);
+    check_private_file(&path)?;
     let read = |path: &Path| -> Result<Option<SecretString>> {
         match std::fs::read_to_string(path) {
             Ok(text) => {
@@ -189,7 +241,10 @@ pub async fn open(opts: ServeOptions) -> Result<(AppState, Vec<String>)> {
             path.display()
         ));
     }
-    Ok((AppState::new(vault, token), notices))
+    Ok((
+        AppState::new(vault, token, opts.auth_failure_burst),
+        notices,
+    ))
 }
 
 /// Registers SIGINT and SIGTERM handlers now and returns a future that resolves on either.

@@ -199,7 +199,13 @@ async fn configs_round_trip_with_the_documented_shapes() {
 #[tokio::test]
 async fn missing_or_wrong_token_is_401_and_both_header_styles_work() {
     let dir = TestDir::new();
-    let server = dir.start();
+    let (data, log) = (dir.data(), dir.log());
+    // More wrong guesses than the default burst: this test is about the 401s.
+    let server = crate::support::Start {
+        env: vec![("VAULT_AUTH_FAILURE_BURST", "1000")],
+        ..crate::support::Start::new(&data, &log)
+    }
+    .spawn();
     let http = server.http();
     let routes = [
         ("GET", "/api/vault/credentials/K?service=s"),

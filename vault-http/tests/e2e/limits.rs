@@ -176,3 +176,111 @@ fn a_port_in_use_fails_before_creating_anything() {
         "dev files were created before the bind failed"
     );
 }
+
+/// One GET with the given extra header lines; the whole answer as text.
+fn raw_get(addr: &str, headers: &str) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    let req = format!(
+        "GET /api/vault/credentials?service=s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}\r\n"
+    );
+    s.write_all(req.as_bytes()).expect("send");
+    let (answer, _) = read_until_closed(&mut s, Duration::from_secs(10));
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn failed_authentications_are_slowed_per_address_and_logged_without_the_value() {
+    let dir = TestDir::new();
+    let (data, log) = (dir.data(), dir.log());
+    let server = Start {
+        env: vec![("VAULT_AUTH_FAILURE_BURST", "3")],
+        ..Start::new(&data, &log)
+    }
+    .spawn();
+    let addr = addr_of(&server.base);
+    for i in 0..3 {
+        let a = raw_get(
+            &addr,
+            &format!("Authorization: Bearer guess-{i}-planted\r\n"),
+        );
+        assert!(a.starts_with("HTTP/1.1 401"), "{a}");
+    }
+    let a = raw_get(&addr, "Authorization: Bearer guess-3-planted\r\n");
+    assert!(a.starts_with("HTTP/1.1 429"), "{a}");
+    assert!(a.to_ascii_lowercase().contains("retry-after: 1"), "{a}");
+    assert!(a.contains(r#""code":"rate_limited""#), "{a}");
+    // While limited, even the right token is not checked (no oracle for guesses).
+    let right = format!("Authorization: Bearer {}\r\n", crate::support::TOKEN);
+    assert!(raw_get(&addr, &right).starts_with("HTTP/1.1 429"));
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(raw_get(&addr, &right).starts_with("HTTP/1.1 200"));
+    let log_text = std::fs::read_to_string(&log).expect("log");
+    assert!(log_text.contains("authentication failed"), "{log_text}");
+    assert!(log_text.contains("127.0.0.1"), "{log_text}");
+    assert!(
+        !log_text.contains("planted"),
+        "a presented token reached the log"
+    );
+}
+
+#[test]
+fn a_weak_service_token_is_refused_unless_allowed() {
+    let dir = TestDir::new();
+    let (data, log) = (dir.data(), dir.log());
+    let weak = Start {
+        token: Some("testtoken"),
+        ..Start::new(&data, &log)
+    };
+    assert!(!weak.run_to_exit().success());
+    let stderr = std::fs::read_to_string(&log).expect("log");
+    assert!(stderr.contains("at least 32 characters"), "{stderr}");
+    assert!(stderr.contains("openssl rand -hex 32"), "{stderr}");
+    assert!(!stderr.contains("testtoken"), "{stderr}");
+    let allowed = Start {
+        token: Some("testtoken"),
+        env: vec![("VAULT_ALLOW_WEAK_TOKEN", "1")],
+        ..Start::new(&data, &log)
+    };
+    let server = allowed.spawn();
+    drop(server);
+    assert!(
+        std::fs::read_to_string(&log)
+            .expect("log")
+            .contains("shorter than 32 characters")
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn files_the_server_creates_are_private_even_in_an_open_directory() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = TestDir::new();
+    let (data, log) = (dir.data(), dir.log());
+    std::fs::create_dir(&data).expect("mkdir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let server = Start::new(&data, &log).spawn();
+    drop(server);
+    assert_eq!(crate::support::mode(&data), 0o700, "data directory");
+    for f in crate::support::files_under(&data) {
+        let mode = crate::support::mode(&f);
+        assert_eq!(mode & 0o077, 0, "{} is mode {mode:o}", f.display());
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_token_file_open_to_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = TestDir::new();
+    let (data, log) = (dir.data(), dir.log());
+    let dev = Start {
+        token: None,
+        ..Start::new(&data, &log)
+    };
+    drop(dev.spawn());
+    let token_file = data.join("service.token");
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    assert!(!dev.run_to_exit().success());
+    let stderr = std::fs::read_to_string(&log).expect("log");
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+}

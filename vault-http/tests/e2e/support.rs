@@ -7,7 +7,7 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use serde_json::Value;
 
 /// The service token the tests configure.
-pub const TOKEN: &str = "e2e-service-token-5b1d0c";
+pub const TOKEN: &str = "e2e-service-token-5b1d0c-0123456789abcdef";
 /// A 32-byte root key as 64 hex digits.
 pub const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 /// A different root key.

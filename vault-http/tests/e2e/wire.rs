@@ -294,8 +294,9 @@ fn script(w: &mut Wire) {
         .expect(200, JSON, r#"{"credentials":[],"service":"alpha","success":true}"#);
     w.get("/api/vault/credentials?service=alpha").auth("X-Service-Token", TOKEN)
         .expect(200, JSON, r#"{"credentials":[],"service":"alpha","success":true}"#);
+    // More than one token in a request is refused (it used to let a request try many guesses).
     w.get("/api/vault/credentials?service=alpha").auth("Authorization", "Bearer wrong-token").auth("X-Service-Token", TOKEN)
-        .expect(200, JSON, r#"{"credentials":[],"service":"alpha","success":true}"#);
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid authorization: send exactly one token (Authorization: Bearer or X-Service-Token), not 2","field":"authorization","success":false}"#);
     w.post("/api/vault/credentials", "{not json").no_auth()
         .expect(401, JSON, r#"{"code":"unauthorized","error":"missing service token: send Authorization: Bearer <token> or X-Service-Token","success":false}"#);
     w.call("PUT", "/api/vault/credentials").no_auth()
@@ -383,7 +384,6 @@ fn script(w: &mut Wire) {
         .expect(400, JSON, r#"{"code":"invalid","error":"invalid limit: expected a non-negative integer","field":"limit","success":false}"#);
     w.get("/api/vault/credentials?service=alpha&after=..%2Fx")
         .expect(400, JSON, r#"{"code":"invalid","error":"invalid after: may contain only letters, digits, '_', '-', '.' and ':', and must not start with '.'","field":"after","success":false}"#);
-
 
     // Credentials: delete.
     w.delete("/api/vault/credentials/NEW_KEY")
@@ -626,6 +626,7 @@ fn script(w: &mut Wire) {
         .expect(200, JSON, r#"{"credentials":[{"created_at":"<TS>","key":"PLAIN","metadata":{},"service":"gamma","updated_at":"<TS>","version":2}],"service":"gamma","success":true}"#);
     w.get("/api/vault/configs/alpha")
         .expect(200, JSON, r#"{"configs":[{"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1},{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"service":"alpha","success":true}"#);
+
     // Config settings: versions kept per config; a put prunes beyond them, history says where
     // it starts. Nesting deeper than 32 levels is refused.
     w.get("/api/vault/config-settings/delta")

@@ -36,7 +36,14 @@ impl IntoResponse for ApiError {
             field: e.field().map(str::to_string),
             success: false,
         };
-        (status, axum::Json(body)).into_response()
+        let mut resp = (status, axum::Json(body)).into_response();
+        if let Some(secs) = e.retry_after() {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
+        resp
     }
 }
 

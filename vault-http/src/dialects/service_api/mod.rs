@@ -53,7 +53,11 @@ impl FromRequestParts<AppState> for CallerVault {
 
 /// Lets the request through only with a valid token, recording who the caller is.
 async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    match auth::authenticate(req.headers(), &state) {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    match auth::authenticate(req.headers(), &state, peer) {
         Ok(caller) => {
             req.extensions_mut().insert(caller);
             next.run(req).await
