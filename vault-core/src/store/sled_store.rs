@@ -16,15 +16,33 @@
 //!   handle on it is kept open from [`SledStore::open`]; an `fdatasync` through any descriptor of
 //!   a file flushes that file.
 //! - `<dir>/blobs/<lsn>`: a record larger than about 128 KiB (a quarter of sled's 512 KiB
-//!   segment) is written to its own blob file, which sled never syncs. The leader lists the blob
-//!   files it has not synced yet *before* sled's flush (sled's flush waits for every reservation
-//!   made before it, and a blob file is created only after its reservation, so each listed blob
-//!   is complete once the flush returns), syncs them and then the `blobs` directory, and only
-//!   then the log, so a durable log never points at a lost blob.
+//!   segment: a big value, or a tree node holding several) is written to its own blob file,
+//!   which sled never syncs. sled's recovery stops at the first record whose blob is unreadable,
+//!   so one lost blob drops every later record, acknowledged or not. So the leader syncs every
+//!   blob file not synced yet, then the `blobs` directory, and only then the log. Once sled's
+//!   flush has returned, every record it covers has a complete blob (the flush waits for each
+//!   reservation made before it, and a reservation writes its blob before completing). A blob
+//!   listed before the flush started is then remembered as synced; one that appeared during the
+//!   flush may belong to a reservation still writing it, so the next batch syncs it again.
+//!
+//! - Blobs sled removes. sled deletes a record's blob as soon as the record replacing it is
+//!   written (`sync_file_range`), not once it is durable: a crash can keep the deletion and lose
+//!   the replacement, leaving the old record, maybe acknowledged, pointing at nothing (sled's
+//!   recovery then drops the key or panics; seen under LazyFS). So every synced blob also gets a
+//!   hard link in `<dir>/vault-blob-links/`, synced with the blob. A batch drops the links of
+//!   the blobs sled removed before its log `fdatasync` started, once that sync has returned (the
+//!   replacing records were written before the removal, so they are durable then), and
+//!   [`SledStore::open`] first links back every blob whose link is left. A crash can so leave a
+//!   few unreferenced blob files: space, never data.
 //!
 //! At [`SledStore::open`] the `conf` file (written once by sled, never synced by it) is synced,
-//! then the `blobs` directory, the data directory and the parent of every directory the open
-//! created, so the directory entries of `db`, `conf` and `blobs` are durable.
+//! then `vault-blob-links`, `blobs`, the data directory and the parent of every directory the
+//! open created, so the directory entries of `db`, `conf` and the two directories are durable.
+//! The first batch after an open syncs every blob, as the previous process may not have.
+//!
+//! sled itself still `fsync`s the log every 500 ms and when it manages segments, which can make
+//! durable a record of a commit not yet acknowledged whose blob is not: recovery then stops at
+//! that record, after every acknowledged commit.
 //!
 //! Not synced per batch: `snap.*` snapshots. sled writes them in the background, `fsync`s their
 //! contents before renaming them into place and recovers from the log when a snapshot is older or
@@ -81,12 +99,26 @@ struct DurableFiles {
     log_path: PathBuf,
     /// `<dir>/blobs`.
     blobs_dir: PathBuf,
-    /// Names of the blob files already synced (touched only by the elected flusher).
-    synced_blobs: Mutex<HashSet<OsString>>,
+    /// `<dir>/vault-blob-links`: a hard link to every synced blob, kept until sled's removal of
+    /// the blob is safe (see the module doc).
+    links_dir: PathBuf,
+    /// Touched only by the elected flusher.
+    blobs: Mutex<BlobState>,
     /// Test-only record of flushes, syncs and acknowledgements.
     #[cfg(test)]
     probe: probe::Probe,
 }
+
+/// What the flusher knows of `blobs/`.
+struct BlobState {
+    /// Blobs synced when complete: never synced again.
+    synced: HashSet<OsString>,
+    /// Blobs with a link in `vault-blob-links` (a superset of `synced`).
+    linked: HashSet<OsString>,
+}
+
+/// The directory, under sled's, of links that keep removed blobs until their removal is safe.
+const LINKS_DIR: &str = "vault-blob-links";
 
 fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
     Error::BackendUnavailable(format!("sled durability: {what} {}: {e}", path.display()))
@@ -114,9 +146,51 @@ fn missing_dirs(path: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Before sled opens `dir`: puts back every blob that sled removed while the record replacing
+/// it was not durable yet (a crash may have kept the removal and lost the replacement). Does
+/// nothing while another process has the store open (sled's lock is an `flock` on `db`; sled's
+/// open then reports the directory in use).
+fn restore_removed_blobs(dir: &Path) -> Result<()> {
+    let links_dir = dir.join(LINKS_DIR);
+    let links = match std::fs::read_dir(&links_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_error("listing of", &links_dir, e)),
+    };
+    let log_path = dir.join("db");
+    let log = match File::open(&log_path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_error("open of", &log_path, e)),
+    };
+    if fs2::FileExt::try_lock_exclusive(&log).is_err() {
+        return Ok(());
+    }
+    let blobs_dir = dir.join("blobs");
+    let mut restored = false;
+    for entry in links {
+        let name = entry
+            .map_err(|e| io_error("listing of", &links_dir, e))?
+            .file_name();
+        let blob = blobs_dir.join(&name);
+        match std::fs::hard_link(links_dir.join(&name), &blob) {
+            Ok(()) => restored = true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_error("restore of", &blob, e)),
+        }
+    }
+    if restored {
+        sync_dir(&blobs_dir)?;
+    }
+    // Closing `log` releases the lock before sled takes it.
+    Ok(())
+}
+
 impl DurableFiles {
-    /// Opens a handle on sled's log and makes the files and directory entries that sled created
-    /// at open durable: `conf`, then `blobs/`, the data directory and the parents of `created`.
+    /// After sled opened `dir`: opens a handle on sled's log, drops the links of blobs sled's
+    /// recovery removed (records past the recovered end of the log), and makes the files and
+    /// directory entries created at open durable: `conf`, then `vault-blob-links/`, `blobs/`,
+    /// the data directory and the parents of `created`.
     fn open(dir: &Path, created: &[PathBuf]) -> Result<DurableFiles> {
         #[cfg(test)]
         let probe = probe::Probe::default();
@@ -136,7 +210,23 @@ impl DurableFiles {
             Err(e) => return Err(io_error("open of", &conf, e)),
         }
         let blobs_dir = dir.join("blobs");
-        let mut dirs = vec![blobs_dir.clone(), dir.to_path_buf()];
+        let links_dir = dir.join(LINKS_DIR);
+        std::fs::create_dir_all(&links_dir).map_err(|e| io_error("creation of", &links_dir, e))?;
+        let links =
+            std::fs::read_dir(&links_dir).map_err(|e| io_error("listing of", &links_dir, e))?;
+        let mut linked = HashSet::new();
+        for entry in links {
+            let name = entry
+                .map_err(|e| io_error("listing of", &links_dir, e))?
+                .file_name();
+            if blobs_dir.join(&name).exists() {
+                linked.insert(name);
+            } else {
+                let link = links_dir.join(&name);
+                std::fs::remove_file(&link).map_err(|e| io_error("removal of", &link, e))?;
+            }
+        }
+        let mut dirs = vec![links_dir.clone(), blobs_dir.clone(), dir.to_path_buf()];
         for c in created {
             match c.parent() {
                 Some(p) if !p.as_os_str().is_empty() => dirs.push(p.to_path_buf()),
@@ -153,64 +243,118 @@ impl DurableFiles {
             log,
             log_path,
             blobs_dir,
-            synced_blobs: Mutex::new(HashSet::new()),
+            links_dir,
+            // Empty: the first batch syncs (and links) every blob, including those a previous
+            // process wrote but may not have synced.
+            blobs: Mutex::new(BlobState {
+                synced: HashSet::new(),
+                linked,
+            }),
             #[cfg(test)]
             probe,
         })
     }
 
-    /// The blob files not synced yet. Called before sled's flush: see the module doc.
-    fn unsynced_blobs(&self) -> Result<Vec<OsString>> {
-        let synced = self
-            .synced_blobs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut new = Vec::new();
-        let entries = std::fs::read_dir(&self.blobs_dir)
-            .map_err(|e| io_error("listing of", &self.blobs_dir, e))?;
-        for entry in entries {
-            let name = entry
-                .map_err(|e| io_error("listing of", &self.blobs_dir, e))?
-                .file_name();
-            if !synced.contains(&name) {
-                new.push(name);
-            }
+    /// The names of the files in `blobs/`.
+    fn list_blobs(&self) -> Result<Vec<OsString>> {
+        let listing_error = |e| io_error("listing of", &self.blobs_dir, e);
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&self.blobs_dir).map_err(listing_error)? {
+            names.push(entry.map_err(listing_error)?.file_name());
         }
-        Ok(new)
+        Ok(names)
     }
 
-    /// `fdatasync` of the `blobs` listed before the flush (then of their directory) and of the
-    /// log. Called after sled's flush.
-    fn sync(&self, blobs: Vec<OsString>) -> Result<()> {
+    fn blob_state(&self) -> std::sync::MutexGuard<'_, BlobState> {
+        self.blobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The blob files not synced yet, listed before sled's flush: each of them is complete once
+    /// that flush has returned (see the module doc).
+    fn unsynced_blobs(&self) -> Result<Vec<OsString>> {
+        let mut names = self.list_blobs()?;
+        let state = self.blob_state();
+        names.retain(|n| !state.synced.contains(n));
+        Ok(names)
+    }
+
+    /// After sled's flush: `fdatasync` of every blob file not synced yet and a link to it, then
+    /// of `blobs/` and `vault-blob-links/`, then of the log; then removal of the links of the
+    /// blobs sled had removed before this sync started. Only the blobs in `complete` (listed
+    /// before the flush) are remembered as synced; a blob created since may still be being
+    /// written, so the next batch syncs it again.
+    fn sync(&self, complete: Vec<OsString>) -> Result<()> {
         #[cfg(test)]
         let started = self.probe.tick();
-        if !blobs.is_empty() {
-            let mut synced = self
-                .synced_blobs
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            // Forget blobs sled has removed since, so the set stays as small as the directory.
-            synced.retain(|name| self.blobs_dir.join(name).exists());
-            for name in blobs {
-                let path = self.blobs_dir.join(&name);
-                let file = match File::open(&path) {
-                    Ok(f) => f,
-                    // Removed by sled since the listing: nothing left to make durable.
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(io_error("open of", &path, e)),
-                };
-                let done = file.sync_data();
-                #[cfg(test)]
-                self.probe.blob_synced(&name, &done);
-                done.map_err(|e| io_error("fdatasync of", &path, e))?;
-                synced.insert(name);
+        let present = self.list_blobs()?;
+        let mut state = self.blob_state();
+        let mut linked = Vec::new();
+        for name in present.iter().filter(|n| !state.synced.contains(*n)) {
+            let path = self.blobs_dir.join(name);
+            let file = match File::open(&path) {
+                Ok(f) => f,
+                // Removed by sled since the listing: nothing left to make durable.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_error("open of", &path, e)),
+            };
+            let done = file.sync_data();
+            #[cfg(test)]
+            self.probe.blob_synced(name, &done);
+            done.map_err(|e| io_error("fdatasync of", &path, e))?;
+            let link = self.links_dir.join(name);
+            match std::fs::hard_link(&path, &link) {
+                Ok(()) => {}
+                // Linked by an earlier batch (this blob was then still being written).
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_error("link of", &link, e)),
             }
-            sync_dir(&self.blobs_dir)?;
+            linked.push(name.clone());
         }
+        if !linked.is_empty() {
+            sync_dir(&self.blobs_dir)?;
+            sync_dir(&self.links_dir)?;
+            state.linked.extend(linked);
+            let complete = complete.into_iter().filter(|n| state.linked.contains(n));
+            let complete: Vec<OsString> = complete.collect();
+            state.synced.extend(complete);
+        }
+        // Blobs sled removed: linked, but no longer listed.
+        let still_linked = present.iter().filter(|n| state.linked.contains(*n)).count();
+        let gone: Vec<OsString> = if still_linked < state.linked.len() {
+            let present: HashSet<&OsString> = present.iter().collect();
+            state
+                .linked
+                .iter()
+                .filter(|n| !present.contains(n))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        drop(state);
         let synced = self.log.sync_data();
         #[cfg(test)]
         self.probe.log_synced(started, &synced);
-        synced.map_err(|e| io_error("fdatasync of", &self.log_path, e))
+        synced.map_err(|e| io_error("fdatasync of", &self.log_path, e))?;
+        // sled removed these blobs before `present` was listed, after writing the records that
+        // replace them; the log is now durable with those records.
+        if !gone.is_empty() {
+            let mut state = self.blob_state();
+            for name in gone {
+                let link = self.links_dir.join(&name);
+                match std::fs::remove_file(&link) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_error("removal of", &link, e)),
+                }
+                state.linked.remove(&name);
+                state.synced.remove(&name);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -228,6 +372,7 @@ impl SledStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let created = missing_dirs(path);
+        restore_removed_blobs(path)?;
         let db = sled::Config::new().path(path).open().map_err(|e| {
             let msg = e.to_string();
             if msg.contains("lock") {
@@ -641,6 +786,70 @@ mod tests {
         assert_eq!(store.get(b"big").await.expect("get"), Some(big));
     }
 
+    fn blob_names(dir: &Path) -> Vec<OsString> {
+        let mut names: Vec<OsString> = std::fs::read_dir(dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// sled deleted a blob and the crash kept the deletion but not the record replacing it: the
+    /// link kept by the store puts the blob back before sled's recovery reads it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_blob_sled_removed_before_a_crash_is_restored_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let big = vec![9u8; 300 * 1024];
+        {
+            let store = SledStore::open(&data).expect("open");
+            assert!(
+                store
+                    .commit(vec![], vec![put("big", &big)])
+                    .await
+                    .expect("commit")
+            );
+        }
+        let blobs = blob_names(&data.join("blobs"));
+        assert!(!blobs.is_empty());
+        assert_eq!(blob_names(&data.join(LINKS_DIR)), blobs);
+        for name in &blobs {
+            std::fs::remove_file(data.join("blobs").join(name)).expect("remove blob");
+        }
+        let store = SledStore::open(&data).expect("reopen");
+        assert_eq!(blob_names(&data.join("blobs")), blobs);
+        assert_eq!(store.get(b"big").await.expect("get"), Some(big));
+    }
+
+    /// Once sled removed a blob, the next batch's log sync makes the replacing records durable;
+    /// the link is dropped then, not before.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_link_of_a_removed_blob_is_dropped_after_the_next_sync() {
+        let (dir, store) = open_temp();
+        let data = dir.path().join("data");
+        assert!(
+            store
+                .commit(vec![], vec![put("big", &vec![1u8; 300 * 1024])])
+                .await
+                .expect("commit")
+        );
+        let blobs = blob_names(&data.join("blobs"));
+        assert_eq!(blob_names(&data.join(LINKS_DIR)), blobs);
+        // As sled does once the node's replacement is written.
+        for name in &blobs {
+            std::fs::remove_file(data.join("blobs").join(name)).expect("remove blob");
+        }
+        assert_eq!(blob_names(&data.join(LINKS_DIR)), blobs);
+        assert!(
+            store
+                .commit(vec![], vec![put("small", b"v")])
+                .await
+                .expect("commit")
+        );
+        assert!(blob_names(&data.join(LINKS_DIR)).is_empty());
+    }
+
     #[test]
     fn open_syncs_the_directories_it_created() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -648,6 +857,7 @@ mod tests {
         let store = SledStore::open(&data).expect("open");
         let dirs = store.flush.files.probe.snapshot().dirs;
         for d in [
+            data.join(LINKS_DIR),
             data.join("blobs"),
             data.clone(),
             dir.path().join("a"),
