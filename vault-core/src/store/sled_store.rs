@@ -88,7 +88,7 @@ struct GroupFlush {
     flushed: AtomicU64,
     flusher: tokio::sync::Mutex<()>,
     files: DurableFiles,
-    /// Set when an `fdatasync` failed: nothing written since can be promised durable.
+    /// Set when a batch's sync failed: nothing written since can be promised durable.
     failed: AtomicBool,
 }
 
@@ -415,7 +415,7 @@ impl SledStore {
     async fn flush_and_sync(&self) -> Result<()> {
         if self.flush.failed.load(Ordering::SeqCst) {
             return Err(Error::BackendUnavailable(
-                "sled durability: an earlier fdatasync failed; reopen the store".into(),
+                "sled durability: an earlier sync failed; reopen the store".into(),
             ));
         }
         // Every commit numbered up to `target` was applied before it took its number, so the
