@@ -291,6 +291,11 @@ async fn errors_are_json_with_stable_codes_and_change_nothing() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let before = snapshot(&http).await;
+    // The whole store, byte for byte, as it is before the rejected requests.
+    assert!(server.terminate().success());
+    let store_before = store_dump(&dir.data()).await;
+    let server = dir.start();
+    let http = server.http();
 
     // 404: unknown key, unknown route.
     assert_error(
@@ -471,6 +476,18 @@ async fn errors_are_json_with_stable_codes_and_change_nothing() {
         before,
         "a rejected request changed data"
     );
+    assert!(server.terminate().success());
+    assert!(
+        store_dump(&dir.data()).await == store_before,
+        "a rejected request changed the store"
+    );
+}
+
+/// Every key and value in the data directory's store (the server must be stopped).
+async fn store_dump(data: &std::path::Path) -> Vec<(Vec<u8>, Vec<u8>)> {
+    use vault_core::store::Store as _;
+    let store = vault_core::store::SledStore::open(data.join("store")).expect("open the store");
+    store.scan(b"", None, usize::MAX).await.expect("scan")
 }
 
 #[tokio::test]
