@@ -133,7 +133,10 @@ describe('embedded: opening', () => {
     const v = await vault.open(d, { passphrase: 'correct horse battery staple' })
     await v.configs.put('svc', 'default', { params: { a: 1 } })
     v.close()
-    await rejectsWith(assert, vault.open(d, { passphrase: 'wrong horse' }), 'wrong_key')
+    await rejectsWith(assert, vault.open(d, { passphrase: 'wrong horse battery' }), 'wrong_key')
+    // A placeholder or a short passphrase never creates a vault.
+    await rejectsWith(assert, vault.open(dir(), { passphrase: '...' }), 'invalid')
+    await rejectsWith(assert, vault.open(dir(), { encryptionKey: 'changeme' }), 'invalid')
     const again = await vault.open(d, { passphrase: 'correct horse battery staple' })
     assert.deepEqual((await again.configs.get('svc', 'default')).params, { a: 1 })
     again.close()

@@ -23,7 +23,7 @@ export const KEY = '7f'.repeat(32)
 /** Another valid key: opening a vault made with KEY must fail with wrong_key. */
 export const OTHER_KEY = '3c'.repeat(32)
 /** The service token of every spawned server. */
-export const TOKEN = 'node-test-token-5b1e9c'
+export const TOKEN = 'node-test-token-5b1e9c-0123456789abcdef'
 /** A credential value that must never appear in output, JSON or error messages. */
 export const SECRET = 'sk-live-TOPSECRET-9f8e7d6c5b4a'
 
