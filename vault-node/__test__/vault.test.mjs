@@ -32,13 +32,9 @@ for (const mode of ['embedded', 'remote']) {
       assert.equal(typeof h.components, 'object')
     })
 
-    it('methods return Promises', async () => {
-      const p = v.credentials.list('nobody')
-      assert.ok(p instanceof Promise)
-      assert.deepEqual(await p, [])
-      const q = v.configs.list('nobody')
-      assert.ok(q instanceof Promise)
-      assert.deepEqual(await q, [])
+    it('lists of a service with nothing are empty', async () => {
+      assert.deepEqual(await v.credentials.list('nobody'), [])
+      assert.deepEqual(await v.configs.list('nobody'), [])
     })
 
     it('credentials: put creates, put again adds a version, get returns the value', async () => {
@@ -308,9 +304,8 @@ for (const mode of ['embedded', 'remote']) {
 
     it('1,000 concurrent gets', async () => {
       await v.credentials.put('CONCURRENT', 'c-value', { service: 'load' })
+      // (that calls in flight leave the event loop free is eventloop.test.mjs's subject)
       const all = Array.from({ length: 1000 }, () => v.credentials.get('CONCURRENT', { service: 'load' }))
-      // every call returned a pending Promise at once: the event loop was not held
-      assert.ok(all.every((p) => p instanceof Promise))
       const results = await Promise.all(all)
       assert.equal(results.length, 1000)
       assert.ok(results.every((c) => c.value === 'c-value' && c.version === 1))

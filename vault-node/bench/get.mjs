@@ -3,8 +3,10 @@
 // Needs target/debug/vault-http (or VAULT_HTTP_BIN) for the remote figures.
 //
 // credentials.get calls per second through the Node package: embedded (sled in a tmp dir) and
-// remote (a vault-http server on loopback), one call at a time and with 64 calls in flight.
-// Prints figures only; not part of the tests.
+// remote (a vault-http server on loopback), one call at a time and with 64 calls in flight, and
+// the embedded credentials.getSync (calls on the JS thread, one after another).
+// Also prints the process CPU time per get (all threads): on a shared machine it varies less
+// than the rate. Prints figures only; not part of the tests.
 
 import fs from 'node:fs'
 
@@ -23,9 +25,36 @@ async function rate(call, inFlight) {
       done++
     }
   }
+  const cpu = process.cpuUsage()
   const start = performance.now()
   await Promise.all(Array.from({ length: inFlight }, worker))
-  return done / ((performance.now() - start) / 1000)
+  return figures(done, start, cpu)
+}
+
+/** Calls per second and CPU µs per call since `start` / `cpu`. */
+function figures(done, start, cpu) {
+  const used = process.cpuUsage(cpu)
+  return { rate: done / ((performance.now() - start) / 1000), cpuUs: (used.user + used.system) / done }
+}
+
+/** @param {() => unknown} call */
+function rateSync(call) {
+  for (let i = 0; i < 2000; i++) call() // warm up
+  let done = 0
+  const cpu = process.cpuUsage()
+  const start = performance.now()
+  const end = start + seconds * 1000
+  while (performance.now() < end) {
+    for (let i = 0; i < 100; i++) call()
+    done += 100
+  }
+  return figures(done, start, cpu)
+}
+
+/** @param {string} label @param {string} what @param {{ rate: number, cpuUs: number }} f */
+function report(label, what, f) {
+  const rate = Math.round(f.rate).toLocaleString('en-US').padStart(9)
+  console.log(`${label.padEnd(9)} ${what}: ${rate} gets/s  ${f.cpuUs.toFixed(1).padStart(5)} µs CPU/get`)
 }
 
 /** @param {string} label @param {import('vault-node').Vault} v */
@@ -33,8 +62,10 @@ async function bench(label, v) {
   await v.credentials.put('BENCH_KEY', 'sk-bench-value', { service: 'bench' })
   const get = () => v.credentials.get('BENCH_KEY', { service: 'bench' })
   for (const inFlight of [1, 64]) {
-    const r = await rate(get, inFlight)
-    console.log(`${label.padEnd(9)} in flight ${String(inFlight).padStart(2)}: ${Math.round(r).toLocaleString('en-US').padStart(9)} gets/s`)
+    report(label, `in flight ${String(inFlight).padStart(2)}`, await rate(get, inFlight))
+  }
+  if (v.mode === 'embedded') {
+    report(label, 'getSync     ', rateSync(() => v.credentials.getSync('BENCH_KEY', { service: 'bench' })))
   }
 }
 

@@ -4,7 +4,10 @@
 //! holds a [`vault_core::VaultHandle`] over an `Arc<dyn VaultApi>`: the embedded
 //! [`vault_core::Vault`] (`openEmbedded`) or the remote client [`vault_client::RemoteVault`]
 //! (`connectRemote`), so both modes run the same code. Every method is an `async fn` on napi's
-//! tokio runtime and returns a Promise; the event loop never waits on storage or network.
+//! tokio runtime and returns a Promise; the event loop never waits on storage or network. The
+//! exceptions are the embedded-only synchronous reads of [`sync`] (`getCredentialSync`,
+//! `getConfigSync`), which run on the calling JS thread because a thread hand-off costs far
+//! more than the read.
 //!
 //! The npm package's hand-written wrapper (`index.js`, `index.d.ts`) turns this native surface
 //! into `open` / `connect` with `credentials` and `configs` namespaces, redacts credential
@@ -18,12 +21,13 @@
 //! vault-core's.
 //!
 //! Modules mirror vault-core's: [`vault`] (open, health, close), [`credentials`], [`configs`],
-//! [`error`], plus [`remote`] (connect).
+//! [`error`], plus [`remote`] (connect) and [`sync`] (synchronous embedded reads).
 
 pub mod configs;
 pub mod credentials;
 pub mod error;
 pub mod remote;
+pub mod sync;
 pub mod vault;
 
 pub use vault::NativeVault;

@@ -10,7 +10,8 @@ use vault_core::{Health, Vault, VaultApi, VaultHandle};
 
 use crate::error::IntoNapi;
 
-/// One vault handle, embedded or remote; every method returns a Promise.
+/// One vault handle, embedded or remote; every method returns a Promise (except the embedded
+/// `*Sync` reads of [`crate::sync`]).
 #[napi]
 pub struct NativeVault {
     handle: VaultHandle,
@@ -35,6 +36,11 @@ impl NativeVault {
     /// The vault behind this handle, or `invalid` once closed.
     pub(crate) fn api(&self) -> Result<Arc<dyn VaultApi>> {
         self.handle.get().napi()
+    }
+
+    /// `"embedded"` or `"remote"`, without allocating.
+    pub(crate) fn mode_str(&self) -> &'static str {
+        self.mode
     }
 }
 

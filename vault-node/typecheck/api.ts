@@ -34,6 +34,8 @@ export async function everyCall(): Promise<void> {
   const value: string = cred.value
   const json: { value: '[REDACTED]' } = cred.toJSON()
   const some: Credential = await v.credentials.get('OPENAI_API_KEY')
+  const now: Credential = v.credentials.getSync('OPENAI_API_KEY', { service: 'chatty' })
+  const nowAny: Credential = v.credentials.getSync('OPENAI_API_KEY')
   const infos: CredentialInfo[] = await v.credentials.list('chatty')
   const deleted: CredentialDeleted = await v.credentials.delete('OPENAI_API_KEY', { service: 'chatty' })
   const deletedFrom: string = deleted.service
@@ -47,6 +49,8 @@ export async function everyCall(): Promise<void> {
   })
   await v.configs.put('fxshinobi', 'bare')
   const cfg: StrategyConfig = await v.configs.get('fxshinobi', 'default', { version: 2 })
+  const cfgNow: StrategyConfig = v.configs.getSync('fxshinobi', 'default', { version: 2 })
+  const cfgLatest: StrategyConfig = v.configs.getSync('fxshinobi', 'default')
   const stale: boolean = cfg.stale
   const strategyId: string = cfg.strategyId
   const configs: StrategyConfig[] = await v.configs.list('fxshinobi')
@@ -78,7 +82,7 @@ export async function everyCall(): Promise<void> {
       void [code, known, newer]
     }
   }
-  void [mode, devKey, closed, action, value, json, some, infos, deleted, deletedFrom, cw, stale, strategyId, configs, older, all, newest, next, status]
+  void [mode, devKey, closed, action, value, json, some, now, nowAny, cfgNow, cfgLatest, infos, deleted, deletedFrom, cw, stale, strategyId, configs, older, all, newest, next, status]
 }
 
 export async function misuses(v: Vault): Promise<void> {
@@ -96,6 +100,10 @@ export async function misuses(v: Vault): Promise<void> {
   await v.configs.put('s', 'id', { risk_limits: {} })
   // @ts-expect-error symbols is an array
   await v.configs.put('s', 'id', { symbols: 'EUR_USD' })
+  // @ts-expect-error getSync returns the record, not a Promise
+  ;(v.credentials.getSync('K') satisfies Promise<Credential>)
+  // @ts-expect-error getSync options are checked like get's
+  v.configs.getSync('s', 'id', { versoin: 2 })
   // @ts-expect-error either a key or a passphrase
   await open('./d', { encryptionKey: 'k', passphrase: 'p' })
   // @ts-expect-error cacheFile, not cache_file
