@@ -22,8 +22,32 @@
  * likes and nothing can wipe it from the heap. Read it when you need it, do not keep copies.
  */
 
+const path = require('node:path')
 const util = require('node:util')
-const native = require('./native.js')
+const native = loadNative()
+
+/**
+ * The napi loader: `./native.js` (the release build of `npm run build`, next to this file), or
+ * the `native.js` in directory `VAULT_NODE_ADDON_DIR` when that is set: `npm run build:debug`
+ * writes the debug build to `build/debug/`, which `npm test` and `scripts/test-node.sh` load this
+ * way, so a test run never replaces or loads the release addon. A relative directory is taken
+ * from the current directory. When the variable is set there is no fallback to the release build.
+ */
+function loadNative() {
+  const dir = process.env.VAULT_NODE_ADDON_DIR
+  if (!dir) return require('./native.js')
+  const loader = path.resolve(dir, 'native.js')
+  try {
+    return require(loader)
+  } catch (err) {
+    const e = new Error(
+      `vault-node: cannot load the addon from VAULT_NODE_ADDON_DIR=${dir} (${loader}): ${err.message}. ` +
+        'Build it (`npm run build:debug` writes build/debug/) or unset the variable to load the release build.',
+    )
+    e.cause = err
+    throw e
+  }
+}
 
 const REDACTED = '[REDACTED]'
 const NATIVE_PREFIX = /^\[vault:([^\]\s]+)\] /

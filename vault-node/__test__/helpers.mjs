@@ -11,6 +11,11 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
 const require = createRequire(import.meta.url)
+// The addon under test: the build in VAULT_NODE_ADDON_DIR (`npm test` sets build/debug), made
+// absolute so that subprocesses started from another directory load the same one.
+if (process.env.VAULT_NODE_ADDON_DIR) {
+  process.env.VAULT_NODE_ADDON_DIR = path.resolve(process.env.VAULT_NODE_ADDON_DIR)
+}
 /** The package under test, loaded the way a CommonJS user would. */
 export const vault = require('..')
 

@@ -1,5 +1,6 @@
 // Run: (cd vault-node && npm run build && node bench/get.mjs [seconds-per-figure])
-// (`npm run build` is the release build; after `build:debug` the figures are for a debug build.)
+// It measures what index.js loads: the release build of `npm run build`, unless VAULT_NODE_ADDON_DIR
+// is set (`build/debug` would give debug-build figures).
 // Needs target/debug/vault-http (or VAULT_HTTP_BIN) for the remote figures.
 //
 // credentials.get calls per second through the Node package: embedded (sled in a tmp dir) and
