@@ -16,8 +16,25 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
 export VAULT_HTTP_BIN="${VAULT_HTTP_BIN:-$target_dir/debug/vault-http}"
 
+# `npm install` that fails on an EBADENGINE warning: the dev dependencies are pinned
+# (vault-node/package.json overrides) to versions whose engines accept every Node version
+# package.json's engines allows, so such a warning is a regression.
+npm_install() {
+  local log
+  log="$(mktemp)"
+  npm install --no-audit --no-fund "$@" 2>&1 | tee "$log"
+  if grep -q EBADENGINE "$log"; then
+    rm -f "$log"
+    echo "npm install warned EBADENGINE in $PWD: a dependency does not support this Node ($(node --version))" >&2
+    exit 1
+  fi
+  rm -f "$log"
+}
+
 echo "== node: examples/node dependencies (links ../../vault-node)"
-(cd examples/node && npm install --no-audit --no-fund)
+# --no-package-lock: examples/node's lock file is not committed, and one left by an older
+# checkout records vault-node's dev dependencies as resolved without vault-node's overrides.
+(cd examples/node && npm_install --no-package-lock)
 
 cd vault-node
 # What a release build left next to index.js (nothing on a fresh clone), to check it is untouched.
@@ -27,16 +44,7 @@ release_before="$(release_build)"
 echo "== node: npm install"
 # Not `npm ci`: npm 11 writes only this platform's optional deps of @napi-rs/cli into the lock
 # file and `npm ci` then rejects it (see shared/research/toolchain.md section 4).
-# The dev dependencies are pinned (package.json overrides) to versions whose engines accept every
-# Node version package.json's engines allows: an EBADENGINE warning is a regression.
-install_log="$(mktemp)"
-npm install --no-audit --no-fund 2>&1 | tee "$install_log"
-if grep -q EBADENGINE "$install_log"; then
-  rm -f "$install_log"
-  echo "npm install warned EBADENGINE: a dev dependency does not support this Node ($(node --version))" >&2
-  exit 1
-fi
-rm -f "$install_log"
+npm_install
 
 echo "== node: napi build (debug, into vault-node/build/debug/)"
 npm run build:debug
