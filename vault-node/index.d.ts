@@ -28,6 +28,8 @@ export type ErrorCode =
 export declare class VaultError extends Error {
   readonly name: 'VaultError'
   readonly code: ErrorCode | (string & {})
+  /** For `invalid`: the input that was rejected; `undefined` otherwise. */
+  readonly field?: string
   private constructor()
 }
 

@@ -50,7 +50,7 @@ function loadNative() {
 }
 
 const REDACTED = '[REDACTED]'
-const NATIVE_PREFIX = /^\[vault:([^\]\s]+)\] /
+const NATIVE_PREFIX = /^\[vault:([^\]\s]+)(?: field=(\S+))?\] /
 // napi argument-conversion statuses: the caller passed a value of the wrong type.
 const NAPI_INPUT_STATUSES = new Set([
   'InvalidArg',
@@ -66,15 +66,17 @@ const NAPI_INPUT_STATUSES = new Set([
 
 /** A vault error: `.code` is the stable machine code, `.message` is for people. */
 class VaultError extends Error {
-  constructor(code, message) {
+  constructor(code, message, field) {
     super(message)
     this.name = 'VaultError'
     this.code = code
+    /** For `invalid`: the input that was rejected (as vault-core or this wrapper names it). */
+    this.field = field
   }
 }
 
 function invalid(field, reason) {
-  return new VaultError('invalid', `invalid ${field}: ${reason}`)
+  return new VaultError('invalid', `invalid ${field}: ${reason}`, field)
 }
 
 /** Turns whatever the native layer threw into a VaultError with a stable code. */
@@ -82,7 +84,7 @@ function translate(err) {
   if (err instanceof VaultError) return err
   const message = err && typeof err.message === 'string' ? err.message : 'unknown error'
   const m = NATIVE_PREFIX.exec(message)
-  if (m) return new VaultError(m[1], message.slice(m[0].length))
+  if (m) return new VaultError(m[1], message.slice(m[0].length), m[2])
   if (err && NAPI_INPUT_STATUSES.has(err.code)) {
     // napi's conversion messages may quote the offending value: never pass them on.
     return new VaultError('invalid', 'invalid argument: a value has the wrong type')

@@ -35,6 +35,8 @@ fn config_path(template: &str, service: &ServiceName, strategy_id: &StrategyId) 
 #[async_trait]
 impl ConfigsApi for RemoteConfigs {
     async fn put(&self, service: &ServiceName, put: ConfigPut) -> Result<ConfigWritten> {
+        // vault-core's rule, checked before sending (as embedded; see RemoteCredentials::put).
+        put.check()?;
         let url = self
             .transport
             .url(&fill_path(CONFIGS, &[("service", service)]), &())?;
@@ -73,6 +75,8 @@ impl ConfigsApi for RemoteConfigs {
     }
 
     async fn list(&self, service: &ServiceName, page: PageRequest) -> Result<Page<StrategyConfig>> {
+        page.checked_limit()?;
+        page.checked_after()?;
         let url = self.transport.url(
             &fill_path(CONFIGS, &[("service", service)]),
             &PageQuery::new(&page),
@@ -102,6 +106,7 @@ impl ConfigsApi for RemoteConfigs {
         limit: Option<usize>,
         after: Option<u64>,
     ) -> Result<ConfigHistory> {
+        vault_core::configs::check_history_limit(limit)?;
         let path = config_path(CONFIG_HISTORY, service, strategy_id);
         let url = self.transport.url(&path, &HistoryQuery { limit, after })?;
         let r: ConfigHistoryReply = self
@@ -135,6 +140,7 @@ impl ConfigsApi for RemoteConfigs {
         service: &ServiceName,
         settings: ConfigSettings,
     ) -> Result<ConfigSettings> {
+        settings.check()?;
         let url = self
             .transport
             .url(&fill_path(CONFIG_SETTINGS, &[("service", service)]), &())?;

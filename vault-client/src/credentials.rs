@@ -31,6 +31,9 @@ fn service_query(service: Option<&ServiceName>) -> ServiceQuery {
 #[async_trait]
 impl CredentialsApi for RemoteCredentials {
     async fn put(&self, put: CredentialPut) -> Result<CredentialWritten> {
+        // vault-core's rule, checked before sending: the same `invalid` as embedded, and never
+        // `unavailable` or `payload_too_large` for input that could not succeed anyway.
+        put.check()?;
         let body = CredentialPutBody {
             key: Cow::Borrowed(put.key.as_str()),
             service: Cow::Borrowed(put.service.as_str()),
@@ -65,6 +68,8 @@ impl CredentialsApi for RemoteCredentials {
     }
 
     async fn list(&self, service: &ServiceName, page: PageRequest) -> Result<Page<CredentialInfo>> {
+        page.checked_limit()?;
+        page.checked_after()?;
         let query = RequiredServiceQuery::new(service, &page);
         let url = self.transport.url(CREDENTIALS, &query)?;
         let r: CredentialListReply = self

@@ -165,3 +165,42 @@ impl VaultApi for RemoteVault {
         Err(transport::error_from_response(status, &bytes))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use vault_core::prelude::*;
+    use vault_core::{ConfigPut, CredentialPut, PageRequest};
+
+    use super::*;
+
+    /// Input vault-core refuses is `invalid` before anything is sent: the same answer as an
+    /// embedded vault, even with no server at all (never `unavailable`).
+    #[tokio::test]
+    async fn input_that_cannot_succeed_is_invalid_without_a_server() {
+        let v = RemoteVault::new("http://127.0.0.1:1", ClientOptions::default()).expect("client");
+        let (svc, key) = ("svc".parse().expect("name"), "K".parse().expect("name"));
+        let e = v
+            .credentials()
+            .put(CredentialPut::new(svc, key, ""))
+            .await
+            .expect_err("empty value");
+        assert_eq!((e.code(), e.field()), ("invalid", Some("value")));
+        let svc = "svc".parse().expect("name");
+        let mut put = ConfigPut::new("s".parse().expect("name"));
+        put.symbols = Some(vec![String::new()]);
+        let e = v.configs().put(&svc, put).await.expect_err("symbol");
+        assert_eq!(e.field(), Some("symbols[0]"));
+        let e = v
+            .configs()
+            .history(&svc, &"s".parse().expect("name"), Some(0), None)
+            .await
+            .expect_err("limit");
+        assert_eq!(e.field(), Some("limit"));
+        let e = v
+            .credentials()
+            .list(&svc, PageRequest::new(Some(0), None))
+            .await
+            .expect_err("limit");
+        assert_eq!(e.field(), Some("limit"));
+    }
+}

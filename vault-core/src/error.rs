@@ -266,6 +266,11 @@ impl Error {
             Some(ErrorCode::Forbidden) => Error::Forbidden(message),
             Some(ErrorCode::WrongKey) => Error::WrongKey,
             Some(ErrorCode::Integrity) => Error::Integrity,
+            // The wire body has no retry delay (HTTP sends it as a header): one second.
+            Some(ErrorCode::RateLimited) => Error::RateLimited {
+                message,
+                retry_after_secs: 1,
+            },
             Some(ErrorCode::PayloadTooLarge) => Error::PayloadTooLarge(message),
             Some(ErrorCode::MethodNotAllowed) => Error::MethodNotAllowed(message),
             Some(ErrorCode::BackendUnavailable) => Error::BackendUnavailable(message),

@@ -32,6 +32,31 @@ for (const mode of ['embedded', 'remote']) {
       assert.equal(typeof h.components, 'object')
     })
 
+    it('invalid errors name their field, the same way in both modes', async () => {
+      const field = async (p) => {
+        try {
+          await p
+        } catch (err) {
+          assert.equal(err.code, 'invalid', err.message)
+          return err.field
+        }
+        assert.fail('expected a rejection')
+      }
+      // Each of these is refused by vault-core's rule, before anything is sent when remote.
+      assert.equal(await field(v.credentials.put('K', '', { service: 'svc' })), 'value')
+      assert.equal(await field(v.credentials.put('K', 'x'.repeat(2_000_000), { service: 'svc' })), 'value')
+      assert.equal(await field(v.credentials.put('../x', 'v', { service: 'svc' })), 'key')
+      assert.equal(await field(v.configs.put('svc', 'x', { symbols: ['ok', ''] })), 'symbols[1]')
+      assert.equal(await field(v.configs.history('svc', 'x', { limit: 0 })), 'limit')
+      assert.equal(await field(v.configs.list('svc', { limit: 5000 })), 'limit')
+      // Not an `invalid` error: no field.
+      await assert.rejects(v.credentials.get('NOPE_FIELDLESS', { service: 'svc' }), (err) => {
+        assert.equal(err.code, 'not_found')
+        assert.equal(err.field, undefined)
+        return true
+      })
+    })
+
     it('lists of a service with nothing are empty', async () => {
       assert.deepEqual(await v.credentials.list('nobody'), [])
       assert.deepEqual(await v.configs.list('nobody'), [])

@@ -1,7 +1,8 @@
 //! Maps [`vault_core::Error`] to the error a Promise rejects with, and lists the stable codes.
 //!
 //! napi's async bridge only carries its own `Status` enum, so the stable code travels in the
-//! message: `[vault:<code>] <message>`. The JS wrapper strips the prefix and sets `error.code`
+//! message: `[vault:<code>] <message>`, or `[vault:invalid field=<field>] <message>` when an
+//! `invalid` error names its field (field names never contain whitespace). The JS wrapper strips the prefix and sets `error.code`
 //! (a code this build does not know, from a newer server, is kept as sent);
 //! `__test__/errors.test.mjs` checks the mapping. vault-core messages never contain a secret
 //! value, and nothing is added here.
@@ -13,11 +14,17 @@ use vault_core::ErrorCode;
 /// The prefix the JS wrapper looks for: `[vault:` + code + `] `.
 pub const CODE_PREFIX: &str = "[vault:";
 
-/// Converts a vault error into a napi error whose message starts with `[vault:<code>] `.
+/// Converts a vault error into a napi error whose message starts with `[vault:<code>] ` (plus
+/// ` field=<field>` inside the brackets for an `invalid` error).
 pub fn to_napi(err: vault_core::Error) -> napi::Error {
+    let field = err
+        .field()
+        .filter(|f| !f.is_empty() && !f.contains(char::is_whitespace))
+        .map(|f| format!(" field={f}"))
+        .unwrap_or_default();
     napi::Error::new(
         Status::GenericFailure,
-        format!("{CODE_PREFIX}{}] {err}", err.code()),
+        format!("{CODE_PREFIX}{}{field}] {err}", err.code()),
     )
 }
 

@@ -9,12 +9,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, ConfigsApi, HISTORY_DEFAULT_LIMIT,
-    HISTORY_MAX_LIMIT, MAX_CONFIG_BYTES, MAX_MAX_VERSIONS, MAX_SYMBOL_LEN, MAX_SYMBOLS,
+    ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, ConfigsApi, MAX_CONFIG_BYTES,
     PRUNE_BATCH, StrategyConfig,
 };
 use crate::JsonObject;
-use crate::api::check_json_depth;
 use crate::clock::Timestamp;
 use crate::context::{Capability, Ctx, Operation};
 use crate::error::{Error, Result};
@@ -75,24 +73,6 @@ impl Stored {
     }
 }
 
-fn check_symbols(symbols: &[String]) -> Result<()> {
-    if symbols.len() > MAX_SYMBOLS {
-        return Err(Error::invalid(
-            "symbols",
-            format!("must list at most {MAX_SYMBOLS} symbols"),
-        ));
-    }
-    for (i, s) in symbols.iter().enumerate() {
-        if s.is_empty() || s.len() > MAX_SYMBOL_LEN || s.chars().any(char::is_control) {
-            return Err(Error::invalid(
-                format!("symbols[{i}]"),
-                format!("must be 1 to {MAX_SYMBOL_LEN} printable characters"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 fn op(name: &'static str, capability: Capability, service: &str, id: &str) -> Operation {
     Operation::new(name, capability, format!("configs/{service}/{id}"))
 }
@@ -115,15 +95,7 @@ impl Configs {
     }
 
     async fn put_inner(&self, service: &ServiceName, put: &ConfigPut) -> Result<ConfigWritten> {
-        if let Some(symbols) = &put.symbols {
-            check_symbols(symbols)?;
-        }
-        if let Some(p) = &put.params {
-            check_json_depth("params", p)?;
-        }
-        if let Some(r) = &put.risk_limits {
-            check_json_depth("risk_limits", r)?;
-        }
+        put.check()?;
         let max_versions = self.settings_inner(service).await?.max_versions.max(1);
         let barrier = self.ctx.barrier();
         let id = &put.strategy_id;
@@ -180,13 +152,7 @@ impl Configs {
                     .map(|v| v.len())
                     .unwrap_or(usize::MAX);
                 if size > MAX_CONFIG_BYTES {
-                    return Err(Error::invalid(
-                        "config",
-                        format!(
-                            "params, symbols and risk_limits together must be at most \
-                             {MAX_CONFIG_BYTES} bytes of JSON"
-                        ),
-                    ));
+                    return Err(super::config_too_large());
                 }
                 let vkey = version_key(FAMILY, service, id, version);
                 let mut writes = vec![
@@ -292,12 +258,7 @@ impl Configs {
         service: &ServiceName,
         settings: ConfigSettings,
     ) -> Result<ConfigSettings> {
-        if settings.max_versions == 0 || settings.max_versions > MAX_MAX_VERSIONS {
-            return Err(Error::invalid(
-                "max_versions",
-                format!("must be 1 to {MAX_MAX_VERSIONS}"),
-            ));
-        }
+        settings.check()?;
         let barrier = self.ctx.barrier();
         let key = settings_key(service);
         let sealed = seal_json(barrier, &key, &settings)?;
@@ -321,13 +282,7 @@ impl Configs {
         limit: Option<usize>,
         after: Option<u64>,
     ) -> Result<ConfigHistory> {
-        let limit = limit.unwrap_or(HISTORY_DEFAULT_LIMIT);
-        if limit == 0 || limit > HISTORY_MAX_LIMIT {
-            return Err(Error::invalid(
-                "limit",
-                format!("must be 1 to {HISTORY_MAX_LIMIT}"),
-            ));
-        }
+        let limit = super::check_history_limit(limit)?;
         let head = self
             .read(&head_key(FAMILY, service, strategy_id))
             .await?

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 pub use embedded::Configs;
 
+use crate::api::check_json_depth;
 use crate::clock::Timestamp;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::names::{ServiceName, StrategyId};
 use crate::page::{Page, PageRequest};
 use crate::{Action, JsonObject};
@@ -96,6 +97,78 @@ impl ConfigPut {
     }
 }
 
+impl ConfigPut {
+    /// Checks what can be checked without the previous version: symbols (at most
+    /// [`MAX_SYMBOLS`], each 1 to [`MAX_SYMBOL_LEN`] printable characters), params and risk
+    /// limits nested at most [`MAX_JSON_DEPTH`](crate::MAX_JSON_DEPTH) levels, and the given
+    /// fields together within [`MAX_CONFIG_BYTES`]. The one rule, applied by the embedded vault
+    /// and by a remote client before it sends; the merged record's size is checked again when
+    /// it is written.
+    pub fn check(&self) -> Result<()> {
+        if let Some(symbols) = &self.symbols {
+            check_symbols(symbols)?;
+        }
+        if let Some(p) = &self.params {
+            check_json_depth("params", p)?;
+        }
+        if let Some(r) = &self.risk_limits {
+            check_json_depth("risk_limits", r)?;
+        }
+        let size = |v: Option<Result<Vec<u8>, serde_json::Error>>| {
+            v.map_or(0, |r| r.map_or(usize::MAX, |b| b.len()))
+        };
+        let given = size(self.params.as_ref().map(serde_json::to_vec))
+            .saturating_add(size(self.symbols.as_ref().map(serde_json::to_vec)))
+            .saturating_add(size(self.risk_limits.as_ref().map(serde_json::to_vec)));
+        if given > MAX_CONFIG_BYTES {
+            return Err(config_too_large());
+        }
+        Ok(())
+    }
+}
+
+/// `invalid config`: the record would exceed [`MAX_CONFIG_BYTES`].
+pub(crate) fn config_too_large() -> Error {
+    Error::invalid(
+        "config",
+        format!(
+            "params, symbols and risk_limits together must be at most {MAX_CONFIG_BYTES} bytes \
+             of JSON"
+        ),
+    )
+}
+
+/// The page size of a history read: `limit` or the default; `invalid` (field `limit`) outside
+/// 1 to [`HISTORY_MAX_LIMIT`].
+pub fn check_history_limit(limit: Option<usize>) -> Result<usize> {
+    let limit = limit.unwrap_or(HISTORY_DEFAULT_LIMIT);
+    if limit == 0 || limit > HISTORY_MAX_LIMIT {
+        return Err(Error::invalid(
+            "limit",
+            format!("must be 1 to {HISTORY_MAX_LIMIT}"),
+        ));
+    }
+    Ok(limit)
+}
+
+fn check_symbols(symbols: &[String]) -> Result<()> {
+    if symbols.len() > MAX_SYMBOLS {
+        return Err(Error::invalid(
+            "symbols",
+            format!("must list at most {MAX_SYMBOLS} symbols"),
+        ));
+    }
+    for (i, s) in symbols.iter().enumerate() {
+        if s.is_empty() || s.len() > MAX_SYMBOL_LEN || s.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                format!("symbols[{i}]"),
+                format!("must be 1 to {MAX_SYMBOL_LEN} printable characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The outcome of a config put.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigWritten {
@@ -128,6 +201,20 @@ pub struct ConfigSettings {
     /// [`MAX_MAX_VERSIONS`]; [`DEFAULT_MAX_VERSIONS`] unless set). A put prunes the versions
     /// beyond it, oldest first, in the same commit (at most [`PRUNE_BATCH`] per put).
     pub max_versions: u64,
+}
+
+impl ConfigSettings {
+    /// `invalid` (field `max_versions`) outside 1 to [`MAX_MAX_VERSIONS`]; the one rule, also
+    /// applied by a remote client before it sends.
+    pub fn check(&self) -> Result<()> {
+        if self.max_versions == 0 || self.max_versions > MAX_MAX_VERSIONS {
+            return Err(Error::invalid(
+                "max_versions",
+                format!("must be 1 to {MAX_MAX_VERSIONS}"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for ConfigSettings {

@@ -12,10 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Credential, CredentialDeleted, CredentialInfo, CredentialPut, CredentialWritten,
-    CredentialsApi, KEPT_VERSIONS, MAX_METADATA_BYTES, MAX_VALUE_BYTES,
+    CredentialsApi, KEPT_VERSIONS,
 };
 use crate::JsonObject;
-use crate::api::check_json_depth;
 use crate::clock::Timestamp;
 use crate::context::{Capability, Ctx, Operation};
 use crate::crypto::SecretString;
@@ -121,32 +120,15 @@ fn not_found(key: &CredentialKey) -> Error {
     Error::NotFound(format!("Credential '{key}' not found"))
 }
 
-fn op(name: &'static str, capability: Capability, service: &str, key: &str) -> Operation {
-    Operation::new(name, capability, format!("credentials/{service}/{key}"))
+/// The service part of a resource path: the service, or `*` when the operation resolves it
+/// (the key under whichever one service holds it). Resolution runs inside the choke point, so
+/// it is authorized and recorded like the rest of the operation.
+fn service_part(service: Option<&ServiceName>) -> &str {
+    service.map_or("*", ServiceName::as_str)
 }
 
-/// Checks a put's value and metadata sizes.
-fn check_put(put: &CredentialPut) -> Result<()> {
-    if put.value.is_empty() {
-        return Err(Error::invalid("value", "must not be empty"));
-    }
-    if put.value.len() > MAX_VALUE_BYTES {
-        return Err(Error::invalid(
-            "value",
-            format!("must be at most {MAX_VALUE_BYTES} bytes"),
-        ));
-    }
-    if let Some(m) = &put.metadata {
-        let len = serde_json::to_vec(m).map(|v| v.len()).unwrap_or(usize::MAX);
-        if len > MAX_METADATA_BYTES {
-            return Err(Error::invalid(
-                "metadata",
-                format!("must be at most {MAX_METADATA_BYTES} bytes of JSON"),
-            ));
-        }
-        check_json_depth("metadata", m)?;
-    }
-    Ok(())
+fn op(name: &'static str, capability: Capability, service: &str, key: &str) -> Operation {
+    Operation::new(name, capability, format!("credentials/{service}/{key}"))
 }
 
 /// The credentials of an embedded vault, as seen by one caller.
@@ -218,7 +200,7 @@ impl Credentials {
     }
 
     async fn put_inner(&self, put: &CredentialPut) -> Result<CredentialWritten> {
-        check_put(put)?;
+        put.check()?;
         let barrier = self.ctx.barrier();
         let head = head_key(FAMILY, &put.service, &put.key);
         let what = || format!("credential '{}' of service '{}'", put.key, put.service);
@@ -371,10 +353,15 @@ impl CredentialsApi for Credentials {
     }
 
     async fn get(&self, key: &CredentialKey, service: Option<&ServiceName>) -> Result<Credential> {
-        let service = self.resolve_service(key, service).await?;
-        let operation = op("credentials.get", Capability::Read, &service, key);
+        let operation = op(
+            "credentials.get",
+            Capability::Read,
+            service_part(service),
+            key,
+        );
         self.ctx
             .run(operation, async {
+                let service = self.resolve_service(key, service).await?;
                 let head = head_key(FAMILY, &service, key);
                 match read_head::<Stored>(self.ctx.barrier(), &head).await? {
                     Some(h) => Ok(h.record.into_credential(&service, key)),
@@ -400,10 +387,15 @@ impl CredentialsApi for Credentials {
         key: &CredentialKey,
         service: Option<&ServiceName>,
     ) -> Result<CredentialDeleted> {
-        let service = self.resolve_service(key, service).await?;
-        let operation = op("credentials.delete", Capability::Delete, &service, key);
+        let operation = op(
+            "credentials.delete",
+            Capability::Delete,
+            service_part(service),
+            key,
+        );
         self.ctx
             .run(operation, async {
+                let service = self.resolve_service(key, service).await?;
                 self.delete_inner(key, &service).await?;
                 Ok(CredentialDeleted {
                     service: service.clone(),

@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 
 pub use embedded::Credentials;
 
+use crate::api::check_json_depth;
 use crate::clock::Timestamp;
 use crate::crypto::SecretString;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::names::{CredentialKey, ServiceName};
 use crate::page::{Page, PageRequest};
 use crate::{Action, JsonObject};
@@ -87,6 +88,35 @@ impl CredentialPut {
             metadata: None,
             expected_version: None,
         }
+    }
+}
+
+impl CredentialPut {
+    /// Checks the value and metadata against the limits (non-empty value of at most
+    /// [`MAX_VALUE_BYTES`], metadata of at most [`MAX_METADATA_BYTES`] and nested at most
+    /// [`MAX_JSON_DEPTH`](crate::MAX_JSON_DEPTH) levels): the one rule, applied by the embedded
+    /// vault and by a remote client before it sends (so both answer the same `invalid`).
+    pub fn check(&self) -> Result<()> {
+        if self.value.is_empty() {
+            return Err(Error::invalid("value", "must not be empty"));
+        }
+        if self.value.len() > MAX_VALUE_BYTES {
+            return Err(Error::invalid(
+                "value",
+                format!("must be at most {MAX_VALUE_BYTES} bytes"),
+            ));
+        }
+        if let Some(m) = &self.metadata {
+            let len = serde_json::to_vec(m).map(|v| v.len()).unwrap_or(usize::MAX);
+            if len > MAX_METADATA_BYTES {
+                return Err(Error::invalid(
+                    "metadata",
+                    format!("must be at most {MAX_METADATA_BYTES} bytes of JSON"),
+                ));
+            }
+            check_json_depth("metadata", m)?;
+        }
+        Ok(())
     }
 }
 

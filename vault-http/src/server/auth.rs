@@ -21,7 +21,9 @@ const MAX_TRACKED: usize = 10_000;
 
 /// A token bucket of failed attempts per client address. While an address's bucket is empty,
 /// its authentication attempts (right or wrong) are answered `rate_limited` without checking
-/// the token, so guessing gets no faster than the refill rate.
+/// the token, so guessing gets no faster than the refill rate. The price: clients sharing an
+/// address with a guesser (behind one proxy) are slowed with it; raise
+/// `VAULT_AUTH_FAILURE_BURST` there, or fix the misconfigured client.
 #[derive(Debug)]
 pub struct FailureLimiter {
     burst: f64,
@@ -79,6 +81,11 @@ impl FailureLimiter {
         if buckets.len() >= MAX_TRACKED {
             // Forget addresses whose bucket has refilled: they carry no state.
             buckets.retain(|_, e| self.level(*e, now) < self.burst);
+            if buckets.len() >= MAX_TRACKED {
+                // Still full (an attacker with very many addresses): start over rather than
+                // grow without bound; each address then gets one fresh burst.
+                buckets.clear();
+            }
         }
         let level = buckets
             .get(&peer)

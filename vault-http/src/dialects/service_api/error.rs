@@ -30,9 +30,15 @@ impl IntoResponse for ApiError {
             // vault-core messages are safe to log: they never carry secret values.
             tracing::error!(code = e.code(), error = %e, "request failed");
         }
+        // A bug's details stay in the log: the client gets the code and a pointer to it.
+        let message = if e.error_code() == Some(vault_core::ErrorCode::Internal) {
+            "internal error; the details are in the server log".to_string()
+        } else {
+            one_line(&e.to_string())
+        };
         let body = ErrorBody {
             code: e.code().to_string(),
-            error: one_line(&e.to_string()),
+            error: message,
             field: e.field().map(str::to_string),
             success: false,
         };
