@@ -43,7 +43,7 @@ release_before="$(release_build)"
 
 echo "== node: npm install"
 # Not `npm ci`: npm 11 writes only this platform's optional deps of @napi-rs/cli into the lock
-# file and `npm ci` then rejects it (see shared/research/toolchain.md section 4).
+# file and `npm ci` then rejects it ("Missing: @napi-rs/... from lock file"; npm/cli#4828).
 npm_install
 
 echo "== node: napi build (debug, into vault-node/build/debug/)"

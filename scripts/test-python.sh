@@ -25,8 +25,11 @@ case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
 export CARGO_TARGET_DIR="$target_dir"
 export VAULT_HTTP_BIN="${VAULT_HTTP_BIN:-$target_dir/debug/vault-http}"
 
+# pyproject.toml builds release (what `pip install ./vault-py` gives users); the tests take the
+# debug build, much quicker to compile (maturin's PEP 517 backend reads build-args).
 echo "== python: pip install ./vault-py (maturin backend, dev profile)"
-"$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./vault-py
+"$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps \
+    --config-settings=build-args="--profile dev" ./vault-py
 
 echo "== python: ruff"
 "$venv/bin/ruff" check vault-py examples/python

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the project: Rust (all crates), Python (vault-py), Node (vault-node).
-# Usage: ./scripts/test.sh   (from anywhere; needs only cargo, python3 and node/npm on PATH)
+# Runs every test of the project: Rust (all crates), Python (vault-py), Node (vault-node), then
+# the README's quick start (scripts/test-quickstart.sh).
+# Usage: ./scripts/test.sh   (from anywhere; needs only cargo, python3, node/npm and curl on PATH)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,5 +13,8 @@ echo "== python: vault-py"
 
 echo "== node: vault-node"
 ./scripts/test-node.sh
+
+echo "== quickstart: the README's quick start, as written (release builds; port 8000)"
+./scripts/test-quickstart.sh
 
 echo "== all tests passed"

@@ -1,8 +1,13 @@
-// Run (from the repo root, with a vault-http server up, see below):
+// Run it from the repository root, with the README's dev server up
+// (`cargo run --release -p vault-http -- serve`):
 //   (cd vault-node && npm install && npm run build) && (cd examples/node && npm install)
-//   VAULT_URL=http://127.0.0.1:8000 VVAULT_SERVICE_TOKEN=dev-token node examples/node/chat_client.mjs "Hello!"
-// Server: VVAULT_SERVICE_TOKEN=dev-token ./target/debug/vault-http serve --addr 127.0.0.1:8000 --data ./vault-data
-// Embedded instead of remote: VAULT_DATA=./chat-vault node examples/node/chat_client.mjs "Hello!"
+//   export VAULT_TOKEN=$(cat vault-data/service.token)
+//   node examples/node/chat_client.mjs --seed "Hello!"     # --seed once, to write demo data
+// Embedded instead (a directory of its own, never the server's ./vault-data: it is in use):
+//   VAULT_DATA="$(mktemp -d)" node examples/node/chat_client.mjs --seed "Hello!"
+// Environment: VAULT_URL (default http://127.0.0.1:8000), VAULT_TOKEN or VVAULT_SERVICE_TOKEN,
+// CHAT_CACHE_FILE (default chatty-vault-cache in the temp directory), VAULT_DATA (embedded; key
+// from VVAULT_ENCRYPTION_KEY, else a dev key file in that directory), LLM_BASE_URL.
 //
 // @ts-check
 //
@@ -17,9 +22,33 @@
 import os from 'node:os'
 import path from 'node:path'
 
-import { VaultError, connect, open } from 'vault-node'
-
 const SERVICE = 'chatty'
+const DEFAULT_URL = 'http://127.0.0.1:8000'
+const TOKEN_HINT = 'export VAULT_TOKEN=$(cat vault-data/service.token)'
+
+/**
+ * One line on stderr, exit code 1: what a user of the example sees instead of a stack trace.
+ * @param {string} message
+ * @returns {never}
+ */
+function fail(message) {
+  console.error(`error: ${message}`)
+  process.exit(1)
+}
+
+// Imported here (not statically) to say what to do when the addon is not built yet.
+/** @type {typeof import('vault-node')} */
+let lib
+try {
+  lib = await import('vault-node')
+} catch (err) {
+  fail(
+    `cannot load vault-node (${err instanceof Error ? err.message.split('\n')[0] : err}); build it: ` +
+      '(cd vault-node && npm install && npm run build) && (cd examples/node && npm install)',
+  )
+}
+const { VaultError, connect, open } = lib
+
 const DEFAULTS = { model: 'gpt-4o-mini', temperature: 0.7, systemPrompt: 'You are a helpful assistant.' }
 
 /** @param {unknown} err @param {string} code */
@@ -32,11 +61,30 @@ async function openVault() {
     const key = process.env.VVAULT_ENCRYPTION_KEY
     return open(process.env.VAULT_DATA, key ? { encryptionKey: key } : {})
   }
-  return connect(process.env.VAULT_URL ?? 'http://127.0.0.1:8000', {
-    token: process.env.VVAULT_SERVICE_TOKEN,
-    cacheFile: process.env.CHAT_CACHE_FILE ?? path.join(os.tmpdir(), 'chatty-vault-cache'),
+  const env = process.env
+  const token = env.VAULT_TOKEN || env.VVAULT_SERVICE_TOKEN || env.VAULT_SERVICE_TOKEN
+  if (!token) fail(`no service token in VAULT_TOKEN; dev server: ${TOKEN_HINT}`)
+  return connect(env.VAULT_URL || DEFAULT_URL, {
+    token,
+    cacheFile: env.CHAT_CACHE_FILE || path.join(os.tmpdir(), 'chatty-vault-cache'),
     timeoutMs: 3000,
   })
+}
+
+/**
+ * Demo data: the chat settings and a (fake) LLM key.
+ * @param {import('vault-node').Vault} vault
+ */
+async function seed(vault) {
+  await vault.configs.put(SERVICE, 'default', {
+    params: { model: 'gpt-4o-mini', temperature: 0.2, systemPrompt: 'You are a terse assistant.' },
+    enabled: true,
+  })
+  await vault.credentials.put('OPENAI_API_KEY', 'sk-demo-not-a-real-key', {
+    service: SERVICE,
+    metadata: { note: 'demo' },
+  })
+  console.log('seeded demo settings and key')
 }
 
 /**
@@ -57,7 +105,8 @@ async function loadSettings(vault) {
     return settings
   } catch (err) {
     if (isCode(err, 'not_found') || isCode(err, 'unavailable')) {
-      console.log(`settings: built-in defaults (${err instanceof VaultError ? err.code : 'error'})`)
+      const hint = isCode(err, 'not_found') ? '; --seed writes demo ones' : ''
+      console.log(`settings: built-in defaults (${err instanceof VaultError ? err.code : 'error'}${hint})`)
       return DEFAULTS
     }
     throw err
@@ -105,10 +154,30 @@ async function answer(settings, key, prompt) {
   return body.choices?.[0]?.message?.content ?? '(empty reply)'
 }
 
-const vault = await openVault()
-console.log(`vault: ${vault.mode}`)
-const settings = await loadSettings(vault)
-const key = await loadKey(vault)
-const prompt = process.argv[2] ?? 'Hello!'
-console.log(`reply: ${await answer(settings, key, prompt)}`)
-vault.close()
+const args = process.argv.slice(2)
+const seeding = args[0] === '--seed'
+const prompt = (seeding ? args[1] : args[0]) ?? 'Hello!'
+
+try {
+  const vault = await openVault()
+  try {
+    console.log(`vault: ${vault.mode}`)
+    if (seeding) await seed(vault)
+    const settings = await loadSettings(vault)
+    const key = await loadKey(vault)
+    console.log(`reply: ${await answer(settings, key, prompt)}`)
+  } finally {
+    vault.close()
+  }
+} catch (err) {
+  if (err instanceof VaultError) {
+    const hint =
+      err.code === 'unauthorized'
+        ? `; is VAULT_TOKEN the server's token? dev server: ${TOKEN_HINT}`
+        : err.code === 'unavailable' && !process.env.VAULT_DATA
+          ? ` (is the server at ${process.env.VAULT_URL || DEFAULT_URL} running?)`
+          : ''
+    fail(`${err.message} [${err.code}]${hint}`)
+  }
+  fail(err instanceof Error ? err.message : String(err))
+}
