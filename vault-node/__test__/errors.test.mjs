@@ -13,7 +13,11 @@ import { after, before, describe, it } from 'node:test'
 import { KEY, OTHER_KEY, PACKAGE_DIR, SECRET, TOKEN, closedPort, rejectsWith, startServer, tmpDir, vault } from './helpers.mjs'
 
 /** vault-core's `ErrorCode::ALL`, as the native addon reports it. */
-const NATIVE_CODES = createRequire(import.meta.url)('../native.js').errorCodes()
+// The same addon the wrapper loaded: the build in VAULT_NODE_ADDON_DIR when set (the test
+// script's debug build), else the release build next to index.js.
+const NATIVE_CODES = createRequire(import.meta.url)(
+  process.env.VAULT_NODE_ADDON_DIR ? path.resolve(process.env.VAULT_NODE_ADDON_DIR, 'native.js') : '../native.js',
+).errorCodes()
 
 describe('error translation', () => {
   const translate = vault._translateNativeError
