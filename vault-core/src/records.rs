@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use crate::Action;
 use crate::crypto::Barrier;
 use crate::error::{Error, Result};
-use crate::page::PageRequest;
+use crate::page::{Page, PageRequest, Unreadable};
 use crate::store::{Condition, Write};
 
 /// How many times a write retries after losing a race to another writer (without
@@ -97,6 +97,38 @@ pub(crate) async fn page_of_heads(
         None
     };
     Ok((named, next))
+}
+
+/// One page of a family's listing: the heads under `prefix` (see [`page_of_heads`]), each
+/// read on its own by `read` (head key, name). A record that does not open or decode is
+/// reported in [`Page::unreadable`] and the others are listed; one deleted since the scan
+/// (`Ok(None)`) is skipped; a store failure fails the listing.
+pub(crate) async fn read_page<T, F, Fut>(
+    barrier: &Barrier,
+    prefix: &[u8],
+    page: &PageRequest,
+    read: F,
+) -> Result<Page<T>>
+where
+    // Owned arguments, not an async closure over borrows: the futures stay `Send` for the
+    // object-safe family traits.
+    F: Fn(Vec<u8>, String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let (heads, next) = page_of_heads(barrier, prefix, page).await?;
+    let mut out = Page {
+        next,
+        ..Page::default()
+    };
+    for (head, name) in heads {
+        match read(head, name.clone()).await {
+            Ok(Some(item)) => out.items.push(item),
+            Ok(None) => {}
+            Err(error @ Error::Integrity) => out.unreadable.push(Unreadable { name, error }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// The head of a record as read: its raw sealed bytes (for the commit condition) and value.

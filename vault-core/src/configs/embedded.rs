@@ -17,10 +17,10 @@ use crate::clock::Timestamp;
 use crate::context::{Capability, Ctx, Operation};
 use crate::error::{Error, Result};
 use crate::names::{ServiceName, StrategyId};
-use crate::page::{Page, PageRequest, Unreadable};
+use crate::page::{Page, PageRequest};
 use crate::records::{
-    NextVersion, Versioned, head_key, head_prefix, page_of_heads, read_head, seal_json,
-    version_key, write_next_version,
+    NextVersion, Versioned, head_key, head_prefix, read_head, read_page, seal_json, version_key,
+    write_next_version,
 };
 use crate::store::Write;
 
@@ -220,28 +220,12 @@ impl Configs {
         service: &ServiceName,
         page: &PageRequest,
     ) -> Result<Page<StrategyConfig>> {
-        let barrier = self.ctx.barrier();
-        let (heads, next) = page_of_heads(barrier, &head_prefix(FAMILY, service), page).await?;
-        let mut out = Page {
-            next,
-            ..Page::default()
-        };
-        for (head, name) in heads {
-            let read = async {
-                let id = StrategyId::new(name.as_str()).map_err(|_| Error::Integrity)?;
-                Ok(self.read(&head).await?.map(|s| s.into_config(service, id)))
-            };
-            match read.await {
-                Ok(Some(config)) => out.items.push(config),
-                // Deleted since the scan.
-                Ok(None) => {}
-                // A record that does not open or decode: reported, the others listed.
-                Err(error @ Error::Integrity) => out.unreadable.push(Unreadable { name, error }),
-                // The store itself failing fails the listing.
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        let prefix = head_prefix(FAMILY, service);
+        read_page(self.ctx.barrier(), &prefix, page, |head, name| async move {
+            let id = StrategyId::new(name).map_err(|_| Error::Integrity)?;
+            Ok(self.read(&head).await?.map(|s| s.into_config(service, id)))
+        })
+        .await
     }
 
     async fn settings_inner(&self, service: &ServiceName) -> Result<ConfigSettings> {

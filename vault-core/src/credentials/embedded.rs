@@ -20,10 +20,10 @@ use crate::context::{Capability, Ctx, Operation};
 use crate::crypto::SecretString;
 use crate::error::{Error, Result};
 use crate::names::{CredentialKey, ServiceName};
-use crate::page::{Page, PageRequest, Unreadable};
+use crate::page::{Page, PageRequest};
 use crate::records::{
     MAX_ATTEMPTS, NextVersion, Versioned, decode_json, head_key, head_prefix, name_from_key,
-    page_of_heads, read_head, seal_json, version_key, versions_prefix, write_next_version,
+    read_head, read_page, seal_json, version_key, versions_prefix, write_next_version,
 };
 use crate::store::{Condition, Write};
 
@@ -274,24 +274,11 @@ impl Credentials {
         service: &ServiceName,
         page: &PageRequest,
     ) -> Result<Page<CredentialInfo>> {
-        let barrier = self.ctx.barrier();
-        let (heads, next) = page_of_heads(barrier, &head_prefix(FAMILY, service), page).await?;
-        let mut out = Page {
-            next,
-            ..Page::default()
-        };
-        for (head, name) in heads {
-            match self.read_info(service, &head, &name).await {
-                Ok(Some(info)) => out.items.push(info),
-                // Deleted since the scan.
-                Ok(None) => {}
-                // A record that does not open or decode: reported, the others listed.
-                Err(error @ Error::Integrity) => out.unreadable.push(Unreadable { name, error }),
-                // The store itself failing fails the listing.
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        let prefix = head_prefix(FAMILY, service);
+        read_page(self.ctx.barrier(), &prefix, page, |head, name| async move {
+            self.read_info(service, &head, &name).await
+        })
+        .await
     }
 
     /// The info of one listed credential: its info record, else (written before info records
