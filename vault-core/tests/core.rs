@@ -6,6 +6,7 @@ mod core {
     pub mod credentials;
     pub mod error_tables;
     pub mod failures;
+    pub mod freshness;
     pub mod limits;
     #[cfg(feature = "sled")]
     pub mod sled;

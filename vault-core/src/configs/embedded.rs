@@ -187,29 +187,51 @@ impl Configs {
         strategy_id: &StrategyId,
         version: Option<u64>,
     ) -> Result<StrategyConfig> {
-        let key = match version {
-            Some(v) => version_key(FAMILY, service, strategy_id, v),
-            None => head_key(FAMILY, service, strategy_id),
-        };
-        match self.read(&key).await? {
-            Some(s) => Ok(s.into_config(service, strategy_id.clone())),
-            None => Err(match version {
-                Some(v) => {
-                    let oldest = match self.read(&head_key(FAMILY, service, strategy_id)).await {
-                        Ok(Some(head)) => head.oldest,
-                        _ => 1,
-                    };
-                    Error::NotFound(if v > 0 && v < oldest {
+        let head = self
+            .read(&head_key(FAMILY, service, strategy_id))
+            .await?
+            .ok_or_else(|| no_config(service, strategy_id))?;
+        let stored = match version {
+            None => head,
+            Some(v) => self
+                .read_version(service, strategy_id, &head, v)
+                .await?
+                .ok_or_else(|| {
+                    Error::NotFound(if v > 0 && v < head.oldest {
                         format!(
                             "Config '{strategy_id}' of service '{service}' has no version {v} \
-                             (versions before {oldest} were pruned)"
+                         (versions before {} were pruned)",
+                            head.oldest
                         )
                     } else {
                         format!("Config '{strategy_id}' of service '{service}' has no version {v}")
                     })
-                }
-                None => no_config(service, strategy_id),
-            }),
+                })?,
+        };
+        Ok(stored.into_config(service, strategy_id.clone()))
+    }
+
+    /// Kept version `v` of the config whose head is `head`; `None` when it is not kept. The
+    /// head (checked against the freshness ledger) says which versions are kept: a version
+    /// record outside them, or of an earlier config of the same id, was written back from an
+    /// old copy and is `integrity`, never served.
+    async fn read_version(
+        &self,
+        service: &ServiceName,
+        strategy_id: &StrategyId,
+        head: &Stored,
+        v: u64,
+    ) -> Result<Option<Stored>> {
+        if !(head.oldest.max(1)..=head.version).contains(&v) {
+            return Ok(None);
+        }
+        match self
+            .read(&version_key(FAMILY, service, strategy_id, v))
+            .await?
+        {
+            Some(s) if s.version == v && s.created_at == head.created_at => Ok(Some(s)),
+            Some(_) => Err(Error::Integrity),
+            None => Ok(None),
         }
     }
 
@@ -278,10 +300,7 @@ impl Configs {
         };
         let mut versions = Vec::new();
         while next >= oldest && versions.len() < limit {
-            match self
-                .read(&version_key(FAMILY, service, strategy_id, next))
-                .await?
-            {
+            match self.read_version(service, strategy_id, &head, next).await? {
                 Some(s) => versions.push(s.into_config(service, strategy_id.clone())),
                 // Older versions were pruned: history starts after this one.
                 None => {
@@ -294,7 +313,7 @@ impl Configs {
         let more = next >= oldest
             && next > 0
             && self
-                .read(&version_key(FAMILY, service, strategy_id, next))
+                .read_version(service, strategy_id, &head, next)
                 .await?
                 .is_some();
         let next = if more {

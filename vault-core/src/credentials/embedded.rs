@@ -116,6 +116,10 @@ fn index_key(key: &CredentialKey, service: &ServiceName) -> Vec<u8> {
     format!("{FAMILY}/k/{key}/{service}").into_bytes()
 }
 
+fn no_version(key: &CredentialKey, version: u64) -> Error {
+    Error::NotFound(format!("Credential '{key}' has no kept version {version}"))
+}
+
 fn not_found(key: &CredentialKey) -> Error {
     Error::NotFound(format!("Credential '{key}' not found"))
 }
@@ -188,12 +192,26 @@ impl Credentials {
         let operation = op("credentials.get_version", Capability::Read, service, key);
         self.ctx
             .run(operation, async {
+                let barrier = self.ctx.barrier();
+                // The head (checked against the freshness ledger) says which versions are
+                // kept: a version record outside them, or of an earlier credential of the
+                // same name, was written back and is not served.
+                let head = read_head::<Stored>(barrier, &head_key(FAMILY, service, key))
+                    .await?
+                    .ok_or_else(|| not_found(key))?
+                    .record;
+                let oldest_kept = head.version.saturating_sub(KEPT_VERSIONS) + 1;
+                if !(oldest_kept..=head.version).contains(&version) {
+                    return Err(no_version(key, version));
+                }
                 let vkey = version_key(FAMILY, service, key, version);
-                match read_head::<Stored>(self.ctx.barrier(), &vkey).await? {
-                    Some(h) => Ok(h.record.into_credential(service, key)),
-                    None => Err(Error::NotFound(format!(
-                        "Credential '{key}' has no kept version {version}"
-                    ))),
+                let found = read_head::<Stored>(barrier, &vkey).await?;
+                match found.map(|h| h.record) {
+                    Some(v) if v.version == version && v.created_at == head.created_at => {
+                        Ok(v.into_credential(service, key))
+                    }
+                    Some(_) => Err(Error::Integrity),
+                    None => Err(no_version(key, version)),
                 }
             })
             .await

@@ -4,16 +4,22 @@
 //! Layout in the store (see `docs/architecture.md`):
 //! - `sys/kdf` (clear): Argon2id salt and cost, present only for passphrase-derived root keys.
 //! - `sys/canary` (sealed by the root key): known plaintext; failing to open it means the root
-//!   key is wrong, which is told apart from a corrupt record.
+//!   key is wrong, which is told apart from a corrupt record. Its text also says whether the
+//!   store has a freshness ledger (`v2`; a `v1` store gets one when it is next unlocked).
 //! - `sys/keyring` (sealed by the root key): the versioned data keys.
+//! - `sys/ledger/<n>` (sealed by the data key): the freshness ledger (see [`super::ledger`]).
 //! - every other record: `0x01 || keyring version (u32 BE) || nonce || ciphertext || tag`, sealed
 //!   by that data key with the record's store key as associated data.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::aead::AeadKey;
 use super::keyring::Keyring;
+use super::ledger::{self, Bucket, Slot};
 use super::{KeyMaterial, RootKeySource};
 use crate::error::{Error, Result};
 use crate::store::{Condition, SharedStore, Write};
@@ -21,7 +27,16 @@ use crate::store::{Condition, SharedStore, Write};
 const SYS_KDF: &[u8] = b"sys/kdf";
 const SYS_CANARY: &[u8] = b"sys/canary";
 const SYS_KEYRING: &[u8] = b"sys/keyring";
-const CANARY_PLAINTEXT: &[u8] = b"vault canary v1";
+/// An opened ledger bucket and the sealed bytes it was opened from.
+type CachedBucket = (Vec<u8>, Arc<Bucket>);
+
+/// The canary of a store made before the freshness ledger existed.
+const CANARY_V1: &[u8] = b"vault canary v1";
+/// The canary of a store with a freshness ledger: every tracked record is in it.
+const CANARY_V2: &[u8] = b"vault canary v2 ledger";
+/// How many times a commit is retried when only a ledger bucket (not the caller's conditions)
+/// changed under it, and a read whose record and bucket moved between the two gets.
+const LEDGER_ATTEMPTS: usize = 64;
 
 /// Argon2id cost for passphrase-derived root keys; stored with the salt so that a vault always
 /// reopens with the parameters it was created with.
@@ -106,6 +121,9 @@ pub struct Barrier {
     /// Set when a store write failed with an unknown outcome: from then on every operation
     /// fails closed (see [`Barrier::commit`]).
     failed: std::sync::OnceLock<String>,
+    /// The last opened form of each ledger bucket, by its sealed bytes: a read compares the
+    /// bytes it got with these instead of opening the bucket again.
+    buckets: Vec<Mutex<Option<CachedBucket>>>,
 }
 
 impl std::fmt::Debug for Barrier {
@@ -156,7 +174,7 @@ impl Barrier {
         };
         let root = derive_root(source, kdf.as_ref())?;
         let sealed = store.get(SYS_KEYRING).await?;
-        if !canary_opens(&root, canary) {
+        if canary_text(&root, canary).is_none() {
             // The canary did not open. If the keyring does, the key is right and the canary is
             // what is damaged: report corruption, not a wrong key.
             let keyring_opens = sealed
@@ -170,12 +188,62 @@ impl Barrier {
         }
         let sealed = sealed.ok_or(Error::Integrity)?;
         let keyring = Keyring::decode(&root.open(SYS_KEYRING, &sealed)?)?;
-        Ok(Barrier {
+        let barrier = Barrier::new(store, keyring, root);
+        if canary_text(&barrier.root, canary).as_deref() == Some(CANARY_V1) {
+            barrier.adopt_ledger(canary).await?;
+        }
+        Ok(barrier)
+    }
+
+    fn new(store: SharedStore, keyring: Keyring, root: AeadKey) -> Barrier {
+        Barrier {
             store,
             keyring,
             root,
             failed: std::sync::OnceLock::new(),
-        })
+            buckets: (0..ledger::BUCKETS).map(|_| Mutex::new(None)).collect(),
+        }
+    }
+
+    /// Gives a store made before the ledger existed its ledger: every tracked record as it is
+    /// now is taken as current (there is nothing older to check it against), and the canary
+    /// becomes `v2`, so that from then on the ledger is required. Runs at unlock, before the
+    /// vault serves anything.
+    async fn adopt_ledger(&self, canary: &[u8]) -> Result<()> {
+        let mut buckets: BTreeMap<usize, Bucket> = BTreeMap::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = self.store.scan(b"", after.as_deref(), 1024).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            for (key, value) in page.iter().filter(|(k, _)| ledger::tracked(k)) {
+                let slot = Slot::of(key);
+                buckets
+                    .entry(slot.bucket)
+                    .or_default()
+                    .set(&slot, Some(ledger::digest(value)));
+            }
+        }
+        let mut conditions = vec![Condition::Equals(SYS_CANARY.to_vec(), canary.to_vec())];
+        let mut writes = vec![Write::Put(
+            SYS_CANARY.to_vec(),
+            self.root.seal(SYS_CANARY, CANARY_V2)?,
+        )];
+        for (n, bucket) in &buckets {
+            let key = ledger::bucket_key(*n);
+            writes.push(Write::Put(key.clone(), self.seal(&key, &bucket.encode())?));
+            conditions.push(Condition::Absent(key));
+        }
+        if !self.store.commit(conditions, writes).await? {
+            return Err(Error::Conflict(
+                "the vault was being upgraded concurrently; retry".into(),
+            ));
+        }
+        tracing::info!(
+            records = buckets.values().map(Bucket::len).sum::<usize>(),
+            "freshness ledger created for a vault made before it existed"
+        );
+        Ok(())
     }
 
     async fn initialise(
@@ -205,17 +273,12 @@ impl Barrier {
         ));
         writes.push(Write::Put(
             SYS_CANARY.to_vec(),
-            root.seal(SYS_CANARY, CANARY_PLAINTEXT)?,
+            root.seal(SYS_CANARY, CANARY_V2)?,
         ));
         let applied = store
             .commit(vec![Condition::Absent(SYS_CANARY.to_vec())], writes)
             .await?;
-        Ok(applied.then(|| Barrier {
-            store: store.clone(),
-            keyring,
-            root,
-            failed: std::sync::OnceLock::new(),
-        }))
+        Ok(applied.then(|| Barrier::new(store.clone(), keyring, root)))
     }
 
     /// `backend_unavailable` once a write failed with an unknown outcome.
@@ -239,9 +302,10 @@ impl Barrier {
     }
 
     /// Reads and opens the record at `key` in one call: its sealed bytes and its plaintext;
-    /// `Ok(None)` when missing, `integrity` when it does not open.
+    /// `Ok(None)` when missing, `integrity` when it does not open or (for a record the ledger
+    /// tracks) is not the record the ledger says is current.
     pub async fn read(&self, key: &[u8]) -> Result<Option<Opened>> {
-        match self.live()?.get(key).await? {
+        match self.read_current(key).await? {
             Some(sealed) => {
                 let plain = self.open(key, &sealed)?;
                 Ok(Some(Opened { sealed, plain }))
@@ -250,30 +314,63 @@ impl Barrier {
         }
     }
 
+    /// The stored bytes at `key`, checked against the ledger when it tracks the key.
+    async fn read_current(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let store = self.live()?;
+        if !ledger::tracked(key) {
+            return store.get(key).await;
+        }
+        let slot = Slot::of(key);
+        let bucket_key = ledger::bucket_key(slot.bucket);
+        for _ in 0..LEDGER_ATTEMPTS {
+            let value = store.get(key).await?;
+            let sealed_bucket = store.get(&bucket_key).await?;
+            let bucket = self.open_bucket(slot.bucket, sealed_bucket.as_deref())?;
+            if bucket.matches(&slot, value.as_deref()) {
+                return Ok(value);
+            }
+            // A commit between the two gets moves the record or its bucket: read again. A
+            // mismatch that holds still is a record rolled back, brought back or removed
+            // behind the vault's back.
+            if store.get(key).await? == value && store.get(&bucket_key).await? == sealed_bucket {
+                tracing::error!(
+                    key = %String::from_utf8_lossy(key),
+                    "record is not the one the freshness ledger records (rolled back, \
+                     restored after a delete, or removed outside the vault)"
+                );
+                return Err(Error::Integrity);
+            }
+        }
+        Err(Error::Conflict(
+            "the record is under heavy concurrent writes; retry".into(),
+        ))
+    }
+
+    /// Bucket `n` from its sealed bytes (`None`: never written, empty), opened once per
+    /// version and cached.
+    fn open_bucket(&self, n: usize, sealed: Option<&[u8]>) -> Result<Arc<Bucket>> {
+        let Some(sealed) = sealed else {
+            return Ok(Arc::default());
+        };
+        let slot = &self.buckets[n];
+        if let Some((bytes, bucket)) = &*lock(slot)
+            && bytes == sealed
+        {
+            return Ok(bucket.clone());
+        }
+        let bucket = Arc::new(Bucket::decode(&self.open(&ledger::bucket_key(n), sealed)?)?);
+        *lock(slot) = Some((sealed.to_vec(), bucket.clone()));
+        Ok(bucket)
+    }
+
     /// The stored bytes at `key`, unopened: for a commit condition on a record that may not
     /// open (deleting a corrupt record), and for clear index entries.
     pub async fn read_sealed(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.live()?.get(key).await
     }
 
-    /// Scans like [`Store::scan`](crate::store::Store::scan) and opens every value.
-    pub async fn scan(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Zeroizing<Vec<u8>>)>> {
-        let entries = self.live()?.scan(prefix, after, limit).await?;
-        entries
-            .into_iter()
-            .map(|(k, v)| {
-                let plain = self.open(&k, &v)?;
-                Ok((k, plain))
-            })
-            .collect()
-    }
-
-    /// The keys under `prefix` (paged like [`Barrier::scan`]), opening nothing.
+    /// The keys under `prefix`, paged like [`Store::scan`](crate::store::Store::scan), opening
+    /// nothing.
     pub async fn scan_keys(
         &self,
         prefix: &[u8],
@@ -285,14 +382,69 @@ impl Barrier {
     }
 
     /// Commits writes of sealed records (made with [`Barrier::seal`]) and clear index entries,
-    /// atomically under `conditions`; see [`Store::commit`](crate::store::Store::commit).
+    /// atomically under `conditions`; see [`Store::commit`](crate::store::Store::commit). The ledger buckets of the
+    /// tracked records written are updated in the same commit; when only a bucket changed
+    /// under it (another record of that bucket was written), the commit is made again.
     ///
     /// A commit that fails leaves its outcome unknown (the store may have applied it in memory
     /// without making it durable, as sled does when its flush fails). Serving on would risk
     /// serving a write that a restart then loses, so the barrier fails closed: this and every
     /// later operation answer `backend_unavailable` until the process restarts.
     pub async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> Result<bool> {
-        let result = self.live()?.commit(conditions, writes).await;
+        let store = self.live()?;
+        // Per bucket: each tracked record written, and its new digest (`None`: deleted).
+        let mut changes: BTreeMap<usize, Vec<(Slot, Option<ledger::Hash>)>> = BTreeMap::new();
+        for write in &writes {
+            let (key, digest) = match write {
+                Write::Put(k, v) => (k, Some(ledger::digest(v))),
+                Write::Delete(k) => (k, None),
+            };
+            if ledger::tracked(key) {
+                let slot = Slot::of(key);
+                changes.entry(slot.bucket).or_default().push((slot, digest));
+            }
+        }
+        if changes.is_empty() {
+            return self.commit_or_fail_closed(store, conditions, writes).await;
+        }
+        for _ in 0..LEDGER_ATTEMPTS {
+            let mut all_conditions = conditions.clone();
+            let mut all_writes = writes.clone();
+            for (n, updates) in &changes {
+                let key = ledger::bucket_key(*n);
+                let sealed = store.get(&key).await?;
+                let mut bucket = Bucket::clone(&*self.open_bucket(*n, sealed.as_deref())?);
+                for (slot, digest) in updates {
+                    bucket.set(slot, *digest);
+                }
+                all_conditions.push(Condition::unchanged(&key, sealed.as_deref()));
+                all_writes.push(Write::Put(key.clone(), self.seal(&key, &bucket.encode())?));
+            }
+            if self
+                .commit_or_fail_closed(store, all_conditions, all_writes)
+                .await?
+            {
+                return Ok(true);
+            }
+            // Did the caller's conditions fail, or only a bucket's?
+            for condition in &conditions {
+                if !condition.holds(store.get(condition.key()).await?.as_deref()) {
+                    return Ok(false);
+                }
+            }
+        }
+        Err(Error::Conflict(
+            "the store is under heavy concurrent writes; retry".into(),
+        ))
+    }
+
+    async fn commit_or_fail_closed(
+        &self,
+        store: &SharedStore,
+        conditions: Vec<Condition>,
+        writes: Vec<Write>,
+    ) -> Result<bool> {
+        let result = store.commit(conditions, writes).await;
         if let Err(e) = &result {
             let reason = e.to_string();
             tracing::error!(error = %reason, "store write failed; failing closed until restart");
@@ -304,7 +456,7 @@ impl Barrier {
     /// Checks that the store answers and the canary still opens with this vault's root key.
     pub async fn check(&self) -> Result<()> {
         match self.live()?.get(SYS_CANARY).await? {
-            Some(c) if canary_opens(&self.root, &c) => Ok(()),
+            Some(c) if canary_text(&self.root, &c).as_deref() == Some(CANARY_V2) => Ok(()),
             _ => Err(Error::Integrity),
         }
     }
@@ -320,9 +472,44 @@ impl Barrier {
     }
 }
 
-fn canary_opens(root: &AeadKey, canary: &[u8]) -> bool {
-    root.open(SYS_CANARY, canary)
-        .is_ok_and(|c| c.as_slice() == CANARY_PLAINTEXT)
+/// Test support: makes the vault in `store` look as a version before the freshness ledger
+/// left it (a `v1` canary, no ledger buckets), to test the upgrade at the next unlock.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub async fn downgrade_to_pre_ledger_for_tests(
+    store: &SharedStore,
+    source: &RootKeySource,
+) -> Result<()> {
+    let kdf = match store.get(SYS_KDF).await? {
+        Some(b) => Some(serde_json::from_slice::<KdfRecord>(&b).map_err(|_| Error::Integrity)?),
+        None => None,
+    };
+    let root = derive_root(source, kdf.as_ref())?;
+    let mut writes = vec![Write::Put(
+        SYS_CANARY.to_vec(),
+        root.seal(SYS_CANARY, CANARY_V1)?,
+    )];
+    writes.extend(
+        store
+            .scan(b"sys/ledger/", None, usize::MAX)
+            .await?
+            .into_iter()
+            .map(|(k, _)| Write::Delete(k)),
+    );
+    store.commit(vec![], writes).await.map(drop)
+}
+
+/// The canary's text when `root` opens it and it is one this version knows.
+fn canary_text(root: &AeadKey, canary: &[u8]) -> Option<Vec<u8>> {
+    let text = root.open(SYS_CANARY, canary).ok()?;
+    [CANARY_V1, CANARY_V2]
+        .contains(&text.as_slice())
+        .then(|| text.to_vec())
+}
+
+/// A poisoned cache lock only means another reader panicked; the cached value is whole.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -352,8 +539,7 @@ mod tests {
             .await
             .expect("init");
         let sealed = b.seal(b"cred/h/s/k", b"secret-value").expect("seal");
-        store
-            .commit(vec![], vec![Write::Put(b"cred/h/s/k".to_vec(), sealed)])
+        b.commit(vec![], vec![Write::Put(b"cred/h/s/k".to_vec(), sealed)])
             .await
             .expect("commit");
         let b2 = Barrier::unlock(store, &key(1), cheap())

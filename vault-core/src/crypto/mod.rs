@@ -8,8 +8,12 @@ mod aead;
 mod barrier;
 mod keyfile;
 mod keyring;
+mod ledger;
 mod secret;
 
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub use barrier::downgrade_to_pre_ledger_for_tests;
 pub use barrier::{Barrier, KdfParams, Opened};
 pub use keyfile::{check_private_file, load_or_create_key_file, write_private_file};
 pub use keyring::Keyring;

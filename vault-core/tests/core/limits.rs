@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use vault_core::configs::{DEFAULT_MAX_VERSIONS, MAX_MAX_VERSIONS};
 use vault_core::prelude::*;
 use vault_core::store::{SharedStore, Write};
-use vault_core::{ConfigPut, ConfigSettings, JsonObject, MAX_JSON_DEPTH, PageRequest};
+use vault_core::{ConfigPut, ConfigSettings, JsonObject, MAX_JSON_DEPTH, PageRequest, Vault};
 
 use super::support::{cput, dump, memory_vault, sid, svc};
 
@@ -351,12 +351,22 @@ async fn listing_credentials_never_opens_a_value_and_reports_unreadable_ones() {
         "integrity"
     );
 
-    // A credential written before info records existed (no `cred/i/...`) is listed from its
-    // head.
+    // A credential written before info records existed (no `cred/i/...`, in a vault made
+    // before the freshness ledger) is listed from its head.
     store
         .commit(vec![], vec![Write::Delete(b"cred/i/s/C".to_vec())])
         .await
         .expect("drop info");
+    vault_core::crypto::downgrade_to_pre_ledger_for_tests(&store, &super::support::key(1))
+        .await
+        .expect("downgrade");
+    let v = Vault::builder()
+        .store(store.clone())
+        .key(super::support::key(1))
+        .kdf(vault_core::crypto::KdfParams::dangerously_cheap_for_tests())
+        .open()
+        .await
+        .expect("reopen");
     let page = v
         .credentials()
         .list(&s, PageRequest::first())
