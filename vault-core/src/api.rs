@@ -11,6 +11,7 @@ use crate::clock::Timestamp;
 use crate::configs::ConfigsApi;
 use crate::credentials::CredentialsApi;
 use crate::error::Result;
+use crate::tokens::TokensApi;
 
 /// A JSON object (params, risk limits, metadata).
 pub type JsonObject = Map<String, Value>;
@@ -108,6 +109,9 @@ pub trait VaultApi: Send + Sync {
 
     /// Strategy configs: versioned, compare-and-set, history.
     fn configs(&self) -> &dyn ConfigsApi;
+
+    /// Tokens with scoped policies: create, list, revoke, and the caller's own.
+    fn tokens(&self) -> &dyn TokensApi;
 
     /// Health of the vault and its store.
     async fn health(&self) -> Result<Health>;

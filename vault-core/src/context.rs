@@ -2,16 +2,15 @@
 //! the one choke point ([`Ctx::run`]) every family operation passes through.
 //!
 //! The choke point is where a caller's policy is checked before the operation and where its
-//! audit entry is written after it. Today every caller may do everything and no audit log
-//! exists yet; the tokens/audit family plugs in here (and only here), so no surface checks
-//! policy or writes audit itself.
+//! audit entry is written after it; no surface checks policy or writes audit itself.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::crypto::Barrier;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::tokens::Policy;
 
 /// Who is calling an operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,12 +20,14 @@ pub enum Caller {
     Embedded,
     /// The server's root token (`VVAULT_SERVICE_TOKEN`): everything is allowed.
     Root,
-    /// A named token (its public id and name).
+    /// A token with rules (its public id, name and policy).
     Token {
         /// Public id, e.g. `tok_...`.
         id: String,
         /// Human name given at creation.
         name: String,
+        /// What it may do.
+        policy: Arc<Policy>,
     },
 }
 
@@ -41,8 +42,11 @@ impl Caller {
     }
 }
 
-/// What an operation does to its resource, in the terms policies are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an operation does to its resource, in the terms policies are written in. A family
+/// that needs its own capability adds a variant here (and to [`Capability::ALL`]); the policy
+/// engine does not change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
 #[non_exhaustive]
 pub enum Capability {
     /// Read a value.
@@ -53,6 +57,63 @@ pub enum Capability {
     Delete,
     /// Enumerate names (never values).
     List,
+    /// Manage: create and revoke tokens.
+    Admin,
+}
+
+impl Capability {
+    /// Every capability, in the order they are documented.
+    pub const ALL: [Capability; 5] = [
+        Capability::Read,
+        Capability::Write,
+        Capability::Delete,
+        Capability::List,
+        Capability::Admin,
+    ];
+
+    /// The name used in rules: `read`, `write`, `delete`, `list`, `admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::Read => "read",
+            Capability::Write => "write",
+            Capability::Delete => "delete",
+            Capability::List => "list",
+            Capability::Admin => "admin",
+        }
+    }
+}
+
+impl From<Capability> for &'static str {
+    fn from(c: Capability) -> Self {
+        c.as_str()
+    }
+}
+
+impl std::str::FromStr for Capability {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Capability::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "capabilities",
+                    format!(
+                        "unknown capability (known: {})",
+                        Capability::ALL.map(Capability::as_str).join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+impl TryFrom<String> for Capability {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
 }
 
 /// One operation as the choke point sees it: its name, what it does, and the resource path
@@ -122,19 +183,70 @@ impl Ctx {
     where
         F: Future<Output = Result<T>>,
     {
-        self.authorize(&op)?;
+        if let Err(denied) = self.admit(&op).await {
+            self.record(&op, Some(denied.code()));
+            return Err(denied);
+        }
         let outcome = work.await;
         self.record(&op, outcome.as_ref().err().map(|e| e.code()));
         outcome
     }
 
-    /// Policy check. Every caller may do everything until tokens with rules exist.
-    fn authorize(&self, _op: &Operation) -> Result<()> {
-        Ok(())
+    /// A token caller's token is still live (checked at every operation, so a revocation or
+    /// an expiry applies to long-lived handles too) and its policy allows `op`.
+    async fn admit(&self, op: &Operation) -> Result<()> {
+        if let Caller::Token { id, .. } = &*self.caller {
+            crate::tokens::check_live(self.barrier(), id, self.clock().now().as_millis()).await?;
+        }
+        self.require(op.capability, &op.resource)
     }
 
-    /// Audit entry (names and outcome, never values). No audit log exists yet: the decision
-    /// goes to the debug log only.
+    /// [`Ctx::run`] for an operation every caller may do (a token reading its own info):
+    /// recorded, not checked.
+    pub(crate) async fn run_unchecked<T, F>(&self, op: Operation, work: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+    {
+        if let Caller::Token { id, .. } = &*self.caller
+            && let Err(e) =
+                crate::tokens::check_live(self.barrier(), id, self.clock().now().as_millis()).await
+        {
+            self.record(&op, Some(e.code()));
+            return Err(e);
+        }
+        let outcome = work.await;
+        self.record(&op, outcome.as_ref().err().map(|e| e.code()));
+        outcome
+    }
+
+    /// Whether the caller may do `capability` on `path` (see [`Policy::allows`] for `*`
+    /// segments). The process embedding the vault and the root token may do everything.
+    pub(crate) fn allows(&self, capability: Capability, path: &str) -> bool {
+        match &*self.caller {
+            Caller::Embedded | Caller::Root => true,
+            Caller::Token { policy, .. } => policy.allows(capability, path),
+        }
+    }
+
+    /// `forbidden`, naming the capability and path (never the rules), unless the caller may
+    /// do `capability` on `path`. Operations whose exact path is known only inside (a
+    /// credential's service resolved from its key) call this again with it.
+    pub(crate) fn require(&self, capability: Capability, path: &str) -> Result<()> {
+        if self.allows(capability, path) {
+            return Ok(());
+        }
+        let who = match &*self.caller {
+            Caller::Token { id, name, .. } => format!("token {id} ({name})"),
+            other => other.id().to_string(),
+        };
+        Err(Error::Forbidden(format!(
+            "{who} may not {} {path}",
+            capability.as_str()
+        )))
+    }
+
+    /// Audit entry (names and outcome, never values). The audit log comes with its own
+    /// change; until then the decision goes to the debug log only.
     fn record(&self, op: &Operation, error_code: Option<&str>) {
         tracing::debug!(
             target: "vault_core::audit",

@@ -38,6 +38,7 @@ pub mod names;
 pub mod page;
 mod records;
 pub mod store;
+pub mod tokens;
 pub mod vault;
 
 pub use api::{Action, Health, HealthStatus, JsonObject, MAX_JSON_DEPTH, VaultApi, VaultHandle};
@@ -52,6 +53,7 @@ pub use credentials::{
 pub use error::{Error, ErrorCode, Result};
 pub use names::{CredentialKey, ServiceName, StrategyId};
 pub use page::{Page, PageRequest, Unreadable};
+pub use tokens::{Policy, Rule, TokenCreate, TokenCreated, TokenInfo, TokenRevoked, TokensApi};
 pub use vault::{Vault, VaultBuilder};
 
 /// The traits a caller needs in scope to use a vault: `use vault_core::prelude::*;`.
@@ -59,4 +61,5 @@ pub mod prelude {
     pub use crate::api::VaultApi;
     pub use crate::configs::ConfigsApi;
     pub use crate::credentials::CredentialsApi;
+    pub use crate::tokens::TokensApi;
 }

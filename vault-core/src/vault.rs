@@ -13,6 +13,7 @@ use crate::credentials::{Credentials, CredentialsApi};
 use crate::crypto::{Barrier, KdfParams, RootKeySource};
 use crate::error::{Error, Result};
 use crate::store::SharedStore;
+use crate::tokens::{Tokens, TokensApi};
 
 /// An open, unlocked vault seen by one caller ([`Caller::Embedded`] unless
 /// [`Vault::with_caller`] says otherwise). Cheap to clone; clones share everything.
@@ -21,6 +22,7 @@ pub struct Vault {
     ctx: Ctx,
     credentials: Credentials,
     configs: Configs,
+    tokens: Tokens,
 }
 
 impl std::fmt::Debug for Vault {
@@ -100,6 +102,7 @@ impl Vault {
         Vault {
             credentials: Credentials::new(ctx.clone()),
             configs: Configs::new(ctx.clone()),
+            tokens: Tokens::new(ctx.clone()),
             ctx,
         }
     }
@@ -130,6 +133,14 @@ impl Vault {
         Vault::from_ctx(self.ctx.with_caller(caller))
     }
 
+    /// The same vault seen by the holder of `token` (a `vault_sk_...` token): its rules apply
+    /// exactly as they would through the server. `unauthorized` when the token is unknown,
+    /// revoked or expired, then and at every later operation of the handle.
+    pub async fn with_token(&self, token: &str) -> Result<Vault> {
+        let caller = self.tokens.authenticate(token).await?;
+        Ok(self.with_caller(caller))
+    }
+
     /// Who this handle's operations are attributed to.
     pub fn caller(&self) -> &Caller {
         self.ctx.caller()
@@ -143,6 +154,11 @@ impl Vault {
     /// Strategy configs: versioned, compare-and-set.
     pub fn configs(&self) -> &Configs {
         &self.configs
+    }
+
+    /// Tokens with scoped policies (and [`Tokens::authenticate`] for servers).
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
     }
 
     /// Makes every acknowledged write durable; call at shutdown.
@@ -183,6 +199,10 @@ impl VaultApi for Vault {
 
     fn configs(&self) -> &dyn ConfigsApi {
         &self.configs
+    }
+
+    fn tokens(&self) -> &dyn TokensApi {
+        &self.tokens
     }
 
     async fn health(&self) -> Result<Health> {

@@ -11,4 +11,5 @@ mod core {
     #[cfg(feature = "sled")]
     pub mod sled;
     pub mod support;
+    pub mod tokens;
 }

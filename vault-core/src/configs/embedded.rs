@@ -244,6 +244,13 @@ impl Configs {
     ) -> Result<Page<StrategyConfig>> {
         let prefix = head_prefix(FAMILY, service);
         read_page(self.ctx.barrier(), &prefix, page, |head, name| async move {
+            // A config the caller may not read is left out (before it is opened).
+            if !self
+                .ctx
+                .allows(Capability::Read, &format!("configs/{service}/{name}"))
+            {
+                return Ok(None);
+            }
             let id = StrategyId::new(name).map_err(|_| Error::Integrity)?;
             Ok(self.read(&head).await?.map(|s| s.into_config(service, id)))
         })
@@ -352,7 +359,7 @@ impl ConfigsApi for Configs {
         let operation = Operation::new(
             "configs.list",
             Capability::List,
-            format!("configs/{service}"),
+            format!("configs/{service}/*"),
         );
         self.ctx
             .run(operation, self.list_inner(service, &page))

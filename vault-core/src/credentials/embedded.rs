@@ -17,7 +17,7 @@ use super::{
 use crate::JsonObject;
 use crate::clock::Timestamp;
 use crate::context::{Capability, Ctx, Operation};
-use crate::crypto::SecretString;
+use crate::crypto::{SecretString, random_base62};
 use crate::error::{Error, Result};
 use crate::names::{CredentialKey, ServiceName};
 use crate::page::{Page, PageRequest};
@@ -36,6 +36,7 @@ struct StoredRef<'a> {
     version: u64,
     created_at: i64,
     updated_at: i64,
+    life: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +46,11 @@ struct Stored {
     version: u64,
     created_at: i64,
     updated_at: i64,
+    /// Random id of this credential's life (from its creation to its delete), in the head and
+    /// every version record: a version of an earlier credential of the same name never passes
+    /// for one of this one. Empty in records written before it existed.
+    #[serde(default)]
+    life: String,
 }
 
 /// The info record: a credential without its value.
@@ -97,6 +103,7 @@ impl Stored {
             version,
             created_at,
             updated_at,
+            ..
         } = self;
         drop(SecretString::new(value));
         StoredInfo {
@@ -158,17 +165,25 @@ impl Credentials {
             .collect()
     }
 
-    /// Resolves the service of `key`: the given one, or the only one it exists under;
-    /// `not_found` when under none, `conflict` naming them when under several.
+    /// Resolves the service of `key` for an operation needing `capability`: the given one,
+    /// or the only one it exists under among those the caller may use it in (a scoped token
+    /// never learns of the others); `not_found` when under none, `conflict` naming them when
+    /// under several. The resolved path is then checked like any other.
     async fn resolve_service(
         &self,
         key: &CredentialKey,
         service: Option<&ServiceName>,
+        capability: Capability,
     ) -> Result<ServiceName> {
+        let allowed = |s: &ServiceName| {
+            self.ctx
+                .allows(capability, &format!("credentials/{s}/{key}"))
+        };
         if let Some(s) = service {
             return Ok(s.clone());
         }
-        let services = self.services_of(key, 64).await?;
+        let mut services = self.services_of(key, 64).await?;
+        services.retain(allowed);
         match services.as_slice() {
             [] => Err(not_found(key)),
             [one] => Ok(one.clone()),
@@ -196,10 +211,11 @@ impl Credentials {
                 // The head (checked against the freshness ledger) says which versions are
                 // kept: a version record outside them, or of an earlier credential of the
                 // same name, was written back and is not served.
-                let head = read_head::<Stored>(barrier, &head_key(FAMILY, service, key))
+                let head_key = head_key(FAMILY, service, key);
+                let head = read_head::<Stored>(barrier, &head_key)
                     .await?
-                    .ok_or_else(|| not_found(key))?
-                    .record;
+                    .ok_or_else(|| not_found(key))?;
+                let (raw, head) = (head.raw, head.record);
                 let oldest_kept = head.version.saturating_sub(KEPT_VERSIONS) + 1;
                 if !(oldest_kept..=head.version).contains(&version) {
                     return Err(no_version(key, version));
@@ -207,8 +223,17 @@ impl Credentials {
                 let vkey = version_key(FAMILY, service, key, version);
                 let found = read_head::<Stored>(barrier, &vkey).await?;
                 match found.map(|h| h.record) {
-                    Some(v) if v.version == version && v.created_at == head.created_at => {
+                    Some(v)
+                        if v.version == version
+                            && v.created_at == head.created_at
+                            && v.life == head.life =>
+                    {
                         Ok(v.into_credential(service, key))
+                    }
+                    // Not of this head's life: damage, unless the credential was deleted and
+                    // created again since the head was read.
+                    Some(_) if barrier.read_sealed(&head_key).await?.as_ref() != Some(&raw) => {
+                        Err(no_version(key, version))
                     }
                     Some(_) => Err(Error::Integrity),
                     None => Err(no_version(key, version)),
@@ -238,12 +263,17 @@ impl Credentials {
                     (None, Some(p)) => p.metadata.clone(),
                     (None, None) => JsonObject::new(),
                 };
+                let life = match &prev {
+                    Some(p) => p.life.clone(),
+                    None => random_base62(16)?,
+                };
                 let record = StoredRef {
                     value: put.value.expose_secret(),
                     metadata: &metadata,
                     version,
                     created_at: prev.as_ref().map_or(now, |p| p.created_at),
                     updated_at: now,
+                    life: &life,
                 };
                 let info = StoredInfo {
                     metadata: metadata.clone(),
@@ -294,6 +324,13 @@ impl Credentials {
     ) -> Result<Page<CredentialInfo>> {
         let prefix = head_prefix(FAMILY, service);
         read_page(self.ctx.barrier(), &prefix, page, |head, name| async move {
+            // A credential the caller may not read is left out.
+            if !self
+                .ctx
+                .allows(Capability::Read, &format!("credentials/{service}/{name}"))
+            {
+                return Ok(None);
+            }
             self.read_info(service, &head, &name).await
         })
         .await
@@ -326,10 +363,16 @@ impl Credentials {
         // Works on sealed bytes, decrypting nothing: a record that fails its integrity check
         // can still be deleted.
         for _ in 0..MAX_ATTEMPTS {
-            let current = barrier
-                .read_sealed(&head)
-                .await?
-                .ok_or_else(|| not_found(key))?;
+            let unchanged = match barrier.read_sealed(&head).await? {
+                Some(current) => Condition::Equals(head.clone(), current),
+                // Absent, but the freshness ledger says it exists (removed behind the
+                // vault's back): deleting it is the way to clear the damage.
+                None => match barrier.read(&head).await {
+                    Err(Error::Integrity) => Condition::Absent(head.clone()),
+                    Err(e) => return Err(e),
+                    Ok(_) => return Err(not_found(key)),
+                },
+            };
             let mut writes: Vec<Write> = barrier
                 .scan_keys(&versions, None, usize::MAX)
                 .await?
@@ -339,7 +382,6 @@ impl Credentials {
             writes.push(Write::Delete(head.clone()));
             writes.push(Write::Delete(info_key(service, key)));
             writes.push(Write::Delete(index_key(key, service)));
-            let unchanged = Condition::Equals(head.clone(), current);
             if barrier.commit(vec![unchanged], writes).await? {
                 return Ok(());
             }
@@ -366,7 +408,7 @@ impl CredentialsApi for Credentials {
         );
         self.ctx
             .run(operation, async {
-                let service = self.resolve_service(key, service).await?;
+                let service = self.resolve_service(key, service, Capability::Read).await?;
                 let head = head_key(FAMILY, &service, key);
                 match read_head::<Stored>(self.ctx.barrier(), &head).await? {
                     Some(h) => Ok(h.record.into_credential(&service, key)),
@@ -380,7 +422,7 @@ impl CredentialsApi for Credentials {
         let operation = Operation::new(
             "credentials.list",
             Capability::List,
-            format!("credentials/{service}"),
+            format!("credentials/{service}/*"),
         );
         self.ctx
             .run(operation, self.list_inner(service, &page))
@@ -400,7 +442,9 @@ impl CredentialsApi for Credentials {
         );
         self.ctx
             .run(operation, async {
-                let service = self.resolve_service(key, service).await?;
+                let service = self
+                    .resolve_service(key, service, Capability::Delete)
+                    .await?;
                 self.delete_inner(key, &service).await?;
                 Ok(CredentialDeleted {
                     service: service.clone(),

@@ -27,6 +27,11 @@ use crate::store::{Condition, SharedStore, Write};
 const SYS_KDF: &[u8] = b"sys/kdf";
 const SYS_CANARY: &[u8] = b"sys/canary";
 const SYS_KEYRING: &[u8] = b"sys/keyring";
+/// Associated data of the keyring of a vault with a freshness ledger: the keyring says
+/// "ledger required" in a way only the root key can write, so a pre-ledger canary written back
+/// cannot make the vault adopt its ledger again (only a pre-ledger keyring, which opens nothing
+/// written since, could).
+const KEYRING_AAD_LEDGER: &[u8] = b"sys/keyring ledger";
 /// An opened ledger bucket and the sealed bytes it was opened from.
 type CachedBucket = (Vec<u8>, Arc<Bucket>);
 
@@ -179,7 +184,7 @@ impl Barrier {
             // what is damaged: report corruption, not a wrong key.
             let keyring_opens = sealed
                 .as_deref()
-                .is_some_and(|s| root.open(SYS_KEYRING, s).is_ok());
+                .is_some_and(|s| open_keyring(&root, s).is_some());
             return Err(if keyring_opens {
                 Error::Integrity
             } else {
@@ -187,12 +192,25 @@ impl Barrier {
             });
         }
         let sealed = sealed.ok_or(Error::Integrity)?;
-        let keyring = Keyring::decode(&root.open(SYS_KEYRING, &sealed)?)?;
-        let barrier = Barrier::new(store, keyring, root);
-        if canary_text(&barrier.root, canary).as_deref() == Some(CANARY_V1) {
-            barrier.adopt_ledger(canary).await?;
+        let (plain, ledger_keyring) = open_keyring(&root, &sealed).ok_or(Error::Integrity)?;
+        let mut keyring = Keyring::decode(&plain)?;
+        let pre_ledger_canary = canary_text(&root, canary).as_deref() == Some(CANARY_V1);
+        if pre_ledger_canary == ledger_keyring {
+            // A pre-ledger canary with a ledger keyring, or the reverse: one of them was
+            // written back from another time.
+            tracing::error!("the canary and the keyring are from different versions of the vault");
+            return Err(Error::Integrity);
         }
-        Ok(barrier)
+        if pre_ledger_canary {
+            // Adopting the ledger starts a new data key: whoever later writes this store's
+            // pre-upgrade `sys/` records back (to be adopted again) gets a keyring that opens
+            // nothing written since the upgrade.
+            keyring.rotate()?;
+            let barrier = Barrier::new(store, keyring, root);
+            barrier.adopt_ledger(canary, &sealed).await?;
+            return Ok(barrier);
+        }
+        Ok(Barrier::new(store, keyring, root))
     }
 
     fn new(store: SharedStore, keyring: Keyring, root: AeadKey) -> Barrier {
@@ -206,10 +224,11 @@ impl Barrier {
     }
 
     /// Gives a store made before the ledger existed its ledger: every tracked record as it is
-    /// now is taken as current (there is nothing older to check it against), and the canary
-    /// becomes `v2`, so that from then on the ledger is required. Runs at unlock, before the
-    /// vault serves anything.
-    async fn adopt_ledger(&self, canary: &[u8]) -> Result<()> {
+    /// now is taken as current (there is nothing older to check it against), every bucket is
+    /// written (a missing bucket is damage from then on), the rotated keyring is stored and
+    /// the canary becomes `v2`, so that from then on the ledger is required. Runs at unlock,
+    /// before the vault serves anything.
+    async fn adopt_ledger(&self, canary: &[u8], old_keyring: &[u8]) -> Result<()> {
         let mut buckets: BTreeMap<usize, Bucket> = BTreeMap::new();
         let mut after: Option<Vec<u8>> = None;
         loop {
@@ -224,13 +243,20 @@ impl Barrier {
                     .set(&slot, Some(ledger::digest(value)));
             }
         }
-        let mut conditions = vec![Condition::Equals(SYS_CANARY.to_vec(), canary.to_vec())];
-        let mut writes = vec![Write::Put(
-            SYS_CANARY.to_vec(),
-            self.root.seal(SYS_CANARY, CANARY_V2)?,
-        )];
-        for (n, bucket) in &buckets {
-            let key = ledger::bucket_key(*n);
+        let mut conditions = vec![
+            Condition::Equals(SYS_CANARY.to_vec(), canary.to_vec()),
+            Condition::Equals(SYS_KEYRING.to_vec(), old_keyring.to_vec()),
+        ];
+        let mut writes = vec![
+            Write::Put(SYS_CANARY.to_vec(), self.root.seal(SYS_CANARY, CANARY_V2)?),
+            Write::Put(
+                SYS_KEYRING.to_vec(),
+                self.root.seal(KEYRING_AAD_LEDGER, &self.keyring.encode())?,
+            ),
+        ];
+        for n in 0..ledger::BUCKETS {
+            let key = ledger::bucket_key(n);
+            let bucket = buckets.remove(&n).unwrap_or_default();
             writes.push(Write::Put(key.clone(), self.seal(&key, &bucket.encode())?));
             conditions.push(Condition::Absent(key));
         }
@@ -239,10 +265,7 @@ impl Barrier {
                 "the vault was being upgraded concurrently; retry".into(),
             ));
         }
-        tracing::info!(
-            records = buckets.values().map(Bucket::len).sum::<usize>(),
-            "freshness ledger created for a vault made before it existed"
-        );
+        tracing::info!("freshness ledger created for a vault made before it existed");
         Ok(())
     }
 
@@ -269,12 +292,18 @@ impl Barrier {
         let keyring = Keyring::generate()?;
         writes.push(Write::Put(
             SYS_KEYRING.to_vec(),
-            root.seal(SYS_KEYRING, &keyring.encode())?,
+            root.seal(KEYRING_AAD_LEDGER, &keyring.encode())?,
         ));
         writes.push(Write::Put(
             SYS_CANARY.to_vec(),
             root.seal(SYS_CANARY, CANARY_V2)?,
         ));
+        // Every ledger bucket exists from the start, so that a missing one is damage.
+        let empty = Bucket::default().encode();
+        for n in 0..ledger::BUCKETS {
+            let key = ledger::bucket_key(n);
+            writes.push(Write::Put(key.clone(), keyring.seal(&key, &empty)?));
+        }
         let applied = store
             .commit(vec![Condition::Absent(SYS_CANARY.to_vec())], writes)
             .await?;
@@ -346,11 +375,13 @@ impl Barrier {
         ))
     }
 
-    /// Bucket `n` from its sealed bytes (`None`: never written, empty), opened once per
-    /// version and cached.
+    /// Bucket `n` from its sealed bytes (`None`, a missing bucket, is `integrity`), opened
+    /// once per version and cached.
     fn open_bucket(&self, n: usize, sealed: Option<&[u8]>) -> Result<Arc<Bucket>> {
         let Some(sealed) = sealed else {
-            return Ok(Arc::default());
+            // Every bucket is written when the vault is made (or adopts the ledger).
+            tracing::error!(bucket = n, "a freshness ledger bucket is missing");
+            return Err(Error::Integrity);
         };
         let slot = &self.buckets[n];
         if let Some((bytes, bucket)) = &*lock(slot)
@@ -485,10 +516,12 @@ pub async fn downgrade_to_pre_ledger_for_tests(
         None => None,
     };
     let root = derive_root(source, kdf.as_ref())?;
-    let mut writes = vec![Write::Put(
-        SYS_CANARY.to_vec(),
-        root.seal(SYS_CANARY, CANARY_V1)?,
-    )];
+    let ring = store.get(SYS_KEYRING).await?.ok_or(Error::Integrity)?;
+    let (plain, _) = open_keyring(&root, &ring).ok_or(Error::WrongKey)?;
+    let mut writes = vec![
+        Write::Put(SYS_CANARY.to_vec(), root.seal(SYS_CANARY, CANARY_V1)?),
+        Write::Put(SYS_KEYRING.to_vec(), root.seal(SYS_KEYRING, &plain)?),
+    ];
     writes.extend(
         store
             .scan(b"sys/ledger/", None, usize::MAX)
@@ -497,6 +530,16 @@ pub async fn downgrade_to_pre_ledger_for_tests(
             .map(|(k, _)| Write::Delete(k)),
     );
     store.commit(vec![], writes).await.map(drop)
+}
+
+/// The keyring's plaintext and whether it is a ledger vault's (see [`KEYRING_AAD_LEDGER`]).
+fn open_keyring(root: &AeadKey, sealed: &[u8]) -> Option<(Zeroizing<Vec<u8>>, bool)> {
+    if let Ok(plain) = root.open(KEYRING_AAD_LEDGER, sealed) {
+        return Some((plain, true));
+    }
+    root.open(SYS_KEYRING, sealed)
+        .ok()
+        .map(|plain| (plain, false))
 }
 
 /// The canary's text when `root` opens it and it is one this version knows.

@@ -137,11 +137,6 @@ impl Bucket {
         out
     }
 
-    /// How many records the bucket holds.
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
-    }
-
     /// The digest recorded for `slot`, if the record exists.
     pub(crate) fn get(&self, slot: &Slot) -> Option<Hash> {
         self.entries

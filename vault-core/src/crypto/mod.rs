@@ -109,6 +109,28 @@ pub fn random_bytes(n: usize) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// `n` random characters of `[0-9A-Za-z]`, uniformly (rejection sampling of random bytes).
+pub fn random_base62(n: usize) -> Result<String> {
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        for b in random_bytes(n)? {
+            // 248 = 4 * 62: bytes above it would bias the first characters.
+            if b < 248 && out.len() < n {
+                out.push(char::from(ALPHABET[usize::from(b % 62)]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// SHA-256 of `data`, as lowercase hex.
+pub fn sha256_hex(data: &[u8]) -> Result<String> {
+    orion::hazardous::hash::sha2::sha256::Sha256::digest(data)
+        .map(|d| hex::encode(d.as_ref()))
+        .map_err(|_| Error::Internal("sha-256 failed".into()))
+}
+
 /// A fresh random token: 32 random bytes, URL-safe base64 without padding (43 characters).
 pub fn random_token() -> Result<SecretString> {
     let bytes = zeroize::Zeroizing::new(random_bytes(32)?);

@@ -467,3 +467,235 @@ async fn a_vault_made_before_the_ledger_is_adopted_as_is_then_protected() {
         "integrity"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Review of the freshness ledger: attacks and races that slip past it.
+// ---------------------------------------------------------------------------------------------
+
+/// Deletes raw keys through the store API, as someone who can write the store could.
+async fn raw_delete(store: &SharedStore, keys: &[&[u8]]) {
+    let writes = keys.iter().map(|k| Write::Delete(k.to_vec())).collect();
+    assert!(store.commit(vec![], writes).await.expect("raw delete"));
+}
+
+#[tokio::test]
+async fn a_credential_removed_together_with_its_ledger_buckets_is_integrity_not_not_found() {
+    // No saved copy needed: a bucket's number is an unkeyed hash of the clear record key, and
+    // a missing bucket reads as an empty one. In a small vault each record is alone in its
+    // bucket, so deleting the record and its buckets leaves nothing that disagrees.
+    let (v, _, store) = memory_vault().await;
+    let s = svc("s");
+    v.credentials()
+        .put(cput("s", "K", "value"))
+        .await
+        .expect("put");
+    let doomed: Vec<Vec<u8>> = dump(&store)
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with(b"cred/") || k.starts_with(b"sys/ledger/"))
+        .collect();
+    assert!(doomed.iter().any(|k| k.starts_with(b"sys/ledger/")));
+    let doomed: Vec<&[u8]> = doomed.iter().map(Vec::as_slice).collect();
+    raw_delete(&store, &doomed).await;
+    for vault in [v.clone(), reopen(&store).await] {
+        let err = vault
+            .credentials()
+            .get(&ckey("K"), Some(&s))
+            .await
+            .expect_err("removed");
+        assert_eq!(err.code(), "integrity", "silently removed: {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_version_of_an_earlier_credential_created_in_the_same_millisecond_is_not_served() {
+    // `created_at` (milliseconds) is all that tells two lives of a name apart. Deleting and
+    // creating again within one millisecond is ordinary for a script (the clock does not move
+    // here).
+    let (v, _, store) = memory_vault().await;
+    let s = svc("s");
+    v.credentials()
+        .put(cput("s", "K", "first-life"))
+        .await
+        .expect("put");
+    let old_version = save(&store, &["cred/v/s/K/"]).await;
+    v.credentials()
+        .delete(&ckey("K"), Some(&s))
+        .await
+        .expect("delete");
+    v.credentials()
+        .put(cput("s", "K", "second-life"))
+        .await
+        .expect("put again");
+    write_back(&store, &old_version).await;
+    match v.credentials().get_version(&ckey("K"), &s, 1).await {
+        Ok(c) => assert_eq!(
+            c.value.expose_secret(),
+            "second-life",
+            "version 1 of the first life is served"
+        ),
+        Err(e) => assert_eq!(e.code(), "integrity"),
+    }
+}
+
+#[tokio::test]
+async fn a_pre_ledger_canary_written_back_does_not_reset_the_ledger() {
+    // Any store that was upgraded keeps a forever-valid "reset" token: its old `v1` canary.
+    // With it, a single credential can be rolled back to any copy (here one taken after the
+    // upgrade), not only the whole directory to a pre-ledger copy.
+    let (v, _, store) = memory_vault().await;
+    let s = svc("s");
+    v.credentials().put(cput("s", "K", "v1")).await.expect("v1");
+    downgrade_to_pre_ledger_for_tests(&store, &key(1))
+        .await
+        .expect("downgrade");
+    let canary_v1 = save(&store, &["sys/canary"]).await;
+    let v = reopen(&store).await; // adopted: the ledger is required from now on
+    v.credentials()
+        .put(cput("s", "K", "v2-leaked"))
+        .await
+        .expect("v2");
+    let leaked = save(&store, &["cred/h/s/K", "cred/i/s/K"]).await;
+    v.credentials()
+        .put(cput("s", "K", "v3-rotated"))
+        .await
+        .expect("v3");
+    drop(v);
+
+    let mut attack = canary_v1;
+    attack.extend(leaked);
+    write_back(&store, &attack).await;
+    let buckets: Vec<Vec<u8>> = save(&store, &["sys/ledger/"])
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let buckets: Vec<&[u8]> = buckets.iter().map(Vec::as_slice).collect();
+    raw_delete(&store, &buckets).await;
+
+    // The keyring says "ledger required" (only the root key can write that): the pre-ledger
+    // canary next to it is caught at unlock, before anything is served.
+    let err = Vault::builder()
+        .store(store.clone())
+        .key(key(1))
+        .kdf(KdfParams::dangerously_cheap_for_tests())
+        .open()
+        .await
+        .expect_err("a pre-ledger canary next to a ledger keyring");
+    assert_eq!(err.code(), "integrity");
+    let _ = &s;
+}
+
+#[tokio::test]
+async fn a_credential_whose_head_was_removed_can_be_deleted_and_written_again() {
+    // docs/security.md: "The way out for an operator is to delete the record ... and write it
+    // again." With the head gone, delete says not_found and put says integrity: stuck.
+    let (v, _, store) = memory_vault().await;
+    let s = svc("s");
+    v.credentials()
+        .put(cput("s", "K", "value"))
+        .await
+        .expect("put");
+    raw_delete(&store, &[b"cred/h/s/K"]).await;
+    let deleted = v.credentials().delete(&ckey("K"), Some(&s)).await;
+    let put = v.credentials().put(cput("s", "K", "fresh")).await;
+    assert!(
+        deleted.is_ok() || put.is_ok(),
+        "no way out: delete {:?}, put {:?}",
+        deleted.err().map(|e| e.code().to_string()),
+        put.err().map(|e| e.code().to_string())
+    );
+}
+
+/// Holds the first `get` of one key (once armed) until the test lets it go: a forced
+/// interleaving of a reader's gets with other writers, without timing.
+struct PauseOnGet {
+    inner: SharedStore,
+    key: Vec<u8>,
+    armed: std::sync::atomic::AtomicBool,
+    reached: tokio::sync::Notify,
+    proceed: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl vault_core::store::Store for PauseOnGet {
+    async fn get(&self, key: &[u8]) -> vault_core::Result<Option<Vec<u8>>> {
+        if key == self.key.as_slice() && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.reached.notify_one();
+            self.proceed.notified().await;
+        }
+        self.inner.get(key).await
+    }
+
+    async fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> vault_core::Result<Vec<vault_core::store::Entry>> {
+        self.inner.scan(prefix, after, limit).await
+    }
+
+    async fn commit(
+        &self,
+        conditions: Vec<vault_core::store::Condition>,
+        writes: Vec<Write>,
+    ) -> vault_core::Result<bool> {
+        self.inner.commit(conditions, writes).await
+    }
+
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+}
+
+#[tokio::test]
+async fn get_version_racing_a_delete_and_create_is_never_integrity() {
+    let (v, clock, store) = memory_vault().await;
+    let s = svc("s");
+    v.credentials()
+        .put(cput("s", "K", "first-life"))
+        .await
+        .expect("put");
+    let mut vkey = b"cred/v/s/K/".to_vec();
+    vkey.extend_from_slice(&1u64.to_be_bytes());
+    let paused = Arc::new(PauseOnGet {
+        inner: store.clone(),
+        key: vkey,
+        armed: false.into(),
+        reached: tokio::sync::Notify::new(),
+        proceed: tokio::sync::Notify::new(),
+    });
+    let shared: SharedStore = paused.clone();
+    let reader = reopen(&shared).await;
+    paused
+        .armed
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    // The reader has read the head (first life, version 1) and is about to read version 1;
+    // meanwhile the credential is deleted and created again.
+    let k = ckey("K");
+    let creds = reader.credentials();
+    let (read, ()) = tokio::join!(creds.get_version(&k, &s, 1), async {
+        paused.reached.notified().await;
+        v.credentials()
+            .delete(&ckey("K"), Some(&s))
+            .await
+            .expect("delete");
+        clock.advance(Duration::from_millis(1));
+        v.credentials()
+            .put(cput("s", "K", "second-life"))
+            .await
+            .expect("create again");
+        paused.proceed.notify_one();
+    });
+    match read {
+        Ok(_) => {}
+        Err(e) => assert_eq!(
+            e.code(),
+            "not_found",
+            "a concurrent writer looks like tampering: {e}"
+        ),
+    }
+}
