@@ -25,6 +25,7 @@
 mod cache;
 mod configs;
 mod credentials;
+mod tokens;
 mod transport;
 pub mod wire;
 
@@ -35,10 +36,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::Method;
 use vault_core::crypto::SecretString;
-use vault_core::{ConfigsApi, CredentialsApi, Health, Result, VaultApi};
+use vault_core::{ConfigsApi, CredentialsApi, Health, Result, TokensApi, VaultApi};
 
 pub use configs::RemoteConfigs;
 pub use credentials::RemoteCredentials;
+pub use tokens::RemoteTokens;
 
 use crate::wire::service_api::{HEALTH, HealthReply};
 
@@ -92,6 +94,7 @@ struct Inner {
     transport: Arc<transport::Transport>,
     credentials: RemoteCredentials,
     configs: RemoteConfigs,
+    tokens: RemoteTokens,
 }
 
 impl std::fmt::Debug for RemoteVault {
@@ -129,6 +132,9 @@ impl RemoteVault {
                     transport: transport.clone(),
                     cache,
                 },
+                tokens: RemoteTokens {
+                    transport: transport.clone(),
+                },
                 transport,
             }),
         })
@@ -150,6 +156,10 @@ impl VaultApi for RemoteVault {
         &self.inner.configs
     }
 
+    fn tokens(&self) -> &dyn TokensApi {
+        &self.inner.tokens
+    }
+
     async fn health(&self) -> Result<Health> {
         let t = &self.inner.transport;
         let (status, bytes) = t
@@ -169,7 +179,7 @@ impl VaultApi for RemoteVault {
 #[cfg(test)]
 mod tests {
     use vault_core::prelude::*;
-    use vault_core::{ConfigPut, CredentialPut, PageRequest};
+    use vault_core::{Capability, ConfigPut, CredentialPut, PageRequest, Rule, TokenCreate};
 
     use super::*;
 
@@ -199,6 +209,24 @@ mod tests {
         let e = v
             .credentials()
             .list(&svc, PageRequest::new(Some(0), None))
+            .await
+            .expect_err("limit");
+        assert_eq!(e.field(), Some("limit"));
+        let bad_rule = TokenCreate {
+            name: "n".into(),
+            rules: vec![Rule {
+                path: "credentials//k".into(),
+                capabilities: vec![Capability::Read],
+            }],
+            ttl: None,
+        };
+        let e = v.tokens().create(bad_rule).await.expect_err("rule path");
+        assert_eq!(e.field(), Some("rules[0].path"));
+        let e = v.tokens().revoke("not-an-id").await.expect_err("id");
+        assert_eq!(e.field(), Some("id"));
+        let e = v
+            .tokens()
+            .list(PageRequest::new(Some(0), None))
             .await
             .expect_err("limit");
         assert_eq!(e.field(), Some("limit"));

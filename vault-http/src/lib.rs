@@ -2,9 +2,11 @@
 //!
 //! The vault's HTTP server: [`server`] (state, startup, middleware, request extraction shared by
 //! every dialect) and [`dialects`] (one folder per HTTP dialect: today the `/api/vault/*`
-//! service API; the OpenAI-compatible and Vault-compatible dialects go beside it). The remote
-//! client and the wire types live in the `vault-client` crate.
+//! service API; the OpenAI-compatible and Vault-compatible dialects go beside it), and the
+//! [`cli`] commands that manage tokens on a running server. The remote client and the wire
+//! types live in the `vault-client` crate.
 
+pub mod cli;
 pub mod dialects;
 pub mod server;
 

@@ -1,9 +1,13 @@
-//! The `vault-http` binary: `vault-http serve [--data DIR] [--addr HOST:PORT]`.
+//! The `vault-http` binary: `vault-http serve [--data DIR] [--addr HOST:PORT]`, and
+//! `vault-http token create|list|revoke|whoami` against a running server.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::io::Write as _;
+
 use clap::{Parser, Subcommand};
+use vault_http::cli;
 use vault_http::dialects::service_api::one_line;
 use vault_http::server::startup::{ServeOptions, init_logging, serve};
 
@@ -27,6 +31,51 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8000")]
         addr: String,
     },
+    /// Manage tokens on a running server: VAULT_ADDR (default http://127.0.0.1:8000) and
+    /// VAULT_TOKEN (the service token, or a vault_sk_ token with admin on tokens/*).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (once) with its id.
+    Create {
+        /// A name for people (letters, digits, `_.:-`).
+        #[arg(long)]
+        name: String,
+        /// A rule: CAPABILITY[,CAPABILITY...]:PATH, e.g. read:credentials/fxshinobi/KEY_*
+        /// (capabilities: read, write, delete, list, admin). Repeat for more rules.
+        #[arg(long, value_name = "CAPS:PATH", required = true)]
+        allow: Vec<String>,
+        /// Time to live, e.g. 30d, 12h, or a number of seconds (default: until revoked).
+        #[arg(long)]
+        ttl: Option<String>,
+    },
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke a token by id: refused from its next request on.
+    Revoke {
+        /// The token's id (tok_...).
+        id: String,
+    },
+    /// Show the token in VAULT_TOKEN: id, name, expiry, rules.
+    Whoami,
+}
+
+/// Runs a `token` command against the server of the environment; its output, for stdout.
+async fn token_command(command: TokenCommand) -> vault_core::Result<String> {
+    let vault = cli::client_from_env()?;
+    match command {
+        TokenCommand::Create { name, allow, ttl } => {
+            cli::create(&vault, name, &allow, ttl.as_deref()).await
+        }
+        TokenCommand::List => cli::list(&vault).await,
+        TokenCommand::Revoke { id } => cli::revoke(&vault, &id).await,
+        TokenCommand::Whoami => cli::whoami(&vault).await,
+    }
 }
 
 fn main() -> ExitCode {
@@ -35,14 +84,22 @@ fn main() -> ExitCode {
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     let result = (|| {
-        init_logging()?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(|e| vault_core::Error::Internal(format!("cannot start the runtime: {e}")))?;
         match cli.command {
             Command::Serve { data, addr } => {
+                init_logging()?;
                 rt.block_on(serve(ServeOptions::from_env(data, addr)?))
+            }
+            Command::Token { command } => {
+                let out = rt.block_on(token_command(command))?;
+                let mut stdout = std::io::stdout().lock();
+                stdout
+                    .write_all(out.as_bytes())
+                    .and_then(|()| stdout.flush())
+                    .map_err(|e| vault_core::Error::Internal(format!("cannot write: {e}")))
             }
         }
     })();

@@ -24,3 +24,6 @@ mod bounds;
 
 #[path = "e2e/proxy.rs"]
 mod proxy;
+
+#[path = "e2e/tokens.rs"]
+mod tokens;

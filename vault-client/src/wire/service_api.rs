@@ -5,6 +5,8 @@
 //! original service sent them (alphabetical for every object, except the credential read),
 //! so the bytes stay exactly as clients have seen them.
 
+mod tokens;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -13,6 +15,11 @@ use vault_core::{
     Action, ConfigPut, ConfigSettings, ConfigWritten, CredentialInfo, CredentialKey,
     CredentialWritten, Error, Health, HealthStatus, JsonObject, Page, PageRequest, ServiceName,
     StrategyConfig, StrategyId, Timestamp, Unreadable,
+};
+
+pub use tokens::{
+    RuleBody, TOKEN, TOKEN_SELF, TOKENS, TokenCreateBody, TokenCreatedReply, TokenInfoWire,
+    TokenListReply, TokenPageQuery, TokenRevokedReply, TokenSelfReply, TokenUnreadableWire, Ttl,
 };
 
 /// `GET` health (no token).

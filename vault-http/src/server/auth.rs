@@ -1,5 +1,6 @@
-//! Authentication shared by every dialect: who a request's token says the caller is, with
-//! failed attempts slowed per client address.
+//! Authentication shared by every dialect: who a request's token says the caller is (the root
+//! token, or a `vault_sk_` token with its policy), with failed attempts slowed per client
+//! address.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -8,6 +9,7 @@ use std::time::Instant;
 
 use axum::http::HeaderMap;
 use vault_core::crypto::constant_time_eq;
+use vault_core::tokens::TOKEN_PREFIX;
 use vault_core::{Caller, Error, Result};
 
 use super::AppState;
@@ -110,10 +112,17 @@ fn presented_tokens(headers: &HeaderMap) -> Vec<&[u8]> {
 }
 
 /// The caller a request's token identifies: the root token (compared in constant time) is
-/// [`Caller::Root`]. No token, or another one, is `unauthorized`; more than one token in a
-/// request is `invalid`; an address that failed too often is `rate_limited`. Failures are
-/// logged with the peer address, never the presented value.
-pub fn authenticate(headers: &HeaderMap, state: &AppState, peer: Option<IpAddr>) -> Result<Caller> {
+/// [`Caller::Root`]; a `vault_sk_` token that is live (known, not revoked, not expired) is
+/// [`Caller::Token`] with its policy. No token, or another one, is `unauthorized` (saying
+/// whether a known token expired or was revoked, never echoing it); more than one token in a
+/// request is `invalid`; an address that failed too often is `rate_limited`. Every failed
+/// attempt spends one of the address's attempts and is logged with the peer address, never
+/// the presented value.
+pub async fn authenticate(
+    headers: &HeaderMap,
+    state: &AppState,
+    peer: Option<IpAddr>,
+) -> Result<Caller> {
     let presented = presented_tokens(headers);
     match presented.len() {
         0 => {
@@ -135,17 +144,35 @@ pub fn authenticate(headers: &HeaderMap, state: &AppState, peer: Option<IpAddr>)
     if let Some(ip) = peer {
         state.auth_failures().check(ip)?;
     }
+    let presented = presented[0];
     let expected = state.token().expose_secret().as_bytes();
-    if constant_time_eq(presented[0], expected) {
+    if constant_time_eq(presented, expected) {
         return Ok(Caller::Root);
     }
+    let denied = match std::str::from_utf8(presented) {
+        Ok(t) if t.starts_with(TOKEN_PREFIX) => {
+            match state.vault().tokens().authenticate(t).await {
+                Ok(caller) => return Ok(caller),
+                Err(e @ Error::Unauthorized(_)) => e,
+                // The store or the vault failed, not the caller: no attempt spent.
+                Err(e) => return Err(e),
+            }
+        }
+        _ => Error::Unauthorized("invalid service token".into()),
+    };
     if let Some(ip) = peer {
         state.auth_failures().fail(ip);
     }
     tracing::warn!(
         target: "vault_http::auth",
         peer = %peer.map_or_else(|| "unknown".to_string(), |p| p.to_string()),
-        "authentication failed: unknown token"
+        reason = %denied,
+        "authentication failed"
     );
-    Err(Error::Unauthorized("invalid service token".into()))
+    Err(denied)
 }
+
+/// The id of the caller a request was authenticated as (`root`, `tok_...`), put on the
+/// response for the request log. Public, never a secret.
+#[derive(Debug, Clone)]
+pub struct CallerId(pub String);

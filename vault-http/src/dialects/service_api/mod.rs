@@ -5,13 +5,14 @@
 
 mod error;
 mod handlers;
+mod tokens;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use vault_client::wire::service_api as wire;
 use vault_core::{Caller, Error, Vault};
 
@@ -57,10 +58,13 @@ async fn require_token(State(state): State<AppState>, mut req: Request, next: Ne
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    match auth::authenticate(req.headers(), &state, peer) {
+    match auth::authenticate(req.headers(), &state, peer).await {
         Ok(caller) => {
+            let id = auth::CallerId(caller.id().to_string());
             req.extensions_mut().insert(caller);
-            next.run(req).await
+            let mut resp = next.run(req).await;
+            resp.extensions_mut().insert(id);
+            resp
         }
         Err(e) => ApiError(e).into_response(),
     }
@@ -87,6 +91,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
             wire::CREDENTIAL,
             get(handlers::get_credential).delete(handlers::delete_credential),
         )
+        .route(
+            wire::TOKENS,
+            get(tokens::list_tokens).post(tokens::create_token),
+        )
+        .route(wire::TOKEN_SELF, get(tokens::token_self))
+        .route(wire::TOKEN, delete(tokens::revoke_token))
         .route_layer(axum::middleware::from_fn_with_state(state, require_token));
     Router::new()
         .route(wire::HEALTH, get(handlers::health))
