@@ -241,6 +241,10 @@ impl TokensApi for Tokens {
             .run(operation, async {
                 let prefix = head_prefix(FAMILY, "all");
                 read_page(self.ctx.barrier(), &prefix, &page, |head, id| async move {
+                    // A token the caller may not manage is left out.
+                    if !self.ctx.allows(Capability::Admin, &format!("tokens/{id}")) {
+                        return Ok(None);
+                    }
                     Ok(read_head::<Stored>(self.ctx.barrier(), &head)
                         .await?
                         .map(|h| h.record.info(&id)))

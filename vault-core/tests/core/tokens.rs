@@ -499,3 +499,20 @@ async fn bad_tokens_and_bad_requests_are_refused_clearly() {
         .expect_err("unknown capability");
     assert!(e.to_string().contains("unknown capability"), "{e}");
 }
+
+#[tokio::test]
+async fn a_token_managing_one_token_lists_only_that_one() {
+    let (root, _, _) = seeded().await;
+    let a = root.tokens().create(create("a", vec![])).await.expect("a");
+    root.tokens().create(create("b", vec![])).await.expect("b");
+    let (one, _, _) = token_vault(
+        &root,
+        vec![rule(&format!("tokens/{}", a.info.id), &[Capability::Admin])],
+    )
+    .await;
+    let page = one.tokens().list(PageRequest::first()).await.expect("list");
+    assert_eq!(
+        page.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        [a.info.id.as_str()]
+    );
+}
