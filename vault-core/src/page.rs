@@ -151,4 +151,52 @@ mod tests {
             .expect_err("not a name");
         assert_eq!(e.field(), Some("after"));
     }
+
+    fn page(items: Vec<u32>) -> Page<u32> {
+        Page {
+            items,
+            ..Page::default()
+        }
+    }
+
+    #[test]
+    fn a_page_equals_a_vec_only_with_the_same_items_nothing_unreadable_and_no_next() {
+        assert_eq!(page(vec![1, 2]), vec![1, 2]);
+        assert_eq!(vec![1, 2], page(vec![1, 2]));
+        assert_eq!(page(vec![]), Vec::<u32>::new());
+        // Other items, in either direction.
+        assert_ne!(page(vec![1, 2]), vec![2, 1]);
+        assert_ne!(page(vec![1, 2]), vec![1]);
+        assert_ne!(vec![1, 3], page(vec![1, 2]));
+        // The same items, but more follow.
+        let more = Page {
+            next: Some("2".into()),
+            ..page(vec![1, 2])
+        };
+        assert_ne!(more, vec![1, 2]);
+        assert_ne!(vec![1, 2], more);
+        // The same items, but a record could not be read.
+        let damaged = Page {
+            unreadable: vec![Unreadable {
+                name: "3".into(),
+                error: Error::Integrity,
+            }],
+            ..page(vec![1, 2])
+        };
+        assert_ne!(damaged, vec![1, 2]);
+        assert_ne!(vec![1, 2], damaged);
+    }
+
+    #[test]
+    fn a_page_iterates_over_its_items_by_value_and_by_reference() {
+        let p = page(vec![1, 2, 3]);
+        assert_eq!(p.len(), 3);
+        let mut by_ref = Vec::new();
+        for item in &p {
+            by_ref.push(*item);
+        }
+        assert_eq!(by_ref, [1, 2, 3]);
+        let by_value: Vec<u32> = p.into_iter().collect();
+        assert_eq!(by_value, [1, 2, 3]);
+    }
 }

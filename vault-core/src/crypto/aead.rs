@@ -67,6 +67,16 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_plaintext_round_trips() {
+        // The shortest sealed value: nonce and tag only.
+        let k = key(1);
+        let ct = k.seal(b"aad", b"").expect("seal");
+        assert_eq!(ct.len(), NONCE_LEN + TAG_LEN);
+        assert!(k.open(b"aad", &ct).expect("open").is_empty());
+        assert!(matches!(k.open(b"other", &ct), Err(Error::Integrity)));
+    }
+
+    #[test]
     fn fail_aad_swap() {
         let k = key(1);
         let ct = k.seal(b"cred/h/svc/a", b"plaintext").expect("seal");

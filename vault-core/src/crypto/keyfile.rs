@@ -116,4 +116,21 @@ mod tests {
             Some("invalid")
         );
     }
+
+    /// A key file that is there but cannot be read is reported as such; it is never taken
+    /// for a missing one (to be created: the vault would then say it cannot write it).
+    #[test]
+    fn an_existing_unreadable_key_file_is_a_read_error_and_is_left_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("root.key");
+        // Not UTF-8 text: reading it as the hex key fails (even as root, unlike a mode).
+        let garbage = [0xff, 0xfe, 0x00, 0x80];
+        write_private_file(&p, &garbage).expect("write");
+        let e = load_or_create_key_file(&p).expect_err("unreadable key file");
+        assert_eq!(e.code(), "backend_unavailable");
+        assert!(e.to_string().contains("cannot read"), "{e}");
+        let mut kept = garbage.to_vec();
+        kept.push(b'\n');
+        assert_eq!(std::fs::read(&p).expect("read"), kept);
+    }
 }

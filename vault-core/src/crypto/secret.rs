@@ -109,4 +109,14 @@ mod tests {
         assert!(!format!("{k:?}").contains('9'));
         assert!(KeyMaterial::from_slice(&[1u8; 16]).is_err());
     }
+
+    #[test]
+    fn secrets_are_equal_only_with_the_same_bytes() {
+        let s = SecretString::from("hunter2-planted");
+        assert!(s == SecretString::from(String::from("hunter2-planted")));
+        assert!(s != SecretString::from("hunter2-plantee"));
+        assert!(s != SecretString::from("hunter2"));
+        assert!(s != SecretString::from(""));
+        assert!(SecretString::from("") == SecretString::new(String::new()));
+    }
 }

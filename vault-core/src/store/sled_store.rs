@@ -850,6 +850,180 @@ mod tests {
         assert!(blob_names(&data.join(LINKS_DIR)).is_empty());
     }
 
+    /// After a clean close every blob is still in place and still linked: the reopen's restore
+    /// finds each one there, and the first batch (which syncs every blob again) finds each link
+    /// there. Neither is an error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_store_holding_a_blob_reopens_and_takes_commits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let big = vec![5u8; 300 * 1024];
+        {
+            let store = SledStore::open(&data).expect("open");
+            assert!(
+                store
+                    .commit(vec![], vec![put("big", &big)])
+                    .await
+                    .expect("commit")
+            );
+        }
+        let blobs = blob_names(&data.join("blobs"));
+        assert!(!blobs.is_empty(), "a 300 KiB value should be a sled blob");
+        assert_eq!(blob_names(&data.join(LINKS_DIR)), blobs);
+
+        let store = SledStore::open(&data).expect("reopen with every blob in place");
+        let on_disk = blob_names(&data.join("blobs"));
+        assert!(
+            store
+                .commit(vec![], vec![put("small", b"v")])
+                .await
+                .expect("first commit after the reopen")
+        );
+        let synced = store.flush.files.probe.snapshot().blobs;
+        for name in &on_disk {
+            assert!(
+                synced.contains(name),
+                "blob {name:?} not synced: {synced:?}"
+            );
+        }
+        assert_eq!(store.get(b"big").await.expect("get"), Some(big));
+    }
+
+    /// A blob synced by a batch that listed it before sled's flush is never synced again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_synced_blob_is_not_synced_again_by_later_batches() {
+        let (dir, store) = open_temp();
+        let blobs_dir = dir.path().join("data").join("blobs");
+        let probe = &store.flush.files.probe;
+        let syncs = |name: &OsString| probe.snapshot().blobs.iter().filter(|n| *n == name).count();
+        let small = |i: u32| vec![put(&format!("small/{i}"), b"v")];
+        assert!(
+            store
+                .commit(vec![], vec![put("big", &vec![3u8; 300 * 1024])])
+                .await
+                .expect("commit")
+        );
+        assert!(store.commit(vec![], small(1)).await.expect("commit"));
+        // Present before the next batch lists the blobs: that batch leaves them synced.
+        let listed = blob_names(&blobs_dir);
+        assert!(!listed.is_empty(), "a 300 KiB value should be a sled blob");
+        assert!(store.commit(vec![], small(2)).await.expect("commit"));
+        let before: Vec<usize> = listed.iter().map(syncs).collect();
+        assert!(before.iter().all(|n| *n >= 1), "{before:?}");
+        assert!(store.commit(vec![], small(3)).await.expect("commit"));
+        let after: Vec<usize> = listed.iter().map(syncs).collect();
+        assert_eq!(after, before, "blobs {listed:?} synced again");
+        assert!(blob_names(&blobs_dir).iter().any(|n| listed.contains(n)));
+    }
+
+    /// A blob listed but gone when opened (sled removed it meanwhile) has nothing left to make
+    /// durable: the batch goes on. One that is there but cannot be opened fails the commit.
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_vanished_blob_is_skipped_but_an_unopenable_one_fails_the_commit() {
+        let (dir, store) = open_temp();
+        let blobs_dir = dir.path().join("data").join("blobs");
+        // Listed, but opening it finds nothing.
+        std::os::unix::fs::symlink(blobs_dir.join("nowhere"), blobs_dir.join("vanished"))
+            .expect("symlink");
+        assert!(
+            store
+                .commit(vec![], vec![put("a", b"1")])
+                .await
+                .expect("a blob gone since the listing is not an error")
+        );
+
+        let (dir, store) = open_temp();
+        let blobs_dir = dir.path().join("data").join("blobs");
+        // There, but opening it fails (a symlink loop: ELOOP, even as root).
+        std::os::unix::fs::symlink(blobs_dir.join("loop"), blobs_dir.join("loop"))
+            .expect("symlink");
+        let e = store
+            .commit(vec![], vec![put("a", b"1")])
+            .await
+            .expect_err("a blob that cannot be synced is not acknowledged");
+        assert_eq!(e.code(), "backend_unavailable");
+        assert!(e.to_string().contains("open of"), "{e}");
+    }
+
+    /// A blob whose link cannot be made is not acknowledged: without the link, sled's removal
+    /// of the blob could outlive a crash that loses the record replacing it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_blob_that_cannot_be_linked_fails_the_commit() {
+        let (dir, store) = open_temp();
+        let links_dir = dir.path().join("data").join(LINKS_DIR);
+        std::fs::remove_dir(&links_dir).expect("remove links dir");
+        std::fs::write(&links_dir, b"").expect("a file where the links go");
+        let e = store
+            .commit(vec![], vec![put("big", &vec![4u8; 300 * 1024])])
+            .await
+            .expect_err("a blob without its link is not acknowledged");
+        assert_eq!(e.code(), "backend_unavailable");
+        assert!(e.to_string().contains("link of"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_that_cannot_be_synced_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        sync_dir(dir.path()).expect("sync");
+        let e = sync_dir(&dir.path().join("missing")).expect_err("no such directory");
+        assert_eq!(e.code(), "backend_unavailable");
+    }
+
+    /// The restore runs before sled's recovery, which would drop what a missing blob held: if
+    /// it cannot list the links or put a blob back, the open fails rather than go on without.
+    #[test]
+    fn restoring_blobs_fails_closed_but_needs_a_log_to_restore_into() {
+        // `vault-blob-links` that cannot be listed.
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("db"), b"").expect("db");
+        std::fs::write(dir.path().join(LINKS_DIR), b"").expect("not a directory");
+        let e = restore_removed_blobs(dir.path()).expect_err("unlistable links");
+        assert!(e.to_string().contains("listing of"), "{e}");
+
+        // A link whose blob cannot be put back.
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("db"), b"").expect("db");
+        std::fs::create_dir(dir.path().join(LINKS_DIR)).expect("links dir");
+        std::fs::write(dir.path().join(LINKS_DIR).join("42"), b"blob").expect("link");
+        std::fs::write(dir.path().join("blobs"), b"").expect("not a directory");
+        let e = restore_removed_blobs(dir.path()).expect_err("blob not restorable");
+        assert!(e.to_string().contains("restore of"), "{e}");
+
+        // Links but no log: sled starts a new one, nothing to restore (and no error).
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join(LINKS_DIR)).expect("links dir");
+        std::fs::write(dir.path().join(LINKS_DIR).join("42"), b"blob").expect("link");
+        restore_removed_blobs(dir.path()).expect("nothing to restore");
+        assert!(!dir.path().join("blobs").exists());
+    }
+
+    /// `conf` is synced at open when sled wrote one (missing: nothing to sync); a `conf` that
+    /// cannot be opened for that is an error. A created directory given as a bare relative name
+    /// has its entry in the current directory, `.`, synced.
+    #[test]
+    fn open_syncs_conf_when_present_and_dot_for_a_relative_directory() {
+        // What sled leaves in a directory, but no `conf`.
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("db"), b"").expect("db");
+        std::fs::create_dir(dir.path().join("blobs")).expect("blobs");
+        let files =
+            DurableFiles::open(dir.path(), &[PathBuf::from("data")]).expect("open without conf");
+        let dirs = files.probe.snapshot().dirs;
+        assert!(dirs.contains(&PathBuf::from(".")), "{dirs:?}");
+        assert!(!dirs.contains(&PathBuf::from("")), "{dirs:?}");
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("db"), b"").expect("db");
+        std::fs::create_dir(dir.path().join("blobs")).expect("blobs");
+        std::fs::create_dir(dir.path().join("conf")).expect("conf that cannot be opened");
+        let e = DurableFiles::open(dir.path(), &[])
+            .err()
+            .expect("an unsyncable conf is an error");
+        assert!(e.to_string().contains("conf"), "{e}");
+    }
+
     #[test]
     fn open_syncs_the_directories_it_created() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -22,3 +22,11 @@ fn sled() -> (tempfile::TempDir, SharedStore) {
 vault_core::store_conformance_suite!(memory_backend, memory());
 #[cfg(feature = "sled")]
 vault_core::store_conformance_suite!(sled_backend, sled());
+
+/// What health reports as the backend: each store's own name.
+#[test]
+fn each_backend_reports_its_name() {
+    assert_eq!(memory().1.backend_name(), "memory");
+    #[cfg(feature = "sled")]
+    assert_eq!(sled().1.backend_name(), "sled");
+}

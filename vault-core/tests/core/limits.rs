@@ -1,10 +1,11 @@
 //! Bounds on what the vault keeps and answers: config versions are capped (per service) and
 //! pruned in the put's own commit, listings are paged, a listing never decrypts credential
-//! values and reports an unreadable record instead of failing, and stored JSON documents are
-//! nested at most 32 levels deep.
+//! values and reports an unreadable record instead of failing, stored JSON documents are
+//! nested at most 32 levels deep, and a passphrase root key has at least 12 characters.
 
 use serde_json::{Value, json};
 use vault_core::configs::{DEFAULT_MAX_VERSIONS, MAX_MAX_VERSIONS};
+use vault_core::crypto::{MIN_PASSPHRASE_CHARS, RootKeySource, SecretString};
 use vault_core::prelude::*;
 use vault_core::store::{SharedStore, Write};
 use vault_core::{ConfigPut, ConfigSettings, JsonObject, MAX_JSON_DEPTH, PageRequest, Vault};
@@ -313,6 +314,65 @@ async fn listings_are_paged_by_limit_and_after() {
         .await
         .expect_err("after");
     assert_eq!(e.field(), Some("after"));
+}
+
+/// A page that ends on the last record says no more follow: `next` is only for a page that
+/// had more records than its limit.
+#[tokio::test]
+async fn a_page_that_ends_exactly_on_the_last_record_has_no_next() {
+    let (v, _, _) = memory_vault().await;
+    let s = svc("s");
+    for i in 0..3 {
+        v.configs()
+            .put(&s, params_put(&format!("c{i}"), i))
+            .await
+            .expect("put");
+        v.credentials()
+            .put(cput("s", &format!("K{i}"), "v"))
+            .await
+            .expect("put");
+    }
+    let c = v
+        .configs()
+        .list(&s, PageRequest::new(Some(3), None))
+        .await
+        .expect("configs");
+    assert_eq!((c.len(), c.next.as_deref()), (3, None));
+    let c = v
+        .configs()
+        .list(&s, PageRequest::new(Some(2), Some("c0".into())))
+        .await
+        .expect("configs after c0");
+    assert_eq!((c.len(), c.next.as_deref()), (2, None));
+    let k = v
+        .credentials()
+        .list(&s, PageRequest::new(Some(3), None))
+        .await
+        .expect("credentials");
+    assert_eq!((k.len(), k.next.as_deref()), (3, None));
+    // One fewer than there are: the page says where to continue.
+    let k = v
+        .credentials()
+        .list(&s, PageRequest::new(Some(2), None))
+        .await
+        .expect("credentials");
+    assert_eq!((k.len(), k.next.as_deref()), (2, Some("K1")));
+}
+
+/// A passphrase root key has at least `MIN_PASSPHRASE_CHARS` (12) characters, counted as
+/// characters, not bytes.
+#[test]
+fn a_passphrase_of_exactly_the_minimum_length_is_accepted() {
+    assert_eq!(MIN_PASSPHRASE_CHARS, 12);
+    let exactly = "é".repeat(MIN_PASSPHRASE_CHARS);
+    assert!(matches!(
+        RootKeySource::passphrase(SecretString::from(exactly)),
+        Ok(RootKeySource::Passphrase(_))
+    ));
+    // 11 characters are refused, though their 22 bytes are more than 12.
+    let short = "é".repeat(MIN_PASSPHRASE_CHARS - 1);
+    let e = RootKeySource::passphrase(SecretString::from(short)).expect_err("11 characters");
+    assert_eq!(e.field(), Some("passphrase"));
 }
 
 #[tokio::test]
