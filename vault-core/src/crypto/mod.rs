@@ -239,4 +239,29 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"abcd"));
     }
+
+    #[test]
+    fn base62_strings_have_the_length_asked_and_draw_on_the_whole_alphabet() {
+        let s = random_base62(2000).expect("base62");
+        assert_eq!(s.len(), 2000);
+        assert!(s.bytes().all(|b| b.is_ascii_alphanumeric()), "{s}");
+        // Each of the 62 characters turns up in 2000 uniform draws: the chance that one is
+        // missing is below 62 * (61/62)^2000, about 5e-13.
+        let seen: std::collections::BTreeSet<u8> = s.bytes().collect();
+        assert_eq!(seen.len(), 62, "{s}");
+        assert_eq!(random_base62(0).expect("empty"), "");
+    }
+
+    #[test]
+    fn sha256_hex_is_sha256_in_lowercase_hex() {
+        // FIPS 180-2 test vectors.
+        assert_eq!(
+            sha256_hex(b"abc").expect("hash"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            sha256_hex(b"").expect("hash"),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
 }
