@@ -516,3 +516,18 @@ async fn a_token_managing_one_token_lists_only_that_one() {
         [a.info.id.as_str()]
     );
 }
+
+#[tokio::test]
+async fn a_well_formed_token_that_was_never_issued_is_refused_next_to_real_ones() {
+    let (root, _, _) = seeded().await;
+    let issued = root
+        .tokens()
+        .create(create("real", vec![rule("**", &[Capability::Read])]))
+        .await
+        .expect("create");
+    let mut other = issued.token.expose_secret().to_string();
+    // Same shape, one character changed: never issued.
+    let last = other.pop().expect("non-empty");
+    other.push(if last == 'a' { 'b' } else { 'a' });
+    assert_eq!(code(root.with_token(&other).await), "unauthorized");
+}
