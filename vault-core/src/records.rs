@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use crate::Action;
+use crate::context::{Capability, Ctx};
 use crate::crypto::Barrier;
 use crate::error::{Error, Result};
 use crate::page::{Page, PageRequest, Unreadable};
@@ -99,14 +100,23 @@ pub(crate) async fn page_of_heads(
     Ok((named, next))
 }
 
-/// One page of a family's listing: the heads under `prefix` (see [`page_of_heads`]), each
-/// read on its own by `read` (head key, name). A record that does not open or decode is
-/// reported in [`Page::unreadable`] and the others are listed; one deleted since the scan
-/// (`Ok(None)`) is skipped; a store failure fails the listing.
+/// Which listed items a caller sees: those on whose resource path (`<resource>/<name>`) it
+/// has `capability`.
+pub(crate) struct Visible<'a> {
+    pub(crate) capability: Capability,
+    pub(crate) resource: &'a str,
+}
+
+/// One page of a family's listing: the heads under `prefix` (see [`page_of_heads`]) that the
+/// caller may see (`visible`; the others are left out before anything is opened), each read
+/// on its own by `read` (head key, name). A record that does not open or decode is reported in
+/// [`Page::unreadable`] and the others are listed; one deleted since the scan (`Ok(None)`) is
+/// skipped; a store failure fails the listing.
 pub(crate) async fn read_page<T, F, Fut>(
-    barrier: &Barrier,
+    ctx: &Ctx,
     prefix: &[u8],
     page: &PageRequest,
+    visible: Visible<'_>,
     read: F,
 ) -> Result<Page<T>>
 where
@@ -115,12 +125,15 @@ where
     F: Fn(Vec<u8>, String) -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>>>,
 {
-    let (heads, next) = page_of_heads(barrier, prefix, page).await?;
+    let (heads, next) = page_of_heads(ctx.barrier(), prefix, page).await?;
     let mut out = Page {
         next,
         ..Page::default()
     };
     for (head, name) in heads {
+        if !ctx.allows(visible.capability, &format!("{}/{name}", visible.resource)) {
+            continue;
+        }
         match read(head, name.clone()).await {
             Ok(Some(item)) => out.items.push(item),
             Ok(None) => {}

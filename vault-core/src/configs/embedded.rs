@@ -19,8 +19,8 @@ use crate::error::{Error, Result};
 use crate::names::{ServiceName, StrategyId};
 use crate::page::{Page, PageRequest};
 use crate::records::{
-    NextVersion, Versioned, head_key, head_prefix, read_head, read_page, seal_json, version_key,
-    write_next_version,
+    NextVersion, Versioned, Visible, head_key, head_prefix, read_head, read_page, seal_json,
+    version_key, write_next_version,
 };
 use crate::store::Write;
 
@@ -243,14 +243,12 @@ impl Configs {
         page: &PageRequest,
     ) -> Result<Page<StrategyConfig>> {
         let prefix = head_prefix(FAMILY, service);
-        read_page(self.ctx.barrier(), &prefix, page, |head, name| async move {
-            // A config the caller may not read is left out (before it is opened).
-            if !self
-                .ctx
-                .allows(Capability::Read, &format!("configs/{service}/{name}"))
-            {
-                return Ok(None);
-            }
+        let resource = format!("configs/{service}");
+        let visible = Visible {
+            capability: Capability::Read,
+            resource: &resource,
+        };
+        read_page(&self.ctx, &prefix, page, visible, |head, name| async move {
             let id = StrategyId::new(name).map_err(|_| Error::Integrity)?;
             Ok(self.read(&head).await?.map(|s| s.into_config(service, id)))
         })

@@ -22,8 +22,9 @@ use crate::error::{Error, Result};
 use crate::names::{CredentialKey, ServiceName};
 use crate::page::{Page, PageRequest};
 use crate::records::{
-    MAX_ATTEMPTS, NextVersion, Versioned, decode_json, head_key, head_prefix, name_from_key,
-    read_head, read_page, seal_json, version_key, versions_prefix, write_next_version,
+    MAX_ATTEMPTS, NextVersion, Versioned, Visible, decode_json, head_key, head_prefix,
+    name_from_key, read_head, read_page, seal_json, version_key, versions_prefix,
+    write_next_version,
 };
 use crate::store::{Condition, Write};
 
@@ -323,14 +324,12 @@ impl Credentials {
         page: &PageRequest,
     ) -> Result<Page<CredentialInfo>> {
         let prefix = head_prefix(FAMILY, service);
-        read_page(self.ctx.barrier(), &prefix, page, |head, name| async move {
-            // A credential the caller may not read is left out.
-            if !self
-                .ctx
-                .allows(Capability::Read, &format!("credentials/{service}/{name}"))
-            {
-                return Ok(None);
-            }
+        let resource = format!("credentials/{service}");
+        let visible = Visible {
+            capability: Capability::Read,
+            resource: &resource,
+        };
+        read_page(&self.ctx, &prefix, page, visible, |head, name| async move {
             self.read_info(service, &head, &name).await
         })
         .await

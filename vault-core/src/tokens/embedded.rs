@@ -20,7 +20,7 @@ use crate::crypto::{SecretString, constant_time_eq, random_base62, sha256_hex};
 use crate::error::{Error, Result};
 use crate::page::{Page, PageRequest};
 use crate::records::{
-    commit_unless_changed, head_key, head_prefix, read_head, read_page, seal_json,
+    Visible, commit_unless_changed, head_key, head_prefix, read_head, read_page, seal_json,
 };
 use crate::store::{Condition, Write};
 
@@ -240,11 +240,11 @@ impl TokensApi for Tokens {
         self.ctx
             .run(operation, async {
                 let prefix = head_prefix(FAMILY, "all");
-                read_page(self.ctx.barrier(), &prefix, &page, |head, id| async move {
-                    // A token the caller may not manage is left out.
-                    if !self.ctx.allows(Capability::Admin, &format!("tokens/{id}")) {
-                        return Ok(None);
-                    }
+                let visible = Visible {
+                    capability: Capability::Admin,
+                    resource: "tokens",
+                };
+                read_page(&self.ctx, &prefix, &page, visible, |head, id| async move {
                     Ok(read_head::<Stored>(self.ctx.barrier(), &head)
                         .await?
                         .map(|h| h.record.info(&id)))
