@@ -22,6 +22,7 @@
 //! config must never turn a strategy on: treat a stale `enabled: true` as "keep doing what you
 //! were doing", never as "start".
 
+mod audit;
 mod cache;
 mod configs;
 mod credentials;
@@ -38,6 +39,7 @@ use reqwest::Method;
 use vault_core::crypto::SecretString;
 use vault_core::{ConfigsApi, CredentialsApi, Health, Result, TokensApi, VaultApi};
 
+pub use audit::RemoteAudit;
 pub use configs::RemoteConfigs;
 pub use credentials::RemoteCredentials;
 pub use tokens::RemoteTokens;
@@ -95,6 +97,7 @@ struct Inner {
     credentials: RemoteCredentials,
     configs: RemoteConfigs,
     tokens: RemoteTokens,
+    audit: RemoteAudit,
 }
 
 impl std::fmt::Debug for RemoteVault {
@@ -135,6 +138,9 @@ impl RemoteVault {
                 tokens: RemoteTokens {
                     transport: transport.clone(),
                 },
+                audit: RemoteAudit {
+                    transport: transport.clone(),
+                },
                 transport,
             }),
         })
@@ -158,6 +164,10 @@ impl VaultApi for RemoteVault {
 
     fn tokens(&self) -> &dyn TokensApi {
         &self.inner.tokens
+    }
+
+    fn audit(&self) -> &dyn vault_core::AuditApi {
+        &self.inner.audit
     }
 
     async fn health(&self) -> Result<Health> {

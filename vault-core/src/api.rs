@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::audit::AuditApi;
 use crate::clock::Timestamp;
 use crate::configs::ConfigsApi;
 use crate::credentials::CredentialsApi;
@@ -112,6 +113,9 @@ pub trait VaultApi: Send + Sync {
 
     /// Tokens with scoped policies: create, list, revoke, and the caller's own.
     fn tokens(&self) -> &dyn TokensApi;
+
+    /// The audit log: query and verify (`read` on `audit`).
+    fn audit(&self) -> &dyn AuditApi;
 
     /// Health of the vault and its store.
     async fn health(&self) -> Result<Health>;

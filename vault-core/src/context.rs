@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::audit::chain::{CURRENT_OP, Draft, OpSlot};
 use crate::clock::Clock;
 use crate::crypto::Barrier;
 use crate::error::{Error, Result};
@@ -40,6 +41,25 @@ impl Caller {
             Caller::Token { id, .. } => id,
         }
     }
+
+    /// The name recorded for this caller: `embedded`, `root`, or the token's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Caller::Embedded => "embedded",
+            Caller::Root => "root",
+            Caller::Token { name, .. } => name,
+        }
+    }
+}
+
+/// Where a request came from, for its audit entries: the request id and the client's address.
+/// In-process callers have none (their entries say `embedded`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The request id (an HTTP server's `X-Request-Id`).
+    pub request_id: Option<String>,
+    /// The client's address.
+    pub client: String,
 }
 
 /// What an operation does to its resource, in the terms policies are written in. A family
@@ -150,6 +170,7 @@ pub(crate) struct Core {
 pub(crate) struct Ctx {
     core: Arc<Core>,
     caller: Arc<Caller>,
+    origin: Option<Arc<Origin>>,
 }
 
 impl Ctx {
@@ -157,12 +178,26 @@ impl Ctx {
         Ctx {
             core,
             caller: Arc::new(caller),
+            origin: None,
         }
     }
 
-    /// The same vault seen by another caller.
+    /// The same vault seen by another caller (from the same origin).
     pub(crate) fn with_caller(&self, caller: Caller) -> Self {
-        Ctx::new(self.core.clone(), caller)
+        Ctx {
+            core: self.core.clone(),
+            caller: Arc::new(caller),
+            origin: self.origin.clone(),
+        }
+    }
+
+    /// The same caller, from `origin`.
+    pub(crate) fn with_origin(&self, origin: Origin) -> Self {
+        Ctx {
+            core: self.core.clone(),
+            caller: self.caller.clone(),
+            origin: Some(Arc::new(origin)),
+        }
     }
 
     pub(crate) fn caller(&self) -> &Caller {
@@ -178,17 +213,36 @@ impl Ctx {
     }
 
     /// The choke point: checks that the caller may do `op`, runs `work`, and records the
-    /// outcome. Every family operation goes through here.
+    /// outcome in the audit log. A write's entry goes into the write's own commit (the barrier
+    /// takes it from this task); any other outcome (a read, a denial, a failure) is queued for
+    /// the next commit. An operation whose entry cannot be written fails.
     pub(crate) async fn run<T, F>(&self, op: Operation, work: F) -> Result<T>
     where
         F: Future<Output = Result<T>>,
     {
         if let Err(denied) = self.admit(&op).await {
-            self.record(&op, Some(denied.code()));
+            self.record(&op, denied.code()).await?;
             return Err(denied);
         }
-        let outcome = work.await;
-        self.record(&op, outcome.as_ref().err().map(|e| e.code()));
+        self.run_recorded(&op, work).await
+    }
+
+    /// Runs `work` with `op`'s entry available to its commit, then records the outcome unless
+    /// a commit carried the entry.
+    async fn run_recorded<T, F>(&self, op: &Operation, work: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+    {
+        let slot = OpSlot::new(self.draft(op, "ok"));
+        let outcome = CURRENT_OP.scope(slot.clone(), work).await;
+        if let Some(mut draft) = slot.take() {
+            draft.outcome = outcome
+                .as_ref()
+                .err()
+                .map_or("ok", |e| e.code())
+                .to_string();
+            self.barrier().audit_later(draft).await?;
+        }
         outcome
     }
 
@@ -211,12 +265,10 @@ impl Ctx {
             && let Err(e) =
                 crate::tokens::check_live(self.barrier(), id, self.clock().now().as_millis()).await
         {
-            self.record(&op, Some(e.code()));
+            self.record(&op, e.code()).await?;
             return Err(e);
         }
-        let outcome = work.await;
-        self.record(&op, outcome.as_ref().err().map(|e| e.code()));
-        outcome
+        self.run_recorded(&op, work).await
     }
 
     /// Whether the caller may do `capability` on `path` (see [`Policy::allows`] for `*`
@@ -245,15 +297,48 @@ impl Ctx {
         )))
     }
 
-    /// Audit entry (names and outcome, never values). The audit log comes with its own
-    /// change; until then the decision goes to the debug log only.
-    fn record(&self, op: &Operation, error_code: Option<&str>) {
-        tracing::debug!(
-            target: "vault_core::audit",
-            caller = self.caller.id(),
-            op = op.name,
-            resource = %op.resource,
-            outcome = error_code.unwrap_or("ok"),
+    /// Tells the running operation's audit entry the exact resource path it touches, when
+    /// that was resolved inside it (a credential's service found from its key).
+    pub(crate) fn resolved(&self, path: String) {
+        crate::audit::chain::set_current_path(path);
+    }
+
+    /// The audit entry of `op` by this caller with `outcome`, not yet in a chain.
+    pub(crate) fn draft(&self, op: &Operation, outcome: &str) -> Draft {
+        Draft {
+            time: self.clock().now(),
+            request_id: self.origin.as_ref().and_then(|o| o.request_id.clone()),
+            actor_id: self.caller.id().to_string(),
+            actor_name: self.caller.name().to_string(),
+            op: op.name.to_string(),
+            path: op.resource.clone(),
+            outcome: outcome.to_string(),
+            client: self
+                .origin
+                .as_ref()
+                .map_or_else(|| "embedded".to_string(), |o| o.client.clone()),
+        }
+    }
+
+    /// Queues the audit entry of a failed authentication: op and path `auth`, the actor the
+    /// token's id and name when the token presented is known (revoked, expired), `anonymous`
+    /// otherwise.
+    pub(crate) async fn record_failed_auth(
+        &self,
+        actor: Option<(String, String)>,
+        outcome: &str,
+    ) -> Result<()> {
+        let mut draft = self.draft(
+            &Operation::new("auth", Capability::Read, "auth".into()),
+            outcome,
         );
+        (draft.actor_id, draft.actor_name) =
+            actor.unwrap_or_else(|| ("anonymous".into(), String::new()));
+        self.barrier().audit_later(draft).await
+    }
+
+    /// Queues the audit entry of `op` with `outcome` (names and outcome, never values).
+    pub(crate) async fn record(&self, op: &Operation, outcome: &str) -> Result<()> {
+        self.barrier().audit_later(self.draft(op, outcome)).await
     }
 }

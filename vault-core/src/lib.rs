@@ -27,6 +27,7 @@
 //! ```
 
 pub mod api;
+pub mod audit;
 pub mod clock;
 pub mod configs;
 pub mod context;
@@ -42,11 +43,12 @@ pub mod tokens;
 pub mod vault;
 
 pub use api::{Action, Health, HealthStatus, JsonObject, MAX_JSON_DEPTH, VaultApi, VaultHandle};
+pub use audit::{AuditApi, AuditEntry, AuditFilter, AuditQuery, VerifyReport};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use configs::{
     ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, ConfigsApi, StrategyConfig,
 };
-pub use context::{Caller, Capability, Operation};
+pub use context::{Caller, Capability, Operation, Origin};
 pub use credentials::{
     Credential, CredentialDeleted, CredentialInfo, CredentialPut, CredentialWritten, CredentialsApi,
 };
@@ -59,6 +61,7 @@ pub use vault::{Vault, VaultBuilder};
 /// The traits a caller needs in scope to use a vault: `use vault_core::prelude::*;`.
 pub mod prelude {
     pub use crate::api::VaultApi;
+    pub use crate::audit::AuditApi;
     pub use crate::configs::ConfigsApi;
     pub use crate::credentials::CredentialsApi;
     pub use crate::tokens::TokensApi;

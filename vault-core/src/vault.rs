@@ -6,9 +6,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::api::{Health, HealthStatus, VaultApi};
+use crate::audit::{Audit, AuditApi};
 use crate::clock::{Clock, SystemClock};
 use crate::configs::{Configs, ConfigsApi};
-use crate::context::{Caller, Core, Ctx};
+use crate::context::{Caller, Core, Ctx, Origin};
 use crate::credentials::{Credentials, CredentialsApi};
 use crate::crypto::{Barrier, KdfParams, RootKeySource};
 use crate::error::{Error, Result};
@@ -23,6 +24,7 @@ pub struct Vault {
     credentials: Credentials,
     configs: Configs,
     tokens: Tokens,
+    audit: Audit,
 }
 
 impl std::fmt::Debug for Vault {
@@ -83,6 +85,7 @@ impl VaultBuilder {
             barrier,
             clock: self.clock,
         });
+        spawn_audit_flusher(&core);
         Ok(Vault::from_ctx(Ctx::new(core, Caller::Embedded)))
     }
 }
@@ -103,6 +106,7 @@ impl Vault {
             credentials: Credentials::new(ctx.clone()),
             configs: Configs::new(ctx.clone()),
             tokens: Tokens::new(ctx.clone()),
+            audit: Audit::new(ctx.clone()),
             ctx,
         }
     }
@@ -141,6 +145,19 @@ impl Vault {
         Ok(self.with_caller(caller))
     }
 
+    /// The same vault and caller, with operations recorded as coming from `origin` (a
+    /// server's request id and client address) in the audit log.
+    pub fn with_origin(&self, origin: Origin) -> Vault {
+        Vault::from_ctx(self.ctx.with_origin(origin))
+    }
+
+    /// Records a failed authentication a surface decided itself (no token, or one that is not
+    /// the vault's): op and path `auth`, actor `anonymous`, outcome `outcome` (an error code).
+    /// Failures of `vault_sk_` tokens are recorded by [`Tokens::authenticate`].
+    pub async fn record_failed_auth(&self, outcome: &str) -> Result<()> {
+        self.ctx.record_failed_auth(None, outcome).await
+    }
+
     /// Who this handle's operations are attributed to.
     pub fn caller(&self) -> &Caller {
         self.ctx.caller()
@@ -161,7 +178,13 @@ impl Vault {
         &self.tokens
     }
 
-    /// Makes every acknowledged write durable; call at shutdown.
+    /// The audit log: query, verify, export.
+    pub fn audit(&self) -> &Audit {
+        &self.audit
+    }
+
+    /// Commits the queued audit entries and makes every acknowledged write durable; call at
+    /// shutdown (entries of reads since the last commit are otherwise lost with the process).
     pub async fn flush(&self) -> Result<()> {
         self.ctx.barrier().flush().await
     }
@@ -191,6 +214,29 @@ impl Vault {
     }
 }
 
+/// Commits queued audit entries every [`FLUSH_EVERY`](crate::audit::FLUSH_EVERY) while the
+/// vault is open (on the tokio runtime that opened it; without one, entries are committed by
+/// writes and [`Vault::flush`] only).
+fn spawn_audit_flusher(core: &Arc<Core>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = Arc::downgrade(core);
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(crate::audit::FLUSH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(core) = weak.upgrade() else { break };
+            if let Err(e) = core.barrier.commit_audit().await {
+                // The barrier now fails closed: every later operation is refused.
+                tracing::error!(error = %e, "audit entries could not be committed");
+                break;
+            }
+        }
+    });
+}
+
 #[async_trait]
 impl VaultApi for Vault {
     fn credentials(&self) -> &dyn CredentialsApi {
@@ -203,6 +249,10 @@ impl VaultApi for Vault {
 
     fn tokens(&self) -> &dyn TokensApi {
         &self.tokens
+    }
+
+    fn audit(&self) -> &dyn AuditApi {
+        &self.audit
     }
 
     async fn health(&self) -> Result<Health> {

@@ -1,6 +1,7 @@
 //! vault-core integration tests: one binary, one module per area.
 
 mod core {
+    pub mod audit;
     pub mod configs;
     pub mod conformance;
     pub mod credentials;

@@ -5,6 +5,7 @@
 //! original service sent them (alphabetical for every object, except the credential read),
 //! so the bytes stay exactly as clients have seen them.
 
+mod audit;
 mod tokens;
 
 use std::borrow::Cow;
@@ -17,6 +18,10 @@ use vault_core::{
     StrategyConfig, StrategyId, Timestamp, Unreadable,
 };
 
+pub use audit::{
+    AUDIT, AUDIT_EXPORT, AUDIT_VERIFY, AuditListReply, AuditQueryParams, AuditUnreadableWire,
+    AuditVerifyReply, ExportFormat, ExportParams,
+};
 pub use tokens::{
     RuleBody, TOKEN, TOKEN_SELF, TOKENS, TokenCreateBody, TokenCreatedReply, TokenInfoWire,
     TokenListReply, TokenPageQuery, TokenRevokedReply, TokenSelfReply, TokenUnreadableWire, Ttl,

@@ -187,7 +187,10 @@ impl Credentials {
         services.retain(allowed);
         match services.as_slice() {
             [] => Err(not_found(key)),
-            [one] => Ok(one.clone()),
+            [one] => {
+                self.ctx.resolved(format!("credentials/{one}/{key}"));
+                Ok(one.clone())
+            }
             many => Err(Error::Conflict(format!(
                 "Credential '{key}' exists under several services ({}); pass a service",
                 many.iter()

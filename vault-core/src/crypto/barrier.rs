@@ -21,6 +21,7 @@ use super::aead::AeadKey;
 use super::keyring::Keyring;
 use super::ledger::{self, Bucket, Slot};
 use super::{KeyMaterial, RootKeySource};
+use crate::audit::chain::{self, Chain, Draft, EntryKey};
 use crate::error::{Error, Result};
 use crate::store::{Condition, SharedStore, Write};
 
@@ -129,6 +130,8 @@ pub struct Barrier {
     /// The last opened form of each ledger bucket, by its sealed bytes: a read compares the
     /// bytes it got with these instead of opening the bucket again.
     buckets: Vec<Mutex<Option<CachedBucket>>>,
+    /// This opened vault's audit chain: its entries go into this barrier's commits.
+    chain: Chain,
 }
 
 impl std::fmt::Debug for Barrier {
@@ -206,21 +209,22 @@ impl Barrier {
             // pre-upgrade `sys/` records back (to be adopted again) gets a keyring that opens
             // nothing written since the upgrade.
             keyring.rotate()?;
-            let barrier = Barrier::new(store, keyring, root);
+            let barrier = Barrier::new(store, keyring, root)?;
             barrier.adopt_ledger(canary, &sealed).await?;
             return Ok(barrier);
         }
-        Ok(Barrier::new(store, keyring, root))
+        Barrier::new(store, keyring, root)
     }
 
-    fn new(store: SharedStore, keyring: Keyring, root: AeadKey) -> Barrier {
-        Barrier {
+    fn new(store: SharedStore, keyring: Keyring, root: AeadKey) -> Result<Barrier> {
+        Ok(Barrier {
             store,
             keyring,
             root,
             failed: std::sync::OnceLock::new(),
             buckets: (0..ledger::BUCKETS).map(|_| Mutex::new(None)).collect(),
-        }
+            chain: Chain::new()?,
+        })
     }
 
     /// Gives a store made before the ledger existed its ledger: every tracked record as it is
@@ -307,7 +311,9 @@ impl Barrier {
         let applied = store
             .commit(vec![Condition::Absent(SYS_CANARY.to_vec())], writes)
             .await?;
-        Ok(applied.then(|| Barrier::new(store.clone(), keyring, root)))
+        applied
+            .then(|| Barrier::new(store.clone(), keyring, root))
+            .transpose()
     }
 
     /// `backend_unavailable` once a write failed with an unknown outcome.
@@ -400,6 +406,24 @@ impl Barrier {
         self.live()?.get(key).await
     }
 
+    /// The records under `prefix`, paged like [`Store::scan`](crate::store::Store::scan), each
+    /// opened (or the error opening it gave). For records the ledger does not track.
+    pub async fn scan_open(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Result<Zeroizing<Vec<u8>>>)>> {
+        let entries = self.live()?.scan(prefix, after, limit).await?;
+        Ok(entries
+            .into_iter()
+            .map(|(k, v)| {
+                let plain = self.open(&k, &v);
+                (k, plain)
+            })
+            .collect())
+    }
+
     /// The keys under `prefix`, paged like [`Store::scan`](crate::store::Store::scan), opening
     /// nothing.
     pub async fn scan_keys(
@@ -413,9 +437,15 @@ impl Barrier {
     }
 
     /// Commits writes of sealed records (made with [`Barrier::seal`]) and clear index entries,
-    /// atomically under `conditions`; see [`Store::commit`](crate::store::Store::commit). The ledger buckets of the
-    /// tracked records written are updated in the same commit; when only a bucket changed
-    /// under it (another record of that bucket was written), the commit is made again.
+    /// atomically under `conditions`; see [`Store::commit`](crate::store::Store::commit).
+    ///
+    /// The same commit carries the audit entries of this vault's chain that are due: the
+    /// entry of the operation running in this task (a write's entry is in the write's
+    /// commit), and every queued entry of operations that did not write. It also updates the
+    /// ledger buckets of the tracked records written (the chain's head is one). When only the
+    /// chain's head or a bucket changed under it (another commit of this vault, or another
+    /// writer of the store), the commit is made again; when one of the caller's `conditions`
+    /// fails, nothing is written and the entries wait for the next commit.
     ///
     /// A commit that fails leaves its outcome unknown (the store may have applied it in memory
     /// without making it durable, as sled does when its flush fails). Serving on would risk
@@ -423,9 +453,101 @@ impl Barrier {
     /// later operation answer `backend_unavailable` until the process restarts.
     pub async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> Result<bool> {
         let store = self.live()?;
+        let mut drafts = self.chain.take_pending();
+        let queued = drafts.len();
+        let op = chain::take_current();
+        if let Some((_, draft)) = &op {
+            drafts.push(draft.clone());
+        }
+        if drafts.is_empty() && writes.is_empty() {
+            return Ok(true);
+        }
+        let outcome = self.commit_with(store, &conditions, &writes, &drafts).await;
+        if !matches!(outcome, Ok(true)) {
+            // Not applied (or unknown, and the vault is failing closed): the entries are due
+            // again at the next commit, the operation's with the outcome it ends with.
+            let mut drafts = drafts;
+            if let Some((slot, _)) = op
+                && let Some(d) = drafts.pop()
+            {
+                slot.put_back(d);
+            }
+            drafts.truncate(queued);
+            self.chain.restore(drafts);
+        }
+        outcome
+    }
+
+    async fn commit_with(
+        &self,
+        store: &SharedStore,
+        conditions: &[Condition],
+        writes: &[Write],
+        drafts: &[Draft],
+    ) -> Result<bool> {
+        for _ in 0..LEDGER_ATTEMPTS {
+            let mut all_conditions = conditions.to_vec();
+            let mut all_writes = writes.to_vec();
+            if !drafts.is_empty() {
+                self.chain_writes(drafts, &mut all_conditions, &mut all_writes)
+                    .await?;
+            }
+            self.ledger_writes(store, &mut all_conditions, &mut all_writes)
+                .await?;
+            if self
+                .commit_or_fail_closed(store, all_conditions, all_writes)
+                .await?
+            {
+                return Ok(true);
+            }
+            // Did the caller's conditions fail, or only the chain's or a bucket's?
+            for condition in conditions {
+                if !condition.holds(store.get(condition.key()).await?.as_deref()) {
+                    return Ok(false);
+                }
+            }
+        }
+        Err(Error::Conflict(
+            "the store is under heavy concurrent writes; retry".into(),
+        ))
+    }
+
+    /// Adds `drafts` as the next entries of this vault's chain: each entry, and the chain's
+    /// new head on condition that the head is still the one they follow.
+    async fn chain_writes(
+        &self,
+        drafts: &[Draft],
+        conditions: &mut Vec<Condition>,
+        writes: &mut Vec<Write>,
+    ) -> Result<()> {
+        let head_key = chain::head_key(self.chain.writer());
+        let sealed = self.read_current(&head_key).await?;
+        let head = self.chain.head(sealed.as_deref(), |s| {
+            self.open(&head_key, s).map(|p| p.to_vec())
+        })?;
+        let (entries, new_head) = self.chain.extend(head.as_ref(), drafts)?;
+        for e in &entries {
+            let key = EntryKey::of(e);
+            let json = serde_json::to_vec(e).map_err(|e| Error::Internal(e.to_string()))?;
+            writes.push(Write::Put(key.clone(), self.seal(&key, &json)?));
+        }
+        let json = serde_json::to_vec(&new_head).map_err(|e| Error::Internal(e.to_string()))?;
+        writes.push(Write::Put(head_key.clone(), self.seal(&head_key, &json)?));
+        conditions.push(Condition::unchanged(&head_key, sealed.as_deref()));
+        Ok(())
+    }
+
+    /// Adds the ledger buckets of the tracked records in `writes`, each on condition that it
+    /// is still the one updated.
+    async fn ledger_writes(
+        &self,
+        store: &SharedStore,
+        conditions: &mut Vec<Condition>,
+        writes: &mut Vec<Write>,
+    ) -> Result<()> {
         // Per bucket: each tracked record written, and its new digest (`None`: deleted).
         let mut changes: BTreeMap<usize, Vec<(Slot, Option<ledger::Hash>)>> = BTreeMap::new();
-        for write in &writes {
+        for write in writes.iter() {
             let (key, digest) = match write {
                 Write::Put(k, v) => (k, Some(ledger::digest(v))),
                 Write::Delete(k) => (k, None),
@@ -435,38 +557,41 @@ impl Barrier {
                 changes.entry(slot.bucket).or_default().push((slot, digest));
             }
         }
-        if changes.is_empty() {
-            return self.commit_or_fail_closed(store, conditions, writes).await;
+        for (n, updates) in &changes {
+            let key = ledger::bucket_key(*n);
+            let sealed = store.get(&key).await?;
+            let mut bucket = Bucket::clone(&*self.open_bucket(*n, sealed.as_deref())?);
+            for (slot, digest) in updates {
+                bucket.set(slot, *digest);
+            }
+            conditions.push(Condition::unchanged(&key, sealed.as_deref()));
+            writes.push(Write::Put(key.clone(), self.seal(&key, &bucket.encode())?));
         }
-        for _ in 0..LEDGER_ATTEMPTS {
-            let mut all_conditions = conditions.clone();
-            let mut all_writes = writes.clone();
-            for (n, updates) in &changes {
-                let key = ledger::bucket_key(*n);
-                let sealed = store.get(&key).await?;
-                let mut bucket = Bucket::clone(&*self.open_bucket(*n, sealed.as_deref())?);
-                for (slot, digest) in updates {
-                    bucket.set(slot, *digest);
-                }
-                all_conditions.push(Condition::unchanged(&key, sealed.as_deref()));
-                all_writes.push(Write::Put(key.clone(), self.seal(&key, &bucket.encode())?));
-            }
-            if self
-                .commit_or_fail_closed(store, all_conditions, all_writes)
-                .await?
-            {
-                return Ok(true);
-            }
-            // Did the caller's conditions fail, or only a bucket's?
-            for condition in &conditions {
-                if !condition.holds(store.get(condition.key()).await?.as_deref()) {
-                    return Ok(false);
-                }
-            }
+        Ok(())
+    }
+
+    /// Queues the entry of an operation that did not write, for the next commit (the
+    /// vault's flusher makes one within [`FLUSH_EVERY`](crate::audit::FLUSH_EVERY)). When
+    /// the queue is long, commits it now. Fails while the vault is failing closed.
+    pub(crate) async fn audit_later(&self, draft: Draft) -> Result<()> {
+        self.live()?;
+        if self.chain.enqueue(draft) >= chain::PENDING_MAX {
+            self.commit(Vec::new(), Vec::new()).await?;
         }
-        Err(Error::Conflict(
-            "the store is under heavy concurrent writes; retry".into(),
-        ))
+        Ok(())
+    }
+
+    /// Commits the queued audit entries, if any.
+    pub(crate) async fn commit_audit(&self) -> Result<()> {
+        if self.chain.has_pending() {
+            self.commit(Vec::new(), Vec::new()).await?;
+        }
+        Ok(())
+    }
+
+    /// The id of this vault's audit chain.
+    pub fn audit_writer(&self) -> &str {
+        self.chain.writer()
     }
 
     async fn commit_or_fail_closed(
@@ -492,8 +617,10 @@ impl Barrier {
         }
     }
 
-    /// Makes every acknowledged write durable (see [`Store::flush`](crate::store::Store::flush)).
+    /// Commits the queued audit entries and makes every acknowledged write durable (see
+    /// [`Store::flush`](crate::store::Store::flush)).
     pub async fn flush(&self) -> Result<()> {
+        self.commit_audit().await?;
         self.live()?.flush().await
     }
 

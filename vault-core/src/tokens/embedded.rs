@@ -96,8 +96,23 @@ impl Tokens {
 
     /// Who `presented` is: the caller of a live token (not revoked, not expired), with its
     /// policy. `unauthorized` otherwise, saying whether it expired or was revoked but never
-    /// echoing it. Updates `last_used_at` at most once a minute.
+    /// echoing it. Updates `last_used_at` at most once a minute. A failed authentication is
+    /// audited (op `auth`, actor the token's id when the token is one of the vault's,
+    /// `anonymous` otherwise); a successful one is not (the operation that follows is).
     pub async fn authenticate(&self, presented: &str) -> Result<Caller> {
+        let mut known = None;
+        let outcome = self.authenticate_inner(presented, &mut known).await;
+        if let Err(e @ Error::Unauthorized(_)) = &outcome {
+            self.ctx.record_failed_auth(known, e.code()).await?;
+        }
+        outcome
+    }
+
+    async fn authenticate_inner(
+        &self,
+        presented: &str,
+        known: &mut Option<(String, String)>,
+    ) -> Result<Caller> {
         let well_formed = presented.strip_prefix(TOKEN_PREFIX).is_some_and(|r| {
             r.len() == TOKEN_RANDOM_CHARS && r.bytes().all(|b| b.is_ascii_alphanumeric())
         });
@@ -119,6 +134,7 @@ impl Tokens {
         if !constant_time_eq(stored.hash.as_bytes(), hash.as_bytes()) {
             return Err(unauthorized());
         }
+        *known = Some((id.clone(), stored.name.clone()));
         let now = self.ctx.clock().now().as_millis();
         stored.check_live(now)?;
         let every = i64::try_from(LAST_USED_EVERY.as_millis()).unwrap_or(i64::MAX);

@@ -107,3 +107,100 @@ fn sled_acknowledged_commits_survive_abort() {
         assert_eq!(s.scan(b"g/", None, 100).await.expect("scan").len(), 16);
     });
 }
+
+/// Set by `a_kill_loses_only_the_audit_entries_of_reads_after_the_last_write` for its child.
+const AUDIT_CHILD_DIR: &str = "VAULT_CORE_AUDIT_CHILD_DIR";
+
+/// The child half of `a_kill_loses_only_the_audit_entries_of_reads_after_the_last_write`: a
+/// write, three reads, a write, two reads, then an abort (no destructor, no flush: what
+/// kill -9 leaves). Started any other way it returns at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_crash_child() {
+    use vault_core::prelude::*;
+    let Ok(dir) = std::env::var(AUDIT_CHILD_DIR) else {
+        return;
+    };
+    let (v, _) = vault_core::Vault::open_dir(&dir, None).await.expect("open");
+    let put = |k: &str| {
+        vault_core::CredentialPut::new(
+            "svc".parse().expect("service"),
+            k.parse().expect("key"),
+            "v",
+        )
+    };
+    let get = |k: &'static str| {
+        let v = v.clone();
+        async move {
+            v.credentials()
+                .get(&k.parse().expect("key"), None)
+                .await
+                .expect("get");
+        }
+    };
+    v.credentials().put(put("A")).await.expect("put");
+    for _ in 0..3 {
+        get("A").await;
+    }
+    v.credentials().put(put("B")).await.expect("put");
+    for _ in 0..2 {
+        get("B").await;
+    }
+    use std::io::Write as _;
+    println!("acked");
+    std::io::stdout().flush().expect("flush stdout");
+    std::process::abort();
+}
+
+/// What a kill -9 can lose of the audit log: the entries of operations that did not write,
+/// made after the last write's commit and within the flusher's 100 ms. Every write's entry
+/// and every read before the last write survive, and the chain still verifies.
+#[test]
+fn a_kill_loses_only_the_audit_entries_of_reads_after_the_last_write() {
+    use vault_core::prelude::*;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "core::sled::audit_crash_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(AUDIT_CHILD_DIR, dir.path())
+        .output()
+        .expect("run child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("acked"), "child did not finish: {stdout}");
+    assert!(!out.status.success(), "child must have aborted");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let (v, _) = vault_core::Vault::open_dir(dir.path(), None)
+            .await
+            .expect("reopen");
+        let report = v.audit().verify().await.expect("verify");
+        assert!(report.valid, "{report:?}");
+        let page = v
+            .audit()
+            .query(vault_core::AuditQuery::default())
+            .await
+            .expect("query");
+        // The child's chain only (the check above is this process's own entry).
+        let child = &page.items.last().expect("entries").writer;
+        let ops: Vec<(String, String)> = page
+            .items
+            .iter()
+            .rev()
+            .filter(|e| e.writer == *child)
+            .map(|e| (e.op.clone(), e.path.clone()))
+            .collect();
+        let step = |op: &str, k: &str| (op.to_string(), format!("credentials/svc/{k}"));
+        let mut want = vec![step("credentials.put", "A")];
+        want.extend(std::iter::repeat_n(step("credentials.get", "A"), 3));
+        want.push(step("credentials.put", "B"));
+        assert_eq!(ops[..5], want[..], "{ops:?}");
+        let after: Vec<_> = ops[5..].to_vec();
+        assert!(
+            after.len() <= 2 && after.iter().all(|o| *o == step("credentials.get", "B")),
+            "only the last reads may be missing: {ops:?}"
+        );
+    });
+}

@@ -10,7 +10,7 @@ use std::time::Instant;
 use axum::http::HeaderMap;
 use vault_core::crypto::constant_time_eq;
 use vault_core::tokens::TOKEN_PREFIX;
-use vault_core::{Caller, Error, Result};
+use vault_core::{Caller, Error, Origin, Result};
 
 use super::AppState;
 
@@ -111,21 +111,52 @@ fn presented_tokens(headers: &HeaderMap) -> Vec<&[u8]> {
     out
 }
 
+/// The request id header: taken from the request when it is a plain id (1 to 128 of
+/// `[A-Za-z0-9._:-]`), made up otherwise, and sent back on the response.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Where a request comes from, for the audit log: its request id and the peer address.
+pub fn origin(headers: &HeaderMap, peer: Option<IpAddr>) -> Origin {
+    let given = headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            (1..=128).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        })
+        .map(str::to_string);
+    let request_id = given.or_else(|| {
+        vault_core::crypto::random_base62(16)
+            .ok()
+            .map(|r| format!("req_{r}"))
+    });
+    Origin {
+        request_id,
+        client: peer.map_or_else(|| "unknown".to_string(), |p| p.to_string()),
+    }
+}
+
 /// The caller a request's token identifies: the root token (compared in constant time) is
 /// [`Caller::Root`]; a `vault_sk_` token that is live (known, not revoked, not expired) is
 /// [`Caller::Token`] with its policy. No token, or another one, is `unauthorized` (saying
 /// whether a known token expired or was revoked, never echoing it); more than one token in a
 /// request is `invalid`; an address that failed too often is `rate_limited`. Every failed
 /// attempt spends one of the address's attempts and is logged with the peer address, never
-/// the presented value.
+/// the presented value. Every `unauthorized` answer is audited (vault-core records those of
+/// `vault_sk_` tokens; the others are recorded here, actor `anonymous`).
 pub async fn authenticate(
     headers: &HeaderMap,
     state: &AppState,
     peer: Option<IpAddr>,
+    origin: &Origin,
 ) -> Result<Caller> {
+    let vault = state.vault().with_origin(origin.clone());
     let presented = presented_tokens(headers);
     match presented.len() {
         0 => {
+            vault.record_failed_auth("unauthorized").await?;
             return Err(Error::Unauthorized(
                 "missing service token: send Authorization: Bearer <token> or X-Service-Token"
                     .into(),
@@ -151,14 +182,17 @@ pub async fn authenticate(
     }
     let denied = match std::str::from_utf8(presented) {
         Ok(t) if t.starts_with(TOKEN_PREFIX) => {
-            match state.vault().tokens().authenticate(t).await {
+            match vault.tokens().authenticate(t).await {
                 Ok(caller) => return Ok(caller),
                 Err(e @ Error::Unauthorized(_)) => e,
                 // The store or the vault failed, not the caller: no attempt spent.
                 Err(e) => return Err(e),
             }
         }
-        _ => Error::Unauthorized("invalid service token".into()),
+        _ => {
+            vault.record_failed_auth("unauthorized").await?;
+            Error::Unauthorized("invalid service token".into())
+        }
     };
     if let Some(ip) = peer {
         state.auth_failures().fail(ip);

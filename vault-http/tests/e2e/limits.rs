@@ -288,12 +288,7 @@ fn a_token_file_open_to_others_is_refused() {
 #[tokio::test]
 async fn resolving_a_credential_without_a_service_passes_the_choke_point() {
     let dir = TestDir::new();
-    let (data, log) = (dir.data(), dir.log());
-    let server = Start {
-        env: vec![("VAULT_LOG", "info,vault_core::audit=debug")],
-        ..Start::new(&data, &log)
-    }
-    .spawn();
+    let server = dir.start();
     let http = server.http();
     for service in ["alpha", "beta"] {
         let body = serde_json::json!({"key": "DUP", "service": service, "value": "v"});
@@ -301,26 +296,20 @@ async fn resolving_a_credential_without_a_service_passes_the_choke_point() {
     }
     assert_eq!(http.get("/api/vault/credentials/DUP").await.status, 409);
     assert_eq!(http.delete("/api/vault/credentials/NOPE").await.status, 404);
-    drop(server);
-    let audit: Vec<serde_json::Value> = std::fs::read_to_string(&log)
-        .expect("log")
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|v: &serde_json::Value| v["target"] == "vault_core::audit")
-        .collect();
-    let seen = |op: &str, resource: &str, outcome: &str| {
-        audit.iter().any(|v| {
-            v["fields"]["op"] == op
-                && v["fields"]["resource"] == resource
-                && v["fields"]["outcome"] == outcome
-        })
+    let audit = http.get("/api/vault/audit?path_prefix=credentials/").await;
+    assert_eq!(audit.status, 200, "{}", audit.text);
+    let entries = audit.body["entries"].as_array().expect("entries").clone();
+    let seen = |op: &str, path: &str, outcome: &str| {
+        entries
+            .iter()
+            .any(|e| e["op"] == op && e["path"] == path && e["outcome"] == outcome)
     };
     assert!(
         seen("credentials.get", "credentials/*/DUP", "conflict"),
-        "{audit:?}"
+        "{entries:?}"
     );
     assert!(
         seen("credentials.delete", "credentials/*/NOPE", "not_found"),
-        "{audit:?}"
+        "{entries:?}"
     );
 }

@@ -3,6 +3,7 @@
 //! render as `{"code","error","field","success":false}`; the token is
 //! `Authorization: Bearer <t>` or `X-Service-Token: <t>`; health is open.
 
+mod audit;
 mod error;
 mod handlers;
 mod tokens;
@@ -14,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use vault_client::wire::service_api as wire;
-use vault_core::{Caller, Error, Vault};
+use vault_core::{Caller, Error, Origin, Vault};
 
 pub use error::{ApiError, one_line};
 
@@ -48,26 +49,39 @@ impl FromRequestParts<AppState> for CallerVault {
             .get::<Caller>()
             .cloned()
             .ok_or_else(|| Error::Internal("route is not behind authentication".into()))?;
-        Ok(CallerVault(state.vault().with_caller(caller)))
+        let mut vault = state.vault().with_caller(caller);
+        if let Some(origin) = parts.extensions.get::<Origin>() {
+            vault = vault.with_origin(origin.clone());
+        }
+        Ok(CallerVault(vault))
     }
 }
 
-/// Lets the request through only with a valid token, recording who the caller is.
+/// Lets the request through only with a valid token, recording who the caller is and where
+/// the request came from (its request id, echoed as `X-Request-Id`, and the client address)
+/// for the audit log.
 async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    match auth::authenticate(req.headers(), &state, peer).await {
+    let origin = auth::origin(req.headers(), peer);
+    let request_id = origin.request_id.clone();
+    let mut resp = match auth::authenticate(req.headers(), &state, peer, &origin).await {
         Ok(caller) => {
             let id = auth::CallerId(caller.id().to_string());
             req.extensions_mut().insert(caller);
+            req.extensions_mut().insert(origin);
             let mut resp = next.run(req).await;
             resp.extensions_mut().insert(id);
             resp
         }
         Err(e) => ApiError(e).into_response(),
+    };
+    if let Some(v) = request_id.and_then(|id| axum::http::HeaderValue::from_str(&id).ok()) {
+        resp.headers_mut().insert(auth::REQUEST_ID, v);
     }
+    resp
 }
 
 /// The dialect's routes: health open, everything else behind the token.
@@ -97,6 +111,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route(wire::TOKEN_SELF, get(tokens::token_self))
         .route(wire::TOKEN, delete(tokens::revoke_token))
+        .route(wire::AUDIT, get(audit::query))
+        .route(wire::AUDIT_EXPORT, get(audit::export))
+        .route(wire::AUDIT_VERIFY, get(audit::verify))
         .route_layer(axum::middleware::from_fn_with_state(state, require_token));
     Router::new()
         .route(wire::HEALTH, get(handlers::health))

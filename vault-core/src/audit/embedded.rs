@@ -1,0 +1,222 @@
+//! The audit log of an embedded vault: query, verify and export through the choke point
+//! (each needs `read` on `audit` and is itself audited).
+
+use async_trait::async_trait;
+
+use super::chain::{ENTRY_PREFIX, EntryKey, HEAD_PREFIX, Head, head_key};
+use super::verify::Verifier;
+use super::{AuditApi, AuditEntry, AuditQuery, QUERY_SCAN_BUDGET, VerifyReport};
+use crate::context::{Capability, Ctx, Operation};
+use crate::error::{Error, Result};
+use crate::page::{Page, Unreadable};
+
+/// Entries read from the store per scan.
+const BATCH: usize = 500;
+
+/// The audit log of an embedded vault, as seen by one caller.
+#[derive(Clone)]
+pub struct Audit {
+    ctx: Ctx,
+}
+
+fn op(name: &'static str) -> Operation {
+    Operation::new(name, Capability::Read, "audit".into())
+}
+
+impl Audit {
+    pub(crate) fn new(ctx: Ctx) -> Self {
+        Audit { ctx }
+    }
+
+    /// The whole log, newest first, in batches (for an export): `read` on `audit` is checked
+    /// (and the export audited) once, here.
+    pub async fn export(&self) -> Result<AuditExport> {
+        self.ctx.barrier().commit_audit().await?;
+        self.ctx
+            .run(op("audit.export"), async {
+                Ok(AuditExport {
+                    ctx: self.ctx.clone(),
+                    after: None,
+                    done: false,
+                })
+            })
+            .await
+    }
+
+    async fn query_inner(&self, query: &AuditQuery) -> Result<Page<AuditEntry>> {
+        query.check()?;
+        let limit = query.checked_limit()?;
+        let f = &query.filter;
+        let mut after = match &query.after {
+            Some(c) => Some(EntryKey::parse_cursor(c)?),
+            None => None,
+        };
+        if let Some(until) = f.until {
+            let start = EntryKey::before(until);
+            if after.as_ref().is_none_or(|a| *a < start) {
+                after = Some(start);
+            }
+        }
+        let barrier = self.ctx.barrier();
+        let mut page = Page::default();
+        let mut examined = 0;
+        loop {
+            let batch = barrier
+                .scan_open(ENTRY_PREFIX, after.as_deref(), BATCH)
+                .await?;
+            let full = batch.len() == BATCH;
+            for (key, opened) in batch {
+                if f.since.is_some_and(|s| EntryKey::older_than(&key, s)) {
+                    return Ok(page);
+                }
+                examined += 1;
+                match opened.and_then(|plain| decode(&plain)) {
+                    Ok(e) if f.matches(&e) => page.items.push(e),
+                    Ok(_) => {}
+                    Err(error) => page.unreadable.push(Unreadable {
+                        name: EntryKey::cursor(&key),
+                        error,
+                    }),
+                }
+                let filled = page.items.len() + page.unreadable.len() >= limit;
+                if filled || examined >= QUERY_SCAN_BUDGET {
+                    page.next = Some(EntryKey::cursor(&key));
+                    return Ok(page);
+                }
+                after = Some(key);
+            }
+            if !full {
+                return Ok(page);
+            }
+        }
+    }
+
+    async fn verify_inner(&self) -> Result<VerifyReport> {
+        let barrier = self.ctx.barrier();
+        let mut heads = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let keys = barrier
+                .scan_keys(HEAD_PREFIX, after.as_deref(), BATCH)
+                .await?;
+            let full = keys.len() == BATCH;
+            for key in keys {
+                let writer = String::from_utf8_lossy(&key[HEAD_PREFIX.len()..]).into_owned();
+                let head = read_head(barrier, &writer).await?.ok_or(Error::Integrity)?;
+                heads.push((writer, head));
+                after = Some(key);
+            }
+            if !full {
+                break;
+            }
+        }
+        let mut v = Verifier::with_heads(heads);
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let batch = barrier
+                .scan_open(ENTRY_PREFIX, after.as_deref(), BATCH)
+                .await?;
+            let full = batch.len() == BATCH;
+            for (key, opened) in batch {
+                match opened.and_then(|plain| decode(&plain)) {
+                    Ok(e) => {
+                        if !v.knows(&e.writer)
+                            && let Some(h) = read_head(barrier, &e.writer).await?
+                        {
+                            v.add_head(e.writer.clone(), h);
+                        }
+                        if !v.appended_since(&e) {
+                            v.push(&e, None)?;
+                        }
+                    }
+                    Err(_) => {
+                        let (writer, seq) = key_parts(&key);
+                        v.unreadable(
+                            seq,
+                            &writer,
+                            None,
+                            "the entry does not open: it was changed or damaged",
+                        );
+                    }
+                }
+                after = Some(key);
+            }
+            if !full || v.is_bad() {
+                break;
+            }
+        }
+        Ok(v.finish())
+    }
+}
+
+/// A writer's head. One that does not open, or is not the one the freshness ledger records,
+/// is damage to the log itself: `integrity`, not a report.
+async fn read_head(barrier: &crate::crypto::Barrier, writer: &str) -> Result<Option<Head>> {
+    match barrier.read(&head_key(writer)).await? {
+        Some(opened) => serde_json::from_slice(&opened.plain)
+            .map(Some)
+            .map_err(|_| Error::Integrity),
+        None => Ok(None),
+    }
+}
+
+/// The writer and seq a key names (for an entry that does not open).
+fn key_parts(key: &[u8]) -> (String, u64) {
+    let cursor = EntryKey::cursor(key);
+    let mut parts = cursor.split('/').skip(1);
+    let writer = parts.next().unwrap_or("").to_string();
+    let seq = parts
+        .next()
+        .and_then(|s| u64::from_str_radix(s, 16).ok())
+        .map_or(0, |inv| u64::MAX - inv);
+    (writer, seq)
+}
+
+fn decode(plain: &[u8]) -> Result<AuditEntry> {
+    serde_json::from_slice(plain).map_err(|_| Error::Integrity)
+}
+
+/// An export in progress: the log, newest first, a batch at a time.
+pub struct AuditExport {
+    ctx: Ctx,
+    after: Option<Vec<u8>>,
+    done: bool,
+}
+
+impl AuditExport {
+    /// The next entries (empty once the log is exhausted). An entry that does not open is
+    /// `integrity`: an export is the whole log or an error.
+    pub async fn next_batch(&mut self) -> Result<Vec<AuditEntry>> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        let batch = self
+            .ctx
+            .barrier()
+            .scan_open(ENTRY_PREFIX, self.after.as_deref(), BATCH)
+            .await?;
+        self.done = batch.len() < BATCH;
+        let mut out = Vec::with_capacity(batch.len());
+        for (key, opened) in batch {
+            out.push(decode(&opened?)?);
+            self.after = Some(key);
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl AuditApi for Audit {
+    async fn query(&self, query: AuditQuery) -> Result<Page<AuditEntry>> {
+        // The entries queued so far are committed first, so the log is complete up to now.
+        self.ctx.barrier().commit_audit().await?;
+        self.ctx
+            .run(op("audit.query"), self.query_inner(&query))
+            .await
+    }
+
+    async fn verify(&self) -> Result<VerifyReport> {
+        self.ctx.barrier().commit_audit().await?;
+        self.ctx.run(op("audit.verify"), self.verify_inner()).await
+    }
+}
