@@ -1,4 +1,5 @@
-//! The `vault-http token ...` commands: token management against a running server, given by
+//! The `vault-http token ...` and `audit ...` commands: token management and audit checks
+//! against a running server (or, for `audit verify --file`, offline), the server given by
 //! `VAULT_ADDR` (default `http://127.0.0.1:8000`) and `VAULT_TOKEN`, as the official Vault CLI
 //! takes them, through the remote client ([`RemoteVault`]). Each command returns the text to
 //! print on stdout; the binary prints an error as one line on stderr.
@@ -173,6 +174,42 @@ pub async fn revoke(vault: &dyn VaultApi, id: &str) -> Result<String> {
 pub async fn whoami(vault: &dyn VaultApi) -> Result<String> {
     let info = vault.tokens().get_self().await?;
     Ok(info_lines(&info))
+}
+
+/// What an audit check prints, and whether the log is whole.
+pub fn verify_text(report: &vault_core::VerifyReport) -> (String, bool) {
+    match &report.first_bad {
+        None if report.valid => (format!("valid: {} entries\n", report.entries), true),
+        None => ("invalid\n".to_string(), false),
+        Some(bad) => {
+            let place = bad.line.map_or_else(String::new, |l| format!("line {l}: "));
+            let problem = serde_json::to_value(bad.problem)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            (
+                format!(
+                    "invalid: {place}{problem}: {} (after {} entries checked)\n",
+                    bad.reason, report.entries
+                ),
+                false,
+            )
+        }
+    }
+}
+
+/// `audit verify --file FILE`: checks a JSON Lines export offline.
+pub fn audit_verify_file(path: &std::path::Path) -> Result<(String, bool)> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::invalid("--file", format!("cannot be opened: {}", e.kind())))?;
+    let report = vault_core::audit::verify_jsonl(std::io::BufReader::new(file))?;
+    Ok(verify_text(&report))
+}
+
+/// `audit verify`: the server checks its own log.
+pub async fn audit_verify(vault: &dyn VaultApi) -> Result<(String, bool)> {
+    let report = vault.audit().verify().await?;
+    Ok(verify_text(&report))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The `vault-http` binary: `vault-http serve [--data DIR] [--addr HOST:PORT]`, and
-//! `vault-http token create|list|revoke|whoami` against a running server.
+//! `vault-http token create|list|revoke|whoami` against a running server, and
+//! `vault-http audit verify [--file EXPORT]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,23 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Check the audit log: the server's own (VAULT_ADDR, VAULT_TOKEN with read on audit), or
+    /// an export offline (--file). Exits 1 naming the first bad entry (and its line).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify every hash chain; prints `valid: N entries` or the first bad entry.
+    Verify {
+        /// A JSON Lines export (GET /api/vault/audit/export) to check offline, without a
+        /// server.
+        #[arg(long)]
+        file: Option<PathBuf>,
     },
 }
 
@@ -78,6 +96,15 @@ async fn token_command(command: TokenCommand) -> vault_core::Result<String> {
     }
 }
 
+/// Writes `text` to stdout.
+fn print(text: &str) -> vault_core::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| vault_core::Error::Internal(format!("cannot write: {e}")))
+}
+
 fn main() -> ExitCode {
     // Everything this process creates (sled's files, dev key and token files) is private.
     #[cfg(unix)]
@@ -92,19 +119,27 @@ fn main() -> ExitCode {
             Command::Serve { data, addr } => {
                 init_logging()?;
                 rt.block_on(serve(ServeOptions::from_env(data, addr)?))
+                    .map(|()| true)
             }
             Command::Token { command } => {
-                let out = rt.block_on(token_command(command))?;
-                let mut stdout = std::io::stdout().lock();
-                stdout
-                    .write_all(out.as_bytes())
-                    .and_then(|()| stdout.flush())
-                    .map_err(|e| vault_core::Error::Internal(format!("cannot write: {e}")))
+                print(&rt.block_on(token_command(command))?).map(|()| true)
+            }
+            Command::Audit {
+                command: AuditCommand::Verify { file },
+            } => {
+                let (text, valid) = match file {
+                    Some(path) => cli::audit_verify_file(&path)?,
+                    None => {
+                        rt.block_on(async { cli::audit_verify(&cli::client_from_env()?).await })?
+                    }
+                };
+                print(&text).map(|()| valid)
             }
         }
     })();
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {}: {}", e.code(), one_line(&e.to_string()));
             ExitCode::FAILURE

@@ -27,3 +27,6 @@ mod proxy;
 
 #[path = "e2e/tokens.rs"]
 mod tokens;
+
+#[path = "e2e/audit.rs"]
+mod audit;

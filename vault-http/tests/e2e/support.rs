@@ -328,8 +328,16 @@ impl Http {
             (false, None) => rest.to_vec(),
         };
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("response to {path} is not JSON: {text:?}"));
+        // Every answer is JSON but an export's (JSON Lines or CSV), kept as text only.
+        let export = ["application/x-ndjson", "text/csv"]
+            .iter()
+            .any(|t| content_type.starts_with(t));
+        let body = if export {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("response to {path} is not JSON: {text:?}"))
+        };
         Reply {
             status,
             content_type,
