@@ -48,10 +48,18 @@ export type JsonObjectInput = Record<string, unknown>
  * other string is used as a passphrase), `{ passphrase }`, or neither: the dev key file
  * `<path>/root.key`, created on first open.
  */
-export type OpenOptions =
+export type OpenOptions = (
   | { encryptionKey: string; passphrase?: undefined }
   | { passphrase: string; encryptionKey?: undefined }
   | { encryptionKey?: undefined; passphrase?: undefined }
+) & {
+  /**
+   * A `vault_sk_...` token of this vault: every call is then checked against its rules exactly
+   * as the server would (`forbidden`; `unauthorized` here or on any later call once it is
+   * revoked or expired). Omitted: the process is trusted, everything is allowed.
+   */
+  token?: string
+}
 
 /** How `connect` reaches a `vault-http` server. */
 export interface ConnectOptions {
@@ -95,6 +103,8 @@ export declare class Vault {
   readonly credentials: Credentials
   /** Versioned strategy configs with compare-and-set. */
   readonly configs: Configs
+  /** Tokens with scoped policies: create, list, revoke, and the caller's own. */
+  readonly tokens: Tokens
   /** `"embedded"` or `"remote"`. */
   readonly mode: 'embedded' | 'remote'
   /** The dev key file used when `open` was given no key, else `null`. */
@@ -237,8 +247,9 @@ export interface ListOptions {
 
 /** A record a listing found but could not read (e.g. it failed its integrity check). */
 export interface Unreadable {
-  service: string
-  /** The credential key or strategy id. */
+  /** The service listed; absent in a listing of tokens. */
+  service?: string
+  /** The credential key, strategy id or token id. */
   name: string
   /** The stable error code, e.g. `integrity`. */
   code: ErrorCode | (string & {})
@@ -318,4 +329,98 @@ export interface Health {
   version: string
   /** RFC 3339 UTC. */
   timestamp: string
+}
+
+/** A capability a rule grants; later families add their own (kept as plain strings). */
+export type Capability = 'read' | 'write' | 'delete' | 'list' | 'admin'
+
+/**
+ * One rule of a token: the capabilities it grants on the resource paths its glob matches
+ * (`credentials/<service>/<key>`, `configs/<service>/<strategyId>`, `tokens/<id>`; `*` within a
+ * segment, `**` across segments). A token is denied whatever no rule allows.
+ */
+export interface Rule {
+  path: string
+  capabilities: (Capability | (string & {}))[]
+}
+
+/** Options of `tokens.create`: at most one of `ttl` and `ttlMs`; neither: until revoked. */
+export type TokenCreateOptions =
+  | {
+      /** How long it lives: a duration such as `'30d'`, `'12h'` or `'1h 30m'`. */
+      ttl?: string
+      ttlMs?: undefined
+    }
+  | {
+      ttl?: undefined
+      /** How long it lives, in milliseconds. */
+      ttlMs?: number
+    }
+
+/** Options of `tokens.list`. */
+export interface TokenListOptions {
+  /** Most tokens to return: 1 to 1000, default 100. */
+  limit?: number
+  /** Return tokens whose ids sort after this one; pass a page's `next`. */
+  after?: string
+}
+
+/** `v.tokens`. Creating, listing and revoking need `admin` on `tokens/...`. */
+export declare class Tokens {
+  private constructor()
+  /**
+   * Creates a token allowed what `rules` say. Resolves to the token, shown this once. A token
+   * creates only tokens within its own rules (`forbidden` naming the first rule that is not),
+   * expiring no later than itself.
+   */
+  create(name: string, rules: Rule[], options?: TokenCreateOptions): Promise<TokenCreated>
+  /** One page of the tokens the caller may manage, ordered by id (never a token or its hash). */
+  list(options?: TokenListOptions): Promise<Page<TokenInfo>>
+  /** Revokes token `id` (`tok_...`): refused from its next call, on every surface. */
+  revoke(id: string): Promise<TokenRevoked>
+  /**
+   * The caller's own token, never the token itself (`embedded` for an embedded vault opened
+   * without `token`, `root` for the server's service token).
+   */
+  self(): Promise<TokenInfo>
+}
+
+/**
+ * A token just created. `token` is a getter over a private field: `util.inspect`,
+ * `console.log` and `JSON.stringify` show `[REDACTED]`; spreading the record drops it.
+ */
+export declare class TokenCreated {
+  private constructor()
+  /** The token, `vault_sk_...`, shown this once (the vault keeps only its hash). */
+  readonly token: string
+  /** Public id, `tok_...`: what `revoke` takes. */
+  readonly id: string
+  readonly name: string
+  readonly rules: Rule[]
+  /** RFC 3339 UTC. */
+  readonly createdAt: string | null
+  /** RFC 3339 UTC; `null`: never. */
+  readonly expiresAt: string | null
+  /** The record with `token: "[REDACTED]"`. */
+  toJSON(): Omit<TokenCreated, 'token' | 'toJSON'> & { token: '[REDACTED]' }
+}
+
+/** A token as listed or looked up: everything but the token and its hash. */
+export interface TokenInfo {
+  /** `tok_...`, or `root` / `embedded` for those callers. */
+  id: string
+  name: string
+  rules: Rule[]
+  /** RFC 3339 UTC; `null` for root and embedded. */
+  createdAt: string | null
+  /** RFC 3339 UTC; `null`: never. */
+  expiresAt: string | null
+  /** RFC 3339 UTC, to the minute; `null`: never used. */
+  lastUsedAt: string | null
+  revoked: boolean
+}
+
+/** The outcome of `tokens.revoke`. */
+export interface TokenRevoked {
+  id: string
 }

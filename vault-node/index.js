@@ -4,7 +4,7 @@
  *
  * This hand-written wrapper sits over the generated napi loader (`native.js`, built by
  * `npm run build`). It adds:
- * - the `credentials` / `configs` namespaces and camelCase option objects;
+ * - the `credentials` / `configs` / `tokens` namespaces and camelCase option objects;
  * - `credentials.getSync` / `configs.getSync`: embedded-only reads on the calling thread (an
  *   awaited call's thread hand-offs cost far more than the read); they throw instead of reject;
  * - the JS-shape checks, and only those: types, integers, required and unknown options (an
@@ -16,7 +16,8 @@
  *   parsed from the `[vault:<code>] ` prefix the native layer puts on its messages; a code this
  *   package does not list (from a newer server) is kept as sent;
  * - `Credential`: the secret value sits in a private field behind a `value` getter, and
- *   `util.inspect` / `console.log` / `JSON.stringify` show `[REDACTED]` instead.
+ *   `util.inspect` / `console.log` / `JSON.stringify` show `[REDACTED]` instead; `TokenCreated`
+ *   does the same for a new token.
  *
  * A value read with `cred.value` is an ordinary JS string: the garbage collector frees it when it
  * likes and nothing can wipe it from the heap. Read it when you need it, do not keep copies.
@@ -163,6 +164,27 @@ function optSymbols(v) {
   return v
 }
 
+/**
+ * A token's rules: an array of `{ path, capabilities }` plain objects, `path` a string and
+ * `capabilities` an array of strings (names and globs are checked by vault-core).
+ */
+function rulesIn(rules) {
+  if (!Array.isArray(rules)) throw invalid('rules', 'must be an array of { path, capabilities } objects')
+  return rules.map((rule, i) => {
+    const where = `rules[${i}]`
+    if (!isPlainObject(rule)) throw invalid(where, 'must be a plain object { path, capabilities }')
+    for (const k of Object.keys(rule)) {
+      if (k !== 'path' && k !== 'capabilities') throw invalid(where, 'unknown key (known: path, capabilities)')
+    }
+    if (rule.path === undefined || rule.path === null) throw invalid(`${where}.path`, 'is required')
+    const caps = rule.capabilities
+    if (caps === undefined || caps === null) throw invalid(`${where}.capabilities`, 'is required')
+    if (!Array.isArray(caps)) throw invalid(`${where}.capabilities`, 'must be an array of strings')
+    caps.forEach((c, j) => str(c, `${where}.capabilities[${j}]`))
+    return { path: str(rule.path, `${where}.path`), capabilities: [...caps] }
+  })
+}
+
 // ---- records ----
 
 /**
@@ -217,6 +239,60 @@ class Credential {
     if (depth < 0) return opts.stylize('[Credential]', 'special')
     const shown = inspect(this.toJSON(), { ...opts, depth: opts.depth === null ? null : opts.depth - 1 })
     return `Credential ${shown}`
+  }
+}
+
+/** A token's info as the native layer returns it, with absent times as `null`. */
+function tokenInfo(r) {
+  return {
+    id: r.id,
+    name: r.name,
+    rules: r.rules,
+    createdAt: r.createdAt ?? null,
+    expiresAt: r.expiresAt ?? null,
+    lastUsedAt: r.lastUsedAt ?? null,
+    revoked: r.revoked,
+  }
+}
+
+/**
+ * A token just created. `created.token` returns the token (shown this once: the vault keeps
+ * only its hash); printing, inspecting or JSON-serializing the record shows `[REDACTED]`, and
+ * spreading it or `structuredClone` drop it.
+ */
+class TokenCreated {
+  #token
+
+  constructor(r) {
+    this.#token = r.token
+    this.id = r.id
+    this.name = r.name
+    this.rules = r.rules
+    this.createdAt = r.createdAt ?? null
+    this.expiresAt = r.expiresAt ?? null
+  }
+
+  /** The token, `vault_sk_...` (an ordinary JS string once read; it cannot be wiped). */
+  get token() {
+    return this.#token
+  }
+
+  /** The record with the token redacted (what `JSON.stringify` writes). */
+  toJSON() {
+    return {
+      token: REDACTED,
+      id: this.id,
+      name: this.name,
+      rules: this.rules,
+      createdAt: this.createdAt,
+      expiresAt: this.expiresAt,
+    }
+  }
+
+  [util.inspect.custom](depth, opts, inspect) {
+    if (depth < 0) return opts.stylize('[TokenCreated]', 'special')
+    const shown = inspect(this.toJSON(), { ...opts, depth: opts.depth === null ? null : opts.depth - 1 })
+    return `TokenCreated ${shown}`
   }
 }
 
@@ -395,6 +471,62 @@ class Configs {
   }
 }
 
+/**
+ * `v.tokens`: tokens with scoped policies. Creating, listing and revoking need `admin` on
+ * `tokens/...`; any caller may look at itself.
+ */
+class Tokens {
+  #native
+
+  constructor(nativeVault) {
+    this.#native = nativeVault
+  }
+
+  /**
+   * Creates a token named `name` allowed what `rules` say (`[{ path, capabilities }]`; deny by
+   * default). `ttl`: a duration such as `'30d'` or `'1h 30m'`, or `ttlMs`: milliseconds;
+   * neither: until revoked. Resolves to a `TokenCreated` whose `token` is shown this once. A
+   * token creates only tokens within its own rules (`forbidden` naming the first rule that is
+   * not), expiring no later than itself.
+   */
+  create(name, rules, opts) {
+    return call(async () => {
+      const o = options(opts, ['ttl', 'ttlMs'], 'options')
+      const ttl = optStr(o.ttl, 'ttl')
+      const ttlMs = optUint(o.ttlMs, 'ttlMs')
+      if (ttl !== undefined && ttlMs !== undefined) throw invalid('options', 'give ttl or ttlMs, not both')
+      const r = await this.#native.createToken(str(name, 'name'), rulesIn(rules), ttl, ttlMs)
+      return new TokenCreated(r)
+    })
+  }
+
+  /**
+   * One page of the tokens the caller may manage, ordered by id, never a token or its hash: at
+   * most `limit` (default 100, at most 1000) whose ids sort after `after` (a previous page's
+   * `next`). An array with non-enumerable `next` and `unreadable`, as `credentials.list`.
+   */
+  list(opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'after'], 'options')
+      const r = await this.#native.listTokens(optUint(o.limit, 'limit'), optStr(o.after, 'after'))
+      return page({ ...r, items: r.items.map(tokenInfo) })
+    })
+  }
+
+  /** Revokes token `id` (`tok_...`): refused from its next call, on every surface. Resolves to `{ id }`. */
+  revoke(id) {
+    return call(async () => this.#native.revokeToken(str(id, 'id')))
+  }
+
+  /**
+   * The caller's own token (never the token itself): `embedded` for an embedded vault opened
+   * without `token`, `root` for the server's service token.
+   */
+  self() {
+    return call(async () => tokenInfo(await this.#native.tokenSelf()))
+  }
+}
+
 /** A vault handle, embedded or remote. Get one from `open` or `connect`. */
 class Vault {
   #native
@@ -403,6 +535,7 @@ class Vault {
     this.#native = nativeVault
     this.credentials = new Credentials(nativeVault)
     this.configs = new Configs(nativeVault)
+    this.tokens = new Tokens(nativeVault)
     Object.freeze(this)
   }
 
@@ -440,13 +573,17 @@ class Vault {
  * Opens (creating if needed) the embedded vault in directory `path`.
  * `{ encryptionKey }` (64 hex digits or base64 of 32 bytes; another string is a passphrase),
  * `{ passphrase }`, or no key: the dev key file `<path>/root.key`, created on first open.
+ * `{ token }`: a `vault_sk_...` token of this vault; every call is then checked against its
+ * rules exactly as the server would (`forbidden`; `unauthorized` here or on any later call once
+ * it is revoked or expired). Without it the process is trusted: everything is allowed.
  */
 function open(path, opts) {
   return call(async () => {
-    const o = options(opts, ['encryptionKey', 'passphrase'], 'options')
+    const o = options(opts, ['encryptionKey', 'passphrase', 'token'], 'options')
     const n = await native.openEmbedded(str(path, 'path'), {
       encryptionKey: optStr(o.encryptionKey, 'encryptionKey'),
       passphrase: optStr(o.passphrase, 'passphrase'),
+      token: optStr(o.token, 'token'),
     })
     return new Vault(n)
   })
@@ -524,6 +661,7 @@ exports.open = open
 exports.connect = connect
 exports.Vault = Vault
 exports.Credential = Credential
+exports.TokenCreated = TokenCreated
 exports.VaultError = VaultError
 exports.ERROR_CODES = ERROR_CODES
 // Not API: lets the tests check the error mapping for codes they cannot provoke.

@@ -21,20 +21,21 @@ describe('package surface', () => {
   })
 
   it('exports the same names to require and import', () => {
-    const names = ['Credential', 'ERROR_CODES', 'Vault', 'VaultError', 'connect', 'open']
+    const names = ['Credential', 'ERROR_CODES', 'TokenCreated', 'Vault', 'VaultError', 'connect', 'open']
     assert.deepEqual(Object.keys(vault).sort(), names)
     for (const n of names) assert.equal(esm[n], vault[n], n)
   })
 
-  it('a vault has the credentials and configs namespaces and nothing unexpected', () => {
+  it('a vault has the credentials, configs and tokens namespaces and nothing unexpected', () => {
     assert.ok(v instanceof vault.Vault)
-    assert.deepEqual(Object.keys(v).sort(), ['configs', 'credentials'])
+    assert.deepEqual(Object.keys(v).sort(), ['configs', 'credentials', 'tokens'])
     const methods = (o) =>
       Object.getOwnPropertyNames(Object.getPrototypeOf(o))
         .filter((n) => n !== 'constructor')
         .sort()
     assert.deepEqual(methods(v.credentials), ['delete', 'get', 'getSync', 'list', 'put'])
     assert.deepEqual(methods(v.configs), ['get', 'getSync', 'history', 'list', 'put', 'setSettings', 'settings'])
+    assert.deepEqual(methods(v.tokens), ['create', 'list', 'revoke', 'self'])
     assert.deepEqual(methods(v), ['close', 'closed', 'devKeyFile', 'health', 'mode'])
     assert.ok(Object.isFrozen(v))
   })
@@ -75,6 +76,19 @@ describe('package surface', () => {
     assert.deepEqual(Object.keys(first.versions[0]).sort(), Object.keys(cfg).sort())
     const d = await v.credentials.delete('K')
     assert.deepEqual(Object.keys(d).sort(), ['key', 'service'])
+    const t = await v.tokens.create('t', [{ path: 's/*', capabilities: ['read'] }])
+    assert.ok(t instanceof vault.TokenCreated)
+    assert.deepEqual(Object.keys(t).sort(), ['createdAt', 'expiresAt', 'id', 'name', 'rules'])
+    assert.deepEqual(Object.keys(t.toJSON()).sort(), ['createdAt', 'expiresAt', 'id', 'name', 'rules', 'token'])
+    assert.deepEqual(Object.keys(t.rules[0]).sort(), ['capabilities', 'path'])
+    const tokenInfo = ['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'revoked', 'rules']
+    const tokens = await v.tokens.list()
+    assert.deepEqual(Object.keys(tokens), ['0'])
+    assert.deepEqual(tokens.unreadable, [])
+    assert.equal(tokens.next, undefined)
+    assert.deepEqual(Object.keys(tokens[0]).sort(), tokenInfo)
+    assert.deepEqual(Object.keys(await v.tokens.self()).sort(), tokenInfo)
+    assert.deepEqual(Object.keys(await v.tokens.revoke(t.id)), ['id'])
     const h = await v.health()
     assert.deepEqual(Object.keys(h).sort(), ['components', 'message', 'ok', 'status', 'timestamp', 'version'])
     for (const s of Object.values(h.components)) assert.equal(typeof s, 'string')

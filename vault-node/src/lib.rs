@@ -10,9 +10,9 @@
 //! more than the read.
 //!
 //! The npm package's hand-written wrapper (`index.js`, `index.d.ts`) turns this native surface
-//! into `open` / `connect` with `credentials` and `configs` namespaces, redacts credential
-//! values from `util.inspect` and `JSON.stringify`, and turns the `[vault:<code>]` prefix of a
-//! native error message into `error.code` (see [`error`]).
+//! into `open` / `connect` with `credentials`, `configs` and `tokens` namespaces, redacts
+//! credential values and created tokens from `util.inspect` and `JSON.stringify`, and turns the
+//! `[vault:<code>]` prefix of a native error message into `error.code` (see [`error`]).
 //!
 //! Validation happens once per rule. `index.js` checks JS shapes (types, integers, required and
 //! unknown options) and is the only caller of this module, so the methods here convert without
@@ -21,13 +21,14 @@
 //! vault-core's.
 //!
 //! Modules mirror vault-core's: [`vault`] (open, health, close), [`credentials`], [`configs`],
-//! [`error`], plus [`remote`] (connect) and [`sync`] (synchronous embedded reads).
+//! [`tokens`], [`error`], plus [`remote`] (connect) and [`sync`] (synchronous embedded reads).
 
 pub mod configs;
 pub mod credentials;
 pub mod error;
 pub mod remote;
 pub mod sync;
+pub mod tokens;
 pub mod vault;
 
 pub use vault::NativeVault;

@@ -53,16 +53,31 @@ pub struct OpenOptions {
     pub encryption_key: Option<String>,
     /// A passphrase, stretched with Argon2id and a salt kept in the store.
     pub passphrase: Option<String>,
+    /// A `vault_sk_...` token of this vault: every call is then checked against its rules, as
+    /// the server would. None: the process is trusted (everything allowed).
+    pub token: Option<String>,
 }
 
-/// Opens (creating if needed) the embedded vault in directory `path`.
+/// Opens (creating if needed) the embedded vault in directory `path`, seen through
+/// `options.token` when given (`unauthorized` when it is unknown, revoked or expired).
 #[napi]
 pub async fn open_embedded(path: String, options: Option<OpenOptions>) -> Result<NativeVault> {
-    let (key, pass) = options.map_or((None, None), |o| (o.encryption_key, o.passphrase));
+    let (key, pass, token) = options.map_or((None, None, None), |o| {
+        (
+            o.encryption_key,
+            o.passphrase,
+            o.token.map(SecretString::new),
+        )
+    });
     let source =
         vault_core::data_dir::key_source(key.map(SecretString::new), pass.map(SecretString::new))
             .napi()?;
     let (vault, dev) = Vault::open_dir(&path, source).await.napi()?;
+    let vault = match token {
+        // The trusted handle is dropped here: only the token's is kept.
+        Some(token) => vault.with_token(token.expose_secret()).await.napi()?,
+        None => vault,
+    };
     let dev_key_file = dev.map(|d| d.path.display().to_string());
     Ok(NativeVault::new(Arc::new(vault), "embedded", dev_key_file))
 }
@@ -147,9 +162,9 @@ pub(crate) fn limit_in(v: Option<i64>) -> Option<usize> {
 /// A record a listing found but could not read.
 #[napi(object)]
 pub struct UnreadableRecord {
-    /// The service listed.
-    pub service: String,
-    /// The record's name: the credential key, or the strategy id.
+    /// The service listed; absent in a listing of tokens.
+    pub service: Option<String>,
+    /// The record's name: the credential key, the strategy id, or the token id.
     pub name: String,
     /// The stable code of the error reading it (`integrity` for a corrupt record).
     pub code: String,
@@ -165,7 +180,7 @@ pub(crate) fn unreadable_out(
     unreadable
         .into_iter()
         .map(|u| UnreadableRecord {
-            service: service.to_string(),
+            service: Some(service.to_string()),
             code: u.error.code().to_string(),
             message: u.error.to_string(),
             name: u.name,

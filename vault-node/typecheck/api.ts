@@ -13,7 +13,11 @@ import {
   type CredentialWritten,
   type ErrorCode,
   type Health,
+  type Rule,
   type StrategyConfig,
+  TokenCreated,
+  type TokenInfo,
+  type TokenRevoked,
   type Vault,
   VaultError,
 } from 'vault-node'
@@ -68,6 +72,25 @@ export async function everyCall(): Promise<void> {
   const keptNow: number = (await v.configs.settings('fxshinobi')).maxVersions
   const aged = await connect('http://127.0.0.1:8000', { token: 't', cacheMaxAgeMs: 60_000 })
   void [oldest, cursor, bad, kept, keptNow, aged]
+  const scanner: TokenCreated = await v.tokens.create('scanner', [
+    { path: 'credentials/fxshinobi/BITVAVO_READONLY_*', capabilities: ['read'] },
+  ])
+  const rules: Rule[] = [{ path: 'configs/fxshinobi/*', capabilities: ['read', 'list'] }]
+  const executor = await v.tokens.create('executor', rules, { ttl: '30d' })
+  await v.tokens.create('short', rules, { ttlMs: 60_000 })
+  const secretToken: string = scanner.token
+  const expires: string | null = executor.expiresAt
+  const tokenJson: { token: '[REDACTED]'; id: string } = scanner.toJSON()
+  const scoped: Vault = await open('./vault-data', { encryptionKey: '00'.repeat(32), token: secretToken })
+  const scopedRemote: Vault = await connect('http://127.0.0.1:8000', { token: secretToken })
+  const me: TokenInfo = await scoped.tokens.self()
+  const used: string | null = me.lastUsedAt
+  const tokenPage = await v.tokens.list({ limit: 10 })
+  const tokenNext: string | undefined = (await v.tokens.list({ after: tokenPage.next })).next
+  const listed: TokenInfo[] = tokenPage
+  const revoked: TokenRevoked = await v.tokens.revoke(scanner.id)
+  const laterCapability: Rule = { path: 'llm/gpt-4o', capabilities: ['infer'] }
+  void [expires, tokenJson, scopedRemote, used, tokenNext, listed, revoked, laterCapability]
   const h: Health = await v.health()
   const status: 'ok' | 'degraded' | 'down' = h.status
   v.close()
@@ -119,4 +142,20 @@ export async function misuses(v: Vault): Promise<void> {
   void gone
   // @ts-expect-error vaults come from open/connect
   new Credential()
+  // @ts-expect-error rules are { path, capabilities } objects
+  await v.tokens.create('t', ['read:credentials/*'])
+  // @ts-expect-error capabilities is an array
+  await v.tokens.create('t', [{ path: 'a', capabilities: 'read' }])
+  // @ts-expect-error ttl or ttlMs, not both
+  await v.tokens.create('t', [], { ttl: '1h', ttlMs: 1000 })
+  // @ts-expect-error the ttl text is a string; milliseconds go in ttlMs
+  await v.tokens.create('t', [], { ttl: 3600 })
+  // @ts-expect-error a created token's token is read-only
+  ;(await v.tokens.create('t', [])).token = 'x'
+  // @ts-expect-error listed tokens carry no token
+  ;(await v.tokens.list())[0].token
+  // @ts-expect-error revoke takes the id
+  await v.tokens.revoke({ id: 'tok_x' })
+  // @ts-expect-error tokens come from tokens.create
+  new TokenCreated()
 }

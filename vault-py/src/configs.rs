@@ -132,7 +132,7 @@ impl Configs {
         let s = service.clone();
         let page = PageRequest::new(limit, after);
         let listed = block_on(py, async move { api.configs().list(&s, page).await })?;
-        new_page(py, &service, check(py, listed)?, StrategyConfig::from)
+        new_page(py, Some(&service), check(py, listed)?, StrategyConfig::from)
     }
 
     /// The configs settings of `service` (the defaults when none were set).

@@ -112,7 +112,7 @@ impl Credentials {
         let s = service.clone();
         let page = PageRequest::new(limit, after);
         let listed = block_on(py, async move { api.credentials().list(&s, page).await })?;
-        new_page(py, &service, check(py, listed)?, CredentialInfo::from)
+        new_page(py, Some(&service), check(py, listed)?, CredentialInfo::from)
     }
 
     /// Deletes credential `key` with all its versions; `service` is resolved as in `get`.

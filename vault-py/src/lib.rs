@@ -3,8 +3,8 @@
 //! The Python package `vault` (native module `vault._native`): the vault embedded in the
 //! process (`vault.open`) or a running `vault-http` server (`vault.connect`), behind one API.
 //! Both hold a closable [`vault_core::VaultHandle`] over an `Arc<dyn VaultApi>`; every call runs
-//! on a tokio runtime owned by the module with the GIL released. The modules mirror vault-core's: [`credentials`], [`configs`], [`error`],
-//! [`vault`].
+//! on a tokio runtime owned by the module with the GIL released. The modules mirror vault-core's: [`credentials`], [`configs`], [`tokens`],
+//! [`error`], [`vault`].
 //!
 //! ```python
 //! import vault
@@ -21,6 +21,7 @@ pub mod credentials;
 pub mod error;
 pub mod page;
 mod runtime;
+pub mod tokens;
 pub mod vault;
 
 /// The native module `vault._native`; the pure-Python `vault/__init__.py` re-exports it.
@@ -41,6 +42,10 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<configs::ConfigWritten>()?;
     m.add_class::<configs::ConfigHistory>()?;
     m.add_class::<configs::ConfigSettings>()?;
+    m.add_class::<tokens::Tokens>()?;
+    m.add_class::<tokens::TokenCreated>()?;
+    m.add_class::<tokens::TokenInfo>()?;
+    m.add_class::<tokens::TokenRevoked>()?;
     m.add_class::<page::Unreadable>()?;
     error::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

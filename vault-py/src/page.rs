@@ -1,6 +1,6 @@
 //! Paged listings: `vault.Page` (a `list` subclass written in Python, `vault/_page.py`, since
 //! a native class cannot subclass `list` under the stable ABI) and `vault.Unreadable`, a record
-//! a listing found but could not read.
+//! a listing found but could not read (a credential, a config or a token).
 
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -10,10 +10,10 @@ use vault_core::{Page as CorePage, ServiceName};
 /// listing reports it in `Page.unreadable` instead of failing.
 #[pyclass(module = "vault", frozen)]
 pub struct Unreadable {
-    /// The service listed.
+    /// The service listed; `None` in a listing of tokens.
     #[pyo3(get)]
-    service: String,
-    /// The record's name: the credential key, or the strategy id.
+    service: Option<String>,
+    /// The record's name: the credential key, the strategy id, or the token id.
     #[pyo3(get)]
     name: String,
     /// The stable code of the error reading it (`"integrity"` for a corrupt record).
@@ -28,16 +28,21 @@ pub struct Unreadable {
 impl Unreadable {
     fn __repr__(&self) -> String {
         format!(
-            "Unreadable(service='{}', name='{}', code='{}')",
-            self.service, self.name, self.code
+            "Unreadable(service={}, name='{}', code='{}')",
+            self.service
+                .as_deref()
+                .map_or_else(|| "None".to_string(), |s| format!("'{s}'")),
+            self.name,
+            self.code
         )
     }
 }
 
-/// A `vault.Page` of `page`'s items, each made a Python object by `item`.
+/// A `vault.Page` of `page`'s items, each made a Python object by `item`; `service` is the
+/// service listed (`None` for tokens).
 pub(crate) fn new_page<'py, T, P>(
     py: Python<'py>,
-    service: &ServiceName,
+    service: Option<&ServiceName>,
     page: CorePage<T>,
     item: impl Fn(T) -> P,
 ) -> PyResult<Bound<'py, PyAny>>
@@ -56,7 +61,7 @@ where
             Py::new(
                 py,
                 Unreadable {
-                    service: service.to_string(),
+                    service: service.map(ToString::to_string),
                     code: u.error.code().to_string(),
                     message: u.error.to_string(),
                     name: u.name,

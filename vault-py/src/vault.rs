@@ -17,8 +17,9 @@ use crate::configs::Configs;
 use crate::credentials::Credentials;
 use crate::error::check;
 use crate::runtime::block_on;
+use crate::tokens::Tokens;
 
-/// The handle shared by a `Vault` and its `credentials` and `configs` objects.
+/// The handle shared by a `Vault` and its `credentials`, `configs` and `tokens` objects.
 pub(crate) type Shared = VaultHandle;
 
 /// The open vault behind `handle`; `InvalidInput` (code `invalid`) once it is closed.
@@ -36,6 +37,7 @@ pub struct Vault {
     shared: Arc<Shared>,
     credentials: Py<Credentials>,
     configs: Py<Configs>,
+    tokens: Py<Tokens>,
     mode: &'static str,
     location: String,
     dev_key_file: Option<String>,
@@ -52,6 +54,7 @@ impl Vault {
         Ok(Vault {
             credentials: Py::new(py, Credentials::new(shared.clone()))?,
             configs: Py::new(py, Configs::new(shared.clone()))?,
+            tokens: Py::new(py, Tokens::new(shared.clone()))?,
             shared,
             mode,
             location,
@@ -72,6 +75,12 @@ impl Vault {
     #[getter]
     fn configs(&self, py: Python<'_>) -> Py<Configs> {
         self.configs.clone_ref(py)
+    }
+
+    /// Tokens with scoped policies: create, list, revoke, and the caller's own.
+    #[getter]
+    fn tokens(&self, py: Python<'_>) -> Py<Tokens> {
+        self.tokens.clone_ref(py)
     }
 
     /// `"embedded"` or `"remote"`.
@@ -151,13 +160,19 @@ impl Vault {
 /// (stretched with Argon2id). With neither, it runs in dev mode like the server: a random key
 /// kept in `<path>/root.key`. Raises `WrongKey` when the key does not open existing data, and
 /// `InvalidInput` when both are given.
+///
+/// Without `token` the process is trusted: everything is allowed (`tokens.self()` says
+/// `embedded`). With `token` (a `vault_sk_...` token of this vault) every call is checked
+/// against that token's rules exactly as the server checks them: `Forbidden` for what they do
+/// not allow, `Unauthorized` (here, or on any later call) once it is revoked or expired.
 #[pyfunction]
-#[pyo3(signature = (path, *, encryption_key=None, passphrase=None))]
+#[pyo3(signature = (path, *, encryption_key=None, passphrase=None, token=None))]
 pub(crate) fn open(
     py: Python<'_>,
     path: PathBuf,
     encryption_key: Option<String>,
     passphrase: Option<String>,
+    token: Option<String>,
 ) -> PyResult<Vault> {
     let key = check(
         py,
@@ -166,11 +181,17 @@ pub(crate) fn open(
             passphrase.map(SecretString::from),
         ),
     )?;
+    let token = token.map(SecretString::from);
     let dir = path.clone();
-    let opened = block_on(
-        py,
-        async move { vault_core::Vault::open_dir(&dir, key).await },
-    )?;
+    let opened = block_on(py, async move {
+        let (vault, dev_key) = vault_core::Vault::open_dir(&dir, key).await?;
+        let vault = match token {
+            // The trusted handle is dropped here: only the token's is kept.
+            Some(token) => vault.with_token(token.expose_secret()).await?,
+            None => vault,
+        };
+        Ok::<_, Error>((vault, dev_key))
+    })?;
     let (vault, dev_key) = check(py, opened)?;
     if let Some(dev) = &dev_key {
         warn_dev_key(py, dev)?;

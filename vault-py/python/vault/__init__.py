@@ -1,4 +1,4 @@
-"""The vault from Python: encrypted credentials and versioned strategy configs.
+"""The vault from Python: encrypted credentials, versioned strategy configs, scoped tokens.
 
 Two ways in, one API::
 
@@ -40,6 +40,10 @@ from ._native import (
     ProposalMismatch,
     RateLimited,
     StrategyConfig,
+    TokenCreated,
+    TokenInfo,
+    TokenRevoked,
+    Tokens,
     Unauthorized,
     Unavailable,
     Unreadable,
@@ -51,6 +55,7 @@ from ._native import (
     open,
 )
 from ._page import Page
+from ._rules import Rule
 
 __all__ = [
     "AlreadyExecuted",
@@ -79,7 +84,12 @@ __all__ = [
     "PayloadTooLarge",
     "ProposalMismatch",
     "RateLimited",
+    "Rule",
     "StrategyConfig",
+    "TokenCreated",
+    "TokenInfo",
+    "TokenRevoked",
+    "Tokens",
     "Unauthorized",
     "Unavailable",
     "Unreadable",

@@ -1,12 +1,15 @@
 """Type stubs of the native module ``vault._native`` (re-exported by ``vault``)."""
 
 import os
+from collections.abc import Sequence
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Literal, final
 
 from typing_extensions import TypeAlias
 
 from ._page import Page
+from ._rules import Rule
 
 __all__ = [
     "open",
@@ -23,6 +26,10 @@ __all__ = [
     "ConfigWritten",
     "ConfigHistory",
     "ConfigSettings",
+    "Tokens",
+    "TokenCreated",
+    "TokenInfo",
+    "TokenRevoked",
     "Unreadable",
     "VaultError",
     "NotFound",
@@ -58,6 +65,7 @@ def open(
     *,
     encryption_key: str | None = None,
     passphrase: str | None = None,
+    token: str | None = None,
 ) -> Vault:
     """Opens (creating when missing) the embedded vault in data directory ``path``.
 
@@ -66,6 +74,10 @@ def open(
     ``<path>/root.key``, announced by a ``UserWarning`` naming that file (never the key) and
     shown by ``Vault.dev_key_file``. Raises ``WrongKey`` when the key does not open existing
     data, ``InvalidInput`` when both are given.
+
+    ``token``: a ``vault_sk_...`` token of this vault; every call is then checked against its
+    rules exactly as the server would (``Forbidden``; ``Unauthorized`` here or on any later call
+    once it is revoked or expired). Without it the process is trusted: everything is allowed.
     """
 
 def connect(
@@ -105,6 +117,9 @@ class Vault:
     @property
     def configs(self) -> Configs:
         """Strategy configs: versioned, with compare-and-set."""
+    @property
+    def tokens(self) -> Tokens:
+        """Tokens with scoped policies: create, list, revoke, and the caller's own."""
     @property
     def mode(self) -> Literal["embedded", "remote"]:
         """``"embedded"`` or ``"remote"``."""
@@ -322,14 +337,93 @@ class ConfigSettings:
         """Versions kept of each config (the latest included)."""
 
 @final
+class Tokens:
+    """The tokens of a vault: ``v.tokens``. Creating, listing and revoking need ``admin`` on
+    ``tokens/...``; any caller may look at itself."""
+
+    def create(
+        self,
+        name: str,
+        rules: Sequence[Rule],
+        ttl: float | timedelta | str | None = None,
+    ) -> TokenCreated:
+        """Creates a token allowed what ``rules`` say (deny by default). ``ttl``: seconds, a
+        ``timedelta`` or a duration such as ``"30d"``; ``None``: until revoked. The token is in
+        the result only. A token creates only tokens within its own rules (``Forbidden`` naming
+        the first rule that is not), expiring no later than itself."""
+    def list(self, *, limit: int | None = None, after: str | None = None) -> Page[TokenInfo]:
+        """One page of the tokens, ordered by id (never a token or its hash): at most ``limit``
+        (default 100, at most 1000) whose ids sort after ``after`` (a previous page's
+        ``next``)."""
+    def revoke(self, id: str) -> TokenRevoked:
+        """Revokes token ``id`` (``tok_...``): refused from its next call, on every surface."""
+    def self(self) -> TokenInfo:
+        """The caller's own token (never the token itself): ``embedded`` for an embedded vault
+        opened without ``token=``, ``root`` for the server's service token."""
+
+@final
+class TokenCreated:
+    """A token just created; ``repr`` shows ``token=[REDACTED]``."""
+
+    @property
+    def token(self) -> str:
+        """The token, ``vault_sk_...``, shown this once (the vault keeps only its hash)."""
+    @property
+    def id(self) -> str:
+        """Public id, ``tok_...``: what ``revoke`` takes."""
+    @property
+    def name(self) -> str: ...
+    @property
+    def rules(self) -> list[Rule]: ...
+    @property
+    def created_at(self) -> str | None:
+        """RFC 3339 UTC string."""
+    @property
+    def expires_at(self) -> str | None:
+        """RFC 3339 UTC string; ``None``: never."""
+
+@final
+class TokenInfo:
+    """A token as listed or looked up: everything but the token and its hash."""
+
+    @property
+    def id(self) -> str:
+        """``tok_...``, or ``root`` / ``embedded`` for those callers."""
+    @property
+    def name(self) -> str: ...
+    @property
+    def rules(self) -> list[Rule]: ...
+    @property
+    def created_at(self) -> str | None:
+        """RFC 3339 UTC string; ``None`` for root and embedded."""
+    @property
+    def expires_at(self) -> str | None:
+        """RFC 3339 UTC string; ``None``: never."""
+    @property
+    def last_used_at(self) -> str | None:
+        """RFC 3339 UTC string, to the minute; ``None``: never used."""
+    @property
+    def revoked(self) -> bool: ...
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as a plain, JSON-able dict."""
+
+@final
+class TokenRevoked:
+    """The outcome of ``tokens.revoke``."""
+
+    @property
+    def id(self) -> str: ...
+
+@final
 class Unreadable:
     """A record a listing found but could not read; listed in ``Page.unreadable``."""
 
     @property
-    def service(self) -> str: ...
+    def service(self) -> str | None:
+        """The service listed; ``None`` in a listing of tokens."""
     @property
     def name(self) -> str:
-        """The credential key or strategy id."""
+        """The credential key, strategy id or token id."""
     @property
     def code(self) -> str:
         """The stable error code, e.g. ``"integrity"``."""
