@@ -428,8 +428,14 @@ for (const mode of ['embedded', 'remote']) {
     it('tokens of a closed vault reject with invalid', async () => {
       const tokens = v.tokens
       v.close()
-      for (const p of [tokens.self(), tokens.list(), tokens.create('x', SCANNER), tokens.revoke(`tok_${'A'.repeat(12)}`)]) {
-        const err = await rejectsWith(assert, p, 'invalid')
+      const calls = [
+        () => tokens.self(),
+        () => tokens.list(),
+        () => tokens.create('x', SCANNER),
+        () => tokens.revoke(`tok_${'A'.repeat(12)}`),
+      ]
+      for (const c of calls) {
+        const err = await rejectsWith(assert, c(), 'invalid')
         assert.match(err.message, /closed/)
       }
     })
