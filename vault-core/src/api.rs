@@ -119,6 +119,12 @@ pub trait VaultApi: Send + Sync {
 
     /// Health of the vault and its store.
     async fn health(&self) -> Result<Health>;
+
+    /// Finishes background work and makes queued audit entries durable before the handle is
+    /// dropped (an embedded vault; a no-op for a remote one). The bindings call it on close.
+    async fn close(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A closable handle to a vault, as the bindings hold one: every call takes the vault out

@@ -163,6 +163,9 @@ impl Operation {
 pub(crate) struct Core {
     pub(crate) barrier: Barrier,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The audit flusher's stop signal and task (see `Vault::close`).
+    pub(crate) flusher:
+        std::sync::Mutex<Option<(Arc<tokio::sync::Notify>, tokio::task::JoinHandle<()>)>>,
 }
 
 /// An opened vault seen by one caller. Cheap to clone.
@@ -202,6 +205,10 @@ impl Ctx {
 
     pub(crate) fn caller(&self) -> &Caller {
         &self.caller
+    }
+
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
     }
 
     pub(crate) fn barrier(&self) -> &Barrier {

@@ -84,6 +84,7 @@ impl VaultBuilder {
         let core = Arc::new(Core {
             barrier,
             clock: self.clock,
+            flusher: std::sync::Mutex::new(None),
         });
         spawn_audit_flusher(&core);
         Ok(Vault::from_ctx(Ctx::new(core, Caller::Embedded)))
@@ -189,6 +190,27 @@ impl Vault {
         self.ctx.barrier().flush().await
     }
 
+    /// Stops the audit flusher (waiting for a commit it is making), then [`Vault::flush`]es. Call
+    /// it before dropping the last handle when the data directory is to be reopened at once:
+    /// otherwise a flush running at that moment keeps the store open (and its directory
+    /// locked) for the few milliseconds it takes. The vault stays usable; its queued entries
+    /// are then committed by writes and flushes only.
+    pub async fn close(&self) -> Result<()> {
+        let flusher = self
+            .ctx
+            .core()
+            .flusher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some((stop, task)) = flusher {
+            stop.notify_one();
+            // A flusher that panicked has nothing left to finish.
+            let _ = task.await;
+        }
+        self.flush().await
+    }
+
     /// Health: the store answers and the canary still opens with this vault's key.
     pub async fn health(&self) -> Health {
         let barrier = self.ctx.barrier();
@@ -222,11 +244,16 @@ fn spawn_audit_flusher(core: &Arc<Core>) {
         return;
     };
     let weak = Arc::downgrade(core);
-    runtime.spawn(async move {
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let stopped = stop.clone();
+    let task = runtime.spawn(async move {
         let mut tick = tokio::time::interval(crate::audit::FLUSH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stopped.notified() => break,
+            }
             let Some(core) = weak.upgrade() else { break };
             if let Err(e) = core.barrier.commit_audit().await {
                 // The barrier now fails closed: every later operation is refused.
@@ -235,6 +262,10 @@ fn spawn_audit_flusher(core: &Arc<Core>) {
             }
         }
     });
+    *core
+        .flusher
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((stop, task));
 }
 
 #[async_trait]
@@ -253,6 +284,10 @@ impl VaultApi for Vault {
 
     fn audit(&self) -> &dyn AuditApi {
         &self.audit
+    }
+
+    async fn close(&self) -> Result<()> {
+        Vault::close(self).await
     }
 
     async fn health(&self) -> Result<Health> {

@@ -8,6 +8,7 @@ mod core {
     pub mod error_tables;
     pub mod failures;
     pub mod freshness;
+    pub mod ledger_mutants;
     pub mod limits;
     #[cfg(feature = "sled")]
     pub mod sled;

@@ -114,35 +114,63 @@ pub(crate) fn head_key(writer: &str) -> Vec<u8> {
     k
 }
 
-/// One writer's chain: its id, the entries waiting for a commit, and the last head it read.
-pub(crate) struct Chain {
-    writer: String,
+/// Most writer chains one opened vault makes. Each commit that carries entries holds one
+/// chain for its whole duration (so no two commits of this vault race on a head), while the
+/// store's group commit still batches the commits of different chains into one sync. A vault
+/// makes a new chain only when every chain it has is busy, so it has as many as it ever had
+/// commits in flight at once (one, on a quiet vault); beyond this many, commits wait for one.
+pub(crate) const MAX_CHAINS: usize = 256;
+
+/// A chain and the lock a commit holds it with.
+pub(crate) struct Slot {
+    pub(crate) chain: Chain,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The chains of one opened vault, and the entries waiting for a commit.
+pub(crate) struct Chains {
+    slots: Mutex<Vec<Arc<Slot>>>,
+    next: std::sync::atomic::AtomicUsize,
     pending: Mutex<VecDeque<Draft>>,
-    /// The head as last read, by its sealed bytes, so a commit opens it only when another
-    /// commit moved it.
-    head: Mutex<Option<(Vec<u8>, Head)>>,
 }
 
-impl std::fmt::Debug for Chain {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Chain")
-            .field("writer", &self.writer)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Chain {
-    /// A new writer: `w` + 12 random base62 characters.
-    pub(crate) fn new() -> Result<Chain> {
-        Ok(Chain {
-            writer: format!("w{}", crate::crypto::random_base62(12)?),
+impl Chains {
+    pub(crate) fn new() -> Chains {
+        Chains {
+            slots: Mutex::new(Vec::new()),
+            next: std::sync::atomic::AtomicUsize::new(0),
             pending: Mutex::new(VecDeque::new()),
-            head: Mutex::new(None),
-        })
+        }
     }
 
-    pub(crate) fn writer(&self) -> &str {
-        &self.writer
+    /// A chain for one commit: the first free one, a new one when all are busy, or (at
+    /// [`MAX_CHAINS`]) the next in turn once it frees up.
+    pub(crate) async fn acquire(&self) -> Result<(Arc<Slot>, tokio::sync::OwnedMutexGuard<()>)> {
+        let busy = {
+            let mut slots = lock(&self.slots);
+            for slot in slots.iter() {
+                if let Ok(guard) = slot.lock.clone().try_lock_owned() {
+                    return Ok((slot.clone(), guard));
+                }
+            }
+            if slots.len() < MAX_CHAINS {
+                let slot = Arc::new(Slot {
+                    chain: Chain::new()?,
+                    lock: Arc::new(tokio::sync::Mutex::new(())),
+                });
+                let guard = slot
+                    .lock
+                    .clone()
+                    .try_lock_owned()
+                    .map_err(|_| Error::Internal("a new audit chain was taken".into()))?;
+                slots.push(slot.clone());
+                return Ok((slot, guard));
+            }
+            let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            slots[turn % slots.len()].clone()
+        };
+        let guard = busy.lock.clone().lock_owned().await;
+        Ok((busy, guard))
     }
 
     /// Queues `draft`; returns how many are queued.
@@ -166,6 +194,36 @@ impl Chain {
 
     pub(crate) fn has_pending(&self) -> bool {
         !lock(&self.pending).is_empty()
+    }
+}
+
+/// One writer's chain: its id and the last head it read.
+pub(crate) struct Chain {
+    writer: String,
+    /// The head as last read, by its sealed bytes, so a commit opens it only when another
+    /// commit moved it.
+    head: Mutex<Option<(Vec<u8>, Head)>>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("writer", &self.writer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Chain {
+    /// A new writer: `w` + 12 random base62 characters.
+    pub(crate) fn new() -> Result<Chain> {
+        Ok(Chain {
+            writer: format!("w{}", crate::crypto::random_base62(12)?),
+            head: Mutex::new(None),
+        })
+    }
+
+    pub(crate) fn writer(&self) -> &str {
+        &self.writer
     }
 
     /// The head stored as `sealed`, opened with `open` unless it is the one last seen.

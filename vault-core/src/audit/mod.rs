@@ -4,10 +4,12 @@
 //! - **What an entry holds**: sequence (per writer), writer, time, request id, actor (token id
 //!   and name, never the token), operation, resource path, outcome code, client address (or
 //!   `embedded`), the previous entry's hash and its own. Never a value, never a request body.
-//! - **Chains**: every opened vault is one writer with its own chain (`seq` from 1, `prev` of
-//!   the first entry is [`GENESIS`]); a writer's head (`audit/h/<writer>`: last seq and hash)
-//!   is a ledger-tracked record, so a chain cut short and its head rolled back is caught. Two
-//!   writers (two servers on one database) never wait on one global lock.
+//! - **Chains**: each writer has its own chain (`seq` from 1, `prev` of the first entry is
+//!   [`GENESIS`]). An opened vault has as many writers as it has had commits in flight at once
+//!   (one on a quiet vault; see [`chain::MAX_CHAINS`]): a commit holds one writer for its
+//!   duration, so concurrent commits never race on a head yet still share the store's group
+//!   commit, and two servers on one database never wait on one global lock. A writer's head (`audit/h/<writer>`: last seq and hash) is a
+//!   ledger-tracked record, so a chain cut short and its head rolled back is caught.
 //! - **Durability**: a write's entry is in the same store commit as the write. Every other
 //!   entry (reads, denials, failures) is queued and committed with the next write, or by the
 //!   vault's flusher within [`FLUSH_EVERY`], or at [`Vault::flush`](crate::Vault::flush). A

@@ -21,7 +21,7 @@ use super::aead::AeadKey;
 use super::keyring::Keyring;
 use super::ledger::{self, Bucket, Slot};
 use super::{KeyMaterial, RootKeySource};
-use crate::audit::chain::{self, Chain, Draft, EntryKey};
+use crate::audit::chain::{self, Chain, Chains, Draft, EntryKey};
 use crate::error::{Error, Result};
 use crate::store::{Condition, SharedStore, Write};
 
@@ -130,8 +130,8 @@ pub struct Barrier {
     /// The last opened form of each ledger bucket, by its sealed bytes: a read compares the
     /// bytes it got with these instead of opening the bucket again.
     buckets: Vec<Mutex<Option<CachedBucket>>>,
-    /// This opened vault's audit chain: its entries go into this barrier's commits.
-    chain: Chain,
+    /// This opened vault's audit chains and queue: entries go into this barrier's commits.
+    chains: Chains,
 }
 
 impl std::fmt::Debug for Barrier {
@@ -223,7 +223,7 @@ impl Barrier {
             root,
             failed: std::sync::OnceLock::new(),
             buckets: (0..ledger::BUCKETS).map(|_| Mutex::new(None)).collect(),
-            chain: Chain::new()?,
+            chains: Chains::new(),
         })
     }
 
@@ -442,10 +442,11 @@ impl Barrier {
     /// The same commit carries the audit entries of this vault's chain that are due: the
     /// entry of the operation running in this task (a write's entry is in the write's
     /// commit), and every queued entry of operations that did not write. It also updates the
-    /// ledger buckets of the tracked records written (the chain's head is one). When only the
-    /// chain's head or a bucket changed under it (another commit of this vault, or another
-    /// writer of the store), the commit is made again; when one of the caller's `conditions`
-    /// fails, nothing is written and the entries wait for the next commit.
+    /// ledger buckets of the tracked records written (the chain's head is one). The commit holds
+    /// one of the vault's chains throughout, so commits of this vault never race on a head;
+    /// when a bucket (or, against expectations, the head) changed under it, the commit is made
+    /// again; when one of the caller's `conditions` fails, nothing is written and the entries
+    /// wait for the next commit.
     ///
     /// A commit that fails leaves its outcome unknown (the store may have applied it in memory
     /// without making it durable, as sled does when its flush fails). Serving on would risk
@@ -453,7 +454,7 @@ impl Barrier {
     /// later operation answer `backend_unavailable` until the process restarts.
     pub async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> Result<bool> {
         let store = self.live()?;
-        let mut drafts = self.chain.take_pending();
+        let mut drafts = self.chains.take_pending();
         let queued = drafts.len();
         let op = chain::take_current();
         if let Some((_, draft)) = &op {
@@ -473,7 +474,7 @@ impl Barrier {
                 slot.put_back(d);
             }
             drafts.truncate(queued);
-            self.chain.restore(drafts);
+            self.chains.restore(drafts);
         }
         outcome
     }
@@ -485,11 +486,17 @@ impl Barrier {
         writes: &[Write],
         drafts: &[Draft],
     ) -> Result<bool> {
+        // A chain of this vault's own for the whole commit (see `chain::MAX_CHAINS`).
+        let chain = if drafts.is_empty() {
+            None
+        } else {
+            Some(self.chains.acquire().await?)
+        };
         for _ in 0..LEDGER_ATTEMPTS {
             let mut all_conditions = conditions.to_vec();
             let mut all_writes = writes.to_vec();
-            if !drafts.is_empty() {
-                self.chain_writes(drafts, &mut all_conditions, &mut all_writes)
+            if let Some((slot, _)) = &chain {
+                self.chain_writes(&slot.chain, drafts, &mut all_conditions, &mut all_writes)
                     .await?;
             }
             self.ledger_writes(store, &mut all_conditions, &mut all_writes)
@@ -512,20 +519,22 @@ impl Barrier {
         ))
     }
 
-    /// Adds `drafts` as the next entries of this vault's chain: each entry, and the chain's
-    /// new head on condition that the head is still the one they follow.
+    /// Adds `drafts` as the next entries of `chain`: each entry, and the chain's new head on
+    /// condition that the head is still the one they follow (this vault holds the chain for
+    /// the commit; the condition guards against anything else writing it).
     async fn chain_writes(
         &self,
+        chain: &Chain,
         drafts: &[Draft],
         conditions: &mut Vec<Condition>,
         writes: &mut Vec<Write>,
     ) -> Result<()> {
-        let head_key = chain::head_key(self.chain.writer());
+        let head_key = chain::head_key(chain.writer());
         let sealed = self.read_current(&head_key).await?;
-        let head = self.chain.head(sealed.as_deref(), |s| {
+        let head = chain.head(sealed.as_deref(), |s| {
             self.open(&head_key, s).map(|p| p.to_vec())
         })?;
-        let (entries, new_head) = self.chain.extend(head.as_ref(), drafts)?;
+        let (entries, new_head) = chain.extend(head.as_ref(), drafts)?;
         for e in &entries {
             let key = EntryKey::of(e);
             let json = serde_json::to_vec(e).map_err(|e| Error::Internal(e.to_string()))?;
@@ -575,7 +584,7 @@ impl Barrier {
     /// the queue is long, commits it now. Fails while the vault is failing closed.
     pub(crate) async fn audit_later(&self, draft: Draft) -> Result<()> {
         self.live()?;
-        if self.chain.enqueue(draft) >= chain::PENDING_MAX {
+        if self.chains.enqueue(draft) >= chain::PENDING_MAX {
             self.commit(Vec::new(), Vec::new()).await?;
         }
         Ok(())
@@ -583,15 +592,10 @@ impl Barrier {
 
     /// Commits the queued audit entries, if any.
     pub(crate) async fn commit_audit(&self) -> Result<()> {
-        if self.chain.has_pending() {
+        if self.chains.has_pending() {
             self.commit(Vec::new(), Vec::new()).await?;
         }
         Ok(())
-    }
-
-    /// The id of this vault's audit chain.
-    pub fn audit_writer(&self) -> &str {
-        self.chain.writer()
     }
 
     async fn commit_or_fail_closed(

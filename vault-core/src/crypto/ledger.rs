@@ -233,6 +233,71 @@ mod tests {
         assert!(Bucket::decode(&swapped).is_err(), "unsorted");
     }
 
+    /// A stand-in for a sealed record: longer than a tag, ending in its 16-byte tag.
+    fn sealed_record() -> Vec<u8> {
+        (0u8..61).collect()
+    }
+
+    fn hash_hex(h: &str) -> Hash {
+        Hash::try_from(hex::decode(h).expect("hex").as_slice()).expect("16 bytes")
+    }
+
+    #[test]
+    fn a_bare_tag_written_in_place_of_its_record_does_not_match() {
+        // The tag of a record is in the clear in the store: writing those 16 bytes back in
+        // place of the record must not match what the ledger recorded (a value no longer than
+        // a tag is hashed, not taken as a tag).
+        let sealed = sealed_record();
+        let slot = Slot::of(b"cred/h/s/K");
+        let mut b = Bucket::default();
+        b.set(&slot, Some(digest(&sealed)));
+        assert!(b.matches(&slot, Some(&sealed)));
+        let tag = &sealed[sealed.len() - HASH_LEN..];
+        assert!(!b.matches(&slot, Some(tag)));
+        assert!(!b.matches(&slot, Some(&tag[1..])));
+    }
+
+    #[test]
+    fn the_stored_format_of_the_ledger_is_stable() {
+        // Buckets written by earlier versions must go on matching their records: a key's
+        // bucket and hash, a value's digest and the encoding are all kept in the store.
+        // Known answers: BLAKE2b with a 16-byte output.
+        let key = b"cred/h/s/K";
+        let key_hash = hash_hex("2eefd1201e75d05ba1347b0925ebc3b8");
+        let slot = Slot::of(key);
+        assert_eq!(
+            slot,
+            Slot {
+                bucket: 0x2e,
+                key_hash
+            }
+        );
+        assert_eq!(bucket_key(slot.bucket), b"sys/ledger/46");
+        // A sealed record is recorded by its tag: its last 16 bytes.
+        let sealed = sealed_record();
+        let tag = Hash::try_from(&sealed[sealed.len() - HASH_LEN..]).expect("16 bytes");
+        assert_eq!(digest(&sealed), tag);
+        assert_eq!(
+            digest(&sealed[..HASH_LEN + 1]),
+            Hash::try_from(&sealed[1..=HASH_LEN]).expect("16 bytes")
+        );
+        // Anything no longer than a tag is hashed.
+        assert_eq!(digest(b""), hash_hex("cae66941d9efbd404e4d88758ea67670"));
+        assert_eq!(digest(b"abc"), hash_hex("cf4ab791c62b8d2b2109c90275287816"));
+        assert_eq!(
+            digest(&[b'a'; HASH_LEN]),
+            hash_hex("a84cf0c4b70bd599463369999f7459e9")
+        );
+        // `L1`, then (key hash, digest) entries.
+        let mut b = Bucket::default();
+        b.set(&slot, Some(digest(&sealed)));
+        let mut want = b"L1".to_vec();
+        want.extend_from_slice(&key_hash);
+        want.extend_from_slice(&tag);
+        assert_eq!(b.encode(), want);
+        assert_eq!(Bucket::decode(&want).expect("decode"), b);
+    }
+
     #[test]
     fn slots_spread_over_buckets() {
         let used: std::collections::BTreeSet<usize> = (0..2000)
