@@ -281,7 +281,12 @@ async fn an_export_holds_no_secret_and_the_cli_names_the_line_of_any_tampering()
         assert!(!r.text.contains(planted), "{planted} in the export");
     }
     let lines: Vec<&str> = r.text.lines().collect();
-    assert_eq!(lines.len(), 5, "four puts and the token's creation: {}", r.text);
+    assert_eq!(
+        lines.len(),
+        5,
+        "four puts and the token's creation: {}",
+        r.text
+    );
     let csv = http.get("/api/vault/audit/export?format=csv").await;
     assert_eq!(csv.status, 200);
     assert!(
