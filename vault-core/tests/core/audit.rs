@@ -563,76 +563,52 @@ async fn entry_keys(store: &SharedStore) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A log of `n` puts whose entries (keys and values, newest first) are then changed in the
+/// store by `tamper`; the vault's own check's first bad entry.
+async fn tampered(
+    n: usize,
+    tamper: impl FnOnce(&[Vec<u8>], &[Vec<u8>]) -> Vec<Write>,
+) -> vault_core::audit::BadEntry {
+    let (v, store) = log_of(n).await;
+    let entries = store
+        .scan(b"audit/e/", None, usize::MAX)
+        .await
+        .expect("scan");
+    let (keys, values): (Vec<_>, Vec<_>) = entries.into_iter().unzip();
+    store
+        .commit(vec![], tamper(&keys, &values))
+        .await
+        .expect("tamper");
+    let report = v.audit().verify().await.expect("verify");
+    assert!(!report.valid, "{report:?}");
+    report.first_bad.expect("a bad entry")
+}
+
 #[tokio::test]
 async fn the_vaults_own_check_finds_a_removed_or_damaged_entry() {
-    // A middle entry removed.
-    let (v, store) = log_of(6).await;
-    let keys = entry_keys(&store).await;
-    store
-        .commit(vec![], vec![Write::Delete(keys[2].clone())])
-        .await
-        .expect("delete");
-    let r = v.audit().verify().await.expect("verify");
-    assert!(!r.valid);
-    let bad = r.first_bad.expect("bad");
-    assert_eq!(bad.problem, Problem::Missing, "{bad:?}");
-    assert_eq!(bad.seq, 4, "{bad:?}");
+    // A middle entry removed: found at the entry after the gap.
+    let bad = tampered(6, |keys, _| vec![Write::Delete(keys[2].clone())]).await;
+    assert_eq!((bad.problem, bad.seq), (Problem::Missing, 4), "{bad:?}");
 
     // The newest entry removed: the head still records it.
-    let (v, store) = log_of(3).await;
-    let keys = entry_keys(&store).await;
-    store
-        .commit(vec![], vec![Write::Delete(keys[0].clone())])
-        .await
-        .expect("delete");
-    let bad = v
-        .audit()
-        .verify()
-        .await
-        .expect("verify")
-        .first_bad
-        .expect("bad");
+    let bad = tampered(3, |keys, _| vec![Write::Delete(keys[0].clone())]).await;
     assert_eq!((bad.problem, bad.seq), (Problem::Missing, 3), "{bad:?}");
 
     // Two entries' stored values swapped: neither opens under the other's key.
-    let (v, store) = log_of(3).await;
-    let keys = entry_keys(&store).await;
-    let a = store.get(&keys[0]).await.expect("get").expect("a");
-    let b = store.get(&keys[1]).await.expect("get").expect("b");
-    store
-        .commit(
-            vec![],
-            vec![
-                Write::Put(keys[0].clone(), b),
-                Write::Put(keys[1].clone(), a),
-            ],
-        )
-        .await
-        .expect("swap");
-    let bad = v
-        .audit()
-        .verify()
-        .await
-        .expect("verify")
-        .first_bad
-        .expect("bad");
+    let bad = tampered(3, |keys, values| {
+        vec![
+            Write::Put(keys[0].clone(), values[1].clone()),
+            Write::Put(keys[1].clone(), values[0].clone()),
+        ]
+    })
+    .await;
     assert_eq!(bad.problem, Problem::Changed, "{bad:?}");
 
-    // The oldest entries removed.
-    let (v, store) = log_of(3).await;
-    let keys = entry_keys(&store).await;
-    let last = keys.last().expect("oldest").clone();
-    store
-        .commit(vec![], vec![Write::Delete(last)])
-        .await
-        .expect("delete");
-    let bad = v
-        .audit()
-        .verify()
-        .await
-        .expect("verify")
-        .first_bad
-        .expect("bad");
+    // The oldest entry removed.
+    let bad = tampered(3, |keys, _| {
+        vec![Write::Delete(keys.last().expect("oldest").clone())]
+    })
+    .await;
     assert_eq!((bad.problem, bad.seq), (Problem::Missing, 1), "{bad:?}");
 
     // The tail cut and the head written back from before it: the ledger catches the head.
