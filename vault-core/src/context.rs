@@ -54,12 +54,31 @@ impl Caller {
 
 /// Where a request came from, for its audit entries: the request id and the client's address.
 /// In-process callers have none (their entries say `embedded`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Origin {
     /// The request id (an HTTP server's `X-Request-Id`).
     pub request_id: Option<String>,
     /// The client's address.
     pub client: String,
+    /// Set once an operation of this request made its audit entry (shared by clones).
+    recorded: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Origin {
+    /// A request `request_id` from `client`.
+    pub fn new(request_id: Option<String>, client: String) -> Origin {
+        Origin {
+            request_id,
+            client,
+            recorded: Arc::default(),
+        }
+    }
+
+    /// Whether an operation of this request (of this origin or a clone) made an audit entry:
+    /// when none did, the server records the request's rejection itself.
+    pub fn recorded(&self) -> bool {
+        self.recorded.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// What an operation does to its resource, in the terms policies are written in. A family
@@ -312,6 +331,9 @@ impl Ctx {
 
     /// The audit entry of `op` by this caller with `outcome`, not yet in a chain.
     pub(crate) fn draft(&self, op: &Operation, outcome: &str) -> Draft {
+        if let Some(o) = &self.origin {
+            o.recorded.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         Draft {
             time: self.clock().now(),
             request_id: self.origin.as_ref().and_then(|o| o.request_id.clone()),
@@ -342,6 +364,14 @@ impl Ctx {
         (draft.actor_id, draft.actor_name) =
             actor.unwrap_or_else(|| ("anonymous".into(), String::new()));
         self.barrier().audit_later(draft).await
+    }
+
+    /// Queues the audit entry of a request a surface refused before it became an operation
+    /// (its input did not parse): op `request`, path the route (e.g.
+    /// `/api/vault/credentials/{key}`), outcome the error code answered.
+    pub(crate) async fn record_rejected(&self, route: &str, outcome: &str) -> Result<()> {
+        let op = Operation::new("request", Capability::Read, route.to_string());
+        self.record(&op, outcome).await
     }
 
     /// Queues the audit entry of `op` with `outcome` (names and outcome, never values).

@@ -159,6 +159,14 @@ impl Vault {
         self.ctx.record_failed_auth(None, outcome).await
     }
 
+    /// Records a request a surface refused before it became an operation (a body or query
+    /// that did not parse, a bad name in the path): op `request`, path the route template,
+    /// outcome the error code, actor this handle's caller. A server calls it when no
+    /// operation of the request was recorded (see [`Origin::recorded`]).
+    pub async fn record_rejected(&self, route: &str, outcome: &str) -> Result<()> {
+        self.ctx.record_rejected(route, outcome).await
+    }
+
     /// Who this handle's operations are attributed to.
     pub fn caller(&self) -> &Caller {
         self.ctx.caller()
@@ -256,9 +264,13 @@ fn spawn_audit_flusher(core: &Arc<Core>) {
             }
             let Some(core) = weak.upgrade() else { break };
             if let Err(e) = core.barrier.commit_audit().await {
-                // The barrier now fails closed: every later operation is refused.
                 tracing::error!(error = %e, "audit entries could not be committed");
-                break;
+                if core.barrier.check().await.is_err() {
+                    // Failing closed (or the store is gone): every later operation is refused
+                    // and there is nothing more to commit.
+                    break;
+                }
+                // Otherwise (a transient conflict) the entries are queued again: next tick.
             }
         }
     });

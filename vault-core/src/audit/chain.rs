@@ -16,6 +16,9 @@ use crate::error::{Error, Result};
 pub(crate) const ENTRY_PREFIX: &[u8] = b"audit/e/";
 /// Where each writer's head lives: `audit/h/<writer>` (a ledger-tracked record).
 pub(crate) const HEAD_PREFIX: &[u8] = b"audit/h/";
+/// The registry of every writer that ever wrote (a ledger-tracked record): a writer is added
+/// in its first commit, and the check requires a head for each.
+pub(crate) const WRITERS_KEY: &[u8] = b"audit/i/writers";
 /// Queued entries above which the operation that queues one commits the queue itself.
 pub(crate) const PENDING_MAX: usize = 4096;
 

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::chain::{ENTRY_PREFIX, EntryKey, HEAD_PREFIX, Head, head_key};
-use super::verify::Verifier;
+use super::chain::{ENTRY_PREFIX, EntryKey, HEAD_PREFIX, Head, WRITERS_KEY, head_key};
+use super::verify::{Problem, Verifier};
 use super::{AuditApi, AuditEntry, AuditQuery, QUERY_SCAN_BUDGET, VerifyReport};
 use crate::context::{Capability, Ctx, Operation};
 use crate::error::{Error, Result};
@@ -31,7 +31,7 @@ impl Audit {
     /// The whole log, newest first, in batches (for an export): `read` on `audit` is checked
     /// (and the export audited) once, here.
     pub async fn export(&self) -> Result<AuditExport> {
-        self.ctx.barrier().commit_audit().await?;
+        self.commit_queue().await?;
         self.ctx
             .run(op("audit.export"), async {
                 Ok(AuditExport {
@@ -41,6 +41,15 @@ impl Audit {
                 })
             })
             .await
+    }
+
+    /// Commits the queued entries first, so the log is complete up to now: for a caller who
+    /// may read it (anyone else is refused by the choke point next, and may not cause commits).
+    async fn commit_queue(&self) -> Result<()> {
+        if self.ctx.allows(Capability::Read, "audit") {
+            self.ctx.barrier().commit_audit().await?;
+        }
+        Ok(())
     }
 
     async fn query_inner(&self, query: &AuditQuery) -> Result<Page<AuditEntry>> {
@@ -88,12 +97,19 @@ impl Audit {
             if !full {
                 return Ok(page);
             }
+            tokio::task::yield_now().await;
         }
     }
 
     async fn verify_inner(&self) -> Result<VerifyReport> {
         let barrier = self.ctx.barrier();
+        // Every writer ever registered must still have its head (a whole chain removed).
+        let registered: Vec<String> = match barrier.read(WRITERS_KEY).await? {
+            Some(opened) => serde_json::from_slice(&opened.plain).map_err(|_| Error::Integrity)?,
+            None => Vec::new(),
+        };
         let mut heads = Vec::new();
+        let mut broken_head = None;
         let mut after: Option<Vec<u8>> = None;
         loop {
             let keys = barrier
@@ -102,8 +118,20 @@ impl Audit {
             let full = keys.len() == BATCH;
             for key in keys {
                 let writer = String::from_utf8_lossy(&key[HEAD_PREFIX.len()..]).into_owned();
-                let head = read_head(barrier, &writer).await?.ok_or(Error::Integrity)?;
-                heads.push((writer, head));
+                match read_head(barrier, &writer).await {
+                    Ok(Some(head)) => heads.push((writer, head)),
+                    Ok(None) => {}
+                    Err(Error::Integrity) => {
+                        broken_head.get_or_insert((
+                            writer.clone(),
+                            format!(
+                                "writer {writer}'s head is not the one the ledger records: it \
+                                 was rolled back, written back or damaged"
+                            ),
+                        ));
+                    }
+                    Err(e) => return Err(e),
+                }
                 after = Some(key);
             }
             if !full {
@@ -111,6 +139,18 @@ impl Audit {
             }
         }
         let mut v = Verifier::with_heads(heads);
+        if let Some((writer, why)) = broken_head {
+            v.chain_problem(&writer, Problem::Changed, why);
+        }
+        for writer in &registered {
+            if !v.knows(writer) {
+                v.chain_problem(
+                    writer,
+                    Problem::Missing,
+                    format!("writer {writer}'s head is missing: its chain was removed"),
+                );
+            }
+        }
         let mut after: Option<Vec<u8>> = None;
         loop {
             let batch = barrier
@@ -120,10 +160,18 @@ impl Audit {
             for (key, opened) in batch {
                 match opened.and_then(|plain| decode(&plain)) {
                     Ok(e) => {
-                        if !v.knows(&e.writer)
-                            && let Some(h) = read_head(barrier, &e.writer).await?
-                        {
-                            v.add_head(e.writer.clone(), h);
+                        // A writer that started after the heads were read.
+                        if !v.knows(&e.writer) {
+                            match read_head(barrier, &e.writer).await {
+                                Ok(Some(h)) => v.add_head(e.writer.clone(), h),
+                                Ok(None) => {}
+                                Err(Error::Integrity) => v.chain_problem(
+                                    &e.writer,
+                                    Problem::Changed,
+                                    format!("writer {}'s head does not open", e.writer),
+                                ),
+                                Err(err) => return Err(err),
+                            }
                         }
                         if !v.appended_since(&e) {
                             v.push(&e, None)?;
@@ -144,6 +192,8 @@ impl Audit {
             if !full || v.is_bad() {
                 break;
             }
+            // A long check must not hold a runtime thread (sled reads are synchronous).
+            tokio::task::yield_now().await;
         }
         Ok(v.finish())
     }
@@ -190,6 +240,10 @@ impl AuditExport {
         if self.done {
             return Ok(Vec::new());
         }
+        if self.after.is_some() {
+            // Between batches, let other requests run (sled reads are synchronous).
+            tokio::task::yield_now().await;
+        }
         let batch = self
             .ctx
             .barrier()
@@ -208,15 +262,14 @@ impl AuditExport {
 #[async_trait]
 impl AuditApi for Audit {
     async fn query(&self, query: AuditQuery) -> Result<Page<AuditEntry>> {
-        // The entries queued so far are committed first, so the log is complete up to now.
-        self.ctx.barrier().commit_audit().await?;
+        self.commit_queue().await?;
         self.ctx
             .run(op("audit.query"), self.query_inner(&query))
             .await
     }
 
     async fn verify(&self) -> Result<VerifyReport> {
-        self.ctx.barrier().commit_audit().await?;
+        self.commit_queue().await?;
         self.ctx.run(op("audit.verify"), self.verify_inner()).await
     }
 }

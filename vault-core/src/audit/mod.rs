@@ -171,8 +171,14 @@ impl AuditQuery {
             ("path_prefix", &f.path_prefix),
             ("outcome", &f.outcome),
         ] {
-            if value.as_ref().is_some_and(|v| v.len() > 1024) {
-                return Err(Error::invalid(field, "must be at most 1024 bytes"));
+            match value {
+                Some(v) if v.is_empty() => {
+                    return Err(Error::invalid(field, "must not be empty (leave it out)"));
+                }
+                Some(v) if v.len() > 1024 => {
+                    return Err(Error::invalid(field, "must be at most 1024 bytes"));
+                }
+                _ => {}
             }
         }
         if let (Some(since), Some(until)) = (f.since, f.until)

@@ -8,7 +8,7 @@
 //! recorded head.
 
 use std::collections::HashMap;
-use std::io::BufRead;
+use std::io::{BufRead, Read as _};
 
 use serde::{Deserialize, Serialize};
 
@@ -148,6 +148,11 @@ impl Verifier {
         }
     }
 
+    /// A problem of a writer's chain as a whole (its head, or the chain, gone or damaged).
+    pub(crate) fn chain_problem(&mut self, writer: &str, problem: Problem, why: String) {
+        self.fail(0, writer, None, problem, why);
+    }
+
     /// An entry that could not be read at all (does not open, or is not an entry).
     pub(crate) fn unreadable(&mut self, seq: u64, writer: &str, line: Option<u64>, why: &str) {
         self.entries += 1;
@@ -174,6 +179,16 @@ impl Verifier {
             return Ok(());
         }
         let w = e.writer.as_str();
+        if e.seq == 0 {
+            self.fail(
+                0,
+                w,
+                line,
+                Problem::Changed,
+                "an entry has seq 0: chains start at 1".into(),
+            );
+            return Ok(());
+        }
         if e.compute_hash()? != e.hash {
             self.fail(
                 e.seq,
@@ -319,16 +334,31 @@ impl Verifier {
 /// offline: the same checks as the vault's own, except that an export has no heads, so the
 /// newest entries of a writer cut from the top of the file go unnoticed (compare the newest
 /// hash with the vault's). A bad entry is named by its line (from 1).
-pub fn verify_jsonl(reader: impl BufRead) -> Result<VerifyReport> {
+pub fn verify_jsonl(mut reader: impl BufRead) -> Result<VerifyReport> {
     let mut v = Verifier::default();
-    for (i, line) in reader.lines().enumerate() {
-        let n = i as u64 + 1;
-        let line =
-            line.map_err(|e| crate::Error::invalid("file", format!("could not be read: {e}")))?;
+    let mut buf = Vec::new();
+    let mut n = 0u64;
+    loop {
+        buf.clear();
+        n += 1;
+        // One line at most MAX_LINE bytes is read into memory (an entry is well under 1 KiB).
+        let read = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| crate::Error::invalid("file", format!("could not be read: {e}")))?;
+        if read == 0 {
+            break;
+        }
+        if buf.len() > MAX_LINE {
+            v.unreadable(0, "", Some(n), "the line is longer than any audit entry");
+            break;
+        }
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<AuditEntry>(&line) {
+        match serde_json::from_str::<AuditEntry>(line) {
             Ok(e) => v.push(&e, Some(n))?,
             Err(_) => v.unreadable(0, "", Some(n), "the line is not an audit entry"),
         }
@@ -336,5 +366,15 @@ pub fn verify_jsonl(reader: impl BufRead) -> Result<VerifyReport> {
             break;
         }
     }
+    if v.entries == 0 {
+        v.chain_problem(
+            "",
+            Problem::Missing,
+            "the file holds no audit entries".into(),
+        );
+    }
     Ok(v.finish())
 }
+
+/// Longest line an export can hold (an entry is well under 1 KiB).
+const MAX_LINE: usize = 64 * 1024;

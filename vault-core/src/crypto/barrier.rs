@@ -534,6 +534,21 @@ impl Barrier {
         let head = chain.head(sealed.as_deref(), |s| {
             self.open(&head_key, s).map(|p| p.to_vec())
         })?;
+        if head.is_none() {
+            // A new writer: listed in the registry in its first commit, so that removing a
+            // whole chain (entries and head) is caught.
+            let key = chain::WRITERS_KEY.to_vec();
+            let current = self.read_current(&key).await?;
+            let mut writers: Vec<String> = match &current {
+                Some(sealed) => serde_json::from_slice(&self.open(&key, sealed)?)
+                    .map_err(|_| Error::Integrity)?,
+                None => Vec::new(),
+            };
+            writers.push(chain.writer().to_string());
+            let json = serde_json::to_vec(&writers).map_err(|e| Error::Internal(e.to_string()))?;
+            writes.push(Write::Put(key.clone(), self.seal(&key, &json)?));
+            conditions.push(Condition::unchanged(&key, current.as_deref()));
+        }
         let (entries, new_head) = chain.extend(head.as_ref(), drafts)?;
         for e in &entries {
             let key = EntryKey::of(e);

@@ -33,6 +33,8 @@ pub const TOKEN_RANDOM_CHARS: usize = 48;
 pub const ID_PREFIX: &str = "tok_";
 /// Random base62 characters after [`ID_PREFIX`].
 pub const ID_RANDOM_CHARS: usize = 12;
+/// Names a token may not take: the actors the audit log names without a token.
+pub const RESERVED_NAMES: [&str; 3] = ["root", "embedded", "anonymous"];
 /// Longest accepted time to live (10 years).
 pub const MAX_TTL: Duration = Duration::from_secs(3650 * 86_400);
 /// How often at most a token's `last_used_at` is written.
@@ -53,6 +55,16 @@ impl TokenCreate {
     /// Checks the request (`invalid` naming the field), returning its policy.
     pub fn check(&self) -> Result<Policy> {
         check_name("name", &self.name)?;
+        // The audit log names actors by id or name: a token must not pass for another actor.
+        if RESERVED_NAMES.contains(&self.name.as_str()) || self.name.starts_with(ID_PREFIX) {
+            return Err(Error::invalid(
+                "name",
+                format!(
+                    "is reserved ({} and names starting with {ID_PREFIX} name other actors)",
+                    RESERVED_NAMES.join(", ")
+                ),
+            ));
+        }
         if let Some(ttl) = self.ttl
             && (ttl.is_zero() || ttl > MAX_TTL)
         {

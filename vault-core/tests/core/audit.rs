@@ -451,6 +451,17 @@ async fn queries_filter_page_newest_first_and_need_read_on_audit() {
         (
             q(
                 AuditFilter {
+                    actor: Some(String::new()),
+                    ..AuditFilter::default()
+                },
+                None,
+                None,
+            ),
+            "actor",
+        ),
+        (
+            q(
+                AuditFilter {
                     since: Some(Timestamp::from_millis(T0 + 1)),
                     until: Some(Timestamp::from_millis(T0)),
                     ..AuditFilter::default()
@@ -517,14 +528,17 @@ async fn queries_filter_page_newest_first_and_need_read_on_audit() {
 #[tokio::test]
 async fn origin_is_recorded_as_the_server_gives_it() {
     let (v, _clock, _store) = memory_vault().await;
-    let r = v.with_origin(Origin {
-        request_id: Some("req-1".into()),
-        client: "192.0.2.7".into(),
-    });
+    let origin = Origin::new(Some("req-1".into()), "192.0.2.7".into());
+    assert!(!origin.recorded());
+    let r = v.with_origin(origin.clone());
     r.credentials()
         .put(cput("svc", "K", "v"))
         .await
         .expect("put");
+    assert!(
+        origin.recorded(),
+        "the put's entry is seen by every clone of the origin"
+    );
     r.record_failed_auth("unauthorized").await.expect("record");
     let entries = all_entries(&v).await;
     let put = entries
@@ -632,8 +646,38 @@ async fn the_vaults_own_check_finds_a_removed_or_damaged_entry() {
         )
         .await
         .expect("roll back");
-    let e = v.audit().verify().await.expect_err("rolled back head");
-    assert_eq!(e.code(), "integrity");
+    let bad = v
+        .audit()
+        .verify()
+        .await
+        .expect("verify")
+        .first_bad
+        .expect("rolled back head");
+    assert_eq!(bad.problem, Problem::Changed, "{bad:?}");
+    assert!(bad.reason.contains("ledger"), "{bad:?}");
+
+    // A whole chain removed, entries and head: the writers' registry still lists it.
+    let (v, store) = log_of(2).await;
+    let all = store.scan(b"audit/", None, usize::MAX).await.expect("scan");
+    let gone: Vec<Write> = all
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(b"audit/e/") || k.starts_with(b"audit/h/"))
+        .map(|(k, _)| Write::Delete(k))
+        .collect();
+    store.commit(vec![], gone).await.expect("remove the chain");
+    let report = v.audit().verify().await.expect("verify");
+    let bad = report.first_bad.expect("a removed chain");
+    assert_eq!(bad.problem, Problem::Missing, "{bad:?}");
+    assert!(bad.reason.contains("chain was removed"), "{bad:?}");
+    // And the registry removed too: the ledger still records it.
+    store
+        .commit(vec![], vec![Write::Delete(b"audit/i/writers".to_vec())])
+        .await
+        .expect("remove the registry");
+    assert_eq!(
+        v.audit().verify().await.expect_err("registry").code(),
+        "integrity"
+    );
 }
 
 fn export_lines(entries: &[AuditEntry]) -> Vec<String> {
@@ -704,6 +748,25 @@ async fn an_export_checked_offline_names_the_line_of_a_changed_missing_or_swappe
     cut.pop();
     let bad = check(&cut).first_bad.expect("cut");
     assert_eq!(bad.problem, Problem::Missing, "{bad:?}");
+
+    // An entry with seq 0 and a hash that fits it: no chain has one.
+    let mut zero = lines.clone();
+    let mut e: AuditEntry = serde_json::from_str(&zero[0]).expect("parse");
+    e.seq = 0;
+    e.hash = e.compute_hash().expect("hash");
+    zero[0] = e.to_json_line().expect("line");
+    let bad = check(&zero).first_bad.expect("seq 0");
+    assert_eq!(
+        (bad.problem, bad.line),
+        (Problem::Changed, Some(1)),
+        "{bad:?}"
+    );
+
+    // Nothing to check is not a valid log; nor is a line longer than any entry.
+    assert!(!check(&[]).valid);
+    let long = vec!["x".repeat(100 * 1024)];
+    let bad = check(&long).first_bad.expect("long line");
+    assert_eq!(bad.line, Some(1), "{bad:?}");
 
     // Not an entry at all.
     let mut junk = lines.clone();

@@ -471,6 +471,16 @@ async fn bad_tokens_and_bad_requests_are_refused_clearly() {
         .await
         .expect_err("name");
     assert_eq!(e.field(), Some("name"));
+    // Names the audit log gives other actors cannot be taken by a token.
+    for reserved in ["root", "embedded", "anonymous", "tok_AAAAAAAAAAAA"] {
+        let e = root
+            .tokens()
+            .create(create(reserved, vec![rule("audit", &[Capability::Read])]))
+            .await
+            .expect_err(reserved);
+        assert_eq!(e.field(), Some("name"), "{reserved}");
+        assert!(e.to_string().contains("reserved"), "{e}");
+    }
     let e = root
         .tokens()
         .create(create(

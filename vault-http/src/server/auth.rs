@@ -115,8 +115,10 @@ fn presented_tokens(headers: &HeaderMap) -> Vec<&[u8]> {
 /// `[A-Za-z0-9._:-]`), made up otherwise, and sent back on the response.
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// Where a request comes from, for the audit log: its request id and the peer address.
-pub fn origin(headers: &HeaderMap, peer: Option<IpAddr>) -> Origin {
+/// Where a request comes from, for the audit log: its request id and the peer address. A
+/// request id that looks like a token (a `vault_sk_` one, or the service token) is not kept:
+/// the log never holds a token, even one a client put in the wrong header.
+pub fn origin(headers: &HeaderMap, peer: Option<IpAddr>, service_token: &[u8]) -> Origin {
     let given = headers
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
@@ -125,6 +127,8 @@ pub fn origin(headers: &HeaderMap, peer: Option<IpAddr>) -> Origin {
                 && id
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+                && !id.starts_with(TOKEN_PREFIX)
+                && !constant_time_eq(id.as_bytes(), service_token)
         })
         .map(str::to_string);
     let request_id = given.or_else(|| {
@@ -132,10 +136,10 @@ pub fn origin(headers: &HeaderMap, peer: Option<IpAddr>) -> Origin {
             .ok()
             .map(|r| format!("req_{r}"))
     });
-    Origin {
+    Origin::new(
         request_id,
-        client: peer.map_or_else(|| "unknown".to_string(), |p| p.to_string()),
-    }
+        peer.map_or_else(|| "unknown".to_string(), |p| p.to_string()),
+    )
 }
 
 /// The caller a request's token identifies: the root token (compared in constant time) is
@@ -153,9 +157,19 @@ pub async fn authenticate(
     origin: &Origin,
 ) -> Result<Caller> {
     let vault = state.vault().with_origin(origin.clone());
+    // Checked before anything is looked at or recorded: an address out of attempts gets 429
+    // and adds nothing to the audit log.
+    if let Some(ip) = peer {
+        state.auth_failures().check(ip)?;
+    }
     let presented = presented_tokens(headers);
     match presented.len() {
         0 => {
+            // A request without a token spends an attempt like a wrong one, so that it cannot
+            // flood the audit log faster than the limiter allows.
+            if let Some(ip) = peer {
+                state.auth_failures().fail(ip);
+            }
             vault.record_failed_auth("unauthorized").await?;
             return Err(Error::Unauthorized(
                 "missing service token: send Authorization: Bearer <token> or X-Service-Token"
@@ -171,9 +185,6 @@ pub async fn authenticate(
                 ),
             ));
         }
-    }
-    if let Some(ip) = peer {
-        state.auth_failures().check(ip)?;
     }
     let presented = presented[0];
     let expected = state.token().expose_secret().as_bytes();

@@ -228,6 +228,41 @@ async fn bad_audit_queries_are_400_naming_the_parameter() {
         assert_error(&r, 400, "invalid");
         assert_eq!(r.body["field"], field, "{query}: {}", r.text);
     }
+    // Requests refused before they became an operation (3 of the 6 audit queries above did
+    // not parse; the others reached the log's own checks, audited as `audit.query`) are
+    // audited as the route they hit.
+    let r = http
+        .post_raw("/api/vault/credentials", b"{\"key\": planted-body-51")
+        .await;
+    assert_error(&r, 400, "invalid");
+    let big = format!("{{\"value\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let r = http
+        .post_raw("/api/vault/credentials", big.as_bytes())
+        .await;
+    assert_error(&r, 413, "payload_too_large");
+    let r = http.get("/api/vault/audit?op=request&limit=1000").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got: Vec<(String, String)> = r.body["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .rev()
+        .map(|e| {
+            assert_eq!(e["actor_id"], "root");
+            (
+                e["path"].as_str().unwrap_or_default().to_string(),
+                e["outcome"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let mut want: Vec<(String, String)> = (0..3)
+        .map(|_| ("/api/vault/audit".to_string(), "invalid".to_string()))
+        .collect();
+    want.push(("/api/vault/audit/export".into(), "invalid".into()));
+    want.push(("/api/vault/credentials".into(), "invalid".into()));
+    want.push(("/api/vault/credentials".into(), "payload_too_large".into()));
+    assert_eq!(got, want);
+    assert!(!r.text.contains("planted-body-51"));
 }
 
 /// Runs `vault-http audit ...` (against `base` with `token`, or offline).
@@ -416,5 +451,50 @@ async fn kill_9_keeps_every_write_entry_and_a_clean_stop_keeps_every_read_entry(
             .unwrap_or(0),
         reads + 3,
         "a clean stop commits every queued entry: {after:?}"
+    );
+}
+
+#[tokio::test]
+async fn requests_without_a_token_are_rate_limited_before_they_reach_the_audit_log() {
+    let dir = TestDir::new();
+    let server = dir.start();
+    let http = server.http();
+    let mut statuses = Vec::new();
+    for _ in 0..15 {
+        let r = http
+            .send(
+                "GET",
+                "/api/vault/credentials?service=svc",
+                Auth::None,
+                None,
+            )
+            .await;
+        statuses.push(r.status);
+    }
+    // The burst of failed attempts (10), then 429 (the refill of one a second may add one).
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert!(limited >= 4, "{statuses:?}");
+    // The address is limited now (the service token too): read the log from the data dir.
+    assert!(server.terminate().success());
+    let key = vault_core::crypto::RootKeySource::parse(crate::support::KEY_HEX).expect("key");
+    let (v, _) = vault_core::Vault::open_dir(dir.data(), Some(key))
+        .await
+        .expect("open");
+    let query = vault_core::AuditQuery {
+        filter: vault_core::AuditFilter {
+            op: Some("auth".into()),
+            ..Default::default()
+        },
+        limit: Some(100),
+        after: None,
+    };
+    let page = vault_core::AuditApi::query(v.audit(), query)
+        .await
+        .expect("query");
+    assert!(page.items.iter().all(|e| e.actor_id == "anonymous"));
+    assert_eq!(
+        page.items.len(),
+        15 - limited,
+        "only the answered attempts are audited"
     );
 }

@@ -49,6 +49,17 @@ const CSV_HEADER: [&str; 12] = [
     "hash",
 ];
 
+/// A cell a spreadsheet will not read as a formula: one starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return gets a leading `'` (OWASP's advice on CSV injection). Only client
+/// chosen text (a token's name, a request id) can start so.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 /// One batch of entries in `format`, with the CSV header first when `header`.
 fn render(format: ExportFormat, entries: &[AuditEntry], header: bool) -> Result<Vec<u8>, Error> {
     let internal = |e: &dyn std::fmt::Display| Error::Internal(format!("export: {e}"));
@@ -69,20 +80,23 @@ fn render(format: ExportFormat, entries: &[AuditEntry], header: bool) -> Result<
             for e in entries {
                 let seq = e.seq.to_string();
                 let time = e.time.to_string();
-                w.write_record([
-                    seq.as_str(),
-                    &e.writer,
-                    &time,
-                    e.request_id.as_deref().unwrap_or(""),
-                    &e.actor_id,
-                    &e.actor_name,
-                    &e.op,
-                    &e.path,
-                    &e.outcome,
-                    &e.client,
-                    &e.prev,
-                    &e.hash,
-                ])
+                w.write_record(
+                    [
+                        seq.as_str(),
+                        &e.writer,
+                        &time,
+                        e.request_id.as_deref().unwrap_or(""),
+                        &e.actor_id,
+                        &e.actor_name,
+                        &e.op,
+                        &e.path,
+                        &e.outcome,
+                        &e.client,
+                        &e.prev,
+                        &e.hash,
+                    ]
+                    .map(|c| inert(c).into_owned()),
+                )
                 .map_err(|e| internal(&e))?;
             }
             w.into_inner().map_err(|e| internal(&e))
@@ -133,14 +147,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_has_a_header_and_quotes_what_needs_quoting() {
+    fn csv_has_a_header_quotes_what_needs_quoting_and_defuses_formulas() {
         let e = AuditEntry {
             seq: 1,
             writer: "w1".into(),
             time: vault_core::Timestamp::from_millis(0),
             request_id: None,
             actor_id: "tok_1".into(),
-            actor_name: "a,b".into(),
+            actor_name: "-1+1,b".into(),
             op: "credentials.get".into(),
             path: "credentials/s/K".into(),
             outcome: "ok".into(),
@@ -153,7 +167,7 @@ mod tests {
         assert_eq!(
             text,
             "seq,writer,time,request_id,actor_id,actor_name,op,path,outcome,client,prev,hash\n\
-             1,w1,1970-01-01T00:00:00.000Z,,tok_1,\"a,b\",credentials.get,credentials/s/K,ok,127.0.0.1,p,h\n"
+             1,w1,1970-01-01T00:00:00.000Z,,tok_1,\"'-1+1,b\",credentials.get,credentials/s/K,ok,127.0.0.1,p,h\n"
         );
     }
 }

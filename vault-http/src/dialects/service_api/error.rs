@@ -6,6 +6,11 @@ use axum::response::{IntoResponse, Response};
 use vault_client::wire::service_api::ErrorBody;
 use vault_core::Error;
 
+/// The error code a response answered (a response extension, for the audit of requests
+/// refused before they became an operation).
+#[derive(Debug, Clone)]
+pub struct AnsweredError(pub String);
+
 /// An error answer of the `/api/vault/*` dialect.
 #[derive(Debug)]
 pub struct ApiError(pub Error);
@@ -43,6 +48,8 @@ impl IntoResponse for ApiError {
             success: false,
         };
         let mut resp = (status, axum::Json(body)).into_response();
+        resp.extensions_mut()
+            .insert(AnsweredError(e.code().to_string()));
         if let Some(secs) = e.retry_after() {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

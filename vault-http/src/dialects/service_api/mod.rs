@@ -65,14 +65,32 @@ async fn require_token(State(state): State<AppState>, mut req: Request, next: Ne
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    let origin = auth::origin(req.headers(), peer);
+    let origin = auth::origin(
+        req.headers(),
+        peer,
+        state.token().expose_secret().as_bytes(),
+    );
     let request_id = origin.request_id.clone();
     let mut resp = match auth::authenticate(req.headers(), &state, peer, &origin).await {
         Ok(caller) => {
             let id = auth::CallerId(caller.id().to_string());
-            req.extensions_mut().insert(caller);
-            req.extensions_mut().insert(origin);
+            let route = req
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or_else(|| req.uri().path().to_string(), |m| m.as_str().to_string());
+            req.extensions_mut().insert(caller.clone());
+            req.extensions_mut().insert(origin.clone());
             let mut resp = next.run(req).await;
+            // A request refused before it became an operation (its input did not parse) is
+            // audited here, as the route it was sent to.
+            if !origin.recorded()
+                && let Some(error::AnsweredError(code)) = resp.extensions().get().cloned()
+            {
+                let vault = state.vault().with_caller(caller).with_origin(origin);
+                if let Err(e) = vault.record_rejected(&route, &code).await {
+                    resp = ApiError(e).into_response();
+                }
+            }
             resp.extensions_mut().insert(id);
             resp
         }
