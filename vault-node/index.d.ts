@@ -105,6 +105,8 @@ export declare class Vault {
   readonly configs: Configs
   /** Tokens with scoped policies: create, list, revoke, and the caller's own. */
   readonly tokens: Tokens
+  /** The audit log: query and verify (needs `read` on `audit`). */
+  readonly audit: Audit
   /** `"embedded"` or `"remote"`. */
   readonly mode: 'embedded' | 'remote'
   /** The dev key file used when `open` was given no key, else `null`. */
@@ -113,7 +115,13 @@ export declare class Vault {
   readonly closed: boolean
   /** Health of the vault (remote: of the server; `unavailable` when unreachable). */
   health(): Promise<Health>
-  /** Releases the vault (embedded: its data directory); later calls reject with `invalid`. */
+  /**
+   * Closes the vault; later calls reject with `invalid`, closing twice does nothing. Embedded:
+   * commits the audit entries still queued and releases the data directory (once calls in
+   * flight finish) before it returns, so the directory can be opened again at once; blocks the
+   * event loop for that commit. Throws a `VaultError` when the entries cannot be committed (the
+   * vault is closed all the same).
+   */
   close(): void
 }
 
@@ -247,9 +255,9 @@ export interface ListOptions {
 
 /** A record a listing found but could not read (e.g. it failed its integrity check). */
 export interface Unreadable {
-  /** The service listed; absent in a listing of tokens. */
+  /** The service listed; absent in a listing of tokens or an audit query. */
   service?: string
-  /** The credential key, strategy id or token id. */
+  /** The credential key, strategy id or token id; in an audit query, the entry's position. */
   name: string
   /** The stable error code, e.g. `integrity`. */
   code: ErrorCode | (string & {})
@@ -423,4 +431,84 @@ export interface TokenInfo {
 /** The outcome of `tokens.revoke`. */
 export interface TokenRevoked {
   id: string
+}
+
+/** Options of `audit.query`: filters (combined with AND) and the page. */
+export interface AuditQueryOptions {
+  /** Actor id or name, exactly: a token id or name, `root`, `embedded`, `anonymous`. */
+  actor?: string
+  /** Operation, exactly, e.g. `credentials.get`, `tokens.create`, `auth`. */
+  op?: string
+  /** Resource paths starting with this, e.g. `credentials/fxshinobi/`. */
+  pathPrefix?: string
+  /** Outcome, exactly: `ok` or an error code. */
+  outcome?: 'ok' | ErrorCode | (string & {})
+  /** Entries at or after this time: a `Date` or an RFC 3339 UTC string. */
+  since?: Date | string
+  /** Entries before this time: a `Date` or an RFC 3339 UTC string. */
+  until?: Date | string
+  /** Most entries to return: 1 to 1000, default 100. */
+  limit?: number
+  /** A previous page's `next`. */
+  after?: string
+}
+
+/** One entry of the audit log: who did what to which resource. Never a value or a token. */
+export interface AuditEntry {
+  /** Position in its writer's chain, from 1. */
+  seq: number
+  /** The writer (one opened vault or server) whose chain this entry is in. */
+  writer: string
+  /** RFC 3339 UTC, to the millisecond. */
+  time: string
+  /** The HTTP request id; `null` for an embedded vault. */
+  requestId: string | null
+  /** `root`, `embedded`, a token id (`tok_...`), or `anonymous` (a failed authentication). */
+  actorId: string
+  /** The actor's name (a token's name; `root`, `embedded`; empty for `anonymous`). */
+  actorName: string
+  /** The operation, e.g. `credentials.get`. */
+  op: string
+  /** The resource path, e.g. `credentials/fxshinobi/OANDA_API_KEY`. */
+  path: string
+  /** `ok`, or the error code the operation answered. */
+  outcome: 'ok' | ErrorCode | (string & {})
+  /** The client's address (remote), or `embedded`. */
+  client: string
+  /** The hash of the writer's previous entry (64 zeros for its first). */
+  prev: string
+  /** This entry's hash (SHA-256, lowercase hex). */
+  hash: string
+}
+
+/** The first entry `audit.verify` found bad. */
+export interface AuditBadEntry {
+  /** Its sequence number (for missing entries: the newest one missing). */
+  seq: number
+  writer: string
+  problem: 'changed' | 'missing' | 'reordered'
+  /** Why, in a sentence. */
+  reason: string
+}
+
+/** What `audit.verify` found. */
+export interface AuditVerifyReport {
+  /** Whether every chain is whole. */
+  valid: boolean
+  /** Entries examined. */
+  entries: number
+  /** The first bad entry; `null` when valid. */
+  firstBad: AuditBadEntry | null
+}
+
+/** `v.audit`. Reading the log needs `read` on `audit`; each query and check is itself audited. */
+export declare class Audit {
+  private constructor()
+  /**
+   * One page of the entries matching every filter given, newest first. A page examines at most
+   * 10,000 entries: with a selective filter it can come back short, or empty, with a `next`.
+   */
+  query(options?: AuditQueryOptions): Promise<Page<AuditEntry>>
+  /** Checks every writer's chain from its recorded head down to its first entry. */
+  verify(): Promise<AuditVerifyReport>
 }

@@ -4,7 +4,7 @@
  *
  * This hand-written wrapper sits over the generated napi loader (`native.js`, built by
  * `npm run build`). It adds:
- * - the `credentials` / `configs` / `tokens` namespaces and camelCase option objects;
+ * - the `credentials` / `configs` / `tokens` / `audit` namespaces and camelCase option objects;
  * - `credentials.getSync` / `configs.getSync`: embedded-only reads on the calling thread (an
  *   awaited call's thread hand-offs cost far more than the read); they throw instead of reject;
  * - the JS-shape checks, and only those: types, integers, required and unknown options (an
@@ -185,6 +185,20 @@ function rulesIn(rules) {
   })
 }
 
+/**
+ * A `since` / `until` of an audit query: a valid `Date` (sent as its RFC 3339 string) or a
+ * string (an RFC 3339 time, parsed by vault-core's rule).
+ */
+function optTime(v, field) {
+  if (v === undefined || v === null) return undefined
+  if (v instanceof Date) {
+    if (Number.isNaN(v.getTime())) throw invalid(field, 'is an invalid Date')
+    return v.toISOString()
+  }
+  if (typeof v !== 'string') throw invalid(field, 'must be a Date or an RFC 3339 string')
+  return v
+}
+
 // ---- records ----
 
 /**
@@ -252,6 +266,34 @@ function tokenInfo(r) {
     expiresAt: r.expiresAt ?? null,
     lastUsedAt: r.lastUsedAt ?? null,
     revoked: r.revoked,
+  }
+}
+
+/** An audit entry as the native layer returns it, with an absent request id as `null`. */
+function auditEntry(r) {
+  return {
+    seq: r.seq,
+    writer: r.writer,
+    time: r.time,
+    requestId: r.requestId ?? null,
+    actorId: r.actorId,
+    actorName: r.actorName,
+    op: r.op,
+    path: r.path,
+    outcome: r.outcome,
+    client: r.client,
+    prev: r.prev,
+    hash: r.hash,
+  }
+}
+
+/** A verification report, with an absent first bad entry as `null`. */
+function auditReport(r) {
+  const b = r.firstBad
+  return {
+    valid: r.valid,
+    entries: r.entries,
+    firstBad: b ? { seq: b.seq, writer: b.writer, problem: b.problem, reason: b.reason } : null,
   }
 }
 
@@ -527,6 +569,57 @@ class Tokens {
   }
 }
 
+/**
+ * `v.audit`: the audit log, one entry per operation on every surface (never a value or a
+ * token). Reading it needs `read` on `audit`; each query and check is itself audited.
+ */
+class Audit {
+  #native
+
+  constructor(nativeVault) {
+    this.#native = nativeVault
+  }
+
+  /**
+   * One page of the entries matching every filter given, newest first: `actor` (a token id or
+   * name, `root`, `embedded`, `anonymous`), `op` (e.g. `'credentials.get'`), `pathPrefix`,
+   * `outcome` (`'ok'` or an error code), `since` (inclusive) and `until` (exclusive) as a `Date`
+   * or an RFC 3339 string; at most `limit` (default 100, at most 1000) after `after` (a previous
+   * page's `next`). An array with non-enumerable `next` and `unreadable`, as `credentials.list`.
+   * A page examines at most 10,000 entries: with a selective filter it can come back short, or
+   * empty, with a `next`.
+   */
+  query(opts) {
+    return call(async () => {
+      const o = options(
+        opts,
+        ['actor', 'op', 'pathPrefix', 'outcome', 'since', 'until', 'limit', 'after'],
+        'options',
+      )
+      const r = await this.#native.queryAudit({
+        actor: optStr(o.actor, 'actor'),
+        op: optStr(o.op, 'op'),
+        pathPrefix: optStr(o.pathPrefix, 'pathPrefix'),
+        outcome: optStr(o.outcome, 'outcome'),
+        since: optTime(o.since, 'since'),
+        until: optTime(o.until, 'until'),
+        limit: optUint(o.limit, 'limit'),
+        after: optStr(o.after, 'after'),
+      })
+      return page({ ...r, items: r.items.map(auditEntry) })
+    })
+  }
+
+  /**
+   * Checks every writer's chain from its recorded head down to its first entry. Resolves to
+   * `{ valid, entries, firstBad }`, `firstBad` being `null` or `{ seq, writer, problem, reason }`
+   * with `problem` one of `changed`, `missing`, `reordered`.
+   */
+  verify() {
+    return call(async () => auditReport(await this.#native.verifyAudit()))
+  }
+}
+
 /** A vault handle, embedded or remote. Get one from `open` or `connect`. */
 class Vault {
   #native
@@ -536,6 +629,7 @@ class Vault {
     this.credentials = new Credentials(nativeVault)
     this.configs = new Configs(nativeVault)
     this.tokens = new Tokens(nativeVault)
+    this.audit = new Audit(nativeVault)
     Object.freeze(this)
   }
 
@@ -559,9 +653,15 @@ class Vault {
     return call(async () => this.#native.health())
   }
 
-  /** Releases the vault (embedded: its data directory); later calls reject with `invalid`. */
+  /**
+   * Closes the vault; later calls reject with `invalid`, closing twice does nothing. Embedded:
+   * commits the audit entries still queued and releases the data directory (once calls in
+   * flight finish), before it returns, so the directory can be opened again at once; it blocks
+   * the event loop for that commit. Throws a `VaultError` when those entries cannot be
+   * committed (the vault is closed all the same).
+   */
   close() {
-    this.#native.close()
+    callSync(() => this.#native.close())
   }
 
   [util.inspect.custom]() {

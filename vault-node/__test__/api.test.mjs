@@ -26,9 +26,9 @@ describe('package surface', () => {
     for (const n of names) assert.equal(esm[n], vault[n], n)
   })
 
-  it('a vault has the credentials, configs and tokens namespaces and nothing unexpected', () => {
+  it('a vault has the credentials, configs, tokens and audit namespaces and nothing unexpected', () => {
     assert.ok(v instanceof vault.Vault)
-    assert.deepEqual(Object.keys(v).sort(), ['configs', 'credentials', 'tokens'])
+    assert.deepEqual(Object.keys(v).sort(), ['audit', 'configs', 'credentials', 'tokens'])
     const methods = (o) =>
       Object.getOwnPropertyNames(Object.getPrototypeOf(o))
         .filter((n) => n !== 'constructor')
@@ -36,6 +36,7 @@ describe('package surface', () => {
     assert.deepEqual(methods(v.credentials), ['delete', 'get', 'getSync', 'list', 'put'])
     assert.deepEqual(methods(v.configs), ['get', 'getSync', 'history', 'list', 'put', 'setSettings', 'settings'])
     assert.deepEqual(methods(v.tokens), ['create', 'list', 'revoke', 'self'])
+    assert.deepEqual(methods(v.audit), ['query', 'verify'])
     assert.deepEqual(methods(v), ['close', 'closed', 'devKeyFile', 'health', 'mode'])
     assert.ok(Object.isFrozen(v))
   })
@@ -89,6 +90,26 @@ describe('package surface', () => {
     assert.deepEqual(Object.keys(tokens[0]).sort(), tokenInfo)
     assert.deepEqual(Object.keys(await v.tokens.self()).sort(), tokenInfo)
     assert.deepEqual(Object.keys(await v.tokens.revoke(t.id)), ['id'])
+    const entries = await v.audit.query({ limit: 1 })
+    assert.deepEqual(Object.keys(entries), ['0'])
+    assert.deepEqual(entries.unreadable, [])
+    assert.equal(typeof entries.next, 'string')
+    assert.deepEqual(Object.keys(entries[0]).sort(), [
+      'actorId',
+      'actorName',
+      'client',
+      'hash',
+      'op',
+      'outcome',
+      'path',
+      'prev',
+      'requestId',
+      'seq',
+      'time',
+      'writer',
+    ])
+    const report = await v.audit.verify()
+    assert.deepEqual(Object.keys(report).sort(), ['entries', 'firstBad', 'valid'])
     const h = await v.health()
     assert.deepEqual(Object.keys(h).sort(), ['components', 'message', 'ok', 'status', 'timestamp', 'version'])
     for (const s of Object.values(h.components)) assert.equal(typeof s, 'string')

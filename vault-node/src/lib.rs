@@ -7,10 +7,11 @@
 //! tokio runtime and returns a Promise; the event loop never waits on storage or network. The
 //! exceptions are the embedded-only synchronous reads of [`sync`] (`getCredentialSync`,
 //! `getConfigSync`), which run on the calling JS thread because a thread hand-off costs far
-//! more than the read.
+//! more than the read, and `close`, which commits an embedded vault's queued audit entries
+//! before it returns so that the directory can be reopened at once.
 //!
 //! The npm package's hand-written wrapper (`index.js`, `index.d.ts`) turns this native surface
-//! into `open` / `connect` with `credentials`, `configs` and `tokens` namespaces, redacts
+//! into `open` / `connect` with `credentials`, `configs`, `tokens` and `audit` namespaces, redacts
 //! credential values and created tokens from `util.inspect` and `JSON.stringify`, and turns the
 //! `[vault:<code>]` prefix of a native error message into `error.code` (see [`error`]).
 //!
@@ -21,8 +22,9 @@
 //! vault-core's.
 //!
 //! Modules mirror vault-core's: [`vault`] (open, health, close), [`credentials`], [`configs`],
-//! [`tokens`], [`error`], plus [`remote`] (connect) and [`sync`] (synchronous embedded reads).
+//! [`tokens`], [`audit`], [`error`], plus [`remote`] (connect) and [`sync`] (synchronous embedded reads).
 
+pub mod audit;
 pub mod configs;
 pub mod credentials;
 pub mod error;

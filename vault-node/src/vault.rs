@@ -1,12 +1,15 @@
 //! The native vault class: opening (embedded), health, close, and the number conversions
-//! shared by the credential and config methods.
+//! shared by the credential, config, token and audit methods.
 
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use napi::bindgen_prelude::Result;
+use napi::bindgen_prelude::{Result, block_on};
 use napi_derive::napi;
 use vault_core::crypto::SecretString;
-use vault_core::{Health, Vault, VaultApi, VaultHandle};
+use vault_core::data_dir::key_source;
+use vault_core::{Error, Health, Vault, VaultApi, VaultHandle};
 
 use crate::error::IntoNapi;
 
@@ -64,22 +67,77 @@ pub struct OpenOptions {
 pub async fn open_embedded(path: String, options: Option<OpenOptions>) -> Result<NativeVault> {
     let (key, pass, token) = options.map_or((None, None, None), |o| {
         (
-            o.encryption_key,
-            o.passphrase,
+            o.encryption_key.map(SecretString::new),
+            o.passphrase.map(SecretString::new),
             o.token.map(SecretString::new),
         )
     });
-    let source =
-        vault_core::data_dir::key_source(key.map(SecretString::new), pass.map(SecretString::new))
-            .napi()?;
-    let (vault, dev) = Vault::open_dir(&path, source).await.napi()?;
+    // Checked here, before anything is opened; `open_dir` builds it again for each attempt.
+    key_source(key.clone(), pass.clone()).napi()?;
+    let (vault, dev) = open_dir(Path::new(&path), key, pass).await.napi()?;
     let vault = match token {
         // The trusted handle is dropped here: only the token's is kept.
-        Some(token) => vault.with_token(token.expose_secret()).await.napi()?,
+        Some(token) => match vault.with_token(token.expose_secret()).await {
+            Ok(scoped) => scoped,
+            Err(refused) => {
+                // The failed authentication's audit entry is queued: commit it before the vault
+                // is dropped. The error to report is the refusal.
+                let _ = vault.close().await;
+                return Err(refused).napi();
+            }
+        },
         None => vault,
     };
     let dev_key_file = dev.map(|d| d.path.display().to_string());
     Ok(NativeVault::new(Arc::new(vault), "embedded", dev_key_file))
+}
+
+/// How long `openEmbedded` waits for a data directory whose lock is still held. sled releases a
+/// closed store's lock from its IO threads a moment (under a few ms) after the last handle is
+/// dropped, so a directory closed by this process can be "in use" for that moment; a directory
+/// another process keeps open is refused once this has passed.
+const RELEASE_WAIT: Duration = Duration::from_millis(500);
+
+/// [`Vault::open_dir`], tried again while the directory is in use, for at most
+/// [`RELEASE_WAIT`]. A stopgap for the sled lock release above, which belongs in vault-core's
+/// store (it would cover every opener, the server too).
+async fn open_dir(
+    dir: &Path,
+    key: Option<SecretString>,
+    pass: Option<SecretString>,
+) -> vault_core::Result<(Vault, Option<vault_core::data_dir::DevKey>)> {
+    let deadline = tokio::time::Instant::now() + RELEASE_WAIT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let source = key_source(key.clone(), pass.clone())?;
+        match Vault::open_dir(dir, source).await {
+            Err(e) if in_use(&e) && tokio::time::Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            opened => return opened,
+        }
+    }
+}
+
+/// Whether `e` says the data directory is locked by another opener (vault-core's sled store).
+fn in_use(e: &Error) -> bool {
+    matches!(e, Error::BackendUnavailable(m) if m.contains("in use by another vault process"))
+}
+
+/// How long `close` waits for calls in flight: their audit entries are queued when they
+/// finish, and must be there when the queue is committed.
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits until `api` (taken out of its closed handle) is the only reference left, i.e. every
+/// call that took the vault before the close has finished, for at most [`IN_FLIGHT_WAIT`]. They
+/// run on runtime threads and never need the JS thread this blocks; embedded calls are short,
+/// so this is normally no wait at all.
+fn wait_for_calls_in_flight(api: &Arc<dyn VaultApi>) {
+    let deadline = std::time::Instant::now() + IN_FLIGHT_WAIT;
+    while Arc::strong_count(api) > 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// The vault's health report.
@@ -139,11 +197,25 @@ impl NativeVault {
         Ok(api.health().await.napi()?.into())
     }
 
-    /// Releases the vault (embedded: the data directory's lock, once calls in flight finish).
-    /// Later calls reject with `invalid`. Closing twice is harmless.
+    /// Closes the vault. Embedded: lets the calls in flight (awaited calls already running on
+    /// the runtime) finish, for at most 5 s, stops the audit flusher and commits the audit
+    /// entries still queued (none is lost), then releases the data directory (it can be opened
+    /// again at once). Runs on the calling JS thread, as the
+    /// `*Sync` reads do, so a `close()` is done when it returns; remote it does nothing more
+    /// than drop the client. Throws the vault's error when the queued entries cannot be
+    /// committed (the handle is closed all the same). Later calls reject with `invalid`.
+    /// Closing twice is harmless.
     #[napi]
-    pub fn close(&self) {
-        drop(self.handle.close());
+    pub fn close(&self) -> Result<()> {
+        let Some(api) = self.handle.close() else {
+            return Ok(());
+        };
+        if self.mode == "embedded" {
+            wait_for_calls_in_flight(&api);
+        }
+        let closed = block_on(api.close());
+        drop(api);
+        closed.napi()
     }
 }
 
@@ -162,9 +234,10 @@ pub(crate) fn limit_in(v: Option<i64>) -> Option<usize> {
 /// A record a listing found but could not read.
 #[napi(object)]
 pub struct UnreadableRecord {
-    /// The service listed; absent in a listing of tokens.
+    /// The service listed; absent in a listing of tokens or an audit query.
     pub service: Option<String>,
-    /// The record's name: the credential key, the strategy id, or the token id.
+    /// The record's name: the credential key, the strategy id, the token id, or (an audit
+    /// query) the position of the entry that does not open.
     pub name: String,
     /// The stable code of the error reading it (`integrity` for a corrupt record).
     pub code: String,

@@ -2,6 +2,9 @@
 // types, and `@ts-expect-error` on misuses the declarations must reject. Never run.
 
 import {
+  type Audit,
+  type AuditEntry,
+  type AuditVerifyReport,
   connect,
   Credential,
   ERROR_CODES,
@@ -91,6 +94,26 @@ export async function everyCall(): Promise<void> {
   const revoked: TokenRevoked = await v.tokens.revoke(scanner.id)
   const laterCapability: Rule = { path: 'llm/gpt-4o', capabilities: ['infer'] }
   void [expires, tokenJson, scopedRemote, used, tokenNext, listed, revoked, laterCapability]
+  const audit: Audit = v.audit
+  const entries: AuditEntry[] = await audit.query()
+  const filtered = await v.audit.query({
+    actor: 'scanner',
+    op: 'credentials.get',
+    pathPrefix: 'credentials/fxshinobi/',
+    outcome: 'forbidden',
+    since: new Date(Date.now() - 3_600_000),
+    until: '2026-11-23T07:00:00Z',
+    limit: 50,
+  })
+  const olderEntries = await v.audit.query({ after: filtered.next })
+  const entry: AuditEntry | undefined = olderEntries[0]
+  const requestId: string | null | undefined = entry?.requestId
+  const actorId: string | undefined = entry?.actorId
+  const seq: number | undefined = entry?.seq
+  const report: AuditVerifyReport = await v.audit.verify()
+  const problem: 'changed' | 'missing' | 'reordered' | undefined = report.firstBad?.problem
+  const checked: number = report.entries
+  void [entries, requestId, actorId, seq, problem, checked, report.valid]
   const h: Health = await v.health()
   const status: 'ok' | 'degraded' | 'down' = h.status
   v.close()
@@ -158,4 +181,12 @@ export async function misuses(v: Vault): Promise<void> {
   await v.tokens.revoke({ id: 'tok_x' })
   // @ts-expect-error tokens come from tokens.create
   new TokenCreated()
+  // @ts-expect-error audit filters are camelCase
+  await v.audit.query({ path_prefix: 'credentials/' })
+  // @ts-expect-error since is a Date or a string
+  await v.audit.query({ since: 1_700_000_000_000 })
+  // @ts-expect-error entries are camelCase
+  ;(await v.audit.query())[0].actor_id
+  // @ts-expect-error close does not return a Promise
+  await v.close().then(() => {})
 }

@@ -4,7 +4,7 @@
 //! process (`vault.open`) or a running `vault-http` server (`vault.connect`), behind one API.
 //! Both hold a closable [`vault_core::VaultHandle`] over an `Arc<dyn VaultApi>`; every call runs
 //! on a tokio runtime owned by the module with the GIL released. The modules mirror vault-core's: [`credentials`], [`configs`], [`tokens`],
-//! [`error`], [`vault`].
+//! [`audit`], [`error`], [`vault`].
 //!
 //! ```python
 //! import vault
@@ -15,6 +15,7 @@
 
 use pyo3::prelude::*;
 
+pub mod audit;
 pub mod configs;
 mod convert;
 pub mod credentials;
@@ -46,6 +47,10 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tokens::TokenCreated>()?;
     m.add_class::<tokens::TokenInfo>()?;
     m.add_class::<tokens::TokenRevoked>()?;
+    m.add_class::<audit::Audit>()?;
+    m.add_class::<audit::AuditEntry>()?;
+    m.add_class::<audit::AuditReport>()?;
+    m.add_class::<audit::AuditBadEntry>()?;
     m.add_class::<page::Unreadable>()?;
     error::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -10,10 +10,11 @@ use vault_core::{Page as CorePage, ServiceName};
 /// listing reports it in `Page.unreadable` instead of failing.
 #[pyclass(module = "vault", frozen)]
 pub struct Unreadable {
-    /// The service listed; `None` in a listing of tokens.
+    /// The service listed; `None` in a listing of tokens or an audit query.
     #[pyo3(get)]
     service: Option<String>,
-    /// The record's name: the credential key, the strategy id, or the token id.
+    /// The record's name: the credential key, the strategy id, the token id, or (an audit
+    /// query) the position of the entry that does not open.
     #[pyo3(get)]
     name: String,
     /// The stable code of the error reading it (`"integrity"` for a corrupt record).

@@ -13,13 +13,14 @@ use vault_core::crypto::SecretString;
 use vault_core::data_dir::key_source;
 use vault_core::{Error, Health as CoreHealth, VaultApi, VaultHandle};
 
+use crate::audit::Audit;
 use crate::configs::Configs;
 use crate::credentials::Credentials;
 use crate::error::check;
-use crate::runtime::block_on;
+use crate::runtime::{block_on, runtime};
 use crate::tokens::Tokens;
 
-/// The handle shared by a `Vault` and its `credentials`, `configs` and `tokens` objects.
+/// The handle shared by a `Vault` and its `credentials`, `configs`, `tokens` and `audit` objects.
 pub(crate) type Shared = VaultHandle;
 
 /// The open vault behind `handle`; `InvalidInput` (code `invalid`) once it is closed.
@@ -38,6 +39,7 @@ pub struct Vault {
     credentials: Py<Credentials>,
     configs: Py<Configs>,
     tokens: Py<Tokens>,
+    audit: Py<Audit>,
     mode: &'static str,
     location: String,
     dev_key_file: Option<String>,
@@ -55,6 +57,7 @@ impl Vault {
             credentials: Py::new(py, Credentials::new(shared.clone()))?,
             configs: Py::new(py, Configs::new(shared.clone()))?,
             tokens: Py::new(py, Tokens::new(shared.clone()))?,
+            audit: Py::new(py, Audit::new(shared.clone()))?,
             shared,
             mode,
             location,
@@ -81,6 +84,12 @@ impl Vault {
     #[getter]
     fn tokens(&self, py: Python<'_>) -> Py<Tokens> {
         self.tokens.clone_ref(py)
+    }
+
+    /// The audit log: `query` and `verify` (needs `read` on `audit`).
+    #[getter]
+    fn audit(&self, py: Python<'_>) -> Py<Audit> {
+        self.audit.clone_ref(py)
     }
 
     /// `"embedded"` or `"remote"`.
@@ -110,14 +119,29 @@ impl Vault {
         Ok(Health::from(check(py, h)?))
     }
 
-    /// Closes the vault: an embedded vault releases its data directory once calls already
-    /// running finish. Later calls raise `InvalidInput` (a `ValueError`). Closing twice is a
-    /// no-op.
-    fn close(&self, py: Python<'_>) {
-        if let Some(api) = self.shared.close() {
-            // The last reference may be the one dropping sled: do it without the GIL.
-            py.detach(move || drop(api));
-        }
+    /// Closes the vault. An embedded vault first lets calls already running on other threads
+    /// finish (for at most 5 s), stops its audit flusher and commits the audit entries still
+    /// queued (so none is lost), then releases its data directory: it can be opened again at
+    /// once. Raises the
+    /// vault's error when those entries cannot be committed (the handle is closed all the
+    /// same). Later calls raise `InvalidInput` (a `ValueError`). Closing twice is a no-op.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let rt = runtime()?;
+        let Some(api) = self.shared.close() else {
+            return Ok(());
+        };
+        let embedded = self.mode == "embedded";
+        // Without the GIL: calls in flight on other threads finish, committing the queue waits
+        // on the store, and the last reference may be the one dropping sled.
+        let closed = py.detach(move || {
+            if embedded {
+                wait_for_calls_in_flight(&api);
+            }
+            let closed = rt.block_on(api.close());
+            drop(api);
+            closed
+        });
+        check(py, closed)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -131,8 +155,8 @@ impl Vault {
         _exc_type: Option<&Bound<'_, PyType>>,
         _exc_value: Option<&Bound<'_, PyAny>>,
         _traceback: Option<&Bound<'_, PyAny>>,
-    ) {
-        self.close(py);
+    ) -> PyResult<()> {
+        self.close(py)
     }
 
     fn __repr__(&self) -> String {
@@ -150,6 +174,20 @@ impl Vault {
             "Vault(mode='{}', {what}='{}'{closed})",
             self.mode, self.location
         )
+    }
+}
+
+/// How long `close` waits for calls still running on other threads: their audit entries are
+/// queued when they finish, and must be there when the queue is committed.
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits until `api` (taken out of its closed handle) is the only reference left, i.e. every
+/// call that took the vault before the close has finished, for at most [`IN_FLIGHT_WAIT`].
+/// Embedded calls are short (the store is local), so this is normally no wait at all.
+fn wait_for_calls_in_flight(api: &Arc<dyn VaultApi>) {
+    let deadline = std::time::Instant::now() + IN_FLIGHT_WAIT;
+    while Arc::strong_count(api) > 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -174,20 +212,25 @@ pub(crate) fn open(
     passphrase: Option<String>,
     token: Option<String>,
 ) -> PyResult<Vault> {
-    let key = check(
-        py,
-        key_source(
-            encryption_key.map(SecretString::from),
-            passphrase.map(SecretString::from),
-        ),
-    )?;
+    let encryption_key = encryption_key.map(SecretString::from);
+    let passphrase = passphrase.map(SecretString::from);
+    // Checked here, before anything is opened; `open_dir` builds it again for each attempt.
+    check(py, key_source(encryption_key.clone(), passphrase.clone()))?;
     let token = token.map(SecretString::from);
     let dir = path.clone();
     let opened = block_on(py, async move {
-        let (vault, dev_key) = vault_core::Vault::open_dir(&dir, key).await?;
+        let (vault, dev_key) = open_dir(&dir, encryption_key, passphrase).await?;
         let vault = match token {
             // The trusted handle is dropped here: only the token's is kept.
-            Some(token) => vault.with_token(token.expose_secret()).await?,
+            Some(token) => match vault.with_token(token.expose_secret()).await {
+                Ok(scoped) => scoped,
+                Err(refused) => {
+                    // The failed authentication's audit entry is queued: commit it before the
+                    // vault is dropped. The error to report is the refusal.
+                    let _ = vault.close().await;
+                    return Err(refused);
+                }
+            },
             None => vault,
         };
         Ok::<_, Error>((vault, dev_key))
@@ -199,6 +242,39 @@ pub(crate) fn open(
     let mut v = Vault::build(py, Arc::new(vault), "embedded", path.display().to_string())?;
     v.dev_key_file = dev_key.map(|d| d.path.display().to_string());
     Ok(v)
+}
+
+/// How long `open` waits for a data directory whose lock is still held. sled releases a closed
+/// store's lock from its IO threads a moment (under a few ms) after the last handle is dropped,
+/// so a directory closed by this process can be "in use" for that moment; a directory another
+/// process keeps open is refused once this has passed.
+const RELEASE_WAIT: Duration = Duration::from_millis(500);
+
+/// [`vault_core::Vault::open_dir`], tried again while the directory is in use, for at most
+/// [`RELEASE_WAIT`]. A stopgap for the sled lock release above, which belongs in vault-core's
+/// store (it would cover every opener, the server too).
+async fn open_dir(
+    dir: &std::path::Path,
+    encryption_key: Option<SecretString>,
+    passphrase: Option<SecretString>,
+) -> vault_core::Result<(vault_core::Vault, Option<vault_core::data_dir::DevKey>)> {
+    let deadline = tokio::time::Instant::now() + RELEASE_WAIT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let key = key_source(encryption_key.clone(), passphrase.clone())?;
+        match vault_core::Vault::open_dir(dir, key).await {
+            Err(e) if in_use(&e) && tokio::time::Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            opened => return opened,
+        }
+    }
+}
+
+/// Whether `e` says the data directory is locked by another opener (vault-core's sled store).
+fn in_use(e: &Error) -> bool {
+    matches!(e, Error::BackendUnavailable(m) if m.contains("in use by another vault process"))
 }
 
 /// Dev mode says so, as the server does: a `UserWarning` naming the key file (never the key).

@@ -1,4 +1,5 @@
-"""The vault from Python: encrypted credentials, versioned strategy configs, scoped tokens.
+"""The vault from Python: encrypted credentials, versioned strategy configs, scoped tokens, and
+the audit log.
 
 Two ways in, one API::
 
@@ -16,6 +17,10 @@ credential's value is shown only by ``Credential.value``; once read it is an ord
 from ._native import (
     ERROR_CODES,
     AlreadyExecuted,
+    Audit,
+    AuditBadEntry,
+    AuditEntry,
+    AuditReport,
     BackendUnavailable,
     BudgetExhausted,
     ConfigHistory,
@@ -59,6 +64,10 @@ from ._rules import Rule
 
 __all__ = [
     "AlreadyExecuted",
+    "Audit",
+    "AuditBadEntry",
+    "AuditEntry",
+    "AuditReport",
     "BackendUnavailable",
     "BudgetExhausted",
     "ConfigHistory",

@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, final
 
@@ -30,6 +30,10 @@ __all__ = [
     "TokenCreated",
     "TokenInfo",
     "TokenRevoked",
+    "Audit",
+    "AuditEntry",
+    "AuditReport",
+    "AuditBadEntry",
     "Unreadable",
     "VaultError",
     "NotFound",
@@ -121,6 +125,9 @@ class Vault:
     def tokens(self) -> Tokens:
         """Tokens with scoped policies: create, list, revoke, and the caller's own."""
     @property
+    def audit(self) -> Audit:
+        """The audit log: ``query`` and ``verify`` (needs ``read`` on ``audit``)."""
+    @property
     def mode(self) -> Literal["embedded", "remote"]:
         """``"embedded"`` or ``"remote"``."""
     @property
@@ -134,7 +141,12 @@ class Vault:
         """Health of the vault and its store; remote: ``Unavailable`` when unreachable."""
     def close(self) -> None:
         """Closes the vault; later calls raise ``InvalidInput`` (a ``ValueError``). Closing twice
-        is a no-op."""
+        is a no-op.
+
+        Embedded: commits the audit entries still queued, then releases the data directory once
+        calls already running finish, before it returns (so the directory can be opened again
+        at once). Raises the vault's error when those entries cannot be committed (the vault is
+        closed all the same)."""
     def __enter__(self) -> Vault: ...
     def __exit__(
         self,
@@ -415,15 +427,117 @@ class TokenRevoked:
     def id(self) -> str: ...
 
 @final
+class Audit:
+    """The audit log of a vault: ``v.audit``. One entry per operation on every surface, never a
+    value or a token. Reading it needs ``read`` on ``audit``; each query and check is itself
+    audited."""
+
+    def query(
+        self,
+        *,
+        actor: str | None = None,
+        op: str | None = None,
+        path_prefix: str | None = None,
+        outcome: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Page[AuditEntry]:
+        """One page of the entries matching every filter given, newest first.
+
+        ``actor``: a token id or name, ``root``, ``embedded`` or ``anonymous``; ``op``: e.g.
+        ``"credentials.get"``; ``outcome``: ``"ok"`` or an error code; ``since`` (inclusive) and
+        ``until`` (exclusive): a timezone-aware ``datetime`` or an RFC 3339 UTC string. At most
+        ``limit`` (default 100, at most 1000) entries after ``after`` (a previous page's
+        ``next``). A page examines at most 10,000 entries: with a selective filter it can come
+        back short, or empty, with a ``next``."""
+    def verify(self) -> AuditReport:
+        """Checks every writer's chain from its recorded head down to its first entry."""
+
+@final
+class AuditEntry:
+    """One entry of the audit log: who did what to which resource, with what outcome."""
+
+    @property
+    def seq(self) -> int:
+        """Position in its writer's chain, from 1."""
+    @property
+    def writer(self) -> str:
+        """The writer (one opened vault or server) whose chain this entry is in."""
+    @property
+    def time(self) -> str:
+        """RFC 3339 UTC string, to the millisecond."""
+    @property
+    def request_id(self) -> str | None:
+        """The HTTP request id; ``None`` for an embedded vault."""
+    @property
+    def actor_id(self) -> str:
+        """``root``, ``embedded``, a token id (``tok_...``), or ``anonymous``."""
+    @property
+    def actor_name(self) -> str:
+        """A token's name, ``root``, ``embedded``; empty for ``anonymous``."""
+    @property
+    def op(self) -> str:
+        """The operation, e.g. ``credentials.get``, ``tokens.create``, ``auth``."""
+    @property
+    def path(self) -> str:
+        """The resource path, e.g. ``credentials/fxshinobi/OANDA_API_KEY``."""
+    @property
+    def outcome(self) -> str:
+        """``ok``, or the error code the operation answered."""
+    @property
+    def client(self) -> str:
+        """The client's address (remote), or ``embedded``."""
+    @property
+    def prev(self) -> str:
+        """The hash of the writer's previous entry (64 zeros for its first)."""
+    @property
+    def hash(self) -> str:
+        """This entry's hash (SHA-256, lowercase hex)."""
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as a plain, JSON-able dict."""
+
+@final
+class AuditReport:
+    """What ``audit.verify()`` found."""
+
+    @property
+    def valid(self) -> bool:
+        """Whether every chain is whole."""
+    @property
+    def entries(self) -> int:
+        """How many entries were examined."""
+    @property
+    def first_bad(self) -> AuditBadEntry | None:
+        """The first bad entry; ``None`` when valid."""
+
+@final
+class AuditBadEntry:
+    """The first entry ``audit.verify()`` found bad."""
+
+    @property
+    def seq(self) -> int:
+        """Its sequence number (for missing entries: the newest one missing)."""
+    @property
+    def writer(self) -> str: ...
+    @property
+    def problem(self) -> Literal["changed", "missing", "reordered"]: ...
+    @property
+    def reason(self) -> str:
+        """Why, in a sentence."""
+
+@final
 class Unreadable:
     """A record a listing found but could not read; listed in ``Page.unreadable``."""
 
     @property
     def service(self) -> str | None:
-        """The service listed; ``None`` in a listing of tokens."""
+        """The service listed; ``None`` in a listing of tokens or an audit query."""
     @property
     def name(self) -> str:
-        """The credential key, strategy id or token id."""
+        """The credential key, strategy id or token id; in an audit query, the entry's
+        position."""
     @property
     def code(self) -> str:
         """The stable error code, e.g. ``"integrity"``."""
