@@ -11,9 +11,13 @@ use super::{AuditEntry, GENESIS};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 
-/// Where entries live: `audit/e/<inverted time>/<writer>/<inverted seq>` (16 hex digits
-/// each), so that an ascending scan reads newest first.
+/// Where entries live, a record per commit (the entries one commit carried, newest first, at
+/// most [`MAX_BATCH`]): `audit/e/<inverted time>/<writer>/<inverted seq>` of its newest entry
+/// (16 hex digits each), so that an ascending scan reads newest first. One record per commit,
+/// not per entry: one seal and one store key for all the reads a commit carries.
 pub(crate) const ENTRY_PREFIX: &[u8] = b"audit/e/";
+/// Most entries in one record.
+pub(crate) const MAX_BATCH: usize = 256;
 /// Where each writer's head lives: `audit/h/<writer>` (a ledger-tracked record).
 pub(crate) const HEAD_PREFIX: &[u8] = b"audit/h/";
 /// The registry of every writer that ever wrote (a ledger-tracked record): a writer is added
@@ -43,48 +47,54 @@ pub(crate) struct Head {
     pub(crate) time: Timestamp,
 }
 
-/// The store key of an entry, and the cursor form of it (the key without its prefix).
+/// The store key of a record of entries, and cursors: `<key without prefix>` (after the whole
+/// record) or `<key without prefix>#<i>` (after its entry `i`, counted from its newest).
 pub(crate) struct EntryKey;
 
 impl EntryKey {
-    pub(crate) fn of(e: &AuditEntry) -> Vec<u8> {
+    /// The key of the record whose newest entry is `newest`.
+    pub(crate) fn of(newest: &AuditEntry) -> Vec<u8> {
         let mut k = ENTRY_PREFIX.to_vec();
         k.extend_from_slice(
             format!(
                 "{}/{}/{:016x}",
-                time_part(e.time),
-                e.writer,
-                u64::MAX - e.seq
+                time_part(newest.time),
+                newest.writer,
+                u64::MAX - newest.seq
             )
             .as_bytes(),
         );
         k
     }
 
-    /// The first key of entries made before `t` (exclusive of `t` itself).
-    pub(crate) fn before(t: Timestamp) -> Vec<u8> {
-        let mut k = ENTRY_PREFIX.to_vec();
-        k.extend_from_slice(time_part(t).as_bytes());
-        // After every key of time `t`: writers are base62, all below `~`.
-        k.extend_from_slice(b"/~");
-        k
-    }
-
-    /// Whether the entry at `key` is older than `t`.
+    /// Whether every entry of the record at `key` is older than `t`.
     pub(crate) fn older_than(key: &[u8], t: Timestamp) -> bool {
         let start = ENTRY_PREFIX.len();
         key.get(start..start + 16)
             .is_some_and(|part| part > time_part(t).as_bytes())
     }
 
-    pub(crate) fn cursor(key: &[u8]) -> String {
-        String::from_utf8_lossy(&key[ENTRY_PREFIX.len().min(key.len())..]).into_owned()
+    /// The cursor after entry `i` of the record at `key`.
+    pub(crate) fn cursor(key: &[u8], i: usize) -> String {
+        let base = String::from_utf8_lossy(&key[ENTRY_PREFIX.len().min(key.len())..]).into_owned();
+        format!("{base}#{i}")
     }
 
-    /// The key a cursor names; `invalid` (field `after`) unless it is one this log made.
-    pub(crate) fn parse_cursor(cursor: &str) -> Result<Vec<u8>> {
+    /// The record key and the entry index a cursor names (`None`: after the whole record);
+    /// `invalid` (field `after`) unless it is one this log made.
+    pub(crate) fn parse_cursor(cursor: &str) -> Result<(Vec<u8>, Option<usize>)> {
         let bad = || Error::invalid("after", "is not a cursor from a previous page's next");
-        let mut parts = cursor.split('/');
+        let (base, index) = match cursor.split_once('#') {
+            Some((b, i)) => {
+                let i: usize = i.parse().map_err(|_| bad())?;
+                if i >= MAX_BATCH {
+                    return Err(bad());
+                }
+                (b, Some(i))
+            }
+            None => (cursor, None),
+        };
+        let mut parts = base.split('/');
         let (Some(t), Some(w), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
@@ -100,8 +110,8 @@ impl EntryKey {
             return Err(bad());
         }
         let mut k = ENTRY_PREFIX.to_vec();
-        k.extend_from_slice(cursor.as_bytes());
-        Ok(k)
+        k.extend_from_slice(base.as_bytes());
+        Ok((k, index))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::chain::{ENTRY_PREFIX, EntryKey, HEAD_PREFIX, Head, WRITERS_KEY, head_key};
+use super::chain::{ENTRY_PREFIX, EntryKey, HEAD_PREFIX, Head, MAX_BATCH, WRITERS_KEY, head_key};
 use super::verify::{Problem, Verifier};
 use super::{AuditApi, AuditEntry, AuditQuery, QUERY_SCAN_BUDGET, VerifyReport};
 use crate::context::{Capability, Ctx, Operation};
@@ -54,48 +54,48 @@ impl Audit {
 
     async fn query_inner(&self, query: &AuditQuery) -> Result<Page<AuditEntry>> {
         query.check()?;
-        let limit = query.checked_limit()?;
-        let f = &query.filter;
-        let mut after = match &query.after {
-            Some(c) => Some(EntryKey::parse_cursor(c)?),
-            None => None,
+        let mut c = Collector {
+            filter: &query.filter,
+            limit: query.checked_limit()?,
+            examined: 0,
+            page: Page::default(),
         };
-        if let Some(until) = f.until {
-            let start = EntryKey::before(until);
-            if after.as_ref().is_none_or(|a| *a < start) {
-                after = Some(start);
-            }
-        }
         let barrier = self.ctx.barrier();
-        let mut page = Page::default();
-        let mut examined = 0;
+        let mut after = None;
+        if let Some(cursor) = &query.after {
+            let (key, index) = EntryKey::parse_cursor(cursor)?;
+            if let Some(i) = index {
+                // The rest of the record the cursor is inside.
+                let opened = barrier
+                    .read(&key)
+                    .await
+                    .and_then(|o| o.map(|o| decode(&o.plain)).transpose());
+                if c.record(&key, opened.map(Option::unwrap_or_default), i + 1) {
+                    return Ok(c.page);
+                }
+            }
+            after = Some(key);
+        }
         loop {
-            let batch = barrier
+            let records = barrier
                 .scan_open(ENTRY_PREFIX, after.as_deref(), BATCH)
                 .await?;
-            let full = batch.len() == BATCH;
-            for (key, opened) in batch {
-                if f.since.is_some_and(|s| EntryKey::older_than(&key, s)) {
-                    return Ok(page);
+            let full = records.len() == BATCH;
+            for (key, opened) in records {
+                if query
+                    .filter
+                    .since
+                    .is_some_and(|s| EntryKey::older_than(&key, s))
+                {
+                    return Ok(c.page);
                 }
-                examined += 1;
-                match opened.and_then(|plain| decode(&plain)) {
-                    Ok(e) if f.matches(&e) => page.items.push(e),
-                    Ok(_) => {}
-                    Err(error) => page.unreadable.push(Unreadable {
-                        name: EntryKey::cursor(&key),
-                        error,
-                    }),
-                }
-                let filled = page.items.len() + page.unreadable.len() >= limit;
-                if filled || examined >= QUERY_SCAN_BUDGET {
-                    page.next = Some(EntryKey::cursor(&key));
-                    return Ok(page);
+                if c.record(&key, opened.and_then(|plain| decode(&plain)), 0) {
+                    return Ok(c.page);
                 }
                 after = Some(key);
             }
             if !full {
-                return Ok(page);
+                return Ok(c.page);
             }
             tokio::task::yield_now().await;
         }
@@ -159,22 +159,24 @@ impl Audit {
             let full = batch.len() == BATCH;
             for (key, opened) in batch {
                 match opened.and_then(|plain| decode(&plain)) {
-                    Ok(e) => {
-                        // A writer that started after the heads were read.
-                        if !v.knows(&e.writer) {
-                            match read_head(barrier, &e.writer).await {
-                                Ok(Some(h)) => v.add_head(e.writer.clone(), h),
-                                Ok(None) => {}
-                                Err(Error::Integrity) => v.chain_problem(
-                                    &e.writer,
-                                    Problem::Changed,
-                                    format!("writer {}'s head does not open", e.writer),
-                                ),
-                                Err(err) => return Err(err),
+                    Ok(entries) => {
+                        for e in entries {
+                            // A writer that started after the heads were read.
+                            if !v.knows(&e.writer) {
+                                match read_head(barrier, &e.writer).await {
+                                    Ok(Some(h)) => v.add_head(e.writer.clone(), h),
+                                    Ok(None) => {}
+                                    Err(Error::Integrity) => v.chain_problem(
+                                        &e.writer,
+                                        Problem::Changed,
+                                        format!("writer {}'s head does not open", e.writer),
+                                    ),
+                                    Err(err) => return Err(err),
+                                }
                             }
-                        }
-                        if !v.appended_since(&e) {
-                            v.push(&e, None)?;
+                            if !v.appended_since(&e) {
+                                v.push(&e, None)?;
+                            }
                         }
                     }
                     Err(_) => {
@@ -199,6 +201,51 @@ impl Audit {
     }
 }
 
+/// A query page being filled.
+struct Collector<'a> {
+    filter: &'a super::AuditFilter,
+    limit: usize,
+    examined: usize,
+    page: Page<AuditEntry>,
+}
+
+impl Collector<'_> {
+    /// Takes the entries of the record at `key` from its entry `skip` on; `true` once the page
+    /// is full or the scan budget spent (`next` then set).
+    fn record(&mut self, key: &[u8], entries: Result<Vec<AuditEntry>>, skip: usize) -> bool {
+        let entries = match entries {
+            Ok(entries) => entries,
+            Err(error) => {
+                self.examined += 1;
+                self.page.unreadable.push(Unreadable {
+                    name: EntryKey::cursor(key, 0),
+                    error,
+                });
+                return self.full(key, MAX_BATCH - 1);
+            }
+        };
+        for (i, e) in entries.into_iter().enumerate().skip(skip) {
+            self.examined += 1;
+            if self.filter.matches(&e) {
+                self.page.items.push(e);
+            }
+            if self.full(key, i) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn full(&mut self, key: &[u8], i: usize) -> bool {
+        let full = self.page.items.len() + self.page.unreadable.len() >= self.limit
+            || self.examined >= QUERY_SCAN_BUDGET;
+        if full {
+            self.page.next = Some(EntryKey::cursor(key, i));
+        }
+        full
+    }
+}
+
 /// A writer's head. One that does not open, or is not the one the freshness ledger records,
 /// is damage to the log itself: `integrity`, not a report.
 async fn read_head(barrier: &crate::crypto::Barrier, writer: &str) -> Result<Option<Head>> {
@@ -212,7 +259,8 @@ async fn read_head(barrier: &crate::crypto::Barrier, writer: &str) -> Result<Opt
 
 /// The writer and seq a key names (for an entry that does not open).
 fn key_parts(key: &[u8]) -> (String, u64) {
-    let cursor = EntryKey::cursor(key);
+    let cursor = EntryKey::cursor(key, 0);
+    let cursor = cursor.split('#').next().unwrap_or_default();
     let mut parts = cursor.split('/').skip(1);
     let writer = parts.next().unwrap_or("").to_string();
     let seq = parts
@@ -222,7 +270,8 @@ fn key_parts(key: &[u8]) -> (String, u64) {
     (writer, seq)
 }
 
-fn decode(plain: &[u8]) -> Result<AuditEntry> {
+/// A record's entries, newest first.
+fn decode(plain: &[u8]) -> Result<Vec<AuditEntry>> {
     serde_json::from_slice(plain).map_err(|_| Error::Integrity)
 }
 
@@ -252,7 +301,7 @@ impl AuditExport {
         self.done = batch.len() < BATCH;
         let mut out = Vec::with_capacity(batch.len());
         for (key, opened) in batch {
-            out.push(decode(&opened?)?);
+            out.extend(decode(&opened?)?);
             self.after = Some(key);
         }
         Ok(out)

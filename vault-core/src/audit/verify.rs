@@ -1,9 +1,8 @@
 //! Chain verification, shared by the vault's own check and the offline check of an export.
 //!
-//! Entries are read newest first (the order of the log and of its export). Each must match
-//! its hash, come strictly after the one before it in that order (time descending, then
-//! writer, then seq descending), and be exactly what the newer entry of its writer points at
-//! (`prev`, and the seq just below). A writer's chain must run down to seq 1 with
+//! Entries are read newest first per writer (the order of the log and of its export; the
+//! chains of different writers interleave by commit). Each must match its hash and be exactly
+//! what the newer entry of its writer points at (`prev`, and the seq just below). A writer's chain must run down to seq 1 with
 //! [`GENESIS`](super::GENESIS) as `prev`; in the vault, it must also start at the writer's
 //! recorded head.
 
@@ -14,7 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use super::chain::Head;
 use super::{AuditEntry, GENESIS};
-use crate::clock::Timestamp;
 use crate::error::Result;
 
 /// What is wrong with the first bad entry.
@@ -76,7 +74,6 @@ pub(crate) struct Verifier {
     heads_known: bool,
     /// Each writer's head seq when it was read.
     heads: HashMap<String, u64>,
-    last: Option<(Timestamp, String, u64)>,
     entries: u64,
     bad: Option<BadEntry>,
     /// Entries found missing, held for one entry: when the next entry is the one missing,
@@ -202,25 +199,6 @@ impl Verifier {
             );
             return Ok(());
         }
-        let order = (e.time, e.writer.clone(), e.seq);
-        if let Some((t, lw, ls)) = &self.last {
-            let after =
-                e.time < *t || (e.time == *t && (w > lw.as_str() || (w == lw && e.seq < *ls)));
-            if !after {
-                self.fail(
-                    e.seq,
-                    w,
-                    line,
-                    Problem::Reordered,
-                    format!(
-                        "entry {} of writer {w} is out of order: the log runs newest first",
-                        e.seq
-                    ),
-                );
-                return Ok(());
-            }
-        }
-        self.last = Some(order);
         match self.chains.get(w) {
             Some(exp) if e.seq == exp.seq && e.hash == exp.prev => {}
             Some(exp) if e.seq < exp.seq => {

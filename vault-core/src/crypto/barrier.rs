@@ -549,10 +549,12 @@ impl Barrier {
             writes.push(Write::Put(key.clone(), self.seal(&key, &json)?));
             conditions.push(Condition::unchanged(&key, current.as_deref()));
         }
-        let (entries, new_head) = chain.extend(head.as_ref(), drafts)?;
-        for e in &entries {
-            let key = EntryKey::of(e);
-            let json = serde_json::to_vec(e).map_err(|e| Error::Internal(e.to_string()))?;
+        let (mut entries, new_head) = chain.extend(head.as_ref(), drafts)?;
+        // One record per MAX_BATCH entries, each newest first (the order of the log).
+        entries.reverse();
+        for batch in entries.chunks(chain::MAX_BATCH) {
+            let key = EntryKey::of(&batch[0]);
+            let json = serde_json::to_vec(batch).map_err(|e| Error::Internal(e.to_string()))?;
             writes.push(Write::Put(key.clone(), self.seal(&key, &json)?));
         }
         let json = serde_json::to_vec(&new_head).map_err(|e| Error::Internal(e.to_string()))?;
