@@ -275,7 +275,7 @@ pub fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static> {
 /// Runs `vault-http serve`: binds first (a port in use fails before anything is created),
 /// opens the vault, prints the dev notices, prints `listening on http://<addr>` on stdout,
 /// serves until SIGINT/SIGTERM (finishing in-flight requests within the shutdown deadline),
-/// then flushes the vault.
+/// then closes the vault (its queued audit entries committed).
 pub async fn serve(opts: ServeOptions) -> Result<()> {
     let addr = opts.addr.clone();
     let mut limits = opts.limits;
@@ -308,7 +308,9 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     );
     let vault = state.vault().clone();
     listen::serve(listener, router(state), limits, shutdown).await?;
-    vault.flush().await?;
+    // Stops the audit flusher (so the runtime's shutdown cannot cancel a commit it is making)
+    // and commits the queued audit entries.
+    vault.close().await?;
     tracing::info!("vault-http stopped");
     Ok(())
 }

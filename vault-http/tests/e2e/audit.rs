@@ -441,6 +441,13 @@ async fn kill_9_keeps_every_write_entry_and_a_clean_stop_keeps_every_read_entry(
         );
     }
     assert!(server.terminate().success());
+    let stopped = std::fs::read_to_string(&log).expect("log");
+    for bad in ["failing closed", "could not be committed"] {
+        assert!(
+            !stopped.contains(bad),
+            "a clean stop logged {bad:?}:\n{stopped}"
+        );
+    }
     let server = Start::new(&data, &log).spawn();
     let http = server.http();
     let after = tally(&entries(&http).await);
