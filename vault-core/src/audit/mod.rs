@@ -8,11 +8,16 @@
 //!   [`GENESIS`]). An opened vault has as many writers as it has had commits in flight at once
 //!   (one on a quiet vault; see [`chain::MAX_CHAINS`]): a commit holds one writer for its
 //!   duration, so concurrent commits never race on a head yet still share the store's group
-//!   commit, and two servers on one database never wait on one global lock. A writer's head (`audit/h/<writer>`: last seq and hash) is a
-//!   ledger-tracked record, so a chain cut short and its head rolled back is caught.
+//!   commit, and two servers on one database never wait on one global lock. A writer's head
+//!   (`audit/h/<writer>`: last seq and hash) is a ledger-tracked record, so a chain cut short
+//!   and its head rolled back is caught; every writer is listed in a ledger-tracked registry
+//!   (`audit/i/writers`) in its first commit, so a whole chain removed is caught too.
+//! - **Storage**: the entries one commit carries are one sealed record (newest first, at most
+//!   256), under the key of the newest.
 //! - **Durability**: a write's entry is in the same store commit as the write. Every other
 //!   entry (reads, denials, failures) is queued and committed with the next write, or by the
-//!   vault's flusher within [`FLUSH_EVERY`], or at [`Vault::flush`](crate::Vault::flush). A
+//!   vault's flusher within [`FLUSH_EVERY`], or at [`Vault::close`](crate::Vault::close) /
+//!   [`Vault::flush`](crate::Vault::flush). A
 //!   kill -9 can lose exactly the queued entries: those of operations that were not writes,
 //!   made in the last [`FLUSH_EVERY`] before it and after the last write's commit. A loss is a
 //!   cut of the chain's newest end, so the chain still verifies.
