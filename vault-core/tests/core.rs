@@ -2,6 +2,7 @@
 
 mod core {
     pub mod audit;
+    pub mod audit_mutants;
     pub mod configs;
     pub mod conformance;
     pub mod credentials;
