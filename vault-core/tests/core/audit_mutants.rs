@@ -796,6 +796,35 @@ async fn the_offline_check_stops_at_the_first_bad_line_and_counts_the_lines_it_r
     assert_eq!(r.entries, 2, "the line that is not an entry counts");
 }
 
+#[tokio::test]
+async fn a_line_repeated_in_an_export_is_out_of_order_not_changed() {
+    let (v, _clock, _store) = memory_vault().await;
+    for i in 0..3 {
+        v.credentials()
+            .put(cput("svc", &format!("K{i}"), "v"))
+            .await
+            .expect("put");
+    }
+    v.flush().await.expect("flush");
+    let mut lines: Vec<String> = all_entries(&v)
+        .await
+        .iter()
+        .map(|e| e.to_json_line().expect("line"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    // Entry 2 again after itself: it matches its hash, but its writer's chain is past it.
+    lines.insert(2, lines[1].clone());
+    let bad = verify_jsonl(lines.join("\n").as_bytes())
+        .expect("verify")
+        .first_bad
+        .expect("a repeated line");
+    assert_eq!(
+        (bad.problem, bad.line, bad.seq),
+        (Problem::Reordered, Some(3), 2),
+        "{bad:?}"
+    );
+}
+
 /// Longest line an export can hold, its newline included (64 KiB).
 const MAX_LINE: usize = 64 * 1024;
 
