@@ -191,14 +191,17 @@ fn a_kill_loses_only_the_audit_entries_of_reads_after_the_last_write() {
             .filter(|e| !e.op.starts_with("audit."))
             .map(|e| (e.op.clone(), e.path.clone()))
             .collect();
-        let step = |op: &str, k: &str| (op.to_string(), format!("credentials/svc/{k}"));
-        let mut want = vec![step("credentials.put", "A")];
-        want.extend(std::iter::repeat_n(step("credentials.get", "A"), 3));
-        want.push(step("credentials.put", "B"));
-        assert_eq!(ops[..5], want[..], "{ops:?}");
-        let after: Vec<_> = ops[5..].to_vec();
+        // Counted, not ordered: the flusher may commit on a second writer in the same
+        // millisecond as put B, and the log orders such entries by writer, not commit.
+        let count = |op: &str, k: &str| {
+            let path = format!("credentials/svc/{k}");
+            ops.iter().filter(|(o, p)| o == op && *p == path).count()
+        };
+        assert_eq!(count("credentials.put", "A"), 1, "{ops:?}");
+        assert_eq!(count("credentials.get", "A"), 3, "{ops:?}");
+        assert_eq!(count("credentials.put", "B"), 1, "{ops:?}");
         assert!(
-            after.len() <= 2 && after.iter().all(|o| *o == step("credentials.get", "B")),
+            count("credentials.get", "B") <= 2 && ops.len() == 5 + count("credentials.get", "B"),
             "only the last reads may be missing: {ops:?}"
         );
     });
