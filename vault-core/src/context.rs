@@ -180,7 +180,7 @@ impl Operation {
 
 /// What an opened vault shares: the barrier over the store and the clock.
 pub(crate) struct Core {
-    pub(crate) barrier: Barrier,
+    pub(crate) barrier: Arc<Barrier>,
     pub(crate) clock: Arc<dyn Clock>,
     /// The audit flusher's stop signal and task (see `Vault::close`).
     pub(crate) flusher:
@@ -230,7 +230,7 @@ impl Ctx {
         &self.core
     }
 
-    pub(crate) fn barrier(&self) -> &Barrier {
+    pub(crate) fn barrier(&self) -> &Arc<Barrier> {
         &self.core.barrier
     }
 

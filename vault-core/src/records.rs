@@ -168,7 +168,7 @@ pub(crate) async fn read_head<T: DeserializeOwned>(
 /// error); the writes commit only if the head is unchanged. A lost race retries, unless the
 /// caller asked for compare-and-set (`cas`), which then fails with `conflict`.
 pub(crate) async fn commit_unless_changed<T, R, F>(
-    barrier: &Barrier,
+    barrier: &std::sync::Arc<Barrier>,
     head: &[u8],
     cas: bool,
     what: impl Fn() -> String,
@@ -215,7 +215,7 @@ pub(crate) struct NextVersion<T> {
 /// (next number, `expected_version` compare-and-set, created or updated) shared by every
 /// versioned family.
 pub(crate) async fn write_next_version<T, R, F>(
-    barrier: &Barrier,
+    barrier: &std::sync::Arc<Barrier>,
     head: &[u8],
     expected_version: Option<u64>,
     what: impl Fn() -> String,

@@ -192,6 +192,14 @@ impl Vault {
         &self.audit
     }
 
+    /// Test support: commits waiting for the group commit in flight (see the barrier's group
+    /// commit), so a test can tell that writers have queued without timing them.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn queued_commits_for_tests(&self) -> usize {
+        self.ctx.barrier().queued_commits()
+    }
+
     /// Commits the queued audit entries and makes every acknowledged write durable; call at
     /// shutdown (entries of reads since the last commit are otherwise lost with the process).
     pub async fn flush(&self) -> Result<()> {

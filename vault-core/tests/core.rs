@@ -9,6 +9,7 @@ mod core {
     pub mod error_tables;
     pub mod failures;
     pub mod freshness;
+    pub mod group;
     pub mod ledger_mutants;
     pub mod limits;
     #[cfg(feature = "sled")]

@@ -76,8 +76,12 @@ impl EntryKey {
 
     /// The cursor after entry `i` of the record at `key`.
     pub(crate) fn cursor(key: &[u8], i: usize) -> String {
-        let base = String::from_utf8_lossy(&key[ENTRY_PREFIX.len().min(key.len())..]).into_owned();
-        format!("{base}#{i}")
+        format!("{}#{i}", Self::cursor_after(key))
+    }
+
+    /// The cursor after the whole record at `key`.
+    pub(crate) fn cursor_after(key: &[u8]) -> String {
+        String::from_utf8_lossy(&key[ENTRY_PREFIX.len().min(key.len())..]).into_owned()
     }
 
     /// The record key and the entry index a cursor names (`None`: after the whole record);
@@ -127,63 +131,27 @@ pub(crate) fn head_key(writer: &str) -> Vec<u8> {
     k
 }
 
-/// Most writer chains one opened vault makes. Each commit that carries entries holds one
-/// chain for its whole duration (so no two commits of this vault race on a head), while the
-/// store's group commit still batches the commits of different chains into one sync. A vault
-/// makes a new chain only when every chain it has is busy, so it has as many as it ever had
-/// commits in flight at once (one, on a quiet vault); beyond this many, commits wait for one.
-pub(crate) const MAX_CHAINS: usize = 256;
-
-/// A chain and the lock a commit holds it with.
-pub(crate) struct Slot {
-    pub(crate) chain: Chain,
-    lock: Arc<tokio::sync::Mutex<()>>,
-}
-
-/// The chains of one opened vault, and the entries waiting for a commit.
+/// The chain of one opened vault, and the entries waiting for a commit. A vault makes one
+/// commit at a time (concurrent ones are grouped: see the barrier's group commit), so it needs
+/// one chain; the lock makes a commit's hold on it explicit.
 pub(crate) struct Chains {
-    slots: Mutex<Vec<Arc<Slot>>>,
-    next: std::sync::atomic::AtomicUsize,
+    chain: Chain,
+    lock: tokio::sync::Mutex<()>,
     pending: Mutex<VecDeque<Draft>>,
 }
 
 impl Chains {
-    pub(crate) fn new() -> Chains {
-        Chains {
-            slots: Mutex::new(Vec::new()),
-            next: std::sync::atomic::AtomicUsize::new(0),
+    pub(crate) fn new() -> Result<Chains> {
+        Ok(Chains {
+            chain: Chain::new()?,
+            lock: tokio::sync::Mutex::new(()),
             pending: Mutex::new(VecDeque::new()),
-        }
+        })
     }
 
-    /// A chain for one commit: the first free one, a new one when all are busy, or (at
-    /// [`MAX_CHAINS`]) the next in turn once it frees up.
-    pub(crate) async fn acquire(&self) -> Result<(Arc<Slot>, tokio::sync::OwnedMutexGuard<()>)> {
-        let busy = {
-            let mut slots = lock(&self.slots);
-            for slot in slots.iter() {
-                if let Ok(guard) = slot.lock.clone().try_lock_owned() {
-                    return Ok((slot.clone(), guard));
-                }
-            }
-            if slots.len() < MAX_CHAINS {
-                let slot = Arc::new(Slot {
-                    chain: Chain::new()?,
-                    lock: Arc::new(tokio::sync::Mutex::new(())),
-                });
-                let guard = slot
-                    .lock
-                    .clone()
-                    .try_lock_owned()
-                    .map_err(|_| Error::Internal("a new audit chain was taken".into()))?;
-                slots.push(slot.clone());
-                return Ok((slot, guard));
-            }
-            let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            slots[turn % slots.len()].clone()
-        };
-        let guard = busy.lock.clone().lock_owned().await;
-        Ok((busy, guard))
+    /// The chain, held for one commit.
+    pub(crate) async fn acquire(&self) -> (&Chain, tokio::sync::MutexGuard<'_, ()>) {
+        (&self.chain, self.lock.lock().await)
     }
 
     /// Queues `draft`; returns how many are queued.

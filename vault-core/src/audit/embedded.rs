@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::chain::{ENTRY_PREFIX, EntryKey, HEAD_PREFIX, Head, MAX_BATCH, WRITERS_KEY, head_key};
+use super::chain::{ENTRY_PREFIX, EntryKey, HEAD_PREFIX, Head, WRITERS_KEY, head_key};
 use super::verify::{Problem, Verifier};
 use super::{AuditApi, AuditEntry, AuditQuery, QUERY_SCAN_BUDGET, VerifyReport};
 use crate::context::{Capability, Ctx, Operation};
@@ -221,7 +221,8 @@ impl Collector<'_> {
                     name: EntryKey::cursor(key, 0),
                     error,
                 });
-                return self.full(key, MAX_BATCH - 1);
+                // A full page goes on after the whole record: it is reported once.
+                return self.full(key, None);
             }
         };
         for (i, e) in entries.into_iter().enumerate().skip(skip) {
@@ -229,18 +230,23 @@ impl Collector<'_> {
             if self.filter.matches(&e) {
                 self.page.items.push(e);
             }
-            if self.full(key, i) {
+            if self.full(key, Some(i)) {
                 return true;
             }
         }
         false
     }
 
-    fn full(&mut self, key: &[u8], i: usize) -> bool {
+    /// Whether the page is full; if so, `next` is set to after entry `i` of the record at
+    /// `key` (`None`: after the whole record).
+    fn full(&mut self, key: &[u8], i: Option<usize>) -> bool {
         let full = self.page.items.len() + self.page.unreadable.len() >= self.limit
             || self.examined >= QUERY_SCAN_BUDGET;
         if full {
-            self.page.next = Some(EntryKey::cursor(key, i));
+            self.page.next = Some(match i {
+                Some(i) => EntryKey::cursor(key, i),
+                None => EntryKey::cursor_after(key),
+            });
         }
         full
     }
@@ -272,7 +278,7 @@ fn key_parts(key: &[u8]) -> (String, u64) {
 
 /// A record's entries, newest first.
 fn decode(plain: &[u8]) -> Result<Vec<AuditEntry>> {
-    serde_json::from_slice(plain).map_err(|_| Error::Integrity)
+    super::record::unpack(plain)
 }
 
 /// An export in progress: the log, newest first, a batch at a time.

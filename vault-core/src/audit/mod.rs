@@ -4,16 +4,16 @@
 //! - **What an entry holds**: sequence (per writer), writer, time, request id, actor (token id
 //!   and name, never the token), operation, resource path, outcome code, client address (or
 //!   `embedded`), the previous entry's hash and its own. Never a value, never a request body.
-//! - **Chains**: each writer has its own chain (`seq` from 1, `prev` of the first entry is
-//!   [`GENESIS`]). An opened vault has as many writers as it has had commits in flight at once
-//!   (one on a quiet vault; see [`chain::MAX_CHAINS`]): a commit holds one writer for its
-//!   duration, so concurrent commits never race on a head yet still share the store's group
-//!   commit, and two servers on one database never wait on one global lock. A writer's head
-//!   (`audit/h/<writer>`: last seq and hash) is a ledger-tracked record, so a chain cut short
-//!   and its head rolled back is caught; every writer is listed in a ledger-tracked registry
-//!   (`audit/i/writers`) in its first commit, so a whole chain removed is caught too.
-//! - **Storage**: the entries one commit carries are one sealed record (newest first, at most
-//!   256), under the key of the newest.
+//! - **Chains**: each writer (one opened vault) has its own chain (`seq` from 1, `prev` of the
+//!   first entry is [`GENESIS`]). A vault makes one commit at a time: its concurrent commits
+//!   are grouped into one store commit (see the barrier's group commit), whose entries extend
+//!   its chain, so commits never race on a head, and two servers on one database never wait on
+//!   one global lock. A writer's head (`audit/h/<writer>`: last seq and hash) is a
+//!   ledger-tracked record, so a chain cut short and its head rolled back is caught; every
+//!   writer is listed in a ledger-tracked registry (`audit/i/writers`) in its first commit, so
+//!   a whole chain removed is caught too.
+//! - **Storage**: the entries one commit carries are compact sealed records of at most about
+//!   6 KiB (see [`record`]), each under the key of its newest entry.
 //! - **Durability**: a write's entry is in the same store commit as the write. Every other
 //!   entry (reads, denials, failures) is queued and committed with the next write, or by the
 //!   vault's flusher within [`FLUSH_EVERY`], or at [`Vault::close`](crate::Vault::close) /
@@ -28,6 +28,7 @@
 
 pub(crate) mod chain;
 mod embedded;
+pub(crate) mod record;
 mod verify;
 
 use async_trait::async_trait;

@@ -21,7 +21,7 @@ use super::aead::AeadKey;
 use super::keyring::Keyring;
 use super::ledger::{self, Bucket, Slot};
 use super::{KeyMaterial, RootKeySource};
-use crate::audit::chain::{self, Chain, Chains, Draft, EntryKey};
+use crate::audit::chain::{self, Chain, Chains, Draft};
 use crate::error::{Error, Result};
 use crate::store::{Condition, SharedStore, Write};
 
@@ -43,6 +43,8 @@ const CANARY_V2: &[u8] = b"vault canary v2 ledger";
 /// How many times a commit is retried when only a ledger bucket (not the caller's conditions)
 /// changed under it, and a read whose record and bucket moved between the two gets.
 const LEDGER_ATTEMPTS: usize = 64;
+
+mod group;
 
 /// Argon2id cost for passphrase-derived root keys; stored with the salt so that a vault always
 /// reopens with the parameters it was created with.
@@ -132,6 +134,8 @@ pub struct Barrier {
     buckets: Vec<Mutex<Option<CachedBucket>>>,
     /// This opened vault's audit chains and queue: entries go into this barrier's commits.
     chains: Chains,
+    /// Commits waiting to be made together (see [`group`]).
+    group: group::Group,
 }
 
 impl std::fmt::Debug for Barrier {
@@ -153,15 +157,19 @@ impl Barrier {
         store: SharedStore,
         source: &RootKeySource,
         kdf: KdfParams,
-    ) -> Result<Self> {
+    ) -> Result<Arc<Self>> {
         // Two rounds: if another process initialises between our read and our commit, the
         // second round finds its canary and unlocks with it.
         for _ in 0..2 {
             match store.get(SYS_CANARY).await? {
-                Some(canary) => return Self::unlock_existing(store, source, &canary).await,
+                Some(canary) => {
+                    return Self::unlock_existing(store, source, &canary)
+                        .await
+                        .map(Arc::new);
+                }
                 None => {
                     if let Some(b) = Self::initialise(&store, source, kdf).await? {
-                        return Ok(b);
+                        return Ok(Arc::new(b));
                     }
                 }
             }
@@ -223,7 +231,8 @@ impl Barrier {
             root,
             failed: std::sync::OnceLock::new(),
             buckets: (0..ledger::BUCKETS).map(|_| Mutex::new(None)).collect(),
-            chains: Chains::new(),
+            chains: Chains::new()?,
+            group: group::Group::new(),
         })
     }
 
@@ -436,89 +445,6 @@ impl Barrier {
         Ok(entries.into_iter().map(|(k, _)| k).collect())
     }
 
-    /// Commits writes of sealed records (made with [`Barrier::seal`]) and clear index entries,
-    /// atomically under `conditions`; see [`Store::commit`](crate::store::Store::commit).
-    ///
-    /// The same commit carries the audit entries of this vault's chain that are due: the
-    /// entry of the operation running in this task (a write's entry is in the write's
-    /// commit), and every queued entry of operations that did not write. It also updates the
-    /// ledger buckets of the tracked records written (the chain's head is one). The commit holds
-    /// one of the vault's chains throughout, so commits of this vault never race on a head;
-    /// when a bucket (or, against expectations, the head) changed under it, the commit is made
-    /// again; when one of the caller's `conditions` fails, nothing is written and the entries
-    /// wait for the next commit.
-    ///
-    /// A commit that fails leaves its outcome unknown (the store may have applied it in memory
-    /// without making it durable, as sled does when its flush fails). Serving on would risk
-    /// serving a write that a restart then loses, so the barrier fails closed: this and every
-    /// later operation answer `backend_unavailable` until the process restarts.
-    pub async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> Result<bool> {
-        let store = self.live()?;
-        let mut drafts = self.chains.take_pending();
-        let queued = drafts.len();
-        let op = chain::take_current();
-        if let Some((_, draft)) = &op {
-            drafts.push(draft.clone());
-        }
-        if drafts.is_empty() && writes.is_empty() {
-            return Ok(true);
-        }
-        let outcome = self.commit_with(store, &conditions, &writes, &drafts).await;
-        if !matches!(outcome, Ok(true)) {
-            // Not applied (or unknown, and the vault is failing closed): the entries are due
-            // again at the next commit, the operation's with the outcome it ends with.
-            let mut drafts = drafts;
-            if let Some((slot, _)) = op
-                && let Some(d) = drafts.pop()
-            {
-                slot.put_back(d);
-            }
-            drafts.truncate(queued);
-            self.chains.restore(drafts);
-        }
-        outcome
-    }
-
-    async fn commit_with(
-        &self,
-        store: &SharedStore,
-        conditions: &[Condition],
-        writes: &[Write],
-        drafts: &[Draft],
-    ) -> Result<bool> {
-        // A chain of this vault's own for the whole commit (see `chain::MAX_CHAINS`).
-        let chain = if drafts.is_empty() {
-            None
-        } else {
-            Some(self.chains.acquire().await?)
-        };
-        for _ in 0..LEDGER_ATTEMPTS {
-            let mut all_conditions = conditions.to_vec();
-            let mut all_writes = writes.to_vec();
-            if let Some((slot, _)) = &chain {
-                self.chain_writes(&slot.chain, drafts, &mut all_conditions, &mut all_writes)
-                    .await?;
-            }
-            self.ledger_writes(store, &mut all_conditions, &mut all_writes)
-                .await?;
-            if self
-                .commit_or_fail_closed(store, all_conditions, all_writes)
-                .await?
-            {
-                return Ok(true);
-            }
-            // Did the caller's conditions fail, or only the chain's or a bucket's?
-            for condition in conditions {
-                if !condition.holds(store.get(condition.key()).await?.as_deref()) {
-                    return Ok(false);
-                }
-            }
-        }
-        Err(Error::Conflict(
-            "the store is under heavy concurrent writes; retry".into(),
-        ))
-    }
-
     /// Adds `drafts` as the next entries of `chain`: each entry, and the chain's new head on
     /// condition that the head is still the one they follow (this vault holds the chain for
     /// the commit; the condition guards against anything else writing it).
@@ -549,13 +475,9 @@ impl Barrier {
             writes.push(Write::Put(key.clone(), self.seal(&key, &json)?));
             conditions.push(Condition::unchanged(&key, current.as_deref()));
         }
-        let (mut entries, new_head) = chain.extend(head.as_ref(), drafts)?;
-        // One record per MAX_BATCH entries, each newest first (the order of the log).
-        entries.reverse();
-        for batch in entries.chunks(chain::MAX_BATCH) {
-            let key = EntryKey::of(&batch[0]);
-            let json = serde_json::to_vec(batch).map_err(|e| Error::Internal(e.to_string()))?;
-            writes.push(Write::Put(key.clone(), self.seal(&key, &json)?));
+        let (entries, new_head) = chain.extend(head.as_ref(), drafts)?;
+        for (key, plain) in crate::audit::record::pack(&entries)? {
+            writes.push(Write::Put(key.clone(), self.seal(&key, &plain)?));
         }
         let json = serde_json::to_vec(&new_head).map_err(|e| Error::Internal(e.to_string()))?;
         writes.push(Write::Put(head_key.clone(), self.seal(&head_key, &json)?));
@@ -598,17 +520,18 @@ impl Barrier {
 
     /// Queues the entry of an operation that did not write, for the next commit (the
     /// vault's flusher makes one within [`FLUSH_EVERY`](crate::audit::FLUSH_EVERY)). When
-    /// the queue is long, commits it now. Fails while the vault is failing closed.
-    pub(crate) async fn audit_later(&self, draft: Draft) -> Result<()> {
+    /// the queue is long and no commit is in flight (the next one takes the queue anyway),
+    /// commits it now. Fails while the vault is failing closed.
+    pub(crate) async fn audit_later(self: &Arc<Self>, draft: Draft) -> Result<()> {
         self.live()?;
-        if self.chains.enqueue(draft) >= chain::PENDING_MAX {
+        if self.chains.enqueue(draft) >= chain::PENDING_MAX && !self.group.busy() {
             self.commit(Vec::new(), Vec::new()).await?;
         }
         Ok(())
     }
 
     /// Commits the queued audit entries, if any.
-    pub(crate) async fn commit_audit(&self) -> Result<()> {
+    pub(crate) async fn commit_audit(self: &Arc<Self>) -> Result<()> {
         if self.chains.has_pending() {
             self.commit(Vec::new(), Vec::new()).await?;
         }
@@ -640,7 +563,7 @@ impl Barrier {
 
     /// Commits the queued audit entries and makes every acknowledged write durable (see
     /// [`Store::flush`](crate::store::Store::flush)).
-    pub async fn flush(&self) -> Result<()> {
+    pub async fn flush(self: &Arc<Self>) -> Result<()> {
         self.commit_audit().await?;
         self.live()?.flush().await
     }

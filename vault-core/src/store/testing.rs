@@ -428,3 +428,182 @@ impl super::Store for FailingStore {
         self.inner.backend_name()
     }
 }
+
+/// A store wrapper that forces every contender of one vault to read before any commits: the
+/// first `n` reads of `key` wait until all `n` have arrived. A vault commits its concurrent
+/// writes as one group (so [`InterleavingStore`], which holds commits, cannot interleave
+/// writers of one vault); holding their reads instead gives every writer the same stale view.
+pub struct ReadGateStore {
+    inner: SharedStore,
+    key: Vec<u8>,
+    gate: tokio::sync::Barrier,
+    arrived: std::sync::atomic::AtomicUsize,
+    n: usize,
+}
+
+impl ReadGateStore {
+    /// Wraps `inner`, holding its first `n` reads of `key` until all `n` have arrived.
+    pub fn new(inner: SharedStore, key: &[u8], n: usize) -> Self {
+        ReadGateStore {
+            inner,
+            key: key.to_vec(),
+            gate: tokio::sync::Barrier::new(n),
+            arrived: std::sync::atomic::AtomicUsize::new(0),
+            n,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Store for ReadGateStore {
+    async fn get(&self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
+        if key == self.key.as_slice() {
+            let order = self
+                .arrived
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if order < self.n {
+                self.gate.wait().await;
+            }
+        }
+        self.inner.get(key).await
+    }
+
+    async fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> crate::Result<Vec<super::Entry>> {
+        self.inner.scan(prefix, after, limit).await
+    }
+
+    async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> crate::Result<bool> {
+        self.inner.commit(conditions, writes).await
+    }
+
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+}
+
+/// A store wrapper that logs commits and can hold one: [`HoldingStore::hold`] makes the next
+/// commit wait, after telling [`Hold::arrived`], until [`Hold::release`].
+pub struct HoldingStore {
+    inner: SharedStore,
+    log: std::sync::Mutex<Vec<LoggedCommit>>,
+    hold: std::sync::Mutex<Option<HeldCommit>>,
+}
+
+/// One commit a [`HoldingStore`] passed on: the keys it wrote, and whether it applied.
+#[derive(Debug, Clone)]
+pub struct LoggedCommit {
+    /// The keys written (put or deleted).
+    pub keys: Vec<Vec<u8>>,
+    /// Whether the commit applied.
+    pub applied: bool,
+}
+
+impl LoggedCommit {
+    /// Whether the commit wrote a key starting with `prefix`.
+    pub fn writes_under(&self, prefix: &[u8]) -> bool {
+        self.keys.iter().any(|k| k.starts_with(prefix))
+    }
+}
+
+/// The store's end of a held commit: whom to tell it arrived, what to wait for.
+type HeldCommit = (
+    std::sync::Arc<tokio::sync::Notify>,
+    tokio::sync::oneshot::Receiver<()>,
+);
+
+/// The two ends of a held commit: wait for it to arrive, then let it go.
+pub struct Hold {
+    arrived: std::sync::Arc<tokio::sync::Notify>,
+    release: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Hold {
+    /// Waits until the held commit has arrived at the store.
+    pub async fn arrived(&self) {
+        self.arrived.notified().await;
+    }
+
+    /// Lets the held commit go on.
+    pub fn release(self) {
+        let _ = self.release.send(());
+    }
+}
+
+impl HoldingStore {
+    /// Wraps `inner`.
+    pub fn new(inner: SharedStore) -> Self {
+        HoldingStore {
+            inner,
+            log: std::sync::Mutex::new(Vec::new()),
+            hold: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Holds the next commit that arrives.
+    pub fn hold(&self) -> Hold {
+        let arrived = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (release, held) = tokio::sync::oneshot::channel();
+        *self
+            .hold
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((arrived.clone(), held));
+        Hold { arrived, release }
+    }
+
+    /// The commits passed on so far, oldest first.
+    pub fn log(&self) -> Vec<LoggedCommit> {
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Store for HoldingStore {
+    async fn get(&self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
+        self.inner.get(key).await
+    }
+
+    async fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> crate::Result<Vec<super::Entry>> {
+        self.inner.scan(prefix, after, limit).await
+    }
+
+    async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> crate::Result<bool> {
+        let held = self
+            .hold
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some((arrived, release)) = held {
+            arrived.notify_one();
+            let _ = release.await;
+        }
+        let keys = writes
+            .iter()
+            .map(|w| match w {
+                Write::Put(k, _) | Write::Delete(k) => k.clone(),
+            })
+            .collect();
+        let applied = self.inner.commit(conditions, writes).await?;
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(LoggedCommit { keys, applied });
+        Ok(applied)
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "holding"
+    }
+}

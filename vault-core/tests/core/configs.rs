@@ -196,8 +196,7 @@ async fn racing_compare_and_set_has_exactly_one_winner_under_forced_interleaving
     v.configs().put(&svc("s"), full_put("x")).await.expect("v1");
     let racing = interleaved(&store, 16).await;
     let mut tasks = Vec::new();
-    for _ in 0..16 {
-        let v = racing.clone();
+    for v in racing {
         tasks.push(tokio::spawn(async move {
             let mut p = full_put("x");
             p.expected_version = Some(1);
@@ -225,8 +224,7 @@ async fn racing_plain_puts_lose_nothing_under_forced_interleaving() {
     v.configs().put(&svc("s"), full_put("x")).await.expect("v1");
     let racing = interleaved(&store, 16).await;
     let mut tasks = Vec::new();
-    for i in 0..16 {
-        let v = racing.clone();
+    for (i, v) in racing.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
             let mut p = full_put("x");
             p.params = obj(json!({ "writer": i }));

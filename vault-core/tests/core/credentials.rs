@@ -280,10 +280,9 @@ async fn bad_input_is_invalid_naming_the_field_and_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_puts_each_get_their_own_version() {
     let (_, _, store) = memory_vault().await;
-    let v = interleaved(&store, 16).await;
+    let racing = interleaved(&store, 16).await;
     let mut tasks = Vec::new();
-    for i in 0..16 {
-        let v = v.clone();
+    for (i, v) in racing.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
             v.credentials()
                 .put(cput("s", "HOT", format!("w{i}")))
@@ -363,8 +362,7 @@ async fn on_sled_forced_interleaving_loses_no_put_and_has_one_cas_winner() {
     for phase in ["plain", "cas"] {
         let racing = interleaved(&sled, 16).await;
         let mut tasks = Vec::new();
-        for i in 0..16 {
-            let v = racing.clone();
+        for (i, v) in racing.into_iter().enumerate() {
             tasks.push(tokio::spawn(async move {
                 if phase == "plain" {
                     let w = v.credentials().put(cput("s", "HOT", format!("w{i}"))).await;

@@ -9,7 +9,6 @@ use std::time::Duration;
 use vault_core::configs::ConfigSettings;
 use vault_core::crypto::{KdfParams, downgrade_to_pre_ledger_for_tests};
 use vault_core::prelude::*;
-use vault_core::store::testing::InterleavingStore;
 use vault_core::store::{SharedStore, Write};
 use vault_core::{ConfigPut, PageRequest, Vault};
 
@@ -352,10 +351,9 @@ async fn compare_and_set_writers_of_different_records_sharing_a_ledger_bucket_al
     // record of its bucket was written is not a compare-and-set conflict and must succeed.
     let (_, _, store) = memory_vault().await;
     let n = 100;
-    let v = interleaved(&store, n).await;
+    let racing = interleaved(&store, n).await;
     let mut tasks = Vec::new();
-    for i in 0..n {
-        let v = v.clone();
+    for (i, v) in racing.iter().cloned().enumerate() {
         tasks.push(tokio::spawn(async move {
             let mut put = cput("s", &format!("K{i}"), format!("value-{i}"));
             put.expected_version = Some(0);
@@ -365,7 +363,7 @@ async fn compare_and_set_writers_of_different_records_sharing_a_ledger_bucket_al
     for t in tasks {
         assert_eq!(t.await.expect("join").map_err(|e| e.to_string()), Ok(1));
     }
-    let page = v
+    let page = racing[0]
         .credentials()
         .list(&svc("s"), PageRequest::first())
         .await
@@ -376,16 +374,9 @@ async fn compare_and_set_writers_of_different_records_sharing_a_ledger_bucket_al
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn compare_and_set_on_one_record_still_has_exactly_one_winner() {
     let (_, _, store) = memory_vault().await;
-    let v = Vault::builder()
-        .store(Arc::new(InterleavingStore::new(store.clone(), 8)))
-        .key(key(1))
-        .kdf(KdfParams::dangerously_cheap_for_tests())
-        .open()
-        .await
-        .expect("open");
+    let racing = interleaved(&store, 8).await;
     let mut tasks = Vec::new();
-    for i in 0..8 {
-        let v = v.clone();
+    for (i, v) in racing.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
             let mut put = cput("s", "ONE", format!("w{i}"));
             put.expected_version = Some(0);

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use vault_core::crypto::{KdfParams, KeyMaterial, RootKeySource, SecretString};
-use vault_core::store::testing::InterleavingStore;
+use vault_core::store::testing::{InterleavingStore, ReadGateStore};
 use vault_core::store::{MemoryStore, SharedStore};
 use vault_core::{
     CredentialKey, CredentialPut, ManualClock, ServiceName, StrategyId, Timestamp, Vault,
@@ -61,15 +61,34 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// The vault in `store` (already initialised with `key(1)`) opened again over an
-/// [`InterleavingStore`]: its next `n` commits wait until all `n` have arrived, so `n` racing
-/// writers have all read before any commits — the interleaving that exposes a lost update.
-pub async fn interleaved(store: &SharedStore, n: usize) -> Vault {
+/// `n` vaults over the vault in `store` (already initialised with `key(1)`), as `n` servers
+/// sharing one database, all over one [`InterleavingStore`]: their next `n` commits wait until
+/// all `n` have arrived, so `n` racing writers (one per vault) have all read before any commits
+/// — the interleaving that exposes a lost update. (Writers of one vault are committed as one
+/// group, so within one vault [`read_gated`] forces the interleaving instead.)
+pub async fn interleaved(store: &SharedStore, n: usize) -> Vec<Vault> {
+    let shared: SharedStore = Arc::new(InterleavingStore::new(store.clone(), n));
+    let mut vaults = Vec::with_capacity(n);
+    for _ in 0..n {
+        vaults.push(reopen(&shared).await);
+    }
+    vaults
+}
+
+/// The vault in `store` opened again over a [`ReadGateStore`]: its first `n` reads of `key`
+/// wait until all `n` have arrived, so `n` writers of this one vault all read `key` before any
+/// of them commits.
+pub async fn read_gated(store: &SharedStore, key: &[u8], n: usize) -> Vault {
+    reopen(&(Arc::new(ReadGateStore::new(store.clone(), key, n)) as SharedStore)).await
+}
+
+/// The vault in `store` (initialised with `key(1)`) opened again.
+pub async fn reopen(store: &SharedStore) -> Vault {
     Vault::builder()
-        .store(Arc::new(InterleavingStore::new(store.clone(), n)))
+        .store(store.clone())
         .key(key(1))
         .kdf(KdfParams::dangerously_cheap_for_tests())
         .open()
         .await
-        .expect("open over the interleaving store")
+        .expect("open the vault again")
 }

@@ -1,0 +1,280 @@
+//! Group commit of one vault's concurrent commits: one store commit for all of them.
+//!
+//! Every commit of an opened vault joins a queue. Whoever finds no group in flight becomes its
+//! leader: it takes the whole queue and commits it as one store commit (every caller's
+//! conditions and writes, the audit entries all of them carry as one record of one chain, the
+//! ledger buckets of all their tracked records), while the commits that arrive meanwhile queue
+//! for the next group. Sixteen concurrent writes so cost one store transaction, one audit
+//! record and one chain head instead of sixteen of each; a lone write goes straight through.
+//!
+//! Correctness rests on one rule: a group holds only commits whose keys (conditions and
+//! writes) are disjoint. Such commits commute, so applying them together is the same as
+//! applying them one after the other, each checking its own conditions. A commit that shares a
+//! key with an earlier one of the queue waits for the next round (where its condition, if the
+//! earlier one changed that key, fails as it would have alone). When a group's store commit
+//! does not apply, each member's conditions are checked again: members whose conditions fail
+//! get `false`, and the rest are committed again (as before grouping, a bucket or head that
+//! moved under a commit is retried, at most `LEDGER_ATTEMPTS` times).
+//!
+//! The group runs in a task of its own, not in the leader's: a caller that goes away (an HTTP
+//! client that disconnects drops its request) never leaves the commits of others half made.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use super::{Barrier, LEDGER_ATTEMPTS};
+use crate::audit::chain::{self, Draft};
+use crate::error::{Error, Result};
+use crate::store::{Condition, SharedStore, Write};
+
+/// The commits waiting for a group, and the lock a group's leader holds.
+pub(super) struct Group {
+    queue: Mutex<Vec<Member>>,
+    leader: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// One caller's commit.
+struct Member {
+    conditions: Vec<Condition>,
+    writes: Vec<Write>,
+    /// The audit entry of the caller's operation, if its commit carries it.
+    draft: Option<Draft>,
+    done: oneshot::Sender<Result<bool>>,
+}
+
+impl Member {
+    fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.conditions
+            .iter()
+            .map(Condition::key)
+            .chain(self.writes.iter().map(|w| match w {
+                Write::Put(k, _) | Write::Delete(k) => k.as_slice(),
+            }))
+    }
+
+    fn finish(self, outcome: Result<bool>) {
+        // The caller may have gone away: nobody is left to tell.
+        let _ = self.done.send(outcome);
+    }
+}
+
+impl Group {
+    pub(super) fn new() -> Group {
+        Group {
+            queue: Mutex::new(Vec::new()),
+            leader: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// How many commits wait for the next group.
+    #[cfg(feature = "testing")]
+    pub(super) fn queued(&self) -> usize {
+        lock(&self.queue).len()
+    }
+
+    /// Whether a group is being committed (or its leader is being chosen) right now.
+    pub(super) fn busy(&self) -> bool {
+        self.leader.try_lock().is_err()
+    }
+}
+
+impl Barrier {
+    /// Commits writes of sealed records (made with [`Barrier::seal`]) and clear index entries,
+    /// atomically under `conditions`; see [`Store::commit`](crate::store::Store::commit).
+    ///
+    /// The same commit carries the audit entries that are due: the entry of the operation
+    /// running in this task (a write's entry is in the write's commit), and every queued entry
+    /// of operations that did not write. It also updates the ledger buckets of the tracked
+    /// records written (the chain's head is one). Concurrent commits of this vault are made
+    /// together (see the module doc); when one of the caller's `conditions` fails, none of its
+    /// writes is made, `false` is returned and its entry waits for the next commit.
+    ///
+    /// A commit that fails leaves its outcome unknown (the store may have applied it in memory
+    /// without making it durable, as sled does when its flush fails). Serving on would risk
+    /// serving a write that a restart then loses, so the barrier fails closed: this and every
+    /// later operation answer `backend_unavailable` until the process restarts.
+    pub async fn commit(
+        self: &Arc<Self>,
+        conditions: Vec<Condition>,
+        writes: Vec<Write>,
+    ) -> Result<bool> {
+        self.live()?;
+        let op = chain::take_current();
+        if op.is_none() && writes.is_empty() && !self.chains.has_pending() {
+            return Ok(true);
+        }
+        let (done, mut outcome) = oneshot::channel();
+        lock(&self.group.queue).push(Member {
+            conditions,
+            writes,
+            draft: op.as_ref().map(|(_, d)| d.clone()),
+            done,
+        });
+        let leader = self.group.leader.clone().lock_owned().await;
+        let result = match outcome.try_recv() {
+            // A group that ran while this caller waited for the lock took its commit.
+            Ok(result) => {
+                drop(leader);
+                result
+            }
+            Err(_) => {
+                let members = std::mem::take(&mut *lock(&self.group.queue));
+                let runtime = tokio::runtime::Handle::try_current();
+                match runtime {
+                    // Others' commits ride on this group: it must finish even if this caller
+                    // goes away, so it runs in a task of its own.
+                    Ok(runtime) if members.len() > 1 => {
+                        let this = Arc::clone(self);
+                        drop(runtime.spawn(async move {
+                            let _leader = leader;
+                            this.run_members(members).await;
+                        }));
+                    }
+                    // A lone commit (the common case with one writer) runs here, saving a
+                    // task switch: if its caller goes away, only its own commit is cut short.
+                    _ => {
+                        self.run_members(members).await;
+                        drop(leader);
+                    }
+                }
+                outcome
+                    .await
+                    .unwrap_or_else(|_| Err(Error::Internal("a group commit stopped".into())))
+            }
+        };
+        if !matches!(result, Ok(true))
+            && let Some((slot, draft)) = op
+        {
+            // Not applied (or unknown, and the vault is failing closed): the operation's entry
+            // is due again, with the outcome the operation ends with.
+            slot.put_back(draft);
+        }
+        result
+    }
+
+    /// How many commits wait for the next group (test support).
+    #[cfg(feature = "testing")]
+    pub(crate) fn queued_commits(&self) -> usize {
+        self.group.queued()
+    }
+
+    /// Commits `members`, in rounds of commits with disjoint keys.
+    async fn run_members(&self, mut members: Vec<Member>) {
+        while !members.is_empty() {
+            let mut seen: HashSet<&[u8]> = HashSet::new();
+            let mut round = Vec::new();
+            let mut later = Vec::new();
+            for (i, m) in members.iter().enumerate() {
+                let keys: Vec<&[u8]> = m.keys().collect();
+                if keys.iter().any(|k| seen.contains(k)) {
+                    later.push(i);
+                } else {
+                    seen.extend(keys);
+                    round.push(i);
+                }
+            }
+            let mut slots: Vec<Option<Member>> = members.into_iter().map(Some).collect();
+            let take = |slots: &mut Vec<Option<Member>>, picked: &[usize]| -> Vec<Member> {
+                picked.iter().filter_map(|&i| slots[i].take()).collect()
+            };
+            let this_round = take(&mut slots, &round);
+            members = take(&mut slots, &later);
+            self.run_round(this_round).await;
+        }
+    }
+
+    /// One store commit for `members` (disjoint keys), retried for those whose conditions
+    /// still hold when it did not apply.
+    async fn run_round(&self, mut members: Vec<Member>) {
+        let store = match self.live() {
+            Ok(store) => store.clone(),
+            Err(e) => return members.into_iter().for_each(|m| m.finish(Err(e.clone()))),
+        };
+        let queued = self.chains.take_pending();
+        for _ in 0..LEDGER_ATTEMPTS {
+            let mut drafts = queued.clone();
+            drafts.extend(members.iter().filter_map(|m| m.draft.clone()));
+            if drafts.is_empty() && members.iter().all(|m| m.writes.is_empty()) {
+                return members.into_iter().for_each(|m| m.finish(Ok(true)));
+            }
+            let conditions: Vec<Condition> = members
+                .iter()
+                .flat_map(|m| m.conditions.iter().cloned())
+                .collect();
+            let writes: Vec<Write> = members
+                .iter()
+                .flat_map(|m| m.writes.iter().cloned())
+                .collect();
+            match self.commit_once(&store, conditions, writes, &drafts).await {
+                Ok(true) => return members.into_iter().for_each(|m| m.finish(Ok(true))),
+                Ok(false) => {}
+                Err(e) => {
+                    self.chains.restore(queued);
+                    return members.into_iter().for_each(|m| m.finish(Err(e.clone())));
+                }
+            }
+            // Whose conditions failed? Those members get `false`; if none did, only a bucket
+            // or the chain's head moved, and the same members are committed again.
+            let mut still = Vec::with_capacity(members.len());
+            for m in members {
+                match conditions_hold(&store, &m.conditions).await {
+                    Ok(true) => still.push(m),
+                    Ok(false) => m.finish(Ok(false)),
+                    Err(e) => m.finish(Err(e)),
+                }
+            }
+            members = still;
+            if members.is_empty() {
+                // As for a lone commit whose conditions failed: nothing is written, and the
+                // queued entries wait for the next commit.
+                self.chains.restore(queued);
+                return;
+            }
+        }
+        self.chains.restore(queued);
+        for m in members {
+            m.finish(Err(Error::Conflict(
+                "the store is under heavy concurrent writes; retry".into(),
+            )));
+        }
+    }
+
+    /// One attempt: the writes, the chain's entries for `drafts` and the ledger buckets, as one
+    /// store commit. `Ok(false)` when a condition (the callers', a bucket's or the head's) failed.
+    async fn commit_once(
+        &self,
+        store: &SharedStore,
+        mut conditions: Vec<Condition>,
+        mut writes: Vec<Write>,
+        drafts: &[Draft],
+    ) -> Result<bool> {
+        // The vault's chain, held for the whole commit.
+        let _held = if drafts.is_empty() {
+            None
+        } else {
+            let (chain, held) = self.chains.acquire().await;
+            self.chain_writes(chain, drafts, &mut conditions, &mut writes)
+                .await?;
+            Some(held)
+        };
+        self.ledger_writes(store, &mut conditions, &mut writes)
+            .await?;
+        self.commit_or_fail_closed(store, conditions, writes).await
+    }
+}
+
+async fn conditions_hold(store: &SharedStore, conditions: &[Condition]) -> Result<bool> {
+    for c in conditions {
+        if !c.holds(store.get(c.key()).await?.as_deref()) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A poisoned lock only means another thread panicked; the queue itself is whole.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,217 @@
+//! Group commit: concurrent commits of one vault made as one store commit, with each writer's
+//! own conditions still deciding its own outcome.
+
+use std::sync::Arc;
+
+use vault_core::Vault;
+use vault_core::prelude::*;
+use vault_core::store::SharedStore;
+use vault_core::store::testing::HoldingStore;
+
+use super::support::{ckey, cput, memory_vault, read_gated, reopen, svc};
+
+/// 16 compare-and-set puts of one new credential in ONE vault, each having read the (absent)
+/// head before any commits: exactly one wins, the rest are `conflict`. The group must not let
+/// two writers of one key through together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_vault_racing_compare_and_set_has_exactly_one_winner() {
+    let (_, _, store) = memory_vault().await;
+    let v = read_gated(&store, b"cred/h/s/ONE", 16).await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let v = v.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut put = cput("s", "ONE", format!("w{i}"));
+            put.expected_version = Some(0);
+            v.credentials().put(put).await.map(|w| w.version)
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.expect("join") {
+            Ok(1) => wins += 1,
+            Ok(other) => panic!("version {other}"),
+            Err(e) => assert_eq!(e.code(), "conflict", "{e}"),
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+/// 16 plain puts of one credential in ONE vault, all reading the same head first: each lands
+/// as a version of its own (losers retry from the new head), none overwritten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_vault_racing_plain_puts_lose_nothing() {
+    let (v0, _, store) = memory_vault().await;
+    v0.credentials()
+        .put(cput("s", "HOT", "first"))
+        .await
+        .expect("v1");
+    let v = read_gated(&store, b"cred/h/s/HOT", 16).await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let v = v.clone();
+        tasks.push(tokio::spawn(async move {
+            v.credentials()
+                .put(cput("s", "HOT", format!("w{i}")))
+                .await
+                .expect("put")
+                .version
+        }));
+    }
+    let mut versions = Vec::new();
+    for t in tasks {
+        versions.push(t.await.expect("join"));
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (2..=17).collect::<Vec<u64>>());
+}
+
+/// A vault over a [`HoldingStore`] over the vault in `store`.
+async fn holding(store: &SharedStore) -> (Vault, Arc<HoldingStore>) {
+    let holding = Arc::new(HoldingStore::new(store.clone()));
+    let v = reopen(&(holding.clone() as SharedStore)).await;
+    (v, holding)
+}
+
+/// Waits (without timing anything) until `n` commits of `v` wait for the next group.
+async fn until_queued(v: &Vault, n: usize) {
+    while v.queued_commits_for_tests() < n {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// While one commit is in the store, 16 more queue; they are made as one store commit, except
+/// the second writer of a key, which goes in a round of its own and loses its compare-and-set,
+/// and a stale compare-and-set, which loses alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commits_queued_behind_one_in_flight_are_made_together() {
+    let (_, _, store) = memory_vault().await;
+    let (v, holding) = holding(&store).await;
+    let hold = holding.hold();
+    let first = tokio::spawn({
+        let v = v.clone();
+        async move { v.credentials().put(cput("s", "K0", "first")).await }
+    });
+    hold.arrived().await;
+    let mut tasks = Vec::new();
+    for i in 1..=14 {
+        let v = v.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut put = cput("s", &format!("K{i}"), format!("v{i}"));
+            put.expected_version = Some(0);
+            v.credentials().put(put).await.map(|w| w.version)
+        }));
+    }
+    until_queued(&v, 14).await;
+    // A second compare-and-set of K1 from version 0: it shares K1's keys, so it waits for a
+    // round after K1's, where its condition fails.
+    let duplicate = tokio::spawn({
+        let v = v.clone();
+        async move {
+            let mut put = cput("s", "K1", "second");
+            put.expected_version = Some(0);
+            v.credentials().put(put).await.map(|w| w.version)
+        }
+    });
+    until_queued(&v, 15).await;
+    // A compare-and-set creating K99, which another server creates while this one waits: in
+    // the same round as the 14, its condition fails the round's store commit; it alone gets
+    // `conflict`, and the 14 go again.
+    let stale = tokio::spawn({
+        let v = v.clone();
+        async move {
+            let mut put = cput("s", "K99", "stale");
+            put.expected_version = Some(0);
+            v.credentials().put(put).await.map(|w| w.version)
+        }
+    });
+    until_queued(&v, 16).await;
+    reopen(&store)
+        .await
+        .credentials()
+        .put(cput("s", "K99", "other server"))
+        .await
+        .expect("the other server's put");
+    hold.release();
+    first.await.expect("join").expect("the held put");
+    for t in tasks {
+        assert_eq!(t.await.expect("join").map_err(|e| e.to_string()), Ok(1));
+    }
+    let lost = duplicate.await.expect("join").expect_err("K1 was taken");
+    assert_eq!(lost.code(), "conflict");
+    let stale = stale
+        .await
+        .expect("join")
+        .expect_err("K99 was created meanwhile");
+    assert_eq!(stale.code(), "conflict");
+    // After the held put (which may have had to go again: the other server's put can move a
+    // ledger bucket under it): round 1 (the 14 and the stale one), which failed on the stale
+    // condition; the 14 again, applied as one store commit; round 2 (the duplicate), not
+    // applied. Commits of audit entries alone (the vault's flusher) are not counted.
+    let credential_commits: Vec<(usize, bool)> = holding
+        .log()
+        .iter()
+        .filter(|c| c.writes_under(b"cred/h/"))
+        .map(|c| {
+            (
+                c.keys.iter().filter(|k| k.starts_with(b"cred/h/")).count(),
+                c.applied,
+            )
+        })
+        .skip_while(|&(n, applied)| n == 1 && !applied)
+        .collect();
+    assert_eq!(
+        credential_commits,
+        [(1, true), (15, false), (14, true), (1, false)]
+    );
+    let got = v
+        .credentials()
+        .get(&ckey("K1"), Some(&svc("s")))
+        .await
+        .expect("get");
+    assert_eq!(got.value.expose_secret(), "v1");
+    // Every write's entry made it into the log, chained.
+    v.flush().await.expect("flush");
+    let report = v.audit().verify().await.expect("verify");
+    assert!(report.valid, "{report:?}");
+}
+
+/// The caller that leads a group goes away (an HTTP client disconnects) while the group is in
+/// the store: the others' commits still finish, and so does its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_group_finishes_when_its_leader_goes_away() {
+    let (_, _, store) = memory_vault().await;
+    let (v, holding) = holding(&store).await;
+    let hold = holding.hold();
+    let first = tokio::spawn({
+        let v = v.clone();
+        async move { v.credentials().put(cput("s", "A", "a")).await }
+    });
+    hold.arrived().await;
+    let (b, c) = {
+        let put = |k: &'static str| {
+            let v = v.clone();
+            tokio::spawn(async move { v.credentials().put(cput("s", k, "x")).await })
+        };
+        let b = put("B");
+        until_queued(&v, 1).await;
+        let c = put("C");
+        until_queued(&v, 2).await;
+        (b, c)
+    };
+    // The group of B and C is held in the store; one of them leads it. Abort both callers'
+    // tasks but C's: whichever led, the group must not be cut short.
+    let second = holding.hold();
+    hold.release();
+    first.await.expect("join").expect("A");
+    second.arrived().await;
+    b.abort();
+    second.release();
+    c.await.expect("join").expect("C is written");
+    let got = v
+        .credentials()
+        .get(&ckey("B"), Some(&svc("s")))
+        .await
+        .expect("B's commit was made though its caller went away");
+    assert_eq!(got.version, 1);
+}
