@@ -178,11 +178,14 @@ where
     T: DeserializeOwned,
     F: FnMut(Option<Head<T>>) -> Result<(Vec<Write>, R)>,
 {
-    for _ in 0..MAX_ATTEMPTS {
+    for lost in 0..MAX_ATTEMPTS {
         let current = read_head::<T>(barrier, head).await?;
         let condition = Condition::unchanged(head, current.as_ref().map(|h| h.raw.as_slice()));
         let (writes, outcome) = plan(current)?;
-        if barrier.commit(vec![condition], writes).await? {
+        if barrier
+            .commit_after_losses(vec![condition], writes, lost)
+            .await?
+        {
             return Ok(outcome);
         }
         if cas {

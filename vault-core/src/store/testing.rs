@@ -318,33 +318,46 @@ macro_rules! store_conformance_suite {
     };
 }
 
-/// A store wrapper that forces the worst interleaving of optimistic writers: the first `n`
-/// commits wait until all `n` have arrived, so every contender has done its reads before any
-/// of them commits. An implementation that does not make its commit conditional on what it
-/// read (a lost update) lets all `n` succeed; a correct compare-and-set lets exactly one.
-/// Later commits (retries) pass straight through.
-pub struct InterleavingStore {
-    inner: SharedStore,
-    gate: tokio::sync::Barrier,
-    arrived: std::sync::atomic::AtomicUsize,
-    n: usize,
+/// What a test wrapper does around the calls it passes to the store it wraps ([`Hooked`]);
+/// each hook does nothing unless a wrapper says otherwise.
+#[async_trait::async_trait]
+pub trait Hooks: Send + Sync {
+    /// Runs before a `get` of `key` reaches the store.
+    async fn before_get(&self, _key: &[u8]) {}
+
+    /// Runs before a commit reaches the store.
+    async fn before_commit(&self) {}
+
+    /// Sees a commit's outcome and the keys it wrote; returns the outcome the caller gets.
+    fn after_commit(
+        &self,
+        _written: Vec<Vec<u8>>,
+        outcome: crate::Result<bool>,
+    ) -> crate::Result<bool> {
+        outcome
+    }
 }
 
-impl InterleavingStore {
-    /// Wraps `inner`, holding its first `n` commits until all `n` have arrived.
-    pub fn new(inner: SharedStore, n: usize) -> Self {
-        InterleavingStore {
-            inner,
-            gate: tokio::sync::Barrier::new(n),
-            arrived: std::sync::atomic::AtomicUsize::new(0),
-            n,
-        }
+/// A store that passes every call to `inner`, with `hooks` around them. The wrappers below
+/// ([`InterleavingStore`], [`ReadGateStore`], [`HoldingStore`], [`FailingStore`]) are this
+/// with their hooks.
+pub struct Hooked<H> {
+    inner: SharedStore,
+    hooks: H,
+}
+
+impl<H> std::ops::Deref for Hooked<H> {
+    type Target = H;
+
+    fn deref(&self) -> &H {
+        &self.hooks
     }
 }
 
 #[async_trait::async_trait]
-impl super::Store for InterleavingStore {
+impl<H: Hooks + 'static> super::Store for Hooked<H> {
     async fn get(&self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
+        self.hooks.before_get(key).await;
         self.inner.get(key).await
     }
 
@@ -358,13 +371,15 @@ impl super::Store for InterleavingStore {
     }
 
     async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> crate::Result<bool> {
-        let order = self
-            .arrived
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        if order < self.n {
-            self.gate.wait().await;
-        }
-        self.inner.commit(conditions, writes).await
+        self.hooks.before_commit().await;
+        let written = writes
+            .iter()
+            .map(|w| match w {
+                Write::Put(k, _) | Write::Delete(k) => k.clone(),
+            })
+            .collect();
+        let outcome = self.inner.commit(conditions, writes).await;
+        self.hooks.after_commit(written, outcome)
     }
 
     async fn flush(&self) -> crate::Result<()> {
@@ -376,120 +391,138 @@ impl super::Store for InterleavingStore {
     }
 }
 
-/// A store wrapper whose commits fail on demand with `backend_unavailable` — after applying
-/// them to the inner store, as sled does when its flush fails (the outcome is unknown to the
-/// caller). For fault-injection tests.
-pub struct FailingStore {
-    inner: SharedStore,
-    fail: std::sync::atomic::AtomicBool,
+/// The first `n` arrivals wait until all `n` have arrived; later ones pass straight through.
+pub struct Gate {
+    gate: tokio::sync::Barrier,
+    arrived: std::sync::atomic::AtomicUsize,
+    n: usize,
 }
 
-impl FailingStore {
-    /// Wraps `inner`; commits succeed until [`FailingStore::fail_commits`] says otherwise.
-    pub fn new(inner: SharedStore) -> Self {
-        FailingStore {
-            inner,
-            fail: std::sync::atomic::AtomicBool::new(false),
+impl Gate {
+    fn new(n: usize) -> Gate {
+        Gate {
+            gate: tokio::sync::Barrier::new(n),
+            arrived: std::sync::atomic::AtomicUsize::new(0),
+            n,
         }
     }
 
-    /// Makes every later commit apply and then fail (`true`), or succeed again (`false`).
-    pub fn fail_commits(&self, fail: bool) {
-        self.fail.store(fail, std::sync::atomic::Ordering::SeqCst);
+    async fn pass(&self) {
+        let order = self
+            .arrived
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if order < self.n {
+            self.gate.wait().await;
+        }
     }
 }
 
+/// A store wrapper that forces the worst interleaving of optimistic writers: the first `n`
+/// commits wait until all `n` have arrived, so every contender has done its reads before any
+/// of them commits. An implementation that does not make its commit conditional on what it
+/// read (a lost update) lets all `n` succeed; a correct compare-and-set lets exactly one.
+/// Later commits (retries) pass straight through. One vault makes its commits one group at a
+/// time, so the contenders must be `n` vaults (as `n` servers) over one such store.
+pub type InterleavingStore = Hooked<CommitGate>;
+
+/// The hooks of an [`InterleavingStore`].
+pub struct CommitGate(Gate);
+
 #[async_trait::async_trait]
-impl super::Store for FailingStore {
-    async fn get(&self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
-        self.inner.get(key).await
+impl Hooks for CommitGate {
+    async fn before_commit(&self) {
+        self.0.pass().await;
     }
+}
 
-    async fn scan(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> crate::Result<Vec<super::Entry>> {
-        self.inner.scan(prefix, after, limit).await
+impl InterleavingStore {
+    /// Wraps `inner`, holding its first `n` commits until all `n` have arrived.
+    pub fn new(inner: SharedStore, n: usize) -> Self {
+        Hooked {
+            inner,
+            hooks: CommitGate(Gate::new(n)),
+        }
     }
+}
 
-    async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> crate::Result<bool> {
-        let applied = self.inner.commit(conditions, writes).await?;
-        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+/// A store wrapper that forces every contender of one vault to read before any commits: the
+/// first `n` reads of one key wait until all `n` have arrived. A vault commits its concurrent
+/// writes as one group (so [`InterleavingStore`], which holds commits, cannot interleave
+/// writers of one vault); holding their reads instead gives every writer the same stale view.
+pub type ReadGateStore = Hooked<ReadGate>;
+
+/// The hooks of a [`ReadGateStore`].
+pub struct ReadGate {
+    key: Vec<u8>,
+    gate: Gate,
+}
+
+#[async_trait::async_trait]
+impl Hooks for ReadGate {
+    async fn before_get(&self, key: &[u8]) {
+        if key == self.key.as_slice() {
+            self.gate.pass().await;
+        }
+    }
+}
+
+impl ReadGateStore {
+    /// Wraps `inner`, holding its first `n` reads of `key` until all `n` have arrived.
+    pub fn new(inner: SharedStore, key: &[u8], n: usize) -> Self {
+        Hooked {
+            inner,
+            hooks: ReadGate {
+                key: key.to_vec(),
+                gate: Gate::new(n),
+            },
+        }
+    }
+}
+
+/// A store wrapper whose commits fail on demand with `backend_unavailable` — after applying
+/// them to the inner store, as sled does when its flush fails (the outcome is unknown to the
+/// caller). For fault-injection tests.
+pub type FailingStore = Hooked<Failing>;
+
+/// The hooks of a [`FailingStore`].
+pub struct Failing(std::sync::atomic::AtomicBool);
+
+#[async_trait::async_trait]
+impl Hooks for Failing {
+    fn after_commit(&self, _: Vec<Vec<u8>>, outcome: crate::Result<bool>) -> crate::Result<bool> {
+        let applied = outcome?;
+        if self.0.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(crate::Error::BackendUnavailable(
                 "injected: the disk is full".into(),
             ));
         }
         Ok(applied)
     }
-
-    fn backend_name(&self) -> &'static str {
-        self.inner.backend_name()
-    }
 }
 
-/// A store wrapper that forces every contender of one vault to read before any commits: the
-/// first `n` reads of `key` wait until all `n` have arrived. A vault commits its concurrent
-/// writes as one group (so [`InterleavingStore`], which holds commits, cannot interleave
-/// writers of one vault); holding their reads instead gives every writer the same stale view.
-pub struct ReadGateStore {
-    inner: SharedStore,
-    key: Vec<u8>,
-    gate: tokio::sync::Barrier,
-    arrived: std::sync::atomic::AtomicUsize,
-    n: usize,
-}
-
-impl ReadGateStore {
-    /// Wraps `inner`, holding its first `n` reads of `key` until all `n` have arrived.
-    pub fn new(inner: SharedStore, key: &[u8], n: usize) -> Self {
-        ReadGateStore {
+impl FailingStore {
+    /// Wraps `inner`; commits succeed until [`Failing::fail_commits`] says otherwise.
+    pub fn new(inner: SharedStore) -> Self {
+        Hooked {
             inner,
-            key: key.to_vec(),
-            gate: tokio::sync::Barrier::new(n),
-            arrived: std::sync::atomic::AtomicUsize::new(0),
-            n,
+            hooks: Failing(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 }
 
-#[async_trait::async_trait]
-impl super::Store for ReadGateStore {
-    async fn get(&self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
-        if key == self.key.as_slice() {
-            let order = self
-                .arrived
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            if order < self.n {
-                self.gate.wait().await;
-            }
-        }
-        self.inner.get(key).await
-    }
-
-    async fn scan(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> crate::Result<Vec<super::Entry>> {
-        self.inner.scan(prefix, after, limit).await
-    }
-
-    async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> crate::Result<bool> {
-        self.inner.commit(conditions, writes).await
-    }
-
-    fn backend_name(&self) -> &'static str {
-        self.inner.backend_name()
+impl Failing {
+    /// Makes every later commit apply and then fail (`true`), or succeed again (`false`).
+    pub fn fail_commits(&self, fail: bool) {
+        self.0.store(fail, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
-/// A store wrapper that logs commits and can hold one: [`HoldingStore::hold`] makes the next
+/// A store wrapper that logs commits and can hold one: [`Holding::hold`] makes the next
 /// commit wait, after telling [`Hold::arrived`], until [`Hold::release`].
-pub struct HoldingStore {
-    inner: SharedStore,
+pub type HoldingStore = Hooked<Holding>;
+
+/// The hooks of a [`HoldingStore`].
+pub struct Holding {
     log: std::sync::Mutex<Vec<LoggedCommit>>,
     hold: std::sync::Mutex<Option<HeldCommit>>,
 }
@@ -537,73 +570,53 @@ impl Hold {
 impl HoldingStore {
     /// Wraps `inner`.
     pub fn new(inner: SharedStore) -> Self {
-        HoldingStore {
+        Hooked {
             inner,
-            log: std::sync::Mutex::new(Vec::new()),
-            hold: std::sync::Mutex::new(None),
+            hooks: Holding {
+                log: std::sync::Mutex::new(Vec::new()),
+                hold: std::sync::Mutex::new(None),
+            },
         }
     }
+}
 
+impl Holding {
     /// Holds the next commit that arrives.
     pub fn hold(&self) -> Hold {
         let arrived = std::sync::Arc::new(tokio::sync::Notify::new());
         let (release, held) = tokio::sync::oneshot::channel();
-        *self
-            .hold
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((arrived.clone(), held));
+        *lock(&self.hold) = Some((arrived.clone(), held));
         Hold { arrived, release }
     }
 
     /// The commits passed on so far, oldest first.
     pub fn log(&self) -> Vec<LoggedCommit> {
-        self.log
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        lock(&self.log).clone()
     }
 }
 
 #[async_trait::async_trait]
-impl super::Store for HoldingStore {
-    async fn get(&self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
-        self.inner.get(key).await
-    }
-
-    async fn scan(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> crate::Result<Vec<super::Entry>> {
-        self.inner.scan(prefix, after, limit).await
-    }
-
-    async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> crate::Result<bool> {
-        let held = self
-            .hold
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
+impl Hooks for Holding {
+    async fn before_commit(&self) {
+        let held = lock(&self.hold).take();
         if let Some((arrived, release)) = held {
             arrived.notify_one();
             let _ = release.await;
         }
-        let keys = writes
-            .iter()
-            .map(|w| match w {
-                Write::Put(k, _) | Write::Delete(k) => k.clone(),
-            })
-            .collect();
-        let applied = self.inner.commit(conditions, writes).await?;
-        self.log
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(LoggedCommit { keys, applied });
-        Ok(applied)
     }
 
-    fn backend_name(&self) -> &'static str {
-        "holding"
+    fn after_commit(
+        &self,
+        keys: Vec<Vec<u8>>,
+        outcome: crate::Result<bool>,
+    ) -> crate::Result<bool> {
+        if let Ok(applied) = outcome {
+            lock(&self.log).push(LoggedCommit { keys, applied });
+        }
+        outcome
     }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

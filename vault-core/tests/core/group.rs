@@ -215,3 +215,32 @@ async fn a_group_finishes_when_its_leader_goes_away() {
         .expect("B's commit was made though its caller went away");
     assert_eq!(got.version, 1);
 }
+
+/// 8 writers x 50 puts of one credential in one vault: every put lands (versions 1 to 400,
+/// each once), none gives up. A group has one winner per key; a writer that lost must not
+/// lose again and again to one that just won (it would give up after 64 attempts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writers_hammering_one_key_all_get_through() {
+    let (v, _, _) = memory_vault().await;
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let v = v.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut versions = Vec::new();
+            for i in 0..50 {
+                let w = v
+                    .credentials()
+                    .put(cput("s", "HAMMER", format!("t{t}-i{i}")))
+                    .await?;
+                versions.push(w.version);
+            }
+            Ok::<_, vault_core::Error>(versions)
+        }));
+    }
+    let mut versions = Vec::new();
+    for t in tasks {
+        versions.extend(t.await.expect("join").expect("every put gets through"));
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=400).collect::<Vec<u64>>());
+}

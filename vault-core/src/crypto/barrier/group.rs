@@ -41,6 +41,8 @@ struct Member {
     writes: Vec<Write>,
     /// The audit entry of the caller's operation, if its commit carries it.
     draft: Option<Draft>,
+    /// How many races the caller's write lost before this commit.
+    lost: usize,
     done: oneshot::Sender<Result<bool>>,
 }
 
@@ -100,6 +102,17 @@ impl Barrier {
         conditions: Vec<Condition>,
         writes: Vec<Write>,
     ) -> Result<bool> {
+        self.commit_after_losses(conditions, writes, 0).await
+    }
+
+    /// [`Barrier::commit`] of a write that already lost `lost` races (its earlier commits
+    /// returned `false`): in a group, writes that lost more go first.
+    pub async fn commit_after_losses(
+        self: &Arc<Self>,
+        conditions: Vec<Condition>,
+        writes: Vec<Write>,
+        lost: usize,
+    ) -> Result<bool> {
         self.live()?;
         let op = chain::take_current();
         if op.is_none() && writes.is_empty() && !self.chains.has_pending() {
@@ -110,6 +123,7 @@ impl Barrier {
             conditions,
             writes,
             draft: op.as_ref().map(|(_, d)| d.clone()),
+            lost,
             done,
         });
         let leader = self.group.leader.clone().lock_owned().await;
@@ -160,8 +174,14 @@ impl Barrier {
         self.group.queued()
     }
 
-    /// Commits `members`, in rounds of commits with disjoint keys.
+    /// Commits `members`, in rounds of commits with disjoint keys, then tells each its outcome.
+    ///
+    /// Fairness: members that lost more races before go first (a key's first member in a
+    /// round is the one that can win it). Without it, a writer that just won came back first
+    /// and won again and again, while another one retried until it gave up.
     async fn run_members(&self, mut members: Vec<Member>) {
+        members.sort_by_key(|m| std::cmp::Reverse(m.lost));
+        let mut outcomes = Vec::with_capacity(members.len());
         while !members.is_empty() {
             let mut seen: HashSet<&[u8]> = HashSet::new();
             let mut round = Vec::new();
@@ -181,23 +201,33 @@ impl Barrier {
             };
             let this_round = take(&mut slots, &round);
             members = take(&mut slots, &later);
-            self.run_round(this_round).await;
+            self.run_round(this_round, &mut outcomes).await;
+        }
+        for (m, outcome) in outcomes {
+            m.finish(outcome);
         }
     }
 
     /// One store commit for `members` (disjoint keys), retried for those whose conditions
-    /// still hold when it did not apply.
-    async fn run_round(&self, mut members: Vec<Member>) {
+    /// still hold when it did not apply; each member's outcome goes to `outcomes`.
+    async fn run_round(
+        &self,
+        mut members: Vec<Member>,
+        outcomes: &mut Vec<(Member, Result<bool>)>,
+    ) {
+        let mut all = |members: Vec<Member>, outcome: Result<bool>| {
+            outcomes.extend(members.into_iter().map(|m| (m, outcome.clone())));
+        };
         let store = match self.live() {
             Ok(store) => store.clone(),
-            Err(e) => return members.into_iter().for_each(|m| m.finish(Err(e.clone()))),
+            Err(e) => return all(members, Err(e)),
         };
         let queued = self.chains.take_pending();
         for _ in 0..LEDGER_ATTEMPTS {
             let mut drafts = queued.clone();
             drafts.extend(members.iter().filter_map(|m| m.draft.clone()));
             if drafts.is_empty() && members.iter().all(|m| m.writes.is_empty()) {
-                return members.into_iter().for_each(|m| m.finish(Ok(true)));
+                return all(members, Ok(true));
             }
             let conditions: Vec<Condition> = members
                 .iter()
@@ -208,11 +238,11 @@ impl Barrier {
                 .flat_map(|m| m.writes.iter().cloned())
                 .collect();
             match self.commit_once(&store, conditions, writes, &drafts).await {
-                Ok(true) => return members.into_iter().for_each(|m| m.finish(Ok(true))),
+                Ok(true) => return all(members, Ok(true)),
                 Ok(false) => {}
                 Err(e) => {
                     self.chains.restore(queued);
-                    return members.into_iter().for_each(|m| m.finish(Err(e.clone())));
+                    return all(members, Err(e));
                 }
             }
             // Whose conditions failed? Those members get `false`; if none did, only a bucket
@@ -221,8 +251,8 @@ impl Barrier {
             for m in members {
                 match conditions_hold(&store, &m.conditions).await {
                     Ok(true) => still.push(m),
-                    Ok(false) => m.finish(Ok(false)),
-                    Err(e) => m.finish(Err(e)),
+                    Ok(false) => all(vec![m], Ok(false)),
+                    Err(e) => all(vec![m], Err(e)),
                 }
             }
             members = still;
@@ -234,11 +264,12 @@ impl Barrier {
             }
         }
         self.chains.restore(queued);
-        for m in members {
-            m.finish(Err(Error::Conflict(
+        all(
+            members,
+            Err(Error::Conflict(
                 "the store is under heavy concurrent writes; retry".into(),
-            )));
-        }
+            )),
+        );
     }
 
     /// One attempt: the writes, the chain's entries for `drafts` and the ledger buckets, as one
