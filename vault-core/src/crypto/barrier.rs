@@ -530,8 +530,10 @@ impl Barrier {
         Ok(())
     }
 
-    /// Commits the queued audit entries, if any.
+    /// Commits the queued audit entries, if any, after the group commit in flight (which may
+    /// carry entries taken from the queue) has finished.
     pub(crate) async fn commit_audit(self: &Arc<Self>) -> Result<()> {
+        self.group.settled().await;
         if self.chains.has_pending() {
             self.commit(Vec::new(), Vec::new()).await?;
         }

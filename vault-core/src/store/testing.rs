@@ -485,12 +485,15 @@ impl ReadGateStore {
 pub type FailingStore = Hooked<Failing>;
 
 /// The hooks of a [`FailingStore`].
-pub struct Failing(std::sync::atomic::AtomicBool);
+pub struct Failing(std::sync::atomic::AtomicBool, std::sync::atomic::AtomicBool);
 
 #[async_trait::async_trait]
 impl Hooks for Failing {
     fn after_commit(&self, _: Vec<Vec<u8>>, outcome: crate::Result<bool>) -> crate::Result<bool> {
         let applied = outcome?;
+        if self.1.load(std::sync::atomic::Ordering::SeqCst) {
+            panic!("injected: a store that panics");
+        }
         if self.0.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(crate::Error::BackendUnavailable(
                 "injected: the disk is full".into(),
@@ -505,7 +508,10 @@ impl FailingStore {
     pub fn new(inner: SharedStore) -> Self {
         Hooked {
             inner,
-            hooks: Failing(std::sync::atomic::AtomicBool::new(false)),
+            hooks: Failing(
+                std::sync::atomic::AtomicBool::new(false),
+                std::sync::atomic::AtomicBool::new(false),
+            ),
         }
     }
 }
@@ -514,6 +520,11 @@ impl Failing {
     /// Makes every later commit apply and then fail (`true`), or succeed again (`false`).
     pub fn fail_commits(&self, fail: bool) {
         self.0.store(fail, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Makes every later commit apply and then panic (`true`), or not (`false`).
+    pub fn panic_commits(&self, panic: bool) {
+        self.1.store(panic, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

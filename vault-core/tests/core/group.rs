@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use vault_core::Vault;
 use vault_core::prelude::*;
 use vault_core::store::SharedStore;
-use vault_core::store::testing::HoldingStore;
+use vault_core::store::testing::{FailingStore, HoldingStore};
+use vault_core::{AuditQuery, Vault};
 
 use super::support::{ckey, cput, memory_vault, read_gated, reopen, svc};
 
@@ -66,11 +66,147 @@ async fn one_vault_racing_plain_puts_lose_nothing() {
     assert_eq!(versions, (2..=17).collect::<Vec<u64>>());
 }
 
-/// A vault over a [`HoldingStore`] over the vault in `store`.
+/// A vault over a [`HoldingStore`] over the vault in `store`, its flusher stopped (`close`
+/// stops it; the vault stays usable) so that its commits cannot take a hold meant for a test's.
 async fn holding(store: &SharedStore) -> (Vault, Arc<HoldingStore>) {
     let holding = Arc::new(HoldingStore::new(store.clone()));
     let v = reopen(&(holding.clone() as SharedStore)).await;
+    v.close().await.expect("close");
     (v, holding)
+}
+
+/// Spawns a put of credential `k` of service `s`.
+fn spawn_put(v: &Vault, k: &'static str) -> tokio::task::JoinHandle<vault_core::Result<u64>> {
+    let v = v.clone();
+    tokio::spawn(async move {
+        v.credentials()
+            .put(cput("s", k, "x"))
+            .await
+            .map(|w| w.version)
+    })
+}
+
+/// The version of credential `k` of service `s`, or the error code.
+async fn version_of(v: &Vault, k: &str) -> Result<u64, String> {
+    v.credentials()
+        .get(&ckey(k), Some(&svc("s")))
+        .await
+        .map(|c| c.version)
+        .map_err(|e| e.code().to_string())
+}
+
+/// A writer whose caller goes away while its commit waits in the queue: its write is not
+/// made later by someone else's commit (a change its caller saw as not done, at a time
+/// nobody chose).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_whose_caller_went_away_while_queued_is_not_made_later() {
+    let (_, _, store) = memory_vault().await;
+    let (v, holding) = holding(&store).await;
+    let hold = holding.hold();
+    let first = spawn_put(&v, "A");
+    hold.arrived().await;
+    let b = spawn_put(&v, "B");
+    until_queued(&v, 1).await;
+    b.abort();
+    assert!(b.await.expect_err("aborted").is_cancelled());
+    hold.release();
+    first.await.expect("join").expect("A");
+    v.credentials()
+        .put(cput("s", "C", "c"))
+        .await
+        .expect("a later, unrelated write");
+    assert_eq!(version_of(&v, "B").await, Err("not_found".to_string()));
+    assert_eq!(v.queued_commits_for_tests(), 0);
+}
+
+/// A lone write carrying the queued entries of others' reads: its caller goes away while the
+/// commit is in the store, and the reads' entries still reach the log (and `flush` waits for
+/// the commit carrying them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_commit_carrying_others_queued_entries_finishes_when_its_caller_goes_away() {
+    let (_, _, store) = memory_vault().await;
+    let (v, holding) = holding(&store).await;
+    v.credentials().put(cput("s", "R", "r")).await.expect("R");
+    assert_eq!(
+        version_of(&v, "R").await,
+        Ok(1),
+        "a read: its entry is queued"
+    );
+    let hold = holding.hold();
+    let w = spawn_put(&v, "W");
+    hold.arrived().await;
+    w.abort();
+    assert!(w.await.expect_err("aborted").is_cancelled());
+    hold.release();
+    v.flush().await.expect("flush");
+    let mut query = AuditQuery::default();
+    query.filter.op = Some("credentials.get".into());
+    let reads = v.audit().query(query).await.expect("query").items;
+    assert_eq!(reads.len(), 1, "the read of R is in the log: {reads:?}");
+}
+
+/// A group whose store commit panics: every member gets an error (`internal`), none panics,
+/// and the vault goes on committing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_member_of_a_group_that_panics_gets_an_error() {
+    let (_, _, store) = memory_vault().await;
+    let failing = Arc::new(FailingStore::new(store.clone()));
+    let (v, holding) = holding(&(failing.clone() as SharedStore)).await;
+    let hold = holding.hold();
+    let first = spawn_put(&v, "A");
+    hold.arrived().await;
+    let members: Vec<_> = ["B", "C", "D"]
+        .into_iter()
+        .enumerate()
+        .map(|(i, k)| (i, spawn_put(&v, k)))
+        .collect();
+    until_queued(&v, members.len()).await;
+    let second = holding.hold();
+    hold.release();
+    first.await.expect("join").expect("A");
+    second.arrived().await;
+    failing.panic_commits(true);
+    second.release();
+    for (i, t) in members {
+        let e = t
+            .await
+            .unwrap_or_else(|e| panic!("member {i} panicked: {e}"))
+            .expect_err("the group stopped");
+        assert_eq!(e.code(), "internal", "{e}");
+    }
+    failing.panic_commits(false);
+    let after = spawn_put(&v, "E").await.expect("join");
+    assert_eq!(after.map_err(|e| e.to_string()), Ok(1));
+}
+
+/// A group whose store commit fails (outcome unknown): every member, later rounds included,
+/// gets `backend_unavailable`, and the log still verifies after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_group_commit_fails_every_member_closed() {
+    let (_, _, store) = memory_vault().await;
+    let failing = Arc::new(FailingStore::new(store.clone()));
+    let (v, holding) = holding(&(failing.clone() as SharedStore)).await;
+    let hold = holding.hold();
+    let first = spawn_put(&v, "A");
+    hold.arrived().await;
+    let mut members = Vec::new();
+    for k in ["K1", "K1", "K2", "K3"] {
+        members.push(spawn_put(&v, k));
+        until_queued(&v, members.len()).await;
+    }
+    let second = holding.hold();
+    hold.release();
+    first.await.expect("join").expect("A");
+    second.arrived().await;
+    failing.fail_commits(true);
+    second.release();
+    for t in members {
+        let e = t.await.expect("join").expect_err("failing closed");
+        assert_eq!(e.code(), "backend_unavailable", "{e}");
+    }
+    let again = reopen(&store).await;
+    let report = again.audit().verify().await.expect("verify");
+    assert!(report.valid, "{report:?}");
 }
 
 /// Waits (without timing anything) until `n` commits of `v` wait for the next group.

@@ -76,6 +76,11 @@ impl Group {
         lock(&self.queue).len()
     }
 
+    /// Returns once no group is being committed (one that starts meanwhile is not waited for).
+    pub(super) async fn settled(&self) {
+        drop(self.leader.lock().await);
+    }
+
     /// Whether a group is being committed (or its leader is being chosen) right now.
     pub(super) fn busy(&self) -> bool {
         self.leader.try_lock().is_err()
@@ -127,19 +132,30 @@ impl Barrier {
             done,
         });
         let leader = self.group.leader.clone().lock_owned().await;
+        let stopped = || Err(Error::Internal("a group commit stopped".into()));
         let result = match outcome.try_recv() {
             // A group that ran while this caller waited for the lock took its commit.
             Ok(result) => {
                 drop(leader);
                 result
             }
-            Err(_) => {
-                let members = std::mem::take(&mut *lock(&self.group.queue));
+            // The group that took it stopped before telling (its task panicked, or its
+            // runtime shut down): the outcome is unknown.
+            Err(oneshot::error::TryRecvError::Closed) => {
+                drop(leader);
+                stopped()
+            }
+            Err(oneshot::error::TryRecvError::Empty) => {
+                // Commits whose callers went away while queued are dropped: made later, they
+                // would change what their callers saw as not done, at a time nobody chose.
+                let mut members = std::mem::take(&mut *lock(&self.group.queue));
+                members.retain(|m| !m.done.is_closed());
                 let runtime = tokio::runtime::Handle::try_current();
                 match runtime {
-                    // Others' commits ride on this group: it must finish even if this caller
-                    // goes away, so it runs in a task of its own.
-                    Ok(runtime) if members.len() > 1 => {
+                    // Others' commits (or queued audit entries of others' reads) ride on this
+                    // group: it must finish even if this caller goes away, so it runs in a
+                    // task of its own.
+                    Ok(runtime) if members.len() > 1 || self.chains.has_pending() => {
                         let this = Arc::clone(self);
                         drop(runtime.spawn(async move {
                             let _leader = leader;
@@ -153,9 +169,7 @@ impl Barrier {
                         drop(leader);
                     }
                 }
-                outcome
-                    .await
-                    .unwrap_or_else(|_| Err(Error::Internal("a group commit stopped".into())))
+                outcome.await.unwrap_or_else(|_| stopped())
             }
         };
         if !matches!(result, Ok(true))
