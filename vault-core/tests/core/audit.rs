@@ -4,12 +4,13 @@
 //! never a value or a token.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use vault_core::audit::{AuditExport, Problem, verify_jsonl};
 use vault_core::crypto::KdfParams;
 use vault_core::prelude::*;
-use vault_core::store::{Condition, Entry, SharedStore, Store, Write};
+use vault_core::store::testing::HoldingStore;
+use vault_core::store::{SharedStore, Write};
 use vault_core::{
     AuditEntry, AuditFilter, AuditQuery, Capability, ConfigPut, Origin, PageRequest, Rule,
     Timestamp, TokenCreate, Vault,
@@ -187,60 +188,24 @@ async fn every_operation_kind_produces_exactly_one_entry_with_its_actor_and_outc
     assert!(report.entries >= entries.len() as u64);
 }
 
-/// Records every commit's writes.
-struct RecordingStore {
-    inner: SharedStore,
-    commits: Mutex<Vec<Vec<Vec<u8>>>>,
-}
-
-#[async_trait::async_trait]
-impl Store for RecordingStore {
-    async fn get(&self, key: &[u8]) -> vault_core::Result<Option<Vec<u8>>> {
-        self.inner.get(key).await
-    }
-
-    async fn scan(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> vault_core::Result<Vec<Entry>> {
-        self.inner.scan(prefix, after, limit).await
-    }
-
-    async fn commit(
-        &self,
-        conditions: Vec<Condition>,
-        writes: Vec<Write>,
-    ) -> vault_core::Result<bool> {
-        let keys = writes
-            .iter()
-            .map(|w| match w {
-                Write::Put(k, _) | Write::Delete(k) => k.clone(),
-            })
-            .collect();
-        let applied = self.inner.commit(conditions, writes).await?;
-        if applied {
-            self.commits.lock().expect("lock").push(keys);
-        }
-        Ok(applied)
-    }
-
-    fn backend_name(&self) -> &'static str {
-        "recording"
-    }
-}
-
 fn audit_entries_in(commit: &[Vec<u8>]) -> usize {
     commit.iter().filter(|k| k.starts_with(b"audit/e/")).count()
 }
 
 #[tokio::test]
 async fn a_writes_entry_is_in_its_commit_and_carries_the_queued_reads_with_it() {
-    let recording = Arc::new(RecordingStore {
-        inner: Arc::new(vault_core::store::MemoryStore::new()),
-        commits: Mutex::new(Vec::new()),
-    });
+    // Records every commit's writes.
+    let recording = Arc::new(HoldingStore::new(Arc::new(
+        vault_core::store::MemoryStore::new(),
+    )));
+    let applied = || -> Vec<Vec<Vec<u8>>> {
+        recording
+            .log()
+            .into_iter()
+            .filter(|c| c.applied)
+            .map(|c| c.keys)
+            .collect()
+    };
     let v = Vault::builder()
         .store(recording.clone())
         .key(key(1))
@@ -253,7 +218,7 @@ async fn a_writes_entry_is_in_its_commit_and_carries_the_queued_reads_with_it() 
         .put(cput("svc", "A", "v1"))
         .await
         .expect("put");
-    let last = recording.commits.lock().expect("lock").last().cloned();
+    let last = applied().last().cloned();
     let last = last.expect("a commit");
     assert!(
         last.iter().any(|k| k.starts_with(b"cred/h/svc/A")),
@@ -276,7 +241,7 @@ async fn a_writes_entry_is_in_its_commit_and_carries_the_queued_reads_with_it() 
         .put(cput("svc", "B", "v2"))
         .await
         .expect("put");
-    let commits = recording.commits.lock().expect("lock").clone();
+    let commits = applied();
     let last = commits.last().expect("a commit");
     assert_eq!(audit_entries_in(last), 1, "one record per commit: {last:?}");
     let entries = all_entries(&v).await;

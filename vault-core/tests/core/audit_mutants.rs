@@ -1,7 +1,6 @@
 //! The audit log's queries, cursors, chains and checks at the edges the other suites leave
 //! open. Written against mutants of `audit/` and `context.rs` that those suites let through.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use vault_core::audit::{
@@ -9,6 +8,7 @@ use vault_core::audit::{
 };
 use vault_core::crypto::KdfParams;
 use vault_core::prelude::*;
+use vault_core::store::testing::HoldingStore;
 use vault_core::store::{Condition, Entry, MemoryStore, SharedStore, Store, Write};
 use vault_core::{
     AuditEntry, AuditFilter, AuditQuery, Capability, Rule, Timestamp, TokenCreate, Vault,
@@ -573,60 +573,16 @@ async fn a_write_that_loses_a_race_keeps_its_entry_and_the_queued_ones_for_its_r
     assert!(report.valid, "{report:?}");
 }
 
-/// A store wrapper that, once armed, holds every commit until the test opens it, counting
-/// the commits that arrived.
-struct Gate {
-    inner: SharedStore,
-    armed: AtomicBool,
-    arrived: AtomicUsize,
-    open: tokio::sync::Semaphore,
-}
-
-#[async_trait::async_trait]
-impl Store for Gate {
-    async fn get(&self, key: &[u8]) -> vault_core::Result<Option<Vec<u8>>> {
-        self.inner.get(key).await
-    }
-
-    async fn scan(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> vault_core::Result<Vec<Entry>> {
-        self.inner.scan(prefix, after, limit).await
-    }
-
-    async fn commit(
-        &self,
-        conditions: Vec<Condition>,
-        writes: Vec<Write>,
-    ) -> vault_core::Result<bool> {
-        if self.armed.load(Ordering::SeqCst) {
-            self.arrived.fetch_add(1, Ordering::SeqCst);
-            // Closed = open: every waiter goes on.
-            let _ = self.open.acquire().await;
-        }
-        self.inner.commit(conditions, writes).await
-    }
-
-    fn backend_name(&self) -> &'static str {
-        "gate"
-    }
-}
-
 #[tokio::test]
 async fn concurrent_commits_of_one_vault_are_one_commit_in_flight_on_one_chain() {
     let inner: SharedStore = Arc::new(MemoryStore::new());
     open_over(inner.clone()).await;
-    let gate = Arc::new(Gate {
-        inner: inner.clone(),
-        armed: AtomicBool::new(false),
-        arrived: AtomicUsize::new(0),
-        open: tokio::sync::Semaphore::new(0),
-    });
-    let v = open_over(gate.clone()).await;
-    gate.armed.store(true, Ordering::SeqCst);
+    let holding = Arc::new(HoldingStore::new(inner.clone()));
+    let v = open_over(holding.clone()).await;
+    v.close()
+        .await
+        .expect("stop the flusher (the vault stays usable)");
+    let hold = holding.hold();
     let n = 260;
     let mut tasks = Vec::new();
     for i in 0..n {
@@ -637,21 +593,22 @@ async fn concurrent_commits_of_one_vault_are_one_commit_in_flight_on_one_chain()
                 .await
         }));
     }
-    // One commit is held at the gate; every other one waits for the next group.
+    // One commit is held in the store; every other one waits for the next group.
+    hold.arrived().await;
     while v.queued_commits_for_tests() < n - 1 {
         tokio::task::yield_now().await;
     }
     assert_eq!(
-        gate.arrived.load(Ordering::SeqCst),
-        1,
-        "one commit in flight"
+        holding.log().len(),
+        0,
+        "one commit in flight, not yet through"
     );
-    gate.open.close();
+    hold.release();
     for t in tasks {
         t.await.expect("join").expect("every put succeeds");
     }
     assert_eq!(
-        gate.arrived.load(Ordering::SeqCst),
+        holding.log().len(),
         2,
         "the 259 that queued were made as one commit"
     );
