@@ -7,16 +7,17 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use reqwest::Method;
 use vault_core::{
-    ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, ConfigsApi, Error, Page, PageRequest,
-    Result, ServiceName, StrategyConfig, StrategyId,
+    ConfigDiff, ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, ConfigsApi, Error, Page,
+    PageRequest, Result, ServiceName, StrategyConfig, StrategyId,
 };
 
 use crate::cache::ConfigCache;
 use crate::transport::Transport;
 use crate::wire::service_api::{
-    CONFIG, CONFIG_HISTORY, CONFIG_SETTINGS, CONFIGS, ConfigHistoryReply, ConfigListReply,
-    ConfigPutBody, ConfigReply, ConfigSettingsBody, ConfigSettingsReply, ConfigWrittenReply,
-    HistoryQuery, PageQuery, VersionQuery, fill_path,
+    CONFIG, CONFIG_DIFF, CONFIG_HISTORY, CONFIG_SETTINGS, CONFIGS, ConfigDiffReply,
+    ConfigHistoryReply, ConfigListReply, ConfigPutBody, ConfigReply, ConfigSettingsBody,
+    ConfigSettingsReply, ConfigWrittenReply, DiffQuery, HistoryQuery, PageQuery, VersionQuery,
+    fill_path,
 };
 
 /// The strategy configs of a remote vault.
@@ -97,6 +98,23 @@ impl ConfigsApi for RemoteConfigs {
                 .ok_or(Error::Unavailable(m)),
             Err(e) => Err(e),
         }
+    }
+
+    async fn diff(
+        &self,
+        service: &ServiceName,
+        strategy_id: &StrategyId,
+        from: u64,
+        to: u64,
+    ) -> Result<ConfigDiff> {
+        vault_core::configs::check_diff_versions(from, to)?;
+        let path = config_path(CONFIG_DIFF, service, strategy_id);
+        let url = self.transport.url(&path, &DiffQuery { from, to })?;
+        let r: ConfigDiffReply = self
+            .transport
+            .call_json(Method::GET, url, None::<&()>)
+            .await?;
+        Ok(r.into())
     }
 
     async fn history(

@@ -46,7 +46,8 @@ pub use api::{Action, Health, HealthStatus, JsonObject, MAX_JSON_DEPTH, VaultApi
 pub use audit::{AuditApi, AuditEntry, AuditFilter, AuditQuery, VerifyReport};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use configs::{
-    ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, ConfigsApi, StrategyConfig,
+    ChangeOp, ConfigChange, ConfigDiff, ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten,
+    ConfigsApi, StrategyConfig,
 };
 pub use context::{Caller, Capability, Operation, Origin};
 pub use credentials::{

@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use vault_core::{
-    Action, ConfigPut, ConfigSettings, ConfigWritten, CredentialInfo, CredentialKey,
-    CredentialWritten, Error, Health, HealthStatus, JsonObject, Page, PageRequest, ServiceName,
-    StrategyConfig, StrategyId, Timestamp, Unreadable,
+    Action, ConfigChange, ConfigDiff, ConfigPut, ConfigSettings, ConfigWritten, CredentialInfo,
+    CredentialKey, CredentialWritten, Error, Health, HealthStatus, JsonObject, Page, PageRequest,
+    ServiceName, StrategyConfig, StrategyId, Timestamp, Unreadable,
 };
 
 pub use audit::{
@@ -39,6 +39,8 @@ pub const CONFIGS: &str = "/api/vault/configs/{service}";
 pub const CONFIG: &str = "/api/vault/configs/{service}/{strategy_id}";
 /// `GET` a config's history, newest first (`?limit=&after=`).
 pub const CONFIG_HISTORY: &str = "/api/vault/configs/{service}/{strategy_id}/history";
+/// `GET` the changes between two versions of a config (`?from=&to=`).
+pub const CONFIG_DIFF: &str = "/api/vault/configs/{service}/{strategy_id}/diff";
 /// `GET` a service's configs settings, `POST` to set them.
 pub const CONFIG_SETTINGS: &str = "/api/vault/config-settings/{service}";
 
@@ -192,6 +194,16 @@ pub struct VersionQuery {
     /// The version to read; the latest when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
+}
+
+/// Query of [`CONFIG_DIFF`]: both versions are required.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiffQuery {
+    /// The version the changes start from.
+    pub from: u64,
+    /// The version they lead to.
+    pub to: u64,
 }
 
 /// Query of [`CONFIG_HISTORY`].
@@ -688,6 +700,40 @@ pub struct ConfigHistoryReply {
     pub success: bool,
     /// Versions, newest first.
     pub versions: Vec<ConfigWire>,
+}
+
+/// Body of a successful `GET` [`CONFIG_DIFF`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConfigDiffReply {
+    /// Always `true`.
+    pub success: bool,
+    /// The version the changes start from.
+    pub from: u64,
+    /// The version they lead to.
+    pub to: u64,
+    /// The changes: `{"op": "add"|"remove"|"replace", "path": <JSON Pointer>, "old"?, "new"?}`.
+    pub changes: Vec<ConfigChange>,
+}
+
+impl From<ConfigDiff> for ConfigDiffReply {
+    fn from(d: ConfigDiff) -> Self {
+        ConfigDiffReply {
+            success: true,
+            from: d.from,
+            to: d.to,
+            changes: d.changes,
+        }
+    }
+}
+
+impl From<ConfigDiffReply> for ConfigDiff {
+    fn from(r: ConfigDiffReply) -> Self {
+        ConfigDiff {
+            from: r.from,
+            to: r.to,
+            changes: r.changes,
+        }
+    }
 }
 
 /// Fills the `{name}` segments of a path template with percent-encoded values, so a value can

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, ConfigsApi, MAX_CONFIG_BYTES,
-    PRUNE_BATCH, StrategyConfig,
+    ConfigDiff, ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, ConfigsApi,
+    MAX_CONFIG_BYTES, PRUNE_BATCH, StrategyConfig,
 };
 use crate::JsonObject;
 use crate::clock::Timestamp;
@@ -350,6 +350,28 @@ impl ConfigsApi for Configs {
         let operation = op("configs.get", Capability::Read, service, strategy_id);
         self.ctx
             .run(operation, self.get_inner(service, strategy_id, version))
+            .await
+    }
+
+    async fn diff(
+        &self,
+        service: &ServiceName,
+        strategy_id: &StrategyId,
+        from: u64,
+        to: u64,
+    ) -> Result<ConfigDiff> {
+        let operation = op("configs.diff", Capability::Read, service, strategy_id);
+        self.ctx
+            .run(operation, async {
+                super::check_diff_versions(from, to)?;
+                let old = self.get_inner(service, strategy_id, Some(from)).await?;
+                let new = self.get_inner(service, strategy_id, Some(to)).await?;
+                Ok(ConfigDiff {
+                    from,
+                    to,
+                    changes: super::diff::changes(&old, &new),
+                })
+            })
             .await
     }
 

@@ -4,11 +4,13 @@
 //! This module owns the family's records and its interface, [`ConfigsApi`], which the embedded
 //! vault ([`Configs`]) and the remote client both implement.
 
+mod diff;
 mod embedded;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use diff::{ChangeOp, ConfigChange, ConfigDiff};
 pub use embedded::Configs;
 
 use crate::api::check_json_depth;
@@ -138,6 +140,20 @@ pub(crate) fn config_too_large() -> Error {
     )
 }
 
+/// `invalid` naming `from` or `to` when either is 0 (versions start at 1); the one rule, also
+/// applied by a remote client before it sends.
+pub fn check_diff_versions(from: u64, to: u64) -> Result<()> {
+    for (field, v) in [("from", from), ("to", to)] {
+        if v == 0 {
+            return Err(Error::invalid(
+                field,
+                "must be a version number (1 or more)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The page size of a history read: `limit` or the default; `invalid` (field `limit`) outside
 /// 1 to [`HISTORY_MAX_LIMIT`].
 pub fn check_history_limit(limit: Option<usize>) -> Result<usize> {
@@ -238,6 +254,17 @@ pub trait ConfigsApi: Send + Sync {
         strategy_id: &StrategyId,
         version: Option<u64>,
     ) -> Result<StrategyConfig>;
+
+    /// The changes from version `from` to version `to` of a strategy config (either may be the
+    /// newer one); `not_found` when either is not kept, `invalid` (field `from` or `to`) for
+    /// version 0. Needs `read` on the config.
+    async fn diff(
+        &self,
+        service: &ServiceName,
+        strategy_id: &StrategyId,
+        from: u64,
+        to: u64,
+    ) -> Result<ConfigDiff>;
 
     /// One page of the latest versions of the strategy configs of `service`, ordered by
     /// strategy id: at most `page.limit` (default 100, at most 1000) whose ids sort after

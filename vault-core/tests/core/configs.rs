@@ -427,3 +427,107 @@ async fn history_of_a_missing_config_is_not_found() {
         .expect_err("missing, paged");
     assert_eq!(e.code(), "not_found");
 }
+
+/// The diff of two versions: the changes both ways, version 0 refused by name, a version not
+/// kept `not_found`, `read` on the config needed, and one audit entry per diff.
+#[tokio::test]
+async fn diff_lists_the_changes_between_two_versions() {
+    let (v, _, _) = memory_vault().await;
+    let s = svc("fxshinobi");
+    let mut p1 = ConfigPut::new(sid("x"));
+    p1.params = obj(json!({"fast": 12, "slow": 26}));
+    p1.symbols = Some(vec!["EUR_USD".into(), "GBP_USD".into()]);
+    v.configs().put(&s, p1).await.expect("v1");
+    let mut p2 = ConfigPut::new(sid("x"));
+    p2.params = obj(json!({"fast": 10, "slow": 26}));
+    p2.enabled = Some(false);
+    v.configs().put(&s, p2).await.expect("v2");
+
+    let d = v.configs().diff(&s, &sid("x"), 1, 2).await.expect("diff");
+    assert_eq!((d.from, d.to), (1, 2));
+    assert_eq!(
+        serde_json::to_value(&d.changes).expect("json"),
+        json!([
+            {"op": "replace", "path": "/params/fast", "old": 12, "new": 10},
+            {"op": "replace", "path": "/enabled", "old": true, "new": false},
+        ])
+    );
+    let back = v.configs().diff(&s, &sid("x"), 2, 1).await.expect("diff");
+    assert_eq!(
+        serde_json::to_value(&back.changes[1]).expect("json"),
+        json!({"op": "replace", "path": "/enabled", "old": false, "new": true})
+    );
+    assert!(
+        v.configs()
+            .diff(&s, &sid("x"), 2, 2)
+            .await
+            .expect("same")
+            .changes
+            .is_empty()
+    );
+
+    for (from, to, code, field) in [
+        (0, 1, "invalid", Some("from")),
+        (1, 0, "invalid", Some("to")),
+        (1, 3, "not_found", None),
+    ] {
+        let e = v
+            .configs()
+            .diff(&s, &sid("x"), from, to)
+            .await
+            .expect_err("refused");
+        assert_eq!((e.code(), e.field()), (code, field), "{from}..{to}: {e}");
+    }
+    let e = v
+        .configs()
+        .diff(&s, &sid("nope"), 1, 2)
+        .await
+        .expect_err("no config");
+    assert_eq!(e.code(), "not_found");
+
+    let created = v
+        .tokens()
+        .create(vault_core::TokenCreate {
+            name: "other".into(),
+            rules: vec![vault_core::Rule {
+                path: "configs/fxshinobi/other".into(),
+                capabilities: vec![vault_core::Capability::Read],
+            }],
+            ttl: None,
+        })
+        .await
+        .expect("token");
+    let scoped = v
+        .with_token(created.token.expose_secret())
+        .await
+        .expect("with_token");
+    let e = scoped
+        .configs()
+        .diff(&s, &sid("x"), 1, 2)
+        .await
+        .expect_err("forbidden");
+    assert_eq!(e.code(), "forbidden");
+
+    let mut q = vault_core::AuditQuery::default();
+    q.filter.op = Some("configs.diff".into());
+    let entries = v.audit().query(q).await.expect("query").items;
+    let outcomes: Vec<&str> = entries.iter().map(|e| e.outcome.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            "forbidden",
+            "not_found",
+            "not_found",
+            "invalid",
+            "invalid",
+            "ok",
+            "ok",
+            "ok"
+        ]
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.path.starts_with("configs/fxshinobi/"))
+    );
+}

@@ -669,3 +669,84 @@ async fn client_pages_through_config_history() {
         assert_eq!((e.code(), e.field()), ("invalid", Some("limit")), "{e:?}");
     }
 }
+
+/// The diff of two config versions through HTTP (JSON shape and bad input) and through the
+/// remote client (the same changes).
+#[tokio::test]
+async fn config_diff_over_http_and_the_remote_client() {
+    let dir = TestDir::new();
+    let server = dir.start();
+    let http = server.http();
+    for body in [
+        json!({"strategy_id": "momentum", "params": {"fast": 12, "slow": 26},
+               "symbols": ["EUR_USD", "GBP_USD"]}),
+        json!({"strategy_id": "momentum", "params": {"fast": 10, "slow": 26},
+               "symbols": ["EUR_USD"], "risk_limits": {"max_daily_loss": 0.02}}),
+    ] {
+        let r = http.post("/api/vault/configs/fxshinobi", &body).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let r = http
+        .get("/api/vault/configs/fxshinobi/momentum/diff?from=1&to=2")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let changes = json!([
+        {"op": "replace", "path": "/params/fast", "old": 12, "new": 10},
+        {"op": "remove", "path": "/symbols/1", "old": "GBP_USD"},
+        {"op": "add", "path": "/risk_limits/max_daily_loss", "new": 0.02},
+    ]);
+    assert_eq!(
+        r.body,
+        json!({"success": true, "from": 1, "to": 2, "changes": changes})
+    );
+    let back = http
+        .get("/api/vault/configs/fxshinobi/momentum/diff?from=2&to=1")
+        .await;
+    assert_eq!(
+        back.body["changes"][0],
+        json!({"op": "replace", "path": "/params/fast", "old": 10, "new": 12})
+    );
+
+    // Bad input: each a 400 naming the parameter (or a 404 for a version not kept), in the
+    // service API's error shape.
+    for (query, status, code, field) in [
+        ("from=1", 400, "invalid", None),
+        ("from=x&to=2", 400, "invalid", Some("from")),
+        ("from=0&to=2", 400, "invalid", Some("from")),
+        ("from=1&to=2&extra=1", 400, "invalid", None),
+        ("from=1&to=9", 404, "not_found", None),
+    ] {
+        let r = http
+            .get(&format!(
+                "/api/vault/configs/fxshinobi/momentum/diff?{query}"
+            ))
+            .await;
+        assert_eq!(r.status, status, "{query}: {}", r.text);
+        assert_eq!(r.body["success"], false, "{query}");
+        assert_eq!(r.body["code"], code, "{query}: {}", r.text);
+        if let Some(field) = field {
+            assert_eq!(r.body["field"], field, "{query}: {}", r.text);
+        }
+    }
+
+    let v = client(&server.base);
+    let d = v
+        .configs()
+        .diff(&svc("fxshinobi"), &sid("momentum"), 1, 2)
+        .await
+        .expect("diff");
+    assert_eq!((d.from, d.to), (1, 2));
+    assert_eq!(serde_json::to_value(&d.changes).expect("json"), changes);
+    let e = v
+        .configs()
+        .diff(&svc("fxshinobi"), &sid("momentum"), 0, 2)
+        .await
+        .expect_err("version 0");
+    assert_eq!((e.code(), e.field()), ("invalid", Some("from")));
+    let e = v
+        .configs()
+        .diff(&svc("fxshinobi"), &sid("momentum"), 1, 3)
+        .await
+        .expect_err("no version 3");
+    assert_eq!(e.code(), "not_found");
+}

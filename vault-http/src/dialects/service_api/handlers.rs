@@ -8,10 +8,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use vault_client::wire::service_api::{
-    ConfigHistoryReply, ConfigListReply, ConfigPutBody, ConfigReply, ConfigSettingsBody,
-    ConfigSettingsReply, ConfigWrittenReply, CredentialDeletedReply, CredentialListReply,
-    CredentialPutBody, CredentialReply, CredentialWrittenReply, HealthReply, HistoryQuery,
-    PageQuery, RequiredServiceQuery, ServiceQuery, VersionQuery,
+    ConfigDiffReply, ConfigHistoryReply, ConfigListReply, ConfigPutBody, ConfigReply,
+    ConfigSettingsBody, ConfigSettingsReply, ConfigWrittenReply, CredentialDeletedReply,
+    CredentialListReply, CredentialPutBody, CredentialReply, CredentialWrittenReply, DiffQuery,
+    HealthReply, HistoryQuery, PageQuery, RequiredServiceQuery, ServiceQuery, VersionQuery,
 };
 use vault_core::crypto::SecretString;
 use vault_core::prelude::*;
@@ -117,6 +117,20 @@ pub async fn get_config(
         success: true,
     })
     .into_response())
+}
+
+/// `GET /api/vault/configs/{service}/{strategy_id}/diff?from=N&to=M`.
+pub async fn config_diff(
+    CallerVault(vault): CallerVault,
+    ApiPath((service, strategy_id), ..): Path<(String, String)>,
+    ApiQuery(q, ..): Query<DiffQuery>,
+) -> ApiResult {
+    let (service, strategy_id) = config_names(service, strategy_id)?;
+    let d = vault
+        .configs()
+        .diff(&service, &strategy_id, q.from, q.to)
+        .await?;
+    Ok(Json(ConfigDiffReply::from(d)).into_response())
 }
 
 /// `GET /api/vault/configs/{service}/{strategy_id}/history[?limit=&after=]`: newest first.

@@ -111,6 +111,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route(wire::CONFIG, get(handlers::get_config))
         .route(wire::CONFIG_HISTORY, get(handlers::config_history))
+        .route(wire::CONFIG_DIFF, get(handlers::config_diff))
         .route(
             wire::CONFIG_SETTINGS,
             get(handlers::get_config_settings).post(handlers::set_config_settings),
