@@ -235,6 +235,24 @@ export interface ConfigHistoryOptions {
   after?: number
 }
 
+/** One change of `configs.diff`, at a JSON Pointer into the config's stored form. */
+export interface ConfigChange {
+  op: 'add' | 'remove' | 'replace'
+  /** E.g. `/params/fast`, `/symbols/1`, `/risk_limits/max_daily_loss`, `/enabled`. */
+  path: string
+  /** The value in version `from`; absent for `add`. */
+  old?: unknown
+  /** The value in version `to`; absent for `remove`. */
+  new?: unknown
+}
+
+/** The outcome of `configs.diff`. */
+export interface ConfigDiff {
+  from: number
+  to: number
+  changes: ConfigChange[]
+}
+
 /** One page of `configs.history`. */
 export interface ConfigHistory {
   /** Versions, newest first. */
@@ -298,6 +316,8 @@ export declare class Configs {
   setSettings(service: string, settings: ConfigSettings): Promise<ConfigSettings>
   /** The versions of a strategy config, newest first, a page at a time (`not_found` if none). */
   history(service: string, strategyId: string, options?: ConfigHistoryOptions): Promise<ConfigHistory>
+  /** The changes from version `from` to version `to` (`invalid` for 0, `not_found` when not kept). */
+  diff(service: string, strategyId: string, from: number, to: number): Promise<ConfigDiff>
 }
 
 /** One version of a strategy config. */

@@ -496,6 +496,22 @@ class Configs {
   }
 
   /**
+   * The changes from version `from` to version `to` of strategy config `strategyId` (either
+   * may be the newer): `{ from, to, changes }`, each change `{ op: 'add' | 'remove' |
+   * 'replace', path, old?, new? }` at a JSON Pointer into the stored config: `/params/...`,
+   * `/symbols/<i>`, `/risk_limits/...` (snake case, as stored and served over HTTP), `/enabled`.
+   */
+  diff(service, strategyId, from, to) {
+    return call(async () => {
+      const f = optUint(from, 'from')
+      const t = optUint(to, 'to')
+      if (f === undefined) throw invalid('from', 'is required')
+      if (t === undefined) throw invalid('to', 'is required')
+      return this.#native.configDiff(str(service, 'service'), str(strategyId, 'strategyId'), f, t)
+    })
+  }
+
+  /**
    * The versions of strategy config `strategyId`, newest first: `{ versions, next? }`. At most
    * `limit` (default 100, at most 1000) versions older than version `after` (from the latest
    * when omitted); pass `next` as `after` to read the next page.

@@ -327,6 +327,39 @@ for (const mode of ['embedded', 'remote']) {
       await rejectsWith(assert, v.configs.history('hist-err', 42), 'invalid')
     })
 
+    it('configs: diff lists the changes between two versions; bad versions are refused', async () => {
+      await v.configs.put('diff', 'd', { params: { fast: 12, slow: 26 }, symbols: ['EUR_USD', 'GBP_USD'] })
+      await v.configs.put('diff', 'd', { params: { fast: 10, slow: 26 }, symbols: ['EUR_USD'], enabled: false })
+      const d = await v.configs.diff('diff', 'd', 1, 2)
+      assert.deepEqual(d, {
+        from: 1,
+        to: 2,
+        changes: [
+          { op: 'replace', path: '/params/fast', old: 12, new: 10 },
+          { op: 'remove', path: '/symbols/1', old: 'GBP_USD' },
+          { op: 'replace', path: '/enabled', old: true, new: false },
+        ],
+      })
+      const back = await v.configs.diff('diff', 'd', 2, 1)
+      assert.deepEqual(back.changes[1], { op: 'add', path: '/symbols/1', new: 'GBP_USD' })
+      assert.deepEqual((await v.configs.diff('diff', 'd', 2, 2)).changes, [])
+      for (const [from, to, field] of [
+        [0, 2, 'from'],
+        [1, 0, 'to'],
+        [undefined, 2, 'from'],
+        [1, undefined, 'to'],
+        ['1', 2, 'from'],
+        [1, 2.5, 'to'],
+        [-1, 2, 'from'],
+      ]) {
+        const e = await rejectsWith(assert, v.configs.diff('diff', 'd', from, to), 'invalid')
+        assert.equal(e.field, field, `${from}..${to}: ${e.message}`)
+      }
+      await rejectsWith(assert, v.configs.diff('diff', 'd', 1, 3), 'not_found')
+      await rejectsWith(assert, v.configs.diff('diff', 'nope', 1, 2), 'not_found')
+      await rejectsWith(assert, v.configs.diff('../x', 'd', 1, 2), 'invalid')
+    })
+
     it('1,000 concurrent gets', async () => {
       await v.credentials.put('CONCURRENT', 'c-value', { service: 'load' })
       // (that calls in flight leave the event loop free is eventloop.test.mjs's subject)

@@ -78,6 +78,33 @@ impl From<ConfigWritten> for ConfigWrittenRecord {
     }
 }
 
+/// The changes between two versions of a config.
+#[napi(object)]
+pub struct ConfigDiffRecord {
+    /// The version the changes start from.
+    pub from: i64,
+    /// The version they lead to.
+    pub to: i64,
+    /// `{ op, path, old?, new? }` each.
+    pub changes: Vec<Value>,
+}
+
+impl ConfigDiffRecord {
+    fn from_core(d: vault_core::ConfigDiff) -> Result<Self> {
+        let changes = d
+            .changes
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<std::result::Result<Vec<Value>, _>>()
+            .map_err(|e| napi::Error::from_reason(e.to_string()))?;
+        Ok(ConfigDiffRecord {
+            from: version_out(d.from),
+            to: version_out(d.to),
+            changes,
+        })
+    }
+}
+
 /// One page of a config's history.
 #[napi(object)]
 pub struct ConfigHistoryRecord {
@@ -240,6 +267,30 @@ impl NativeVault {
             .await
             .napi()?
             .into())
+    }
+
+    /// The changes from version `from` to version `to` of a config.
+    #[napi]
+    pub async fn config_diff(
+        &self,
+        service: String,
+        strategy_id: String,
+        from: i64,
+        to: i64,
+    ) -> Result<ConfigDiffRecord> {
+        let api = self.api()?;
+        let (service, strategy_id) = names(service, strategy_id)?;
+        let d = api
+            .configs()
+            .diff(
+                &service,
+                &strategy_id,
+                from.unsigned_abs(),
+                to.unsigned_abs(),
+            )
+            .await
+            .napi()?;
+        ConfigDiffRecord::from_core(d)
     }
 
     /// A config's versions, newest first: at most `limit`, older than version `after`.

@@ -9,6 +9,8 @@ import {
   Credential,
   ERROR_CODES,
   open,
+  type ConfigChange,
+  type ConfigDiff,
   type ConfigHistory,
   type ConfigWritten,
   type CredentialDeleted,
@@ -64,6 +66,9 @@ export async function everyCall(): Promise<void> {
   const page: ConfigHistory = await v.configs.history('fxshinobi', 'default', { limit: 10 })
   const older: ConfigHistory = await v.configs.history('fxshinobi', 'default', { limit: 10, after: page.next })
   const all: ConfigHistory = await v.configs.history('fxshinobi', 'default')
+  const diff: ConfigDiff = await v.configs.diff('fxshinobi', 'default', 1, 2)
+  const firstChange: ConfigChange | undefined = diff.changes[0]
+  const op: 'add' | 'remove' | 'replace' | undefined = firstChange?.op
   const newest: StrategyConfig | undefined = page.versions[0]
   const next: number | undefined = page.next
   const oldest: number = page.oldestVersion
@@ -128,7 +133,7 @@ export async function everyCall(): Promise<void> {
       void [code, known, newer]
     }
   }
-  void [mode, devKey, closed, action, value, json, some, now, nowAny, cfgNow, cfgLatest, infos, deleted, deletedFrom, cw, stale, strategyId, configs, older, all, newest, next, status]
+  void [mode, devKey, closed, action, value, json, some, now, nowAny, cfgNow, cfgLatest, infos, deleted, deletedFrom, cw, stale, strategyId, configs, older, all, newest, next, status, op]
 }
 
 export async function misuses(v: Vault): Promise<void> {
@@ -154,6 +159,8 @@ export async function misuses(v: Vault): Promise<void> {
   await open('./d', { encryptionKey: 'k', passphrase: 'p' })
   // @ts-expect-error cacheFile, not cache_file
   await connect('http://x', { cache_file: 'c' })
+  // @ts-expect-error diff takes two version numbers
+  await v.configs.diff('s', 'id', { from: 1, to: 2 })
   // @ts-expect-error history options are limit and after
   await v.configs.history('s', 'id', { version: 1 })
   // @ts-expect-error list cursors are names (strings)

@@ -10,7 +10,7 @@ use vault_core::{
     PageRequest, ServiceName, StrategyConfig as CoreConfig, StrategyId,
 };
 
-use crate::convert::{dict_of, to_json_object};
+use crate::convert::{dict_of, to_json_object, to_py};
 use crate::error::check;
 use crate::page::new_page;
 use crate::runtime::block_on;
@@ -184,8 +184,73 @@ impl Configs {
         ConfigHistory::new(py, check(py, got)?)
     }
 
+    /// The changes from version `from_version` to version `to_version` of a strategy config
+    /// (either may be the newer): a `ConfigDiff` whose `changes` are dicts
+    /// `{"op": "add"|"remove"|"replace", "path": "/params/fast", "old": ..., "new": ...}`
+    /// (`old` absent for `add`, `new` for `remove`). `InvalidInput` for version 0, `NotFound`
+    /// when either version is not kept. Remote: never served from the cache.
+    #[pyo3(signature = (service, strategy_id, from_version, to_version))]
+    fn diff(
+        &self,
+        py: Python<'_>,
+        service: String,
+        strategy_id: String,
+        from_version: u64,
+        to_version: u64,
+    ) -> PyResult<ConfigDiff> {
+        let (service, strategy_id) = names(py, service, strategy_id)?;
+        let api = api(py, &self.shared)?;
+        let got = block_on(py, async move {
+            api.configs()
+                .diff(&service, &strategy_id, from_version, to_version)
+                .await
+        })?;
+        let d = check(py, got)?;
+        let changes = PyList::empty(py);
+        for c in &d.changes {
+            let value = serde_json::to_value(c)
+                .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+            changes.append(to_py(py, &value)?)?;
+        }
+        Ok(ConfigDiff {
+            from_version: d.from,
+            to_version: d.to,
+            changes: changes.unbind(),
+        })
+    }
+
     fn __repr__(&self) -> &'static str {
         "<vault configs>"
+    }
+}
+
+/// The outcome of `configs.diff`.
+#[pyclass(module = "vault", frozen)]
+pub struct ConfigDiff {
+    /// The version the changes start from.
+    #[pyo3(get)]
+    from_version: u64,
+    /// The version they lead to.
+    #[pyo3(get)]
+    to_version: u64,
+    /// The changes, as dicts.
+    #[pyo3(get)]
+    changes: Py<PyList>,
+}
+
+#[pymethods]
+impl ConfigDiff {
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.changes.bind(py).len()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "ConfigDiff(from_version={}, to_version={}, changes={})",
+            self.from_version,
+            self.to_version,
+            self.changes.bind(py).repr()?
+        ))
     }
 }
 

@@ -41,6 +41,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<configs::Configs>()?;
     m.add_class::<configs::StrategyConfig>()?;
     m.add_class::<configs::ConfigWritten>()?;
+    m.add_class::<configs::ConfigDiff>()?;
     m.add_class::<configs::ConfigHistory>()?;
     m.add_class::<configs::ConfigSettings>()?;
     m.add_class::<tokens::Tokens>()?;

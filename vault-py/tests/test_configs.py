@@ -119,6 +119,29 @@ def test_configs_history_invalid_limit(h: Harness, limit: int) -> None:
         v.configs.history(SVC, "s1", limit=-1)
 
 
+def test_configs_diff(h: Harness) -> None:
+    v = h.v
+    v.configs.put(SVC, "d", params={"fast": 12, "slow": 26}, symbols=["EUR_USD", "GBP_USD"])
+    v.configs.put(SVC, "d", params={"fast": 10, "slow": 26}, symbols=["EUR_USD"], enabled=False)
+    d = v.configs.diff(SVC, "d", 1, 2)
+    assert (d.from_version, d.to_version, len(d)) == (1, 2, 3)
+    assert d.changes == [
+        {"op": "replace", "path": "/params/fast", "old": 12, "new": 10},
+        {"op": "remove", "path": "/symbols/1", "old": "GBP_USD"},
+        {"op": "replace", "path": "/enabled", "old": True, "new": False},
+    ]
+    back = v.configs.diff(SVC, "d", 2, 1)
+    assert back.changes[1] == {"op": "add", "path": "/symbols/1", "new": "GBP_USD"}
+    assert len(v.configs.diff(SVC, "d", 2, 2)) == 0
+    assert "ConfigDiff(from_version=1, to_version=2" in repr(d)
+    assert raises(vault.InvalidInput, lambda: v.configs.diff(SVC, "d", 0, 2)).field == "from"
+    assert raises(vault.InvalidInput, lambda: v.configs.diff(SVC, "d", 1, 0)).field == "to"
+    raises(vault.NotFound, lambda: v.configs.diff(SVC, "d", 1, 3))
+    raises(vault.NotFound, lambda: v.configs.diff(SVC, "nope", 1, 2))
+    with pytest.raises(OverflowError):
+        v.configs.diff(SVC, "d", -1, 2)
+
+
 # ---------------------------------------------------------------- threads
 
 

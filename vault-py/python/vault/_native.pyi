@@ -24,6 +24,7 @@ __all__ = [
     "Configs",
     "StrategyConfig",
     "ConfigWritten",
+    "ConfigDiff",
     "ConfigHistory",
     "ConfigSettings",
     "Tokens",
@@ -283,6 +284,12 @@ class Configs:
         """The versions of a strategy config, newest first: at most ``limit`` (default 100, at
         most 1000) versions older than ``after`` (a previous page's ``next``). ``NotFound``
         when the config does not exist; never served from the cache."""
+    def diff(
+        self, service: str, strategy_id: str, from_version: int, to_version: int
+    ) -> ConfigDiff:
+        """The changes from version ``from_version`` to ``to_version`` (either may be the
+        newer). ``InvalidInput`` for version 0, ``NotFound`` when either is not kept; never
+        served from the cache."""
 
 @final
 class StrategyConfig:
@@ -338,6 +345,22 @@ class ConfigHistory:
     @property
     def oldest_version(self) -> int:
         """The oldest version kept: history starts there (1 until older ones are pruned)."""
+    def __len__(self) -> int: ...
+
+@final
+class ConfigDiff:
+    """The outcome of ``configs.diff``; ``len()`` is the number of changes."""
+
+    @property
+    def from_version(self) -> int:
+        """The version the changes start from."""
+    @property
+    def to_version(self) -> int:
+        """The version they lead to."""
+    @property
+    def changes(self) -> list[dict[str, Any]]:
+        """``{"op": "add"|"remove"|"replace", "path": <JSON Pointer>, "old"?: ..., "new"?: ...}``
+        each, at paths into ``params``, ``symbols``, ``risk_limits`` and ``enabled``."""
     def __len__(self) -> int: ...
 
 @final
