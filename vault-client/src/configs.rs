@@ -14,10 +14,10 @@ use vault_core::{
 use crate::cache::ConfigCache;
 use crate::transport::Transport;
 use crate::wire::service_api::{
-    CONFIG, CONFIG_DIFF, CONFIG_HISTORY, CONFIG_SETTINGS, CONFIGS, ConfigDiffReply,
-    ConfigHistoryReply, ConfigListReply, ConfigPutBody, ConfigReply, ConfigSettingsBody,
-    ConfigSettingsReply, ConfigWrittenReply, DiffQuery, HistoryQuery, PageQuery, VersionQuery,
-    fill_path,
+    CONFIG, CONFIG_DIFF, CONFIG_HISTORY, CONFIG_ROLLBACK, CONFIG_SETTINGS, CONFIGS,
+    ConfigDiffReply, ConfigHistoryReply, ConfigListReply, ConfigPutBody, ConfigReply,
+    ConfigSettingsBody, ConfigSettingsReply, ConfigWrittenReply, DiffQuery, HistoryQuery,
+    PageQuery, RollbackBody, VersionQuery, fill_path,
 };
 
 /// The strategy configs of a remote vault.
@@ -98,6 +98,22 @@ impl ConfigsApi for RemoteConfigs {
                 .ok_or(Error::Unavailable(m)),
             Err(e) => Err(e),
         }
+    }
+
+    async fn rollback(
+        &self,
+        service: &ServiceName,
+        strategy_id: &StrategyId,
+        to_version: u64,
+    ) -> Result<ConfigWritten> {
+        vault_core::configs::check_rollback_version(to_version)?;
+        let path = config_path(CONFIG_ROLLBACK, service, strategy_id);
+        let url = self.transport.url(&path, &())?;
+        let r: ConfigWrittenReply = self
+            .transport
+            .call_json(Method::POST, url, Some(&RollbackBody { to_version }))
+            .await?;
+        Ok(r.into())
     }
 
     async fn diff(

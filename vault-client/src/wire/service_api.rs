@@ -41,6 +41,8 @@ pub const CONFIG: &str = "/api/vault/configs/{service}/{strategy_id}";
 pub const CONFIG_HISTORY: &str = "/api/vault/configs/{service}/{strategy_id}/history";
 /// `GET` the changes between two versions of a config (`?from=&to=`).
 pub const CONFIG_DIFF: &str = "/api/vault/configs/{service}/{strategy_id}/diff";
+/// `POST` a new version with the content of an earlier one.
+pub const CONFIG_ROLLBACK: &str = "/api/vault/configs/{service}/{strategy_id}/rollback";
 /// `GET` a service's configs settings, `POST` to set them.
 pub const CONFIG_SETTINGS: &str = "/api/vault/config-settings/{service}";
 
@@ -194,6 +196,14 @@ pub struct VersionQuery {
     /// The version to read; the latest when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
+}
+
+/// Body of `POST` [`CONFIG_ROLLBACK`].
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackBody {
+    /// The version whose content the new version takes.
+    pub to_version: u64,
 }
 
 /// Query of [`CONFIG_DIFF`]: both versions are required.

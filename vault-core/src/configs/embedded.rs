@@ -353,6 +353,31 @@ impl ConfigsApi for Configs {
             .await
     }
 
+    async fn rollback(
+        &self,
+        service: &ServiceName,
+        strategy_id: &StrategyId,
+        to_version: u64,
+    ) -> Result<ConfigWritten> {
+        let operation = op("configs.rollback", Capability::Write, service, strategy_id);
+        self.ctx
+            .run(operation, async {
+                super::check_rollback_version(to_version)?;
+                let old = self
+                    .get_inner(service, strategy_id, Some(to_version))
+                    .await?;
+                let put = ConfigPut {
+                    params: Some(old.params),
+                    symbols: Some(old.symbols),
+                    risk_limits: Some(old.risk_limits),
+                    enabled: Some(old.enabled),
+                    ..ConfigPut::new(strategy_id.clone())
+                };
+                self.put_inner(service, &put).await
+            })
+            .await
+    }
+
     async fn diff(
         &self,
         service: &ServiceName,

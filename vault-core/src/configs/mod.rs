@@ -140,6 +140,17 @@ pub(crate) fn config_too_large() -> Error {
     )
 }
 
+/// `invalid` (field `to_version`) for version 0; the one rule, also applied by a remote client.
+pub fn check_rollback_version(to_version: u64) -> Result<()> {
+    if to_version == 0 {
+        return Err(Error::invalid(
+            "to_version",
+            "must be a version number (1 or more)",
+        ));
+    }
+    Ok(())
+}
+
 /// `invalid` naming `from` or `to` when either is 0 (versions start at 1); the one rule, also
 /// applied by a remote client before it sends.
 pub fn check_diff_versions(from: u64, to: u64) -> Result<()> {
@@ -254,6 +265,17 @@ pub trait ConfigsApi: Send + Sync {
         strategy_id: &StrategyId,
         version: Option<u64>,
     ) -> Result<StrategyConfig>;
+
+    /// Writes a new version of a strategy config with the content (params, symbols, risk
+    /// limits, enabled) of its version `to_version`; history is never rewritten. `not_found`
+    /// when that version is not kept, `invalid` (field `to_version`) for 0. Needs `write` on
+    /// the config.
+    async fn rollback(
+        &self,
+        service: &ServiceName,
+        strategy_id: &StrategyId,
+        to_version: u64,
+    ) -> Result<ConfigWritten>;
 
     /// The changes from version `from` to version `to` of a strategy config (either may be the
     /// newer one); `not_found` when either is not kept, `invalid` (field `from` or `to`) for

@@ -531,3 +531,112 @@ async fn diff_lists_the_changes_between_two_versions() {
             .all(|e| e.path.starts_with("configs/fxshinobi/"))
     );
 }
+
+/// Rollback writes a new version with an earlier one's content; history keeps every version;
+/// version 0 and versions not kept are refused; `write` is needed; each is audited.
+#[tokio::test]
+async fn rollback_writes_a_new_version_with_an_earlier_content() {
+    let (v, _, _) = memory_vault().await;
+    let s = svc("fxshinobi");
+    let mut p1 = ConfigPut::new(sid("x"));
+    p1.params = obj(json!({"fast": 12}));
+    p1.symbols = Some(vec!["EUR_USD".into()]);
+    p1.risk_limits = obj(json!({"max_position": 1000}));
+    v.configs().put(&s, p1).await.expect("v1");
+    let mut p2 = ConfigPut::new(sid("x"));
+    p2.params = obj(json!({"fast": 10}));
+    p2.symbols = Some(vec![]);
+    p2.enabled = Some(false);
+    v.configs().put(&s, p2).await.expect("v2");
+
+    let w = v
+        .configs()
+        .rollback(&s, &sid("x"), 1)
+        .await
+        .expect("rollback");
+    assert_eq!((w.version, w.action), (3, Action::Updated));
+    let (c1, c3) = (
+        v.configs().get(&s, &sid("x"), Some(1)).await.expect("v1"),
+        v.configs().get(&s, &sid("x"), None).await.expect("latest"),
+    );
+    assert_eq!(
+        (&c3.params, &c3.symbols, &c3.risk_limits, c3.enabled),
+        (&c1.params, &c1.symbols, &c1.risk_limits, c1.enabled)
+    );
+    let history = v
+        .configs()
+        .history(&s, &sid("x"), None, None)
+        .await
+        .expect("history");
+    let versions: Vec<(u64, bool)> = history
+        .versions
+        .iter()
+        .map(|c| (c.version, c.enabled))
+        .collect();
+    assert_eq!(versions, [(3, true), (2, false), (1, true)], "history kept");
+    assert!(
+        v.configs()
+            .diff(&s, &sid("x"), 1, 3)
+            .await
+            .expect("diff")
+            .changes
+            .is_empty()
+    );
+
+    for (to, code) in [(0, "invalid"), (9, "not_found")] {
+        let e = v
+            .configs()
+            .rollback(&s, &sid("x"), to)
+            .await
+            .expect_err("refused");
+        assert_eq!(e.code(), code, "{to}: {e}");
+    }
+    let e = v.configs().rollback(&s, &sid("x"), 0).await.expect_err("0");
+    assert_eq!(e.field(), Some("to_version"));
+    let read_only = v
+        .tokens()
+        .create(vault_core::TokenCreate {
+            name: "reader".into(),
+            rules: vec![vault_core::Rule {
+                path: "configs/fxshinobi/*".into(),
+                capabilities: vec![vault_core::Capability::Read],
+            }],
+            ttl: None,
+        })
+        .await
+        .expect("token");
+    let reader = v
+        .with_token(read_only.token.expose_secret())
+        .await
+        .expect("with_token");
+    let e = reader
+        .configs()
+        .rollback(&s, &sid("x"), 1)
+        .await
+        .expect_err("forbidden");
+    assert_eq!(e.code(), "forbidden");
+    assert_eq!(
+        v.configs()
+            .get(&s, &sid("x"), None)
+            .await
+            .expect("latest")
+            .version,
+        3
+    );
+
+    let mut q = vault_core::AuditQuery::default();
+    q.filter.op = Some("configs.rollback".into());
+    let outcomes: Vec<String> = v
+        .audit()
+        .query(q)
+        .await
+        .expect("query")
+        .items
+        .into_iter()
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["forbidden", "invalid", "not_found", "invalid", "ok"]
+    );
+}

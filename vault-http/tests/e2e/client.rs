@@ -750,3 +750,86 @@ async fn config_diff_over_http_and_the_remote_client() {
         .expect_err("no version 3");
     assert_eq!(e.code(), "not_found");
 }
+
+/// Rollback through HTTP (the put's reply, bad bodies refused naming the field, a version not
+/// kept 404) and through the remote client.
+#[tokio::test]
+async fn config_rollback_over_http_and_the_remote_client() {
+    let dir = TestDir::new();
+    let server = dir.start();
+    let http = server.http();
+    for body in [
+        json!({"strategy_id": "momentum", "params": {"fast": 12}, "symbols": ["EUR_USD"]}),
+        json!({"strategy_id": "momentum", "params": {"fast": 10}, "enabled": false}),
+    ] {
+        let r = http.post("/api/vault/configs/fxshinobi", &body).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let path = "/api/vault/configs/fxshinobi/momentum/rollback";
+    let r = http.post(path, &json!({"to_version": 1})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body,
+        json!({"success": true, "service": "fxshinobi", "strategy_id": "momentum",
+               "action": "updated", "version": 3})
+    );
+    let latest = http.get("/api/vault/configs/fxshinobi/momentum").await;
+    assert_eq!(latest.body["config"]["params"], json!({"fast": 12}));
+    assert_eq!(latest.body["config"]["enabled"], true);
+
+    for (body, status, code, field) in [
+        (json!({}), 400, "invalid", None),
+        (
+            json!({"to_version": "1"}),
+            400,
+            "invalid",
+            Some("to_version"),
+        ),
+        (
+            json!({"to_version": -1}),
+            400,
+            "invalid",
+            Some("to_version"),
+        ),
+        (json!({"to_version": 0}), 400, "invalid", Some("to_version")),
+        (
+            json!({"to_version": 1, "comment": 5, "x": 1}),
+            400,
+            "invalid",
+            None,
+        ),
+        (json!({"to_version": 9}), 404, "not_found", None),
+    ] {
+        let r = http.post(path, &body).await;
+        assert_eq!(r.status, status, "{body}: {}", r.text);
+        assert_eq!(r.body["code"], code, "{body}: {}", r.text);
+        if let Some(field) = field {
+            assert_eq!(r.body["field"], field, "{body}: {}", r.text);
+        }
+    }
+    let still = http.get("/api/vault/configs/fxshinobi/momentum").await;
+    assert_eq!(
+        still.body["config"]["version"], 3,
+        "refused rollbacks wrote nothing"
+    );
+
+    let v = client(&server.base);
+    let w = v
+        .configs()
+        .rollback(&svc("fxshinobi"), &sid("momentum"), 2)
+        .await
+        .expect("rollback");
+    assert_eq!((w.version, w.action), (4, Action::Updated));
+    let c = v
+        .configs()
+        .get(&svc("fxshinobi"), &sid("momentum"), None)
+        .await
+        .expect("get");
+    assert_eq!((c.params.get("fast"), c.enabled), (Some(&json!(10)), false));
+    let e = v
+        .configs()
+        .rollback(&svc("fxshinobi"), &sid("momentum"), 0)
+        .await
+        .expect_err("0");
+    assert_eq!((e.code(), e.field()), ("invalid", Some("to_version")));
+}

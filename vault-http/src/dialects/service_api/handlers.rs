@@ -11,7 +11,8 @@ use vault_client::wire::service_api::{
     ConfigDiffReply, ConfigHistoryReply, ConfigListReply, ConfigPutBody, ConfigReply,
     ConfigSettingsBody, ConfigSettingsReply, ConfigWrittenReply, CredentialDeletedReply,
     CredentialListReply, CredentialPutBody, CredentialReply, CredentialWrittenReply, DiffQuery,
-    HealthReply, HistoryQuery, PageQuery, RequiredServiceQuery, ServiceQuery, VersionQuery,
+    HealthReply, HistoryQuery, PageQuery, RequiredServiceQuery, RollbackBody, ServiceQuery,
+    VersionQuery,
 };
 use vault_core::crypto::SecretString;
 use vault_core::prelude::*;
@@ -117,6 +118,21 @@ pub async fn get_config(
         success: true,
     })
     .into_response())
+}
+
+/// `POST /api/vault/configs/{service}/{strategy_id}/rollback` `{"to_version": N}`: a new
+/// version with version N's content; the reply of a put.
+pub async fn rollback_config(
+    CallerVault(vault): CallerVault,
+    ApiPath((service, strategy_id), ..): Path<(String, String)>,
+    JsonBody(body, ..): Body<RollbackBody>,
+) -> ApiResult {
+    let (service, strategy_id) = config_names(service, strategy_id)?;
+    let w = vault
+        .configs()
+        .rollback(&service, &strategy_id, body.to_version)
+        .await?;
+    Ok(Json(ConfigWrittenReply::from(w)).into_response())
 }
 
 /// `GET /api/vault/configs/{service}/{strategy_id}/diff?from=N&to=M`.

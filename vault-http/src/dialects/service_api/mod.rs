@@ -13,7 +13,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use vault_client::wire::service_api as wire;
 use vault_core::{Caller, Error, Origin, Vault};
 
@@ -112,6 +112,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(wire::CONFIG, get(handlers::get_config))
         .route(wire::CONFIG_HISTORY, get(handlers::config_history))
         .route(wire::CONFIG_DIFF, get(handlers::config_diff))
+        .route(wire::CONFIG_ROLLBACK, post(handlers::rollback_config))
         .route(
             wire::CONFIG_SETTINGS,
             get(handlers::get_config_settings).post(handlers::set_config_settings),
