@@ -316,6 +316,8 @@ export declare class Configs {
   setSettings(service: string, settings: ConfigSettings): Promise<ConfigSettings>
   /** The versions of a strategy config, newest first, a page at a time (`not_found` if none). */
   history(service: string, strategyId: string, options?: ConfigHistoryOptions): Promise<ConfigHistory>
+  /** A new version with the content of version `toVersion` (`invalid` for 0, `not_found` when not kept). */
+  rollback(service: string, strategyId: string, toVersion: number): Promise<ConfigWritten>
   /** The changes from version `from` to version `to` (`invalid` for 0, `not_found` when not kept). */
   diff(service: string, strategyId: string, from: number, to: number): Promise<ConfigDiff>
 }

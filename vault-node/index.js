@@ -496,6 +496,19 @@ class Configs {
   }
 
   /**
+   * Writes a new version of strategy config `strategyId` with the content (params, symbols,
+   * riskLimits, enabled) of its version `toVersion`; history is never rewritten. Resolves as
+   * `put` does.
+   */
+  rollback(service, strategyId, toVersion) {
+    return call(async () => {
+      const t = optUint(toVersion, 'to_version')
+      if (t === undefined) throw invalid('to_version', 'is required')
+      return this.#native.rollbackConfig(str(service, 'service'), str(strategyId, 'strategyId'), t)
+    })
+  }
+
+  /**
    * The changes from version `from` to version `to` of strategy config `strategyId` (either
    * may be the newer): `{ from, to, changes }`, each change `{ op: 'add' | 'remove' |
    * 'replace', path, old?, new? }` at a JSON Pointer into the stored config: `/params/...`,

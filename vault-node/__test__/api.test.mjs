@@ -34,7 +34,7 @@ describe('package surface', () => {
         .filter((n) => n !== 'constructor')
         .sort()
     assert.deepEqual(methods(v.credentials), ['delete', 'get', 'getSync', 'list', 'put'])
-    assert.deepEqual(methods(v.configs), ['diff', 'get', 'getSync', 'history', 'list', 'put', 'setSettings', 'settings'])
+    assert.deepEqual(methods(v.configs), ['diff', 'get', 'getSync', 'history', 'list', 'put', 'rollback', 'setSettings', 'settings'])
     assert.deepEqual(methods(v.tokens), ['create', 'list', 'revoke', 'self'])
     assert.deepEqual(methods(v.audit), ['query', 'verify'])
     assert.deepEqual(methods(v), ['close', 'closed', 'devKeyFile', 'health', 'mode'])

@@ -360,6 +360,23 @@ for (const mode of ['embedded', 'remote']) {
       await rejectsWith(assert, v.configs.diff('../x', 'd', 1, 2), 'invalid')
     })
 
+    it('configs: rollback writes a new version with an earlier content', async () => {
+      await v.configs.put('rb', 'r', { params: { fast: 12 }, symbols: ['EUR_USD'] })
+      await v.configs.put('rb', 'r', { params: { fast: 10 }, enabled: false })
+      const w = await v.configs.rollback('rb', 'r', 1)
+      assert.deepEqual(w, { service: 'rb', strategyId: 'r', action: 'updated', version: 3 })
+      const c = await v.configs.get('rb', 'r')
+      assert.deepEqual([c.version, c.params, c.symbols, c.enabled], [3, { fast: 12 }, ['EUR_USD'], true])
+      assert.deepEqual((await v.configs.history('rb', 'r')).versions.map((x) => x.version), [3, 2, 1])
+      for (const bad of [0, -1, 1.5, '1', undefined]) {
+        const e = await rejectsWith(assert, v.configs.rollback('rb', 'r', bad), 'invalid')
+        assert.equal(e.field, 'to_version', `${bad}: ${e.message}`)
+      }
+      await rejectsWith(assert, v.configs.rollback('rb', 'r', 9), 'not_found')
+      await rejectsWith(assert, v.configs.rollback('rb', 'nope', 1), 'not_found')
+      assert.equal((await v.configs.get('rb', 'r')).version, 3)
+    })
+
     it('1,000 concurrent gets', async () => {
       await v.credentials.put('CONCURRENT', 'c-value', { service: 'load' })
       // (that calls in flight leave the event loop free is eventloop.test.mjs's subject)

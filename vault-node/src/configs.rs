@@ -269,6 +269,24 @@ impl NativeVault {
             .into())
     }
 
+    /// A new version of a config with the content of its version `to_version`.
+    #[napi]
+    pub async fn rollback_config(
+        &self,
+        service: String,
+        strategy_id: String,
+        to_version: i64,
+    ) -> Result<ConfigWrittenRecord> {
+        let api = self.api()?;
+        let (service, strategy_id) = names(service, strategy_id)?;
+        Ok(api
+            .configs()
+            .rollback(&service, &strategy_id, to_version.unsigned_abs())
+            .await
+            .napi()?
+            .into())
+    }
+
     /// The changes from version `from` to version `to` of a config.
     #[napi]
     pub async fn config_diff(

@@ -67,6 +67,7 @@ export async function everyCall(): Promise<void> {
   const older: ConfigHistory = await v.configs.history('fxshinobi', 'default', { limit: 10, after: page.next })
   const all: ConfigHistory = await v.configs.history('fxshinobi', 'default')
   const diff: ConfigDiff = await v.configs.diff('fxshinobi', 'default', 1, 2)
+  const rolled: ConfigWritten = await v.configs.rollback('fxshinobi', 'default', 1)
   const firstChange: ConfigChange | undefined = diff.changes[0]
   const op: 'add' | 'remove' | 'replace' | undefined = firstChange?.op
   const newest: StrategyConfig | undefined = page.versions[0]
@@ -133,7 +134,7 @@ export async function everyCall(): Promise<void> {
       void [code, known, newer]
     }
   }
-  void [mode, devKey, closed, action, value, json, some, now, nowAny, cfgNow, cfgLatest, infos, deleted, deletedFrom, cw, stale, strategyId, configs, older, all, newest, next, status, op]
+  void [mode, devKey, closed, action, value, json, some, now, nowAny, cfgNow, cfgLatest, infos, deleted, deletedFrom, cw, stale, strategyId, configs, older, all, newest, next, status, op, rolled]
 }
 
 export async function misuses(v: Vault): Promise<void> {

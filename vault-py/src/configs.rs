@@ -85,13 +85,29 @@ impl Configs {
         };
         let api = api(py, &self.shared)?;
         let written = block_on(py, async move { api.configs().put(&service, put).await })?;
-        let w = check(py, written)?;
-        Ok(ConfigWritten {
-            service: w.service.into_string(),
-            strategy_id: w.strategy_id.into_string(),
-            action: w.action.as_str(),
-            version: w.version,
-        })
+        Ok(ConfigWritten::from(check(py, written)?))
+    }
+
+    /// Writes a new version of strategy `strategy_id` with the content (params, symbols, risk
+    /// limits, enabled) of its version `to_version`; history is never rewritten.
+    /// `InvalidInput` (`.field == "to_version"`) for 0, `NotFound` when that version is not
+    /// kept.
+    #[pyo3(signature = (service, strategy_id, to_version))]
+    fn rollback(
+        &self,
+        py: Python<'_>,
+        service: String,
+        strategy_id: String,
+        to_version: u64,
+    ) -> PyResult<ConfigWritten> {
+        let (service, strategy_id) = names(py, service, strategy_id)?;
+        let api = api(py, &self.shared)?;
+        let written = block_on(py, async move {
+            api.configs()
+                .rollback(&service, &strategy_id, to_version)
+                .await
+        })?;
+        Ok(ConfigWritten::from(check(py, written)?))
     }
 
     /// A strategy config: the latest version, or version `version`. `NotFound` when missing.
@@ -364,6 +380,17 @@ pub struct ConfigWritten {
     /// The version this put wrote.
     #[pyo3(get)]
     version: u64,
+}
+
+impl From<vault_core::ConfigWritten> for ConfigWritten {
+    fn from(w: vault_core::ConfigWritten) -> Self {
+        ConfigWritten {
+            service: w.service.into_string(),
+            strategy_id: w.strategy_id.into_string(),
+            action: w.action.as_str(),
+            version: w.version,
+        }
+    }
 }
 
 #[pymethods]

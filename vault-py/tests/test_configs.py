@@ -142,6 +142,24 @@ def test_configs_diff(h: Harness) -> None:
         v.configs.diff(SVC, "d", -1, 2)
 
 
+def test_configs_rollback(h: Harness) -> None:
+    v = h.v
+    v.configs.put(SVC, "r", params={"fast": 12}, symbols=["EUR_USD"])
+    v.configs.put(SVC, "r", params={"fast": 10}, enabled=False)
+    w = v.configs.rollback(SVC, "r", 1)
+    assert (w.service, w.strategy_id, w.action, w.version) == (SVC, "r", "updated", 3)
+    c = v.configs.get(SVC, "r")
+    assert (c.version, c.params, c.symbols, c.enabled) == (3, {"fast": 12}, ["EUR_USD"], True)
+    assert [c.version for c in v.configs.history(SVC, "r").versions] == [3, 2, 1]
+    assert len(v.configs.diff(SVC, "r", 1, 3)) == 0
+    assert raises(vault.InvalidInput, lambda: v.configs.rollback(SVC, "r", 0)).field == "to_version"
+    raises(vault.NotFound, lambda: v.configs.rollback(SVC, "r", 9))
+    raises(vault.NotFound, lambda: v.configs.rollback(SVC, "nope", 1))
+    with pytest.raises(OverflowError):
+        v.configs.rollback(SVC, "r", -1)
+    assert v.configs.get(SVC, "r").version == 3
+
+
 # ---------------------------------------------------------------- threads
 
 

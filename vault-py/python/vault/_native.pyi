@@ -284,6 +284,9 @@ class Configs:
         """The versions of a strategy config, newest first: at most ``limit`` (default 100, at
         most 1000) versions older than ``after`` (a previous page's ``next``). ``NotFound``
         when the config does not exist; never served from the cache."""
+    def rollback(self, service: str, strategy_id: str, to_version: int) -> ConfigWritten:
+        """Writes a new version with the content of version ``to_version`` (history is kept).
+        ``InvalidInput`` (field ``to_version``) for 0, ``NotFound`` when it is not kept."""
     def diff(
         self, service: str, strategy_id: str, from_version: int, to_version: int
     ) -> ConfigDiff:
