@@ -49,9 +49,15 @@ pub struct ConfigDiff {
     pub changes: Vec<ConfigChange>,
 }
 
-/// The changes from `a` to `b`.
+/// Most bytes of paths one diff may list. Every change carries its whole path, so a long key
+/// with many changes under it would repeat in each (a 512 KiB config could make a diff of
+/// gigabytes); past this, the diff is given per field instead (see [`changes`]).
+pub const MAX_DIFF_PATH_BYTES: usize = 1024 * 1024;
+
+/// The changes from `a` to `b`. When the paths of the changes would pass
+/// [`MAX_DIFF_PATH_BYTES`], each field that differs is one `replace` of the whole field
+/// instead (still exact, and bounded by the size of the two configs).
 pub(crate) fn changes(a: &StrategyConfig, b: &StrategyConfig) -> Vec<ConfigChange> {
-    let mut out = Vec::new();
     let fields: [(&str, Value, Value); 4] = [
         (
             "params",
@@ -70,51 +76,111 @@ pub(crate) fn changes(a: &StrategyConfig, b: &StrategyConfig) -> Vec<ConfigChang
         ),
         ("enabled", a.enabled.into(), b.enabled.into()),
     ];
+    let mut walk = Walk {
+        path: Vec::new(),
+        path_len: 0,
+        budget: MAX_DIFF_PATH_BYTES,
+        out: Vec::new(),
+    };
     for (name, old, new) in &fields {
-        walk(&format!("/{name}"), old, new, &mut out);
+        walk.enter(name.to_string());
+        let fine = walk.walk(old, new);
+        walk.leave();
+        if fine.is_err() {
+            return fields
+                .iter()
+                .filter(|(_, old, new)| old != new)
+                .map(|(name, old, new)| {
+                    change(ChangeOp::Replace, format!("/{name}"), Some(old), Some(new))
+                })
+                .collect();
+        }
     }
-    out
+    walk.out
 }
 
-fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<ConfigChange>) {
-    match (old, new) {
-        (Value::Object(a), Value::Object(b)) => {
-            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            for k in keys {
-                let p = format!("{path}/{}", escape(k));
-                match (a.get(k), b.get(k)) {
-                    (Some(x), Some(y)) => walk(&p, x, y, out),
-                    (Some(x), None) => out.push(change(ChangeOp::Remove, p, Some(x), None)),
-                    (None, Some(y)) => out.push(change(ChangeOp::Add, p, None, Some(y))),
-                    (None, None) => {}
+/// The paths' budget ran out.
+struct OverBudget;
+
+/// A walk down two values: the path as escaped segments (made into a string only for a
+/// change), and the changes found.
+struct Walk {
+    path: Vec<String>,
+    path_len: usize,
+    budget: usize,
+    out: Vec<ConfigChange>,
+}
+
+impl Walk {
+    fn enter(&mut self, segment: String) {
+        self.path_len += segment.len() + 1;
+        self.path.push(segment);
+    }
+
+    fn leave(&mut self) {
+        if let Some(s) = self.path.pop() {
+            self.path_len -= s.len() + 1;
+        }
+    }
+
+    fn push(
+        &mut self,
+        op: ChangeOp,
+        old: Option<&Value>,
+        new: Option<&Value>,
+    ) -> Result<(), OverBudget> {
+        self.budget = self.budget.checked_sub(self.path_len).ok_or(OverBudget)?;
+        let mut path = String::with_capacity(self.path_len);
+        for s in &self.path {
+            path.push('/');
+            path.push_str(s);
+        }
+        self.out.push(change(op, path, old, new));
+        Ok(())
+    }
+
+    fn walk(&mut self, old: &Value, new: &Value) -> Result<(), OverBudget> {
+        match (old, new) {
+            (Value::Object(a), Value::Object(b)) => {
+                let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                for k in keys {
+                    self.enter(escape(k));
+                    let r = match (a.get(k), b.get(k)) {
+                        (Some(x), Some(y)) => self.walk(x, y),
+                        (Some(x), None) => self.push(ChangeOp::Remove, Some(x), None),
+                        (None, Some(y)) => self.push(ChangeOp::Add, None, Some(y)),
+                        (None, None) => Ok(()),
+                    };
+                    self.leave();
+                    r?;
                 }
             }
+            (Value::Array(a), Value::Array(b)) => {
+                for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                    self.enter(i.to_string());
+                    let r = self.walk(x, y);
+                    self.leave();
+                    r?;
+                }
+                for (i, y) in b.iter().enumerate().skip(a.len()) {
+                    self.enter(i.to_string());
+                    let r = self.push(ChangeOp::Add, None, Some(y));
+                    self.leave();
+                    r?;
+                }
+                for (i, x) in a.iter().enumerate().skip(b.len()).rev() {
+                    self.enter(i.to_string());
+                    let r = self.push(ChangeOp::Remove, Some(x), None);
+                    self.leave();
+                    r?;
+                }
+            }
+            (x, y) if x != y => self.push(ChangeOp::Replace, Some(x), Some(y))?,
+            _ => {}
         }
-        (Value::Array(a), Value::Array(b)) => {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                walk(&format!("{path}/{i}"), x, y, out);
-            }
-            for (i, y) in b.iter().enumerate().skip(a.len()) {
-                out.push(change(ChangeOp::Add, format!("{path}/{i}"), None, Some(y)));
-            }
-            for (i, x) in a.iter().enumerate().skip(b.len()).rev() {
-                out.push(change(
-                    ChangeOp::Remove,
-                    format!("{path}/{i}"),
-                    Some(x),
-                    None,
-                ));
-            }
-        }
-        (x, y) if x != y => out.push(change(
-            ChangeOp::Replace,
-            path.to_string(),
-            Some(x),
-            Some(y),
-        )),
-        _ => {}
+        Ok(())
     }
 }
 
@@ -182,6 +248,30 @@ mod tests {
                 {"op": "replace", "path": "/enabled", "old": true, "new": false},
             ])
         );
+    }
+
+    #[test]
+    fn a_diff_whose_paths_would_pass_the_budget_replaces_whole_fields() {
+        let long = "~".repeat(4096);
+        let a = json!({"params": {long.clone(): vec![0; 200], "x": 1}, "symbols": ["A"]});
+        let b = json!({"params": {long.clone(): vec![1; 200], "x": 1}, "symbols": ["A"],
+                       "enabled": false});
+        let fine_bytes = 200 * (8 + 2 * 4096 + 4);
+        assert!(
+            fine_bytes > MAX_DIFF_PATH_BYTES,
+            "the fine diff would pass the budget"
+        );
+        assert_eq!(
+            diff(a.clone(), b.clone()),
+            json!([
+                {"op": "replace", "path": "/params", "old": a["params"], "new": b["params"]},
+                {"op": "replace", "path": "/enabled", "old": true, "new": false},
+            ])
+        );
+        // Under the budget, the same shape is listed change by change.
+        let short = json!({"params": {"k": vec![0; 200]}});
+        let changed = json!({"params": {"k": vec![1; 200]}});
+        assert_eq!(diff(short, changed).as_array().map(Vec::len), Some(200));
     }
 
     #[test]

@@ -148,9 +148,16 @@ impl Configs {
                 if !pruned.is_empty() {
                     record.oldest = prune_to + 1;
                 }
-                let size = serde_json::to_vec(&record)
-                    .map(|v| v.len())
-                    .unwrap_or(usize::MAX);
+                // The content only, as `ConfigPut::check` measures it: a version accepted at
+                // the limit stays writable (by a rollback) whatever its version number.
+                let size = [
+                    serde_json::to_vec(&record.params),
+                    serde_json::to_vec(&record.symbols),
+                    serde_json::to_vec(&record.risk_limits),
+                ]
+                .into_iter()
+                .map(|b| b.map_or(usize::MAX, |b| b.len()))
+                .fold(0usize, usize::saturating_add);
                 if size > MAX_CONFIG_BYTES {
                     return Err(super::config_too_large());
                 }
@@ -362,6 +369,11 @@ impl ConfigsApi for Configs {
         let operation = op("configs.rollback", Capability::Write, service, strategy_id);
         self.ctx
             .run(operation, async {
+                // It writes content the caller does not see: `read` on the config too.
+                self.ctx.require(
+                    Capability::Read,
+                    &format!("configs/{service}/{strategy_id}"),
+                )?;
                 super::check_rollback_version(to_version)?;
                 let old = self
                     .get_inner(service, strategy_id, Some(to_version))

@@ -10,7 +10,7 @@ mod embedded;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use diff::{ChangeOp, ConfigChange, ConfigDiff};
+pub use diff::{ChangeOp, ConfigChange, ConfigDiff, MAX_DIFF_PATH_BYTES};
 pub use embedded::Configs;
 
 use crate::api::check_json_depth;
@@ -268,8 +268,8 @@ pub trait ConfigsApi: Send + Sync {
 
     /// Writes a new version of a strategy config with the content (params, symbols, risk
     /// limits, enabled) of its version `to_version`; history is never rewritten. `not_found`
-    /// when that version is not kept, `invalid` (field `to_version`) for 0. Needs `write` on
-    /// the config.
+    /// when that version is not kept, `invalid` (field `to_version`) for 0. Needs `write` and
+    /// `read` on the config (it writes content the caller does not see).
     async fn rollback(
         &self,
         service: &ServiceName,
@@ -279,7 +279,8 @@ pub trait ConfigsApi: Send + Sync {
 
     /// The changes from version `from` to version `to` of a strategy config (either may be the
     /// newer one); `not_found` when either is not kept, `invalid` (field `from` or `to`) for
-    /// version 0. Needs `read` on the config.
+    /// version 0. Needs `read` on the config. Changes at paths whose lengths add up to more
+    /// than [`MAX_DIFF_PATH_BYTES`] are given as one `replace` per field that differs.
     async fn diff(
         &self,
         service: &ServiceName,

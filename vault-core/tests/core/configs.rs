@@ -615,6 +615,30 @@ async fn rollback_writes_a_new_version_with_an_earlier_content() {
         .await
         .expect_err("forbidden");
     assert_eq!(e.code(), "forbidden");
+    // Write alone is not enough: a rollback writes content the caller does not see.
+    let write_only = v
+        .tokens()
+        .create(vault_core::TokenCreate {
+            name: "writer".into(),
+            rules: vec![vault_core::Rule {
+                path: "configs/fxshinobi/*".into(),
+                capabilities: vec![vault_core::Capability::Write],
+            }],
+            ttl: None,
+        })
+        .await
+        .expect("token");
+    let writer = v
+        .with_token(write_only.token.expose_secret())
+        .await
+        .expect("with_token");
+    let e = writer
+        .configs()
+        .rollback(&s, &sid("x"), 1)
+        .await
+        .expect_err("forbidden");
+    assert_eq!(e.code(), "forbidden");
+    assert!(e.to_string().contains("read"), "{e}");
     assert_eq!(
         v.configs()
             .get(&s, &sid("x"), None)
@@ -637,6 +661,43 @@ async fn rollback_writes_a_new_version_with_an_earlier_content() {
         .collect();
     assert_eq!(
         outcomes,
-        ["forbidden", "invalid", "not_found", "invalid", "ok"]
+        [
+            "forbidden",
+            "forbidden",
+            "invalid",
+            "not_found",
+            "invalid",
+            "ok"
+        ]
     );
+}
+
+/// A version written at the size limit can be rolled back to at any later version number
+/// (the limit is on the content, not on the record with its version numbers).
+#[tokio::test]
+async fn a_version_at_the_size_limit_can_be_rolled_back_to() {
+    let (v, _, _) = memory_vault().await;
+    let s = svc("big");
+    let pad =
+        vault_core::configs::MAX_CONFIG_BYTES - r#"{"pad":""}"#.len() - "[]".len() - "{}".len();
+    let mut p = ConfigPut::new(sid("x"));
+    p.params = obj(json!({"pad": "x".repeat(pad)}));
+    p.symbols = Some(vec![]);
+    p.risk_limits = obj(json!({}));
+    v.configs().put(&s, p).await.expect("v1 at the limit");
+    for i in 0..9 {
+        let mut small = ConfigPut::new(sid("x"));
+        small.params = obj(json!({"i": i}));
+        v.configs().put(&s, small).await.expect("small");
+    }
+    let w = v
+        .configs()
+        .rollback(&s, &sid("x"), 1)
+        .await
+        .expect("rollback at v10");
+    assert_eq!(w.version, 11);
+    let mut over = ConfigPut::new(sid("x"));
+    over.params = obj(json!({"pad": "x".repeat(pad + 1)}));
+    let e = v.configs().put(&s, over).await.expect_err("one byte over");
+    assert_eq!(e.field(), Some("config"));
 }
