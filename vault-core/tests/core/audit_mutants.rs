@@ -283,8 +283,9 @@ async fn pages_of_a_window_follow_the_cursor_past_its_until() {
     );
 }
 
-#[tokio::test]
-async fn an_entry_that_does_not_open_is_listed_as_unreadable_and_counts_toward_the_limit() {
+/// A vault with three puts (one audit record each), the two newest records' stored values
+/// swapped: neither opens under the other's key.
+async fn three_puts_with_the_two_newest_records_swapped() -> Vault {
     let (v, _clock, store) = memory_vault().await;
     for i in 0..3 {
         v.credentials()
@@ -293,7 +294,6 @@ async fn an_entry_that_does_not_open_is_listed_as_unreadable_and_counts_toward_t
             .expect("put");
     }
     v.flush().await.expect("flush");
-    // The two newest entries' stored values swapped: neither opens under the other's key.
     let entries = store
         .scan(b"audit/e/", None, usize::MAX)
         .await
@@ -308,6 +308,12 @@ async fn an_entry_that_does_not_open_is_listed_as_unreadable_and_counts_toward_t
         )
         .await
         .expect("swap");
+    v
+}
+
+#[tokio::test]
+async fn an_entry_that_does_not_open_is_listed_as_unreadable_and_counts_toward_the_limit() {
+    let v = three_puts_with_the_two_newest_records_swapped().await;
     let page = v
         .audit()
         .query(query(AuditFilter::default(), Some(2), None))
@@ -332,28 +338,7 @@ async fn an_entry_that_does_not_open_is_listed_as_unreadable_and_counts_toward_t
 /// page starts after it (a cursor inside it would read it again, forever with `limit=1`).
 #[tokio::test]
 async fn paging_past_records_that_do_not_open_reports_each_once_and_moves_on() {
-    let (v, _clock, store) = memory_vault().await;
-    for i in 0..3 {
-        v.credentials()
-            .put(cput("svc", &format!("K{i}"), "v"))
-            .await
-            .expect("put");
-    }
-    v.flush().await.expect("flush");
-    let entries = store
-        .scan(b"audit/e/", None, usize::MAX)
-        .await
-        .expect("scan");
-    store
-        .commit(
-            vec![],
-            vec![
-                Write::Put(entries[0].0.clone(), entries[1].1.clone()),
-                Write::Put(entries[1].0.clone(), entries[0].1.clone()),
-            ],
-        )
-        .await
-        .expect("swap");
+    let v = three_puts_with_the_two_newest_records_swapped().await;
     let (mut after, mut unreadable, mut items) = (None, Vec::new(), Vec::new());
     for _ in 0..10 {
         let page = v

@@ -485,22 +485,7 @@ async fn diff_lists_the_changes_between_two_versions() {
         .expect_err("no config");
     assert_eq!(e.code(), "not_found");
 
-    let created = v
-        .tokens()
-        .create(vault_core::TokenCreate {
-            name: "other".into(),
-            rules: vec![vault_core::Rule {
-                path: "configs/fxshinobi/other".into(),
-                capabilities: vec![vault_core::Capability::Read],
-            }],
-            ttl: None,
-        })
-        .await
-        .expect("token");
-    let scoped = v
-        .with_token(created.token.expose_secret())
-        .await
-        .expect("with_token");
+    let scoped = scoped(&v, "configs/fxshinobi/other", vault_core::Capability::Read).await;
     let e = scoped
         .configs()
         .diff(&s, &sid("x"), 1, 2)
@@ -593,22 +578,7 @@ async fn rollback_writes_a_new_version_with_an_earlier_content() {
     }
     let e = v.configs().rollback(&s, &sid("x"), 0).await.expect_err("0");
     assert_eq!(e.field(), Some("to_version"));
-    let read_only = v
-        .tokens()
-        .create(vault_core::TokenCreate {
-            name: "reader".into(),
-            rules: vec![vault_core::Rule {
-                path: "configs/fxshinobi/*".into(),
-                capabilities: vec![vault_core::Capability::Read],
-            }],
-            ttl: None,
-        })
-        .await
-        .expect("token");
-    let reader = v
-        .with_token(read_only.token.expose_secret())
-        .await
-        .expect("with_token");
+    let reader = scoped(&v, "configs/fxshinobi/*", vault_core::Capability::Read).await;
     let e = reader
         .configs()
         .rollback(&s, &sid("x"), 1)
@@ -616,22 +586,7 @@ async fn rollback_writes_a_new_version_with_an_earlier_content() {
         .expect_err("forbidden");
     assert_eq!(e.code(), "forbidden");
     // Write alone is not enough: a rollback writes content the caller does not see.
-    let write_only = v
-        .tokens()
-        .create(vault_core::TokenCreate {
-            name: "writer".into(),
-            rules: vec![vault_core::Rule {
-                path: "configs/fxshinobi/*".into(),
-                capabilities: vec![vault_core::Capability::Write],
-            }],
-            ttl: None,
-        })
-        .await
-        .expect("token");
-    let writer = v
-        .with_token(write_only.token.expose_secret())
-        .await
-        .expect("with_token");
+    let writer = scoped(&v, "configs/fxshinobi/*", vault_core::Capability::Write).await;
     let e = writer
         .configs()
         .rollback(&s, &sid("x"), 1)
@@ -700,4 +655,27 @@ async fn a_version_at_the_size_limit_can_be_rolled_back_to() {
     over.params = obj(json!({"pad": "x".repeat(pad + 1)}));
     let e = v.configs().put(&s, over).await.expect_err("one byte over");
     assert_eq!(e.field(), Some("config"));
+}
+
+/// `v` as seen by a new token allowed only `capability` on `path`.
+async fn scoped(
+    v: &vault_core::Vault,
+    path: &str,
+    capability: vault_core::Capability,
+) -> vault_core::Vault {
+    let created = v
+        .tokens()
+        .create(vault_core::TokenCreate {
+            name: "scoped".into(),
+            rules: vec![vault_core::Rule {
+                path: path.into(),
+                capabilities: vec![capability],
+            }],
+            ttl: None,
+        })
+        .await
+        .expect("token");
+    v.with_token(created.token.expose_secret())
+        .await
+        .expect("with_token")
 }
