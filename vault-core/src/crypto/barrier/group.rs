@@ -16,8 +16,11 @@
 //! get `false`, and the rest are committed again (as before grouping, a bucket or head that
 //! moved under a commit is retried, at most `LEDGER_ATTEMPTS` times).
 //!
-//! The group runs in a task of its own, not in the leader's: a caller that goes away (an HTTP
-//! client that disconnects drops its request) never leaves the commits of others half made.
+//! A group that carries others' commits (or the queued audit entries of others' reads) runs in
+//! a task of its own, not in the leader's: a caller that goes away (an HTTP client that
+//! disconnects drops its request) never leaves the commits of others half made. A lone commit
+//! runs in its caller. A commit whose caller went away while it was queued is dropped, not
+//! made later. Writes that lost more races go first (see `Barrier::commit_after_losses`).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
