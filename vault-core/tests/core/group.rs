@@ -17,15 +17,9 @@ use super::support::{ckey, cput, memory_vault, read_gated, reopen, svc};
 async fn one_vault_racing_compare_and_set_has_exactly_one_winner() {
     let (_, _, store) = memory_vault().await;
     let v = read_gated(&store, b"cred/h/s/ONE", 16).await;
-    let mut tasks = Vec::new();
-    for i in 0..16 {
-        let v = v.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut put = cput("s", "ONE", format!("w{i}"));
-            put.expected_version = Some(0);
-            v.credentials().put(put).await.map(|w| w.version)
-        }));
-    }
+    let tasks: Vec<_> = (0..16)
+        .map(|i| spawn_create(&v, "ONE".into(), format!("w{i}")))
+        .collect();
     let mut wins = 0;
     for t in tasks {
         match t.await.expect("join") {
@@ -83,6 +77,20 @@ fn spawn_put(v: &Vault, k: &'static str) -> tokio::task::JoinHandle<vault_core::
             .put(cput("s", k, "x"))
             .await
             .map(|w| w.version)
+    })
+}
+
+/// Spawns a compare-and-set put creating credential `k` of service `s` (expected version 0).
+fn spawn_create(
+    v: &Vault,
+    k: String,
+    value: String,
+) -> tokio::task::JoinHandle<vault_core::Result<u64>> {
+    let v = v.clone();
+    tokio::spawn(async move {
+        let mut put = cput("s", &k, value);
+        put.expected_version = Some(0);
+        v.credentials().put(put).await.map(|w| w.version)
     })
 }
 
@@ -229,38 +237,18 @@ async fn commits_queued_behind_one_in_flight_are_made_together() {
         async move { v.credentials().put(cput("s", "K0", "first")).await }
     });
     hold.arrived().await;
-    let mut tasks = Vec::new();
-    for i in 1..=14 {
-        let v = v.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut put = cput("s", &format!("K{i}"), format!("v{i}"));
-            put.expected_version = Some(0);
-            v.credentials().put(put).await.map(|w| w.version)
-        }));
-    }
+    let tasks: Vec<_> = (1..=14)
+        .map(|i| spawn_create(&v, format!("K{i}"), format!("v{i}")))
+        .collect();
     until_queued(&v, 14).await;
     // A second compare-and-set of K1 from version 0: it shares K1's keys, so it waits for a
     // round after K1's, where its condition fails.
-    let duplicate = tokio::spawn({
-        let v = v.clone();
-        async move {
-            let mut put = cput("s", "K1", "second");
-            put.expected_version = Some(0);
-            v.credentials().put(put).await.map(|w| w.version)
-        }
-    });
+    let duplicate = spawn_create(&v, "K1".into(), "second".into());
     until_queued(&v, 15).await;
     // A compare-and-set creating K99, which another server creates while this one waits: in
     // the same round as the 14, its condition fails the round's store commit; it alone gets
     // `conflict`, and the 14 go again.
-    let stale = tokio::spawn({
-        let v = v.clone();
-        async move {
-            let mut put = cput("s", "K99", "stale");
-            put.expected_version = Some(0);
-            v.credentials().put(put).await.map(|w| w.version)
-        }
-    });
+    let stale = spawn_create(&v, "K99".into(), "stale".into());
     until_queued(&v, 16).await;
     reopen(&store)
         .await
