@@ -232,10 +232,7 @@ async fn commits_queued_behind_one_in_flight_are_made_together() {
     let (_, _, store) = memory_vault().await;
     let (v, holding) = holding(&store).await;
     let hold = holding.hold();
-    let first = tokio::spawn({
-        let v = v.clone();
-        async move { v.credentials().put(cput("s", "K0", "first")).await }
-    });
+    let first = spawn_put(&v, "K0");
     hold.arrived().await;
     let tasks: Vec<_> = (1..=14)
         .map(|i| spawn_create(&v, format!("K{i}"), format!("v{i}")))
@@ -307,22 +304,12 @@ async fn a_group_finishes_when_its_leader_goes_away() {
     let (_, _, store) = memory_vault().await;
     let (v, holding) = holding(&store).await;
     let hold = holding.hold();
-    let first = tokio::spawn({
-        let v = v.clone();
-        async move { v.credentials().put(cput("s", "A", "a")).await }
-    });
+    let first = spawn_put(&v, "A");
     hold.arrived().await;
-    let (b, c) = {
-        let put = |k: &'static str| {
-            let v = v.clone();
-            tokio::spawn(async move { v.credentials().put(cput("s", k, "x")).await })
-        };
-        let b = put("B");
-        until_queued(&v, 1).await;
-        let c = put("C");
-        until_queued(&v, 2).await;
-        (b, c)
-    };
+    let b = spawn_put(&v, "B");
+    until_queued(&v, 1).await;
+    let c = spawn_put(&v, "C");
+    until_queued(&v, 2).await;
     // The group of B and C is held in the store; one of them leads it. Abort both callers'
     // tasks but C's: whichever led, the group must not be cut short.
     let second = holding.hold();
