@@ -5,6 +5,7 @@ mod core {
     pub mod audit_mutants;
     pub mod configs;
     pub mod conformance;
+    pub mod constructs;
     pub mod credentials;
     pub mod error_tables;
     pub mod failures;
