@@ -274,6 +274,20 @@ impl Transport {
         body: Option<Vec<u8>>,
         auth: bool,
     ) -> Result<(StatusCode, Zeroizing<Vec<u8>>)> {
+        let body = body.map(|b| (b, "application/json"));
+        let (status, _, bytes) = self.send(method, url, body, auth).await?;
+        Ok((status, bytes))
+    }
+
+    /// Sends a request whose body (if any) has the given content type, and returns the
+    /// status, the headers and the raw body (zeroized on drop).
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<(Vec<u8>, &str)>,
+        auth: bool,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Zeroizing<Vec<u8>>)> {
         let mut req = self
             .http
             .request(method, url)
@@ -281,9 +295,9 @@ impl Transport {
         if auth && let Some(t) = &self.token {
             req = req.bearer_auth(t.expose_secret());
         }
-        if let Some(b) = body {
+        if let Some((b, content_type)) = body {
             req = req
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(b);
         }
         let resp = req.send().await.map_err(|e| {
@@ -294,8 +308,9 @@ impl Transport {
             }
         })?;
         let status = resp.status();
+        let headers = resp.headers().clone();
         let bytes = resp.bytes().await.map_err(|e| self.unavailable(&e))?;
-        Ok((status, Zeroizing::new(bytes.to_vec())))
+        Ok((status, headers, Zeroizing::new(bytes.to_vec())))
     }
 
     /// Sends a request with the token and decodes a success body as `T`, or rebuilds the

@@ -6,6 +6,7 @@
 //! so the bytes stay exactly as clients have seen them.
 
 mod audit;
+mod constructs;
 mod tokens;
 
 use std::borrow::Cow;
@@ -21,6 +22,15 @@ use vault_core::{
 pub use audit::{
     AUDIT, AUDIT_EXPORT, AUDIT_VERIFY, AuditListReply, AuditQueryParams, AuditUnreadableWire,
     AuditVerifyReply, ExportFormat, ExportParams,
+};
+pub use constructs::{
+    CONSTRUCT, CONSTRUCT_EXPORT, CONSTRUCT_FILE, CONSTRUCT_FILES, CONSTRUCT_IMPORT,
+    CONSTRUCT_TRANSCRIPT, CONSTRUCTS, CapsulePutBody, CapsuleReply, CapsuleWrittenReply,
+    ConstructListReply, ConstructPageQuery, ConstructSummaryWire, ConstructUnreadableWire,
+    ConstructVersionQuery, EntryAppendedReply, ExportReply, FILE_CREATED_HEADER,
+    FILE_SHA256_HEADER, FILE_UPDATED_HEADER, FILE_VERSION_HEADER, FileDeletedReply, FileInfoWire,
+    FileListReply, FilePutQuery, FileWrittenReply, ImportReply, TranscriptQueryParams,
+    TranscriptReply, file_headers, file_info_from_headers,
 };
 pub use tokens::{
     RuleBody, TOKEN, TOKEN_SELF, TOKENS, TokenCreateBody, TokenCreatedReply, TokenInfoWire,
