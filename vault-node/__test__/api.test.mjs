@@ -26,15 +26,28 @@ describe('package surface', () => {
     for (const n of names) assert.equal(esm[n], vault[n], n)
   })
 
-  it('a vault has the credentials, configs, tokens and audit namespaces and nothing unexpected', () => {
+  it('a vault has the credentials, configs, constructs, tokens and audit namespaces and nothing unexpected', () => {
     assert.ok(v instanceof vault.Vault)
-    assert.deepEqual(Object.keys(v).sort(), ['audit', 'configs', 'credentials', 'tokens'])
+    assert.deepEqual(Object.keys(v).sort(), ['audit', 'configs', 'constructs', 'credentials', 'tokens'])
     const methods = (o) =>
       Object.getOwnPropertyNames(Object.getPrototypeOf(o))
         .filter((n) => n !== 'constructor')
         .sort()
     assert.deepEqual(methods(v.credentials), ['delete', 'get', 'getSync', 'list', 'put'])
     assert.deepEqual(methods(v.configs), ['diff', 'get', 'getSync', 'history', 'list', 'put', 'rollback', 'setSettings', 'settings'])
+    assert.deepEqual(methods(v.constructs), [
+      'append',
+      'deleteFile',
+      'export',
+      'getCapsule',
+      'getFile',
+      'import',
+      'list',
+      'listFiles',
+      'putCapsule',
+      'putFile',
+      'transcript',
+    ])
     assert.deepEqual(methods(v.tokens), ['create', 'list', 'revoke', 'self'])
     assert.deepEqual(methods(v.audit), ['query', 'verify'])
     assert.deepEqual(methods(v), ['close', 'closed', 'devKeyFile', 'health', 'mode'])

@@ -77,7 +77,9 @@ impl Constructs {
     ) -> PyResult<Capsule> {
         let id = id_of(py, construct_id)?;
         let api = api(py, &self.shared)?;
-        let c = block_on(py, async move { api.constructs().get_capsule(&id, version).await })?;
+        let c = block_on(py, async move {
+            api.constructs().get_capsule(&id, version).await
+        })?;
         let c = check(py, c)?;
         Ok(Capsule {
             construct_id: c.construct_id.into_string(),
@@ -143,7 +145,10 @@ impl Constructs {
     fn delete_file(&self, py: Python<'_>, construct_id: String, name: String) -> PyResult<()> {
         let (id, name) = names(py, construct_id, name)?;
         let api = api(py, &self.shared)?;
-        let d = block_on(py, async move { api.constructs().delete_file(&id, &name).await })?;
+        let d = block_on(
+            py,
+            async move { api.constructs().delete_file(&id, &name).await },
+        )?;
         check(py, d).map(drop)
     }
 
@@ -160,7 +165,10 @@ impl Constructs {
         let id = id_of(py, construct_id)?;
         let api = api(py, &self.shared)?;
         let page = PageRequest::new(limit, after);
-        let listed = block_on(py, async move { api.constructs().list_files(&id, page).await })?;
+        let listed = block_on(
+            py,
+            async move { api.constructs().list_files(&id, page).await },
+        )?;
         new_page(py, None, check(py, listed)?, FileInfo::from)
     }
 
@@ -218,7 +226,10 @@ impl Constructs {
             order,
         };
         let api = api(py, &self.shared)?;
-        let p = block_on(py, async move { api.constructs().transcript(&id, query).await })?;
+        let p = block_on(
+            py,
+            async move { api.constructs().transcript(&id, query).await },
+        )?;
         let p = check(py, p)?;
         let entries = p
             .entries
