@@ -46,6 +46,9 @@ pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
 pub const TRANSCRIPT_DEFAULT_LIMIT: usize = 100;
 /// Largest page of a transcript read.
 pub const TRANSCRIPT_MAX_LIMIT: usize = 1000;
+/// Most entry content one transcript page carries: a page whose entries would exceed it ends
+/// early (always with at least one entry), its `next` saying where to continue.
+pub const MAX_PAGE_CONTENT_BYTES: usize = 4 * 1024 * 1024;
 
 /// A construct's capsule: one version of its JSON document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -316,7 +319,8 @@ impl TranscriptQuery {
     }
 }
 
-/// One page of a transcript.
+/// One page of a transcript: at most `limit` entries and (past the first entry) at most
+/// [`MAX_PAGE_CONTENT_BYTES`] of content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TranscriptPage {
     /// The entries, in the order asked for.

@@ -11,7 +11,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::embedded::{Constructs, busy, create_if_missing};
-use super::{EntryAppended, NewEntry, Order, TranscriptEntry, TranscriptPage, TranscriptQuery};
+use super::{
+    EntryAppended, MAX_PAGE_CONTENT_BYTES, NewEntry, Order, TranscriptEntry, TranscriptPage,
+    TranscriptQuery,
+};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::names::ConstructId;
@@ -157,12 +160,30 @@ impl Constructs {
             }
         };
         let mut entries = self.entries(id, lo, hi).await?;
-        let next = match query.order {
-            Order::Oldest => (hi < total && !entries.is_empty()).then_some(hi),
-            Order::Newest => {
-                entries.reverse();
-                (lo > 1 && !entries.is_empty()).then_some(lo)
-            }
+        if query.order == Order::Newest {
+            entries.reverse();
+        }
+        // A page carries at most `MAX_PAGE_CONTENT_BYTES` of content (and at least one entry):
+        // past that it ends early, with `next` where it stopped.
+        let mut bytes = 0usize;
+        let fits = entries
+            .iter()
+            .take_while(|e| {
+                bytes = bytes.saturating_add(e.content.len());
+                bytes <= MAX_PAGE_CONTENT_BYTES
+            })
+            .count()
+            .max(1);
+        let cut = fits < entries.len();
+        entries.truncate(fits);
+        let more = match query.order {
+            Order::Oldest => hi < total,
+            Order::Newest => lo > 1,
+        };
+        let next = if more || cut {
+            entries.last().map(|e| e.seq)
+        } else {
+            None
         };
         Ok(TranscriptPage {
             entries,

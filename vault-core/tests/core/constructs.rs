@@ -320,6 +320,50 @@ async fn construct_transcript_pages_through_ten_thousand_entries_both_ways() {
     assert_eq!(listed[0].transcript_count, 10_000);
 }
 
+/// A page ends early once its entries carry 4 MiB of content; `next` continues exactly there.
+#[tokio::test]
+async fn construct_transcript_page_is_bounded_in_bytes_and_continues_where_it_stopped() {
+    let (v, _, _) = memory_vault().await;
+    let id = cid("big");
+    let big = "x".repeat(64 * 1024);
+    for _ in 0..100 {
+        v.constructs()
+            .append(&id, NewEntry::new("user", big.clone()))
+            .await
+            .expect("append");
+    }
+    for order in [Order::Newest, Order::Oldest] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        let mut pages = 0;
+        loop {
+            let q = TranscriptQuery {
+                limit: Some(1000),
+                after,
+                order,
+            };
+            let page = v.constructs().transcript(&id, q).await.expect("page");
+            let bytes: usize = page.entries.iter().map(|e| e.content.len()).sum();
+            assert!(
+                bytes <= vault_core::constructs::MAX_PAGE_CONTENT_BYTES,
+                "{bytes}"
+            );
+            seen.extend(page.entries.iter().map(|e| e.seq));
+            pages += 1;
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 2, "64 entries of 64 KiB fill a page");
+        let mut want: Vec<u64> = (1..=100).collect();
+        if order == Order::Newest {
+            want.reverse();
+        }
+        assert_eq!(seen, want);
+    }
+}
+
 /// Forced interleaving across 16 vaults over one store (every appender reads the same count
 /// before any commits): each append still gets its own number and none is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
