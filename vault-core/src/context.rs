@@ -185,6 +185,20 @@ pub(crate) struct Core {
     /// The audit flusher's stop signal and task (see `Vault::close`).
     pub(crate) flusher:
         std::sync::Mutex<Option<(Arc<tokio::sync::Notify>, tokio::task::JoinHandle<()>)>>,
+    /// Raised after every committed config write: config watches wait on it.
+    pub(crate) configs: tokio::sync::watch::Sender<u64>,
+}
+
+impl Core {
+    /// Wakes the config watches (they re-read their service's revision).
+    pub(crate) fn configs_changed(&self) {
+        self.configs.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that wakes at the next [`Core::configs_changed`].
+    pub(crate) fn subscribe_configs(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.configs.subscribe()
+    }
 }
 
 /// An opened vault seen by one caller. Cheap to clone.

@@ -85,6 +85,7 @@ impl VaultBuilder {
             barrier,
             clock: self.clock,
             flusher: std::sync::Mutex::new(None),
+            configs: tokio::sync::watch::Sender::new(0),
         });
         spawn_audit_flusher(&core);
         Ok(Vault::from_ctx(Ctx::new(core, Caller::Embedded)))
@@ -198,6 +199,14 @@ impl Vault {
     #[doc(hidden)]
     pub fn queued_commits_for_tests(&self) -> usize {
         self.ctx.barrier().queued_commits()
+    }
+
+    /// Test support: config watches waiting for a change, so a test can write once a watch is
+    /// parked without timing it.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn config_watchers_for_tests(&self) -> usize {
+        self.ctx.core().configs.receiver_count()
     }
 
     /// Commits the queued audit entries and makes every acknowledged write durable; call at
