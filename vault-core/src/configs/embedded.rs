@@ -474,9 +474,15 @@ impl Configs {
                     changes,
                 });
             }
-            let woken = tokio::time::timeout_at(deadline, changes.changed()).await;
-            if !matches!(woken, Ok(Ok(()))) {
-                // The wait timed out (or the vault closed): nothing changed.
+            let woken = if self.ctx.core().watches_ended() {
+                None
+            } else {
+                tokio::time::timeout_at(deadline, changes.changed())
+                    .await
+                    .ok()
+            };
+            if !matches!(woken, Some(Ok(()))) || self.ctx.core().watches_ended() {
+                // The wait timed out, or the vault is closing: nothing changed.
                 return Ok(ConfigWatch {
                     service: service.clone(),
                     revision: since,

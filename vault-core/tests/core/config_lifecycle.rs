@@ -586,3 +586,37 @@ async fn a_watch_reports_at_most_its_bound_and_the_next_watch_the_rest() {
         .collect();
     assert_eq!(ids, [format!("c{WATCH_MAX_CHANGES:05}")]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ending_watches_answers_the_parked_ones_and_every_later_one_at_once() {
+    let (v, _, _) = memory_vault().await;
+    let s = svc("fx");
+    v.configs().put(&s, put("x", json!({}))).await.expect("x");
+    let parked = {
+        let v = v.clone();
+        tokio::spawn(async move {
+            v.configs()
+                .watch(&svc("fx"), None, Duration::from_secs(60))
+                .await
+        })
+    };
+    while v.config_watchers_for_tests() == 0 {
+        tokio::task::yield_now().await;
+    }
+    v.end_watches();
+    let w = parked.await.expect("join").expect("watch");
+    assert_eq!((w.revision, w.changes.len()), (1, 0), "as at a timeout");
+    let later = v
+        .configs()
+        .watch(&s, Some(1), Duration::from_secs(60))
+        .await
+        .expect("watch");
+    assert!(later.changes.is_empty());
+    // What changed is still reported.
+    let all = v
+        .configs()
+        .watch(&s, Some(0), Duration::from_secs(60))
+        .await
+        .expect("watch");
+    assert_eq!(all.changes.len(), 1);
+}

@@ -328,3 +328,30 @@ async fn a_write_on_the_server_wakes_a_waiting_remote_client() {
         .collect();
     assert_eq!(got, [("hot".to_string(), 2)]);
 }
+
+/// A shutdown answers the long-polls in flight (no changes, as at their timeout) instead of
+/// leaving them to be cut at the shutdown deadline.
+#[tokio::test]
+async fn a_shutdown_answers_the_long_polls_in_flight() {
+    let dir = TestDir::new();
+    let server = dir.start();
+    let http = server.http();
+    put(&http, json!({"strategy_id": "a"})).await;
+    let waiting = tokio::spawn(async move {
+        http.get(&format!("{CONFIGS}/watch?since=1&timeout=60"))
+            .await
+    });
+    // Let the long-poll reach the server (ordering only).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    let r = waiting.await.expect("join");
+    assert_eq!(
+        r.body,
+        json!({"success": true, "service": "fx", "revision": 1, "changes": []}),
+        "{}",
+        r.text
+    );
+    let log = std::fs::read_to_string(dir.log()).expect("log");
+    assert!(!log.contains("shutdown deadline passed"), "{log}");
+}
