@@ -31,5 +31,8 @@ mod tokens;
 #[path = "e2e/audit.rs"]
 mod audit;
 
+#[path = "e2e/config_lifecycle.rs"]
+mod config_lifecycle;
+
 #[path = "e2e/constructs.rs"]
 mod constructs;

@@ -34,7 +34,7 @@ describe('package surface', () => {
         .filter((n) => n !== 'constructor')
         .sort()
     assert.deepEqual(methods(v.credentials), ['delete', 'get', 'getSync', 'list', 'put'])
-    assert.deepEqual(methods(v.configs), ['diff', 'get', 'getSync', 'history', 'list', 'put', 'rollback', 'setSettings', 'settings'])
+    assert.deepEqual(methods(v.configs), ['delete', 'diff', 'get', 'getSync', 'history', 'list', 'put', 'rollback', 'setSettings', 'settings', 'watch', 'watcher'])
     assert.deepEqual(methods(v.constructs), [
       'append',
       'deleteFile',
@@ -66,9 +66,12 @@ describe('package surface', () => {
     assert.deepEqual(Object.keys(cw).sort(), ['action', 'service', 'strategyId', 'version'])
     const cfg = await v.configs.get('s', 'default')
     assert.deepEqual(Object.keys(cfg).sort(), [
+      'changedBy',
       'createdAt',
+      'deleted',
       'enabled',
       'params',
+      'revision',
       'riskLimits',
       'service',
       'stale',

@@ -380,6 +380,7 @@ impl FileListReply {
                 .map(|u| unreadable(u.name, &u.error))
                 .collect(),
             next: self.next,
+            revision: None,
         }
     }
 }
@@ -528,6 +529,7 @@ impl From<ConstructListReply> for Page<ConstructSummary> {
                 .map(|u| unreadable(u.name, &u.error))
                 .collect(),
             next: r.next,
+            revision: None,
         }
     }
 }
