@@ -569,6 +569,31 @@ async fn fail_construct_import_of_a_tampered_document_writes_nothing() {
     assert!(listed.is_empty());
 }
 
+/// Three files of 10 MiB (40 MiB as base64) are more than one export document may carry
+/// (32 MiB); two fit.
+#[tokio::test]
+async fn fail_construct_export_over_the_bound_is_invalid() {
+    let (v, _, _) = memory_vault().await;
+    let c = v.constructs();
+    for i in 0..3 {
+        c.put_file(
+            &cid("huge"),
+            &fname(&format!("f{i}.bin")),
+            vec![1; MAX_FILE_BYTES],
+            None,
+        )
+        .await
+        .expect("file");
+    }
+    let e = c.export(&cid("huge")).await.expect_err("too large");
+    assert_eq!((e.code(), e.field()), ("invalid", Some("export")));
+    c.delete_file(&cid("huge"), &fname("f2.bin"))
+        .await
+        .expect("delete");
+    let doc = c.export(&cid("huge")).await.expect("two fit");
+    assert_eq!(doc.files.len(), 2);
+}
+
 #[tokio::test]
 async fn construct_token_scoped_to_one_construct_cannot_read_another() {
     let (v, _, _) = memory_vault().await;

@@ -591,12 +591,23 @@ async fn constructs_client_covers_every_method_and_moves_a_construct_between_ser
     let listed = c.list(PageRequest::first()).await.expect("list");
     assert_eq!((listed[0].file_count, listed[0].transcript_count), (1, 3));
 
+    // An import body over the 1 MiB of other routes: a 3 MiB file travels in the document.
+    c.put_file(&id, &fname("voice.bin"), vec![7u8; 3 * 1024 * 1024], None)
+        .await
+        .expect("3 MiB file");
     let doc = c.export(&id).await.expect("export");
+    assert_eq!(doc.files.len(), 2);
     let other_dir = TestDir::new();
     let other = other_dir.start();
     let o = client(&other.base);
     let report = o.constructs().import(doc.clone()).await.expect("import");
-    assert_eq!((report.files, report.transcript_entries), (1, 3));
+    assert_eq!((report.files, report.transcript_entries), (2, 3));
+    let voice = o
+        .constructs()
+        .get_file(&id, &fname("voice.bin"), None)
+        .await
+        .expect("moved 3 MiB file");
+    assert_eq!(voice.content.len(), 3 * 1024 * 1024);
     let f = o
         .constructs()
         .get_file(&id, &fname("small.txt"), None)
