@@ -6,6 +6,7 @@ mod core {
     pub mod config_lifecycle;
     pub mod configs;
     pub mod conformance;
+    pub mod construct_transcripts;
     pub mod constructs;
     pub mod credentials;
     pub mod error_tables;
