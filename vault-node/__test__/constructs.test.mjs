@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import util from 'node:util'
 
-import { RFC3339, rejectsWith, setupMode } from './helpers.mjs'
+import { KEY, RFC3339, rejectsWith, setupMode, vault } from './helpers.mjs'
 
 const TEN_MIB = 10 * 1024 * 1024
 
@@ -145,6 +145,34 @@ for (const mode of ['embedded', 'remote']) {
         if (!entry.isFile()) continue
         const p = `${entry.parentPath ?? entry.path}/${entry.name}`
         assert.ok(!fs.readFileSync(p).includes(planted), `planted content in ${p}`)
+      }
+    })
+    // Last: in embedded mode it closes `v` to reopen the directory with the token.
+    it('a token scoped to one construct cannot read another', async () => {
+      const c = v.constructs
+      for (const id of ['alpha', 'beta']) {
+        await c.putCapsule(id, { who: id })
+        await c.append(id, { role: 'user', content: 'hi' })
+      }
+      const t = await v.tokens.create('alpha-only', [
+        { path: 'constructs/alpha/**', capabilities: ['read', 'write', 'list'] },
+      ])
+      let scoped
+      if (mode === 'embedded') {
+        v.close()
+        scoped = await vault.open(env.dir, { encryptionKey: KEY, token: t.token })
+      } else {
+        scoped = await env.another({ token: t.token })
+      }
+      try {
+        assert.deepEqual((await scoped.constructs.getCapsule('alpha')).capsule, { who: 'alpha' })
+        await rejectsWith(assert, scoped.constructs.getCapsule('beta'), 'forbidden')
+        await rejectsWith(assert, scoped.constructs.transcript('beta'), 'forbidden')
+        await rejectsWith(assert, scoped.constructs.export('beta'), 'forbidden')
+        const listed = await scoped.constructs.list()
+        assert.deepEqual(listed.map((s) => s.constructId), ['alpha'])
+      } finally {
+        scoped.close()
       }
     })
   })

@@ -136,3 +136,24 @@ def test_constructs_planted_content_stays_out_of_errors_and_the_data_dir(h: Harn
     for p in h.data.rglob("*"):
         if p.is_file():
             assert planted.encode() not in p.read_bytes(), p
+
+
+def test_constructs_token_scoped_to_one_construct_cannot_read_another(h: Harness) -> None:
+    from test_tokens import as_token
+
+    c = h.v.constructs
+    for cid in ("alpha", "beta"):
+        c.put_capsule(cid, {"who": cid})
+        c.append(cid, "user", "hi")
+    rules: list[vault.Rule] = [
+        {"path": "constructs/alpha/**", "capabilities": ["read", "write", "list"]}
+    ]
+    t = h.v.tokens.create("alpha-only", rules)
+    scoped = as_token(h, t.token).constructs
+    assert scoped.get_capsule("alpha").document == {"who": "alpha"}
+    assert scoped.transcript("alpha").total == 1
+    raises(vault.Forbidden, lambda: scoped.get_capsule("beta"))
+    raises(vault.Forbidden, lambda: scoped.transcript("beta"))
+    raises(vault.Forbidden, lambda: scoped.append("beta", "user", "x"))
+    raises(vault.Forbidden, lambda: scoped.export("beta"))
+    assert [s.construct_id for s in scoped.list()] == ["alpha"]
