@@ -185,8 +185,10 @@ pub(crate) struct Core {
     /// The audit flusher's stop signal and task (see `Vault::close`).
     pub(crate) flusher:
         std::sync::Mutex<Option<(Arc<tokio::sync::Notify>, tokio::task::JoinHandle<()>)>>,
-    /// Config write locks, change signals and watch bounds.
+    /// Config change signals and watch bounds.
     pub(crate) configs: crate::configs::signals::ConfigSignals,
+    /// Turns of writers of one contended key (see `crate::locks`).
+    pub(crate) turns: crate::locks::Turns,
 }
 
 /// An opened vault seen by one caller. Cheap to clone.
@@ -324,14 +326,17 @@ impl Ctx {
         if self.allows(capability, path) {
             return Ok(());
         }
+        Err(self.forbidden(capability, path))
+    }
+
+    /// `forbidden`: the caller may not do `capability` on `what` (a path, or words standing
+    /// for paths it must not learn).
+    pub(crate) fn forbidden(&self, capability: Capability, what: &str) -> Error {
         let who = match &*self.caller {
             Caller::Token { id, name, .. } => format!("token {id} ({name})"),
             other => other.id().to_string(),
         };
-        Err(Error::Forbidden(format!(
-            "{who} may not {} {path}",
-            capability.as_str()
-        )))
+        Error::Forbidden(format!("{who} may not {} {what}", capability.as_str()))
     }
 
     /// Tells the running operation's audit entry the exact resource path it touches, when

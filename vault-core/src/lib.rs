@@ -37,6 +37,7 @@ pub mod credentials;
 pub mod crypto;
 pub mod data_dir;
 pub mod error;
+mod locks;
 pub mod names;
 pub mod page;
 mod records;

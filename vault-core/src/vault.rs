@@ -88,6 +88,7 @@ impl VaultBuilder {
             clock: self.clock,
             flusher: std::sync::Mutex::new(None),
             configs: crate::configs::signals::ConfigSignals::new(),
+            turns: crate::locks::Turns::new(),
         });
         spawn_audit_flusher(&core);
         Ok(Vault::from_ctx(Ctx::new(core, Caller::Embedded)))

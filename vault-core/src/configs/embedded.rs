@@ -190,11 +190,11 @@ impl Configs {
         // One write of the service's configs at a time in this vault: they all raise its
         // revision counter, so concurrent ones would only lose to each other (across vaults on
         // one store, the commit's condition on the counter still orders them).
-        let _serialised = self.ctx.core().configs.write_lock(service).await;
+        let rkey = revision_key(service);
+        let _turn = self.ctx.core().turns.take(&rkey).await;
         let max_versions = self.settings_inner(service).await?.max_versions.max(1);
         let barrier = self.ctx.barrier();
         let head = head_key(FAMILY, service, id);
-        let rkey = revision_key(service);
         let what = || format!("config '{id}' of service '{service}'");
         let caller = self.ctx.caller();
         for lost in 0..MAX_ATTEMPTS {

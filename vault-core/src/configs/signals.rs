@@ -1,9 +1,8 @@
-//! What one vault's config writers and watchers share in-process: per-service write locks and
-//! change signals (striped by the service's hash, so memory stays bounded), the end of
-//! watches at shutdown, and the bounds on waiting watches.
+//! What one vault's config watchers share in-process: per-service change signals (striped by
+//! the service's hash, so memory stays bounded), the end of watches at shutdown, and the bounds
+//! on waiting watches. (Config writers take turns per service with `crate::locks::Turns`.)
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -12,17 +11,12 @@ use tokio::sync::watch;
 use crate::context::Caller;
 use crate::error::{Error, Result};
 
-/// Stripes of locks and signals (services hash onto them).
-const STRIPES: usize = 64;
 /// Most watches waiting at once in one vault.
 pub const MAX_WAITING_WATCHES: usize = 256;
 /// Most watches one token may have waiting at once.
 pub const MAX_WAITING_WATCHES_PER_TOKEN: usize = 16;
 
 struct Stripe {
-    /// Serialises the config writes of the services on this stripe: they all raise their
-    /// service's revision counter, so concurrent ones would only lose to each other and retry.
-    write: tokio::sync::Mutex<()>,
     /// Raised after each committed config write of a service on this stripe.
     changed: watch::Sender<u64>,
 }
@@ -38,9 +32,8 @@ pub(crate) struct ConfigSignals {
 impl ConfigSignals {
     pub(crate) fn new() -> Self {
         ConfigSignals {
-            stripes: (0..STRIPES)
+            stripes: (0..crate::locks::stripes())
                 .map(|_| Stripe {
-                    write: tokio::sync::Mutex::new(()),
                     changed: watch::Sender::new(0),
                 })
                 .collect(),
@@ -50,16 +43,7 @@ impl ConfigSignals {
     }
 
     fn stripe(&self, service: &str) -> &Stripe {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        service.hash(&mut h);
-        // The remainder is below STRIPES: it fits any usize.
-        let i = usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0);
-        &self.stripes[i]
-    }
-
-    /// Held for one config write of `service` (see [`Stripe::write`]).
-    pub(crate) async fn write_lock(&self, service: &str) -> tokio::sync::MutexGuard<'_, ()> {
-        self.stripe(service).write.lock().await
+        &self.stripes[crate::locks::stripe_of(service.as_bytes())]
     }
 
     /// Wakes the watches of `service` (and of the services sharing its stripe, which re-read

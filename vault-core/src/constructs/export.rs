@@ -204,13 +204,27 @@ impl ConstructExport {
                     format!("must be at most {MAX_ENTRY_BYTES} bytes"),
                 ));
             }
-            size = size.saturating_add(e.content.len() + e.role.len() + ITEM_OVERHEAD);
+            size = size.saturating_add(json_len(&e.content) + e.role.len() + ITEM_OVERHEAD);
         }
         if size > MAX_EXPORT_BYTES {
             return Err(too_large());
         }
         Ok(contents)
     }
+}
+
+/// The length of `s` as a JSON string, escapes and quotes included (what serde_json writes:
+/// `"` and `\\` and the short control escapes take 2 bytes, other control characters 6), so
+/// that a transcript of control characters cannot pass the bound at a sixth of its size.
+fn json_len(s: &str) -> usize {
+    2 + s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if u32::from(c) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum::<usize>()
 }
 
 impl Constructs {
@@ -231,9 +245,16 @@ impl Constructs {
         }
         let mut files = Vec::new();
         for (name, head) in self.all_file_heads(id).await? {
-            // Every file goes out: the caller must be allowed to read each.
-            self.ctx
-                .require(Capability::Read, &format!("constructs/{id}/files/{name}"))?;
+            // Every file goes out: the caller must be allowed to read each. The refusal does not
+            // name the file (the caller may not be allowed to list them).
+            if !self
+                .ctx
+                .allows(Capability::Read, &format!("constructs/{id}/files/{name}"))
+            {
+                return Err(self
+                    .ctx
+                    .forbidden(Capability::Read, &format!("every file of constructs/{id}")));
+            }
             let encoded_len = (head.size as usize).div_ceil(3) * 4;
             size = size.saturating_add(encoded_len + ITEM_OVERHEAD);
             if size > MAX_EXPORT_BYTES {
@@ -258,7 +279,7 @@ impl Constructs {
         while lo <= total {
             let hi = total.min(lo + TRANSCRIPT_MAX_LIMIT as u64 - 1);
             for e in self.entries(id, lo, hi).await? {
-                size = size.saturating_add(e.content.len() + e.role.len() + ITEM_OVERHEAD);
+                size = size.saturating_add(json_len(&e.content) + e.role.len() + ITEM_OVERHEAD);
                 if size > MAX_EXPORT_BYTES {
                     return Err(too_large());
                 }
@@ -341,5 +362,26 @@ impl Constructs {
             files: doc.files.len() as u64,
             transcript_entries: doc.transcript.len() as u64,
         })
+    }
+}
+
+#[cfg(test)]
+mod json_len_tests {
+    #[test]
+    fn json_len_is_the_serialized_length() {
+        for s in [
+            "",
+            "plain",
+            "é ünïcode 🎉",
+            "\"quoted\" \\ back",
+            "\n\r\t\u{8}\u{c}",
+            "\u{1}\u{1f}x\u{7f}",
+        ] {
+            assert_eq!(
+                super::json_len(s),
+                serde_json::to_string(s).expect("json").len(),
+                "{s:?}"
+            );
+        }
     }
 }

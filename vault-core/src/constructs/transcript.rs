@@ -60,6 +60,10 @@ impl Constructs {
         entry.check()?;
         let barrier = self.ctx.barrier();
         let head_key = transcript_head_key(id);
+        // Appenders of one transcript take turns within this vault: each needs the next
+        // number, so concurrent ones would only lose to each other until their attempts ran
+        // out. Across vaults, the commit's conditions order them.
+        let _turn = self.ctx.core().turns.take(&head_key).await;
         let timestamp = entry.timestamp.unwrap_or_else(|| self.ctx.clock().now());
         for lost in 0..MAX_ATTEMPTS {
             let info = self.info(id).await?;

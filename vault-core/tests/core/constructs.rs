@@ -377,6 +377,63 @@ async fn fail_construct_export_over_the_bound_is_invalid() {
     assert_eq!(doc.files.len(), 2);
 }
 
+/// The bound counts the transcript as JSON: content of control characters (six bytes each
+/// once escaped) cannot make an export six times the bound, which its own import would refuse.
+#[tokio::test]
+async fn fail_construct_export_counts_transcript_content_as_escaped_json() {
+    let (v, _, _) = memory_vault().await;
+    let c = v.constructs();
+    let escaped = "\u{1}".repeat(64 * 1024);
+    // 100 entries: 6.4 MiB of content, 38 MiB of JSON.
+    for _ in 0..100 {
+        c.append(&cid("esc"), NewEntry::new("user", escaped.clone()))
+            .await
+            .expect("append");
+    }
+    let e = c.export(&cid("esc")).await.expect_err("too large as JSON");
+    assert_eq!((e.code(), e.field()), ("invalid", Some("export")));
+}
+
+/// Export needs read on every file; the refusal never names a file the token cannot list.
+#[tokio::test]
+async fn fail_construct_export_refusal_names_no_file() {
+    let (v, _, _) = memory_vault().await;
+    populated(&v, "nova").await;
+    let created = v
+        .tokens()
+        .create(vault_core::TokenCreate {
+            name: "no-files".into(),
+            rules: vec![
+                vault_core::Rule {
+                    path: "constructs/nova".into(),
+                    capabilities: vec![Capability::Read],
+                },
+                vault_core::Rule {
+                    path: "constructs/nova/transcript".into(),
+                    capabilities: vec![Capability::Read],
+                },
+            ],
+            ttl: None,
+        })
+        .await
+        .expect("token");
+    let t = v
+        .with_token(created.token.expose_secret())
+        .await
+        .expect("with_token");
+    let e = t
+        .constructs()
+        .export(&cid("nova"))
+        .await
+        .expect_err("no files");
+    assert_eq!(e.code(), "forbidden");
+    assert!(!e.to_string().contains("persona"), "{e}");
+    assert!(
+        e.to_string().contains("every file of constructs/nova"),
+        "{e}"
+    );
+}
+
 #[tokio::test]
 async fn construct_token_scoped_to_one_construct_cannot_read_another() {
     let (v, _, _) = memory_vault().await;

@@ -225,12 +225,13 @@ async fn a_closed_vault_releases_its_directory_at_once_with_every_entry_committe
     for round in 0..20 {
         // sled releases its directory lock from its own threads a few milliseconds after the
         // last handle is dropped (a known sled behaviour, see the closing note): wait for it,
-        // at most 500 ms. What is tested is that close commits every entry.
+        // at most 5 s (those threads can be slow to run on a loaded machine). What is tested is
+        // that close commits every entry.
         let mut tries = 0;
         let (v, _) = loop {
             match vault_core::Vault::open_dir(dir.path(), None).await {
                 Ok(v) => break v,
-                Err(e) if tries < 50 && e.to_string().contains("in use") => {
+                Err(e) if tries < 500 && e.to_string().contains("in use") => {
                     tries += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 }

@@ -60,9 +60,28 @@ where
     }
 }
 
+/// Most request bodies over [`MAX_BODY_BYTES`] read at once (see [`read_body`]).
+pub const LARGE_BODIES_AT_ONCE: usize = 8;
+static LARGE_BODIES: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(LARGE_BODIES_AT_ONCE);
+
 /// Reads a request body of at most `limit` bytes within the connection's [`BodyTimeout`] (a
 /// body that does not arrive in time is `invalid`, field `body`).
 async fn read_body(req: Request, limit_bytes: usize) -> Result<Vec<u8>, Error> {
+    // Bodies allowed past the default limit (identity files, imports: tens of MiB) are
+    // buffered whole; at most LARGE_BODIES_AT_ONCE at a time, so that a crowd of them cannot
+    // take the server's memory. The rest are answered 429 at once.
+    let _large = if limit_bytes > MAX_BODY_BYTES {
+        Some(LARGE_BODIES.try_acquire().map_err(|_| Error::RateLimited {
+            message: format!(
+                "too many large request bodies at once (at most {LARGE_BODIES_AT_ONCE}); retry \
+                 shortly"
+            ),
+            retry_after_secs: 1,
+        })?)
+    } else {
+        None
+    };
     let limit = req
         .extensions()
         .get::<BodyTimeout>()

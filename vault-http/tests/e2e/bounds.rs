@@ -375,3 +375,78 @@ async fn the_fallback_cache_serves_nothing_older_than_its_maximum_age() {
         assert!(c.stale && c.enabled);
     }
 }
+
+/// Large bodies (identity files up to 10 MiB, imports) are buffered whole, so only a few are
+/// read at once: with that many uploads held open mid-body, the next one is answered 429 at
+/// once, before its body is read, and once they end uploads are taken again.
+#[tokio::test]
+async fn only_a_few_large_bodies_are_read_at_once() {
+    use std::io::{Read as _, Write as _};
+
+    let dir = TestDir::new();
+    let server = dir.start();
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let upload_head = |len: usize| {
+        format!(
+            "PUT /api/vault/constructs/nova/files/big.bin HTTP/1.1\r\nHost: x\r\n\
+             Authorization: Bearer {TOKEN}\r\nContent-Type: application/octet-stream\r\n\
+             Content-Length: {len}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    // Held open: headers and the first bytes of a 5 MiB body.
+    let mut held = Vec::new();
+    for _ in 0..vault_http::server::extract::LARGE_BODIES_AT_ONCE {
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+        s.write_all(upload_head(5 << 20).as_bytes()).expect("head");
+        s.write_all(&[7; 1024]).expect("part of the body");
+        held.push(s);
+    }
+    // The held uploads take their places as the server gets to them: probe with a small
+    // upload until it is refused (one that gets through while places remain is simply
+    // stored). Were large bodies not bounded, every probe would be stored.
+    let probe = |addr: String, head: String| {
+        tokio::task::spawn_blocking(move || {
+            let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+            s.set_read_timeout(Some(Duration::from_secs(30)))
+                .expect("timeout");
+            s.write_all(head.as_bytes()).expect("head");
+            s.write_all(&[1; 16]).expect("body");
+            let mut answer = String::new();
+            let _ = s.read_to_string(&mut answer);
+            answer
+        })
+    };
+    let mut refused = None;
+    for _ in 0..100 {
+        let answer = probe(addr.clone(), upload_head(16)).await.expect("join");
+        if answer.starts_with("HTTP/1.1 429") {
+            refused = Some(answer);
+            break;
+        }
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let answer = refused.expect("a probe refused while the large bodies are held");
+    assert!(answer.contains("rate_limited"), "{answer}");
+    let http = server.http();
+    drop(held);
+    // The places are free again (the server notices the closed uploads when it reads them).
+    let mut stored = false;
+    for _ in 0..100 {
+        let r = http
+            .send(
+                "PUT",
+                "/api/vault/constructs/nova/files/small.bin",
+                crate::support::BEARER,
+                Some(b"tiny".to_vec()),
+            )
+            .await;
+        if r.status == 200 {
+            stored = true;
+            break;
+        }
+        assert_eq!(r.status, 429, "{}", r.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(stored, "uploads are taken again once the held ones ended");
+}
