@@ -51,7 +51,9 @@ pub use configs::{
 };
 pub use context::{Caller, Capability, Operation, Origin};
 pub use credentials::{
-    Credential, CredentialDeleted, CredentialInfo, CredentialPut, CredentialWritten, CredentialsApi,
+    Charset, Credential, CredentialDeleted, CredentialInfo, CredentialPut, CredentialSettings,
+    CredentialVersions, CredentialWritten, CredentialsApi, GeneratePolicy, RotateEvery,
+    VersionInfo, VersionOp, VersionState,
 };
 pub use error::{Error, ErrorCode, Result};
 pub use names::{CredentialKey, ServiceName, StrategyId};

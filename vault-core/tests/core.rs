@@ -5,6 +5,7 @@ mod core {
     pub mod audit_mutants;
     pub mod configs;
     pub mod conformance;
+    pub mod credential_lifecycle;
     pub mod credentials;
     pub mod error_tables;
     pub mod failures;

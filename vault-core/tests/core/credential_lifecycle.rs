@@ -1,0 +1,693 @@
+//! The credential lifecycle through the public API, on a memory store with a manual clock:
+//! versions (listing, soft delete, undelete, destroy), `max_versions`, rotation (`rotate_every`,
+//! the due listing, health, generated values), and that a planted value reaches neither the
+//! audit log, nor an error, nor the store in the clear.
+
+use std::time::Duration;
+
+use vault_core::prelude::*;
+use vault_core::store::SharedStore;
+use vault_core::{
+    Capability, Charset, CredentialSettings, GeneratePolicy, HealthStatus, PageRequest,
+    RotateEvery, Rule, TokenCreate, Vault, VersionOp, VersionState,
+};
+
+use super::support::{ckey, contains, cput, dump, memory_vault, svc};
+
+/// The store key of version `v` of `s`/`k`.
+fn vkey(s: &str, k: &str, v: u64) -> Vec<u8> {
+    let mut key = format!("cred/v/{s}/{k}/").into_bytes();
+    key.extend_from_slice(&v.to_be_bytes());
+    key
+}
+
+async fn put_versions(v: &Vault, n: u64) {
+    for i in 1..=n {
+        v.credentials()
+            .put(cput("s", "K", format!("planted-value-{i}")))
+            .await
+            .expect("put");
+    }
+}
+
+fn every(s: &str) -> RotateEvery {
+    RotateEvery::parse(s).expect("valid period")
+}
+
+#[tokio::test]
+async fn cred_versions_list_metadata_newest_first_in_pages() {
+    let (v, clock, _) = memory_vault().await;
+    for i in 1..=3 {
+        v.credentials()
+            .put(cput("s", "K", format!("planted-value-{i}")))
+            .await
+            .expect("put");
+        clock.advance(Duration::from_secs(60));
+    }
+    let (k, s) = (ckey("K"), svc("s"));
+    let page = v
+        .credentials()
+        .versions(&k, &s, Some(2), None)
+        .await
+        .expect("versions");
+    assert_eq!(
+        (page.current_version, page.oldest_version, page.max_versions),
+        (3, 1, 10)
+    );
+    let listed: Vec<u64> = page.versions.iter().map(|i| i.version).collect();
+    assert_eq!((listed, page.next), (vec![3, 2], Some(2)));
+    let t2 = page.versions[1].created_at.expect("time").as_millis();
+    assert_eq!(
+        page.versions[0].created_at.expect("time").as_millis(),
+        t2 + 60_000
+    );
+    assert!(
+        page.versions
+            .iter()
+            .all(|i| i.state == VersionState::Active)
+    );
+    let rest = v
+        .credentials()
+        .versions(&k, &s, Some(2), page.next)
+        .await
+        .expect("page 2");
+    let listed: Vec<u64> = rest.versions.iter().map(|i| i.version).collect();
+    assert_eq!((listed, rest.next), (vec![1], None));
+    assert!(!format!("{page:?}{rest:?}").contains("planted-value"));
+    let e = v
+        .credentials()
+        .versions(&ckey("NOPE"), &s, None, None)
+        .await
+        .expect_err("missing");
+    assert_eq!(e.code(), "not_found");
+}
+
+#[tokio::test]
+async fn cred_soft_delete_hides_a_version_until_undeleted() {
+    let (v, _, _) = memory_vault().await;
+    put_versions(&v, 3).await;
+    let (k, s) = (ckey("K"), svc("s"));
+    let c = v.credentials();
+    let info = c
+        .change_version(&k, &s, 1, VersionOp::Delete)
+        .await
+        .expect("delete v1");
+    assert_eq!((info.version, info.state), (1, VersionState::Deleted));
+    assert!(info.deleted_at.is_some());
+    // Idempotent.
+    c.change_version(&k, &s, 1, VersionOp::Delete)
+        .await
+        .expect("again");
+    let e = c.get_version(&k, Some(&s), 1).await.expect_err("hidden");
+    assert_eq!(e.code(), "not_found");
+    assert_eq!(
+        e.to_string(),
+        "Credential 'K' version 1 is deleted (undelete it, or put a new value)"
+    );
+    assert_eq!(
+        c.get(&k, Some(&s))
+            .await
+            .expect("current")
+            .value
+            .expose_secret(),
+        "planted-value-3"
+    );
+    let info = c
+        .change_version(&k, &s, 1, VersionOp::Undelete)
+        .await
+        .expect("undelete");
+    assert_eq!(info.state, VersionState::Active);
+    assert_eq!(
+        c.get_version(&k, Some(&s), 1)
+            .await
+            .expect("back")
+            .value
+            .expose_secret(),
+        "planted-value-1"
+    );
+
+    // The current version soft-deleted: a plain get is not_found too (no older version is
+    // served in its place); a new put serves again.
+    c.change_version(&k, &s, 3, VersionOp::Delete)
+        .await
+        .expect("delete current");
+    let e = c.get(&k, None).await.expect_err("current deleted");
+    assert_eq!(e.code(), "not_found");
+    assert!(e.to_string().contains("version 3 is deleted"), "{e}");
+    let listed = c.list(&s, PageRequest::first()).await.expect("list");
+    assert_eq!(listed[0].state, VersionState::Deleted);
+    c.put(cput("s", "K", "planted-value-4")).await.expect("put");
+    assert_eq!(c.get(&k, None).await.expect("v4").version, 4);
+    let states: Vec<(u64, VersionState)> = c
+        .versions(&k, &s, None, None)
+        .await
+        .expect("versions")
+        .versions
+        .iter()
+        .map(|i| (i.version, i.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (4, VersionState::Active),
+            (3, VersionState::Deleted),
+            (2, VersionState::Active),
+            (1, VersionState::Active)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn cred_destroy_erases_the_ciphertext_from_the_store() {
+    let (v, _, store) = memory_vault().await;
+    put_versions(&v, 2).await;
+    let (k, s) = (ckey("K"), svc("s"));
+    let sealed_v1 = store
+        .get(&vkey("s", "K", 1))
+        .await
+        .expect("get")
+        .expect("v1");
+    let sealed_v2 = store
+        .get(&vkey("s", "K", 2))
+        .await
+        .expect("get")
+        .expect("v2");
+    let sealed_head = store.get(b"cred/h/s/K").await.expect("get").expect("head");
+    let in_store = |dump: &[(Vec<u8>, Vec<u8>)], needle: &[u8]| {
+        dump.iter().any(|(_, val)| contains(val, needle))
+    };
+    assert!(
+        in_store(&dump(&store).await, &sealed_v1),
+        "the check can see it"
+    );
+
+    let info = v
+        .credentials()
+        .change_version(&k, &s, 1, VersionOp::Destroy)
+        .await
+        .expect("destroy v1");
+    assert_eq!(info.state, VersionState::Destroyed);
+    let after = dump(&store).await;
+    assert!(
+        !in_store(&after, &sealed_v1),
+        "v1's ciphertext is still in the store"
+    );
+    assert!(after.iter().all(|(key, _)| *key != vkey("s", "K", 1)));
+    let e = v
+        .credentials()
+        .get_version(&k, Some(&s), 1)
+        .await
+        .expect_err("gone");
+    assert_eq!(
+        e.to_string(),
+        "Credential 'K' version 1 was destroyed (put a new value)"
+    );
+    let e = v
+        .credentials()
+        .change_version(&k, &s, 1, VersionOp::Undelete)
+        .await
+        .expect_err("cannot undelete");
+    assert_eq!(e.code(), "not_found");
+
+    // The current version: its record and the head's copy of the value both go.
+    v.credentials()
+        .change_version(&k, &s, 2, VersionOp::Destroy)
+        .await
+        .expect("destroy v2");
+    let after = dump(&store).await;
+    assert!(!in_store(&after, &sealed_v2));
+    assert!(!in_store(&after, &sealed_head));
+    assert_eq!(
+        v.credentials()
+            .get(&k, None)
+            .await
+            .expect_err("destroyed")
+            .code(),
+        "not_found"
+    );
+    for (key, val) in &after {
+        assert!(!contains(key, b"planted-value") && !contains(val, b"planted-value"));
+    }
+}
+
+/// On sled: after a destroy and a flush, the version's record is gone from the store and the
+/// planted value is in no file of the data directory (it never is in the clear: records are
+/// sealed). sled is log-structured: the deleted record's ciphertext bytes stay in its log until
+/// sled reclaims the segment (see docs/security.md); what the store serves is erased.
+#[cfg(feature = "sled")]
+#[tokio::test]
+async fn cred_on_sled_destroy_leaves_no_value_in_the_data_directory() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sled: SharedStore = Arc::new(vault_core::store::SledStore::open(dir.path()).expect("sled"));
+    let v = Vault::builder()
+        .store(sled.clone())
+        .key(super::support::key(1))
+        .kdf(vault_core::crypto::KdfParams::dangerously_cheap_for_tests())
+        .open()
+        .await
+        .expect("open");
+    let planted = b"planted-sled-destroy-0xfeed";
+    v.credentials()
+        .put(cput(
+            "s",
+            "K",
+            String::from_utf8_lossy(planted).into_owned(),
+        ))
+        .await
+        .expect("put");
+    v.credentials()
+        .put(cput("s", "K", "v2"))
+        .await
+        .expect("put");
+    assert!(sled.get(&vkey("s", "K", 1)).await.expect("get").is_some());
+    v.credentials()
+        .change_version(&ckey("K"), &svc("s"), 1, VersionOp::Destroy)
+        .await
+        .expect("destroy");
+    v.flush().await.expect("flush");
+    assert_eq!(sled.get(&vkey("s", "K", 1)).await.expect("get"), None);
+    let mut files = vec![dir.path().to_path_buf()];
+    let mut read = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            for e in std::fs::read_dir(&p).expect("read_dir") {
+                files.push(e.expect("entry").path());
+            }
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            read += 1;
+            assert!(!contains(&bytes, planted), "{p:?}");
+        }
+    }
+    assert!(read > 0);
+}
+
+#[tokio::test]
+async fn cred_max_versions_is_per_credential_bounded_and_prunes() {
+    let (v, _, store) = memory_vault().await;
+    let (k, s) = (ckey("K"), svc("s"));
+    let mut put = cput("s", "K", "first");
+    put.max_versions = Some(3);
+    v.credentials().put(put).await.expect("put");
+    put_versions(&v, 4).await;
+    let kept = store.scan(b"cred/v/s/K/", None, 100).await.expect("scan");
+    assert_eq!(kept.len(), 3);
+    let page = v
+        .credentials()
+        .versions(&k, &s, None, None)
+        .await
+        .expect("versions");
+    assert_eq!(
+        (page.current_version, page.oldest_version, page.max_versions),
+        (5, 3, 3)
+    );
+    assert_eq!(
+        v.credentials()
+            .get_version(&k, Some(&s), 2)
+            .await
+            .expect_err("pruned")
+            .code(),
+        "not_found"
+    );
+    // Lowering it prunes at once.
+    let info = v
+        .credentials()
+        .set_settings(
+            &k,
+            &s,
+            CredentialSettings {
+                max_versions: Some(1),
+                rotate_every: None,
+            },
+        )
+        .await
+        .expect("settings");
+    assert_eq!((info.max_versions, info.oldest_version), (1, 5));
+    assert_eq!(
+        store
+            .scan(b"cred/v/s/K/", None, 100)
+            .await
+            .expect("scan")
+            .len(),
+        1
+    );
+    // Out of bounds: invalid naming the field, nothing changed.
+    let before = dump(&store).await;
+    for bad in [0, 101] {
+        let e = v
+            .credentials()
+            .set_settings(
+                &k,
+                &s,
+                CredentialSettings {
+                    max_versions: Some(bad),
+                    rotate_every: None,
+                },
+            )
+            .await
+            .expect_err("bad");
+        assert_eq!(e.field(), Some("max_versions"));
+        let mut put = cput("s", "K", "x");
+        put.max_versions = Some(bad);
+        assert_eq!(
+            v.credentials().put(put).await.expect_err("bad").field(),
+            Some("max_versions")
+        );
+    }
+    assert_eq!(dump(&store).await, before);
+}
+
+#[tokio::test]
+async fn cred_rotation_due_listing_health_and_generated_values() {
+    let (v, clock, _) = memory_vault().await;
+    let (k, s) = (ckey("K"), svc("s"));
+    let mut put = cput("s", "K", "planted-initial");
+    put.rotate_every = Some(every("7d"));
+    v.credentials().put(put).await.expect("put");
+    v.credentials()
+        .put(cput("s", "OTHER", "x"))
+        .await
+        .expect("no rotation");
+    let info = &v
+        .credentials()
+        .list(&s, PageRequest::first())
+        .await
+        .expect("list")[0];
+    assert_eq!(info.rotate_every.map(|r| r.to_string()), Some("7d".into()));
+    assert!(!info.due);
+
+    // Due means now - updated_at >= rotate_every: not one millisecond before.
+    clock.advance(Duration::from_secs(7 * 86_400) - Duration::from_millis(1));
+    assert!(
+        v.credentials()
+            .due(&s, PageRequest::first())
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let h = v.health().await;
+    assert_eq!((h.status, h.overdue_credentials), (HealthStatus::Ok, 0));
+    clock.advance(Duration::from_millis(1));
+    let due = v
+        .credentials()
+        .due(&s, PageRequest::first())
+        .await
+        .expect("due");
+    assert_eq!(
+        due.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        ["K"]
+    );
+    assert!(due[0].due);
+    let h = v.health().await;
+    assert_eq!(
+        (h.status, h.overdue_credentials),
+        (HealthStatus::Degraded, 1)
+    );
+    assert!(h.message.contains("1 credential"), "{}", h.message);
+
+    // Rotation: a new generated value; the old one stays readable; no longer due.
+    let policy = GeneratePolicy {
+        length: 40,
+        charset: Charset::Hex,
+    };
+    let w = v
+        .credentials()
+        .rotate(&k, &s, policy)
+        .await
+        .expect("rotate");
+    assert_eq!(w.version, 2);
+    let c = v.credentials().get(&k, None).await.expect("get");
+    let value = c.value.expose_secret();
+    assert_eq!(value.len(), 40);
+    assert!(
+        value
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    assert_eq!(
+        v.credentials()
+            .get_version(&k, None, 1)
+            .await
+            .expect("v1")
+            .value
+            .expose_secret(),
+        "planted-initial"
+    );
+    assert!(
+        v.credentials()
+            .due(&s, PageRequest::first())
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert_eq!(v.health().await.status, HealthStatus::Ok);
+    // Two generated values differ.
+    v.credentials()
+        .rotate(&k, &s, policy)
+        .await
+        .expect("rotate");
+    let again = v.credentials().get(&k, None).await.expect("get");
+    assert_ne!(again.value.expose_secret(), value);
+
+    // Clearing rotate_every takes it out of the due index; deleting the credential too.
+    clock.advance(Duration::from_secs(30 * 86_400));
+    assert_eq!(v.health().await.overdue_credentials, 1);
+    let cleared = CredentialSettings {
+        max_versions: None,
+        rotate_every: Some(None),
+    };
+    let info = v
+        .credentials()
+        .set_settings(&k, &s, cleared)
+        .await
+        .expect("clear");
+    assert_eq!((info.rotate_every, info.due), (None, false));
+    assert_eq!(v.health().await.overdue_credentials, 0);
+    let set = CredentialSettings {
+        max_versions: None,
+        rotate_every: Some(Some(every("12h"))),
+    };
+    v.credentials()
+        .set_settings(&k, &s, set)
+        .await
+        .expect("set");
+    assert_eq!(v.health().await.overdue_credentials, 1);
+    v.credentials().delete(&k, None).await.expect("delete");
+    assert_eq!(v.health().await.status, HealthStatus::Ok);
+}
+
+#[tokio::test]
+async fn cred_due_listing_is_paged() {
+    let (v, clock, _) = memory_vault().await;
+    for k in ["A", "B", "C"] {
+        let mut put = cput("s", k, "x");
+        put.rotate_every = Some(every("1h"));
+        v.credentials().put(put).await.expect("put");
+    }
+    clock.advance(Duration::from_secs(3600));
+    let s = svc("s");
+    let first = v
+        .credentials()
+        .due(&s, PageRequest::new(Some(2), None))
+        .await
+        .expect("page 1");
+    assert_eq!(
+        first.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        ["A", "B"]
+    );
+    assert_eq!(first.next.as_deref(), Some("B"));
+    let rest = v
+        .credentials()
+        .due(&s, PageRequest::new(Some(2), first.next.clone()))
+        .await
+        .expect("page 2");
+    assert_eq!(
+        rest.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        ["C"]
+    );
+    assert_eq!(rest.next, None);
+}
+
+#[tokio::test]
+async fn cred_lifecycle_bad_input_is_invalid_naming_the_field_and_changes_nothing() {
+    let (v, _, store) = memory_vault().await;
+    put_versions(&v, 2).await;
+    let (k, s) = (ckey("K"), svc("s"));
+    let before = dump(&store).await;
+    let c = v.credentials();
+    let fields = [
+        c.get_version(&k, Some(&s), 0).await.map(drop),
+        c.change_version(&k, &s, 0, VersionOp::Destroy)
+            .await
+            .map(drop),
+        c.versions(&k, &s, Some(0), None).await.map(drop),
+        c.versions(&k, &s, Some(1001), None).await.map(drop),
+        c.rotate(
+            &k,
+            &s,
+            GeneratePolicy {
+                length: 7,
+                charset: Charset::Alphanumeric,
+            },
+        )
+        .await
+        .map(drop),
+        c.rotate(
+            &k,
+            &s,
+            GeneratePolicy {
+                length: 4097,
+                charset: Charset::Alphanumeric,
+            },
+        )
+        .await
+        .map(drop),
+        c.due(&s, PageRequest::new(Some(0), None)).await.map(drop),
+        VersionOp::parse("purge").map(drop),
+        Charset::parse("emoji").map(drop),
+        RotateEvery::parse("1y").map(drop),
+        RotateEvery::parse(&"9".repeat(17)).map(drop),
+    ]
+    .map(|r| r.expect_err("invalid").field().map(str::to_string));
+    let want = [
+        "version",
+        "version",
+        "limit",
+        "limit",
+        "length",
+        "length",
+        "limit",
+        "op",
+        "charset",
+        "rotate_every",
+        "rotate_every",
+    ];
+    assert_eq!(
+        fields.map(|f| f.unwrap_or_default()),
+        want.map(str::to_string)
+    );
+    // A version that is not kept is not_found, and nothing changes either.
+    assert_eq!(
+        c.change_version(&k, &s, 3, VersionOp::Delete)
+            .await
+            .expect_err("3")
+            .code(),
+        "not_found"
+    );
+    assert_eq!(dump(&store).await, before);
+}
+
+#[tokio::test]
+async fn cred_lifecycle_never_puts_a_value_in_audit_errors_or_store() {
+    let (v, clock, store) = memory_vault().await;
+    let planted = "planted-lifecycle-0xbeef";
+    let mut put = cput("s", "K", planted);
+    put.rotate_every = Some(every("1h"));
+    v.credentials().put(put).await.expect("put");
+    v.credentials()
+        .put(cput("s", "K", planted))
+        .await
+        .expect("put");
+    let (k, s) = (ckey("K"), svc("s"));
+    let c = v.credentials();
+    let mut shown = String::new();
+    shown += &format!("{:?}", c.versions(&k, &s, None, None).await);
+    shown += &format!("{:?}", c.change_version(&k, &s, 1, VersionOp::Delete).await);
+    shown += &format!(
+        "{:?}",
+        c.get_version(&k, Some(&s), 1).await.map(|c| c.version)
+    );
+    shown += &format!(
+        "{:?}",
+        c.change_version(&k, &s, 1, VersionOp::Destroy).await
+    );
+    shown += &format!(
+        "{:?}",
+        c.change_version(&k, &s, 1, VersionOp::Undelete).await
+    );
+    shown += &format!("{:?}", c.rotate(&k, &s, GeneratePolicy::default()).await);
+    clock.advance(Duration::from_secs(7200));
+    shown += &format!("{:?}", c.due(&s, PageRequest::first()).await);
+    shown += &format!(
+        "{:?}",
+        c.set_settings(&k, &s, CredentialSettings::default()).await
+    );
+    shown += &format!("{:?}", v.health().await);
+    assert!(!shown.contains(planted), "{shown}");
+    v.flush().await.expect("flush");
+    let mut export = v.audit().export().await.expect("export");
+    let mut ops = Vec::new();
+    loop {
+        let batch = export.next_batch().await.expect("batch");
+        if batch.is_empty() {
+            break;
+        }
+        for e in batch {
+            let line = e.to_json_line().expect("json");
+            assert!(!line.contains(planted), "{line}");
+            ops.push(e.op);
+        }
+    }
+    for op in [
+        "credentials.versions",
+        "credentials.delete_version",
+        "credentials.get_version",
+        "credentials.destroy_version",
+        "credentials.undelete_version",
+        "credentials.rotate",
+        "credentials.due",
+        "credentials.set_settings",
+    ] {
+        assert!(ops.iter().any(|o| o == op), "{op} not audited: {ops:?}");
+    }
+    for (key, val) in dump(&store).await {
+        assert!(!contains(&key, planted.as_bytes()) && !contains(&val, planted.as_bytes()));
+    }
+}
+
+#[tokio::test]
+async fn cred_lifecycle_operations_need_their_capability() {
+    let (v, _, _) = memory_vault().await;
+    put_versions(&v, 2).await;
+    let (k, s) = (ckey("K"), svc("s"));
+    let created = v
+        .tokens()
+        .create(TokenCreate {
+            name: "reader".into(),
+            rules: vec![Rule {
+                path: "credentials/s/*".into(),
+                capabilities: vec![Capability::Read, Capability::List],
+            }],
+            ttl: None,
+        })
+        .await
+        .expect("token");
+    let reader = v
+        .with_token(created.token.expose_secret())
+        .await
+        .expect("with_token");
+    let c = reader.credentials();
+    c.versions(&k, &s, None, None)
+        .await
+        .expect("read may list versions");
+    c.due(&s, PageRequest::first())
+        .await
+        .expect("list may list due");
+    for op in VersionOp::ALL {
+        let e = c
+            .change_version(&k, &s, 1, op)
+            .await
+            .expect_err("forbidden");
+        assert_eq!(e.code(), "forbidden", "{op:?}");
+    }
+    let e = c
+        .rotate(&k, &s, GeneratePolicy::default())
+        .await
+        .expect_err("rotate");
+    assert_eq!(e.code(), "forbidden");
+    let e = c
+        .set_settings(&k, &s, CredentialSettings::default())
+        .await
+        .expect_err("settings");
+    assert_eq!(e.code(), "forbidden");
+}
