@@ -209,7 +209,18 @@ async fn cred_destroy_erases_the_ciphertext_from_the_store() {
         .expect_err("cannot undelete");
     assert_eq!(e.code(), "not_found");
 
-    // The current version: its record and the head's copy of the value both go.
+    // The current version: its record and the head's copy of the value both go (a 16 KiB
+    // value: the head sealed afterwards is far smaller, so the copy is not in it).
+    v.credentials()
+        .put(cput("s", "K", "planted-value-big-".repeat(1000)))
+        .await
+        .expect("big v3");
+    v.credentials()
+        .change_version(&k, &s, 3, VersionOp::Destroy)
+        .await
+        .expect("destroy v3");
+    let head_len = store.get(b"cred/h/s/K").await.expect("get").expect("head").len();
+    assert!(head_len < 2048, "the head still holds the value: {head_len} bytes");
     v.credentials()
         .change_version(&k, &s, 2, VersionOp::Destroy)
         .await
