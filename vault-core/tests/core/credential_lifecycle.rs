@@ -219,8 +219,16 @@ async fn cred_destroy_erases_the_ciphertext_from_the_store() {
         .change_version(&k, &s, 3, VersionOp::Destroy)
         .await
         .expect("destroy v3");
-    let head_len = store.get(b"cred/h/s/K").await.expect("get").expect("head").len();
-    assert!(head_len < 2048, "the head still holds the value: {head_len} bytes");
+    let head_len = store
+        .get(b"cred/h/s/K")
+        .await
+        .expect("get")
+        .expect("head")
+        .len();
+    assert!(
+        head_len < 2048,
+        "the head still holds the value: {head_len} bytes"
+    );
     v.credentials()
         .change_version(&k, &s, 2, VersionOp::Destroy)
         .await

@@ -1,0 +1,246 @@
+//! The credential lifecycle routes of the `/api/vault/*` dialect: versions listing, one
+//! version's read and operations (delete, undelete, destroy), rotation, settings and the due
+//! listing. No body or reply here has a place for a value; the value of a version is read with
+//! `GET` [`CREDENTIAL`](super::CREDENTIAL) `?version=N` (a [`CredentialReply`](super::CredentialReply)).
+
+use serde::{Deserialize, Serialize};
+use vault_core::{
+    CredentialKey, CredentialSettings, CredentialVersions, GeneratePolicy, Result, ServiceName,
+    Timestamp, VersionInfo, VersionState,
+};
+
+use super::CredentialInfoWire;
+
+/// `GET` the kept versions of a credential, metadata only (`?service=S[&limit=&after=]`).
+pub const CREDENTIAL_VERSIONS: &str = "/api/vault/credentials/{key}/versions";
+/// `POST` an operation on one version: `{op}` is `delete`, `undelete` or `destroy`
+/// (`?service=S`).
+pub const CREDENTIAL_VERSION_OP: &str = "/api/vault/credentials/{key}/versions/{version}/{op}";
+/// `POST` a new generated value (`?service=S`, body [`RotateBody`]).
+pub const CREDENTIAL_ROTATE: &str = "/api/vault/credentials/{key}/rotate";
+/// `POST` the credential's lifecycle settings (`?service=S`, body [`CredentialSettingsBody`]).
+pub const CREDENTIAL_SETTINGS: &str = "/api/vault/credentials/{key}/settings";
+/// `GET` the credentials of a service overdue for rotation (`?service=S[&limit=&after=]`).
+pub const CREDENTIALS_DUE: &str = "/api/vault/credentials-due";
+
+// ---- requests ----
+
+/// Query of `GET` [`CREDENTIAL`](super::CREDENTIAL): an optional service and version.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialGetQuery {
+    /// The service; required when the key exists under several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The version to read; the current one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+}
+
+/// Query of the routes on one credential of a given service (version operations, rotate,
+/// settings).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceOnlyQuery {
+    /// The service.
+    pub service: String,
+}
+
+/// Query of `GET` [`CREDENTIAL_VERSIONS`].
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionsQuery {
+    /// The service.
+    pub service: String,
+    /// Page size (default 100, at most 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Continue with versions older than this one (a previous page's `next`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+}
+
+/// Body of `POST` [`CREDENTIAL_ROTATE`]: both fields optional (`{}` = 32 alphanumeric
+/// characters).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateBody {
+    /// Number of characters (8 to 4096, default 32).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<usize>,
+    /// `alphanumeric` (default), `hex`, `base64url` or `ascii_printable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charset: Option<String>,
+}
+
+impl RotateBody {
+    /// The body of `policy`.
+    pub fn from_policy(policy: &GeneratePolicy) -> Self {
+        RotateBody {
+            length: Some(policy.length),
+            charset: Some(policy.charset.as_str().to_string()),
+        }
+    }
+
+    /// The core policy this body stands for (the charset checked here, where it enters).
+    pub fn into_policy(self) -> Result<GeneratePolicy> {
+        let default = GeneratePolicy::default();
+        Ok(GeneratePolicy {
+            length: self.length.unwrap_or(default.length),
+            charset: match self.charset {
+                Some(c) => vault_core::Charset::parse(&c)?,
+                None => default.charset,
+            },
+        })
+    }
+}
+
+/// Body of `POST` [`CREDENTIAL_SETTINGS`]: absent fields are left as they are.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSettingsBody {
+    /// Versions kept (1 to 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_versions: Option<u64>,
+    /// A period (`12h`, `7d`, `30d`, `2w`; 1h to 3650d), or `off` to clear it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotate_every: Option<String>,
+}
+
+impl CredentialSettingsBody {
+    /// The body of `settings`.
+    pub fn from_settings(settings: &CredentialSettings) -> Self {
+        CredentialSettingsBody {
+            max_versions: settings.max_versions,
+            rotate_every: settings
+                .rotate_every
+                .map(|r| r.map_or_else(|| "off".to_string(), |p| p.to_string())),
+        }
+    }
+
+    /// The core settings this body stands for (`rotate_every` parsed here, where it enters).
+    pub fn into_settings(self) -> Result<CredentialSettings> {
+        Ok(CredentialSettings {
+            max_versions: self.max_versions,
+            rotate_every: self
+                .rotate_every
+                .as_deref()
+                .map(CredentialSettings::parse_rotate_every)
+                .transpose()?,
+        })
+    }
+}
+
+// ---- responses ----
+
+/// One version on the wire (never its value).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct VersionWire {
+    /// When it was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    /// When it was soft-deleted or destroyed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    /// `active`, `deleted` or `destroyed`.
+    pub state: VersionState,
+    /// Version number.
+    pub version: u64,
+}
+
+impl From<VersionInfo> for VersionWire {
+    fn from(v: VersionInfo) -> Self {
+        VersionWire {
+            created_at: v.created_at,
+            deleted_at: v.deleted_at,
+            state: v.state,
+            version: v.version,
+        }
+    }
+}
+
+impl From<VersionWire> for VersionInfo {
+    fn from(v: VersionWire) -> Self {
+        VersionInfo {
+            version: v.version,
+            created_at: v.created_at,
+            state: v.state,
+            deleted_at: v.deleted_at,
+        }
+    }
+}
+
+/// Body of a successful `GET` [`CREDENTIAL_VERSIONS`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CredentialVersionsReply {
+    /// The current version.
+    pub current_version: u64,
+    /// The credential's name.
+    pub key: CredentialKey,
+    /// Versions kept.
+    pub max_versions: u64,
+    /// When older versions follow: the `after` of the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+    /// The oldest version kept.
+    pub oldest_version: u64,
+    /// Its service.
+    pub service: ServiceName,
+    /// Always `true`.
+    pub success: bool,
+    /// The versions of this page, newest first.
+    pub versions: Vec<VersionWire>,
+}
+
+impl From<CredentialVersions> for CredentialVersionsReply {
+    fn from(v: CredentialVersions) -> Self {
+        CredentialVersionsReply {
+            current_version: v.current_version,
+            key: v.key,
+            max_versions: v.max_versions,
+            next: v.next,
+            oldest_version: v.oldest_version,
+            service: v.service,
+            success: true,
+            versions: v.versions.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<CredentialVersionsReply> for CredentialVersions {
+    fn from(r: CredentialVersionsReply) -> Self {
+        CredentialVersions {
+            service: r.service,
+            key: r.key,
+            current_version: r.current_version,
+            oldest_version: r.oldest_version,
+            max_versions: r.max_versions,
+            versions: r.versions.into_iter().map(Into::into).collect(),
+            next: r.next,
+        }
+    }
+}
+
+/// Body of a successful `POST` [`CREDENTIAL_VERSION_OP`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct VersionChangedReply {
+    /// The operation done: `delete`, `undelete` or `destroy`.
+    pub action: String,
+    /// The credential's name.
+    pub key: CredentialKey,
+    /// Its service.
+    pub service: ServiceName,
+    /// Always `true`.
+    pub success: bool,
+    /// The version's new state.
+    pub version: VersionWire,
+}
+
+/// Body of a successful `POST` [`CREDENTIAL_SETTINGS`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CredentialSettingsReply {
+    /// The credential as listed, with its settings.
+    pub credential: CredentialInfoWire,
+    /// Always `true`.
+    pub success: bool,
+}
