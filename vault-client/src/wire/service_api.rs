@@ -379,35 +379,39 @@ impl From<CredentialWrittenReply> for CredentialWritten {
     }
 }
 
-/// A credential as listed (never its value). The lifecycle fields default when an older
-/// server omits them.
+/// A credential as listed (never its value). The lifecycle fields are sent only when they
+/// differ from their defaults (so a credential that never used them lists exactly as before),
+/// and default when absent.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CredentialInfoWire {
     /// When version 1 was written.
     pub created_at: Timestamp,
-    /// Whether rotation is overdue (`now - updated_at >= rotate_every`).
-    #[serde(default)]
+    /// Whether rotation is overdue (`now - updated_at >= rotate_every`); sent only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub due: bool,
     /// When rotation is due, when `rotate_every` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_at: Option<Timestamp>,
     /// The credential's name.
     pub key: CredentialKey,
-    /// Versions kept.
-    #[serde(default = "default_max_versions")]
+    /// Versions kept; sent only when not the default (10).
+    #[serde(
+        default = "default_max_versions",
+        skip_serializing_if = "is_default_max_versions"
+    )]
     pub max_versions: u64,
     /// Metadata.
     pub metadata: JsonObject,
-    /// The oldest version kept.
-    #[serde(default = "first_version")]
+    /// The oldest version kept; sent only once older versions were pruned (absent: 1).
+    #[serde(default = "first_version", skip_serializing_if = "is_first_version")]
     pub oldest_version: u64,
     /// How often the value should change, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotate_every: Option<vault_core::RotateEvery>,
     /// Its service.
     pub service: ServiceName,
-    /// State of the current version: `active`, `deleted` or `destroyed`.
-    #[serde(default = "active")]
+    /// State of the current version: `deleted` or `destroyed`; absent when `active`.
+    #[serde(default = "active", skip_serializing_if = "is_active")]
     pub state: vault_core::VersionState,
     /// When the current version was written.
     pub updated_at: Timestamp,
@@ -421,6 +425,18 @@ fn default_max_versions() -> u64 {
 
 fn first_version() -> u64 {
     1
+}
+
+fn is_default_max_versions(n: &u64) -> bool {
+    *n == default_max_versions()
+}
+
+fn is_first_version(n: &u64) -> bool {
+    *n == 1
+}
+
+fn is_active(s: &vault_core::VersionState) -> bool {
+    *s == vault_core::VersionState::Active
 }
 
 fn active() -> vault_core::VersionState {

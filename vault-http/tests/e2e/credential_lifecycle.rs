@@ -164,7 +164,8 @@ async fn credential_versions_read_and_version_ops_over_http() {
             &c["rotate_every"],
             &c["due"]
         ),
-        (&json!(2), &json!(3), &json!("30d"), &json!(false))
+        (&json!(2), &json!(3), &json!("30d"), &Value::Null),
+        "due is sent only when true"
     );
     let r = http.get("/api/vault/credentials?service=s").await;
     assert_eq!(
