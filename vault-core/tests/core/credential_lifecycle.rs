@@ -633,6 +633,10 @@ async fn cred_lifecycle_never_puts_a_value_in_audit_errors_or_store() {
     );
     shown += &format!("{:?}", v.health().await);
     assert!(!shown.contains(planted), "{shown}");
+    // The value the rotation generated is a secret too.
+    let generated = c.get(&k, None).await.expect("get").value;
+    let generated = generated.expose_secret().to_string();
+    assert!(!shown.contains(&generated));
     v.flush().await.expect("flush");
     let mut export = v.audit().export().await.expect("export");
     let mut ops = Vec::new();
@@ -643,7 +647,10 @@ async fn cred_lifecycle_never_puts_a_value_in_audit_errors_or_store() {
         }
         for e in batch {
             let line = e.to_json_line().expect("json");
-            assert!(!line.contains(planted), "{line}");
+            assert!(
+                !line.contains(planted) && !line.contains(&generated),
+                "{line}"
+            );
             ops.push(e.op);
         }
     }
@@ -660,7 +667,9 @@ async fn cred_lifecycle_never_puts_a_value_in_audit_errors_or_store() {
         assert!(ops.iter().any(|o| o == op), "{op} not audited: {ops:?}");
     }
     for (key, val) in dump(&store).await {
-        assert!(!contains(&key, planted.as_bytes()) && !contains(&val, planted.as_bytes()));
+        for secret in [planted.as_bytes(), generated.as_bytes()] {
+            assert!(!contains(&key, secret) && !contains(&val, secret));
+        }
     }
 }
 
