@@ -246,6 +246,11 @@ async fn credential_lifecycle_bad_input_is_400_naming_the_field_and_changes_noth
             "force",
         ),
         (
+            "/api/vault/credentials/K/versions/1/destroy?service=s",
+            json!({"force": true}),
+            "force",
+        ),
+        (
             "/api/vault/credentials/K/rotate?service=s",
             json!({"charset": "emoji"}),
             "charset",

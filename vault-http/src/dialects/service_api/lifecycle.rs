@@ -47,12 +47,37 @@ pub async fn versions(
     Ok(Json(CredentialVersionsReply::from(v)).into_response())
 }
 
-/// `POST /api/vault/credentials/{key}/versions/{n}/{delete|undelete|destroy}?service=S`.
+/// The body of a request that takes none: empty, or a JSON object without fields (`{}`);
+/// anything else is `invalid` like an unknown field of any other body.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
+
+fn no_body(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(), Error> {
+    let bytes = body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge("request body is too large".into())
+        } else {
+            Error::invalid("body", "could not be read")
+        }
+    })?;
+    if !bytes.iter().all(u8::is_ascii_whitespace) {
+        crate::server::extract::parse_json::<NoFields>(&bytes)?;
+    }
+    Ok(())
+}
+
+/// `POST /api/vault/credentials/{key}/versions/{n}/{delete|undelete|destroy}?service=S`
+/// (no body, or `{}`).
 pub async fn change_version(
     CallerVault(vault): CallerVault,
     ApiPath((key, version, op), ..): Path<(String, String, String)>,
     ApiQuery(q, ..): Query<ServiceOnlyQuery>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult {
+    no_body(body)?;
     let (key, service) = names(key, q.service)?;
     let version = path_version(&version)?;
     let op = VersionOp::parse(&op)?;
