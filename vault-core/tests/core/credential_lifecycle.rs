@@ -719,3 +719,49 @@ async fn cred_lifecycle_operations_need_their_capability() {
         .expect_err("settings");
     assert_eq!(e.code(), "forbidden");
 }
+
+/// Forced interleaving (both writers read the head before either commits): a destroy and a put
+/// racing on one credential both land; neither loses the other's change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cred_a_destroy_racing_a_put_loses_neither() {
+    let (v, _, store) = memory_vault().await;
+    put_versions(&v, 2).await;
+    let racing = super::support::interleaved(&store, 2).await;
+    let mut racing = racing.into_iter();
+    let (a, b) = (racing.next().expect("a"), racing.next().expect("b"));
+    let destroy = tokio::spawn(async move {
+        a.credentials()
+            .change_version(&ckey("K"), &svc("s"), 1, VersionOp::Destroy)
+            .await
+            .map(|i| i.state)
+    });
+    let put = tokio::spawn(async move {
+        b.credentials()
+            .put(cput("s", "K", "planted-value-3"))
+            .await
+            .map(|w| w.version)
+    });
+    assert_eq!(
+        destroy.await.expect("join").expect("destroy"),
+        VersionState::Destroyed
+    );
+    assert_eq!(put.await.expect("join").expect("put"), 3);
+    let states: Vec<(u64, VersionState)> = v
+        .credentials()
+        .versions(&ckey("K"), &svc("s"), None, None)
+        .await
+        .expect("versions")
+        .versions
+        .iter()
+        .map(|i| (i.version, i.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (3, VersionState::Active),
+            (2, VersionState::Active),
+            (1, VersionState::Destroyed)
+        ]
+    );
+    assert_eq!(store.get(&vkey("s", "K", 1)).await.expect("get"), None);
+}
