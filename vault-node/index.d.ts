@@ -314,8 +314,63 @@ export interface ConfigPutOptions {
   symbols?: string[]
   riskLimits?: JsonObjectInput
   enabled?: boolean
-  /** Compare-and-set: apply only if the latest version is this (0 = must not exist yet). */
+  /** Compare-and-set: apply only if the latest version is this (0 = must not exist yet, or was deleted). */
   expectedVersion?: number
+  /** Why: recorded with the version (at most 1024 bytes, no control characters but newline and tab). */
+  comment?: string
+}
+
+/** Options of `configs.rollback`. */
+export interface ConfigRollbackOptions {
+  /** Recorded with the new version; default `rollback to version N`. */
+  comment?: string
+  /** Compare-and-set on the latest version, as for `put`. */
+  expectedVersion?: number
+}
+
+/** Options of `configs.delete`. */
+export interface ConfigDeleteOptions {
+  /** Compare-and-set on the latest version. */
+  expectedVersion?: number
+}
+
+/** Options of `configs.watch` and `configs.watcher`. */
+export interface ConfigWatchOptions {
+  /** The revision to watch from (a get's, a list's or the last watch's `revision`); omitted = from now. */
+  since?: number
+  /** Seconds to wait at most per long-poll: 0 to 60, default 30. */
+  timeout?: number
+}
+
+/** One config a watch saw change: its latest version now. */
+export interface WatchedChange {
+  strategyId: string
+  version: number
+  /** True when that version is a delete. */
+  deleted: boolean
+}
+
+/** What one `configs.watch` saw. */
+export interface ConfigWatch {
+  service: string
+  /** Pass as `since` to the next watch. */
+  revision: number
+  /** In the order of their last change; empty at the timeout. */
+  changes: WatchedChange[]
+}
+
+/** The async iterator of `configs.watcher`: yields each non-empty `ConfigWatch`. */
+export interface ConfigWatcher extends AsyncIterableIterator<ConfigWatch> {
+  /** The revision the next step watches from (undefined until the first step returns, when `since` was omitted). */
+  readonly revision: number | undefined
+}
+
+/** Who wrote a config version. */
+export interface ChangedBy {
+  /** A token's id, `root` or `embedded`. */
+  id: string
+  /** A token's name, `root` or `embedded`. */
+  name: string
 }
 
 /** Options of `configs.get`. */
@@ -335,7 +390,7 @@ export interface ConfigHistoryOptions {
 /** One change of `configs.diff`, at a JSON Pointer into the config's stored form. */
 export interface ConfigChange {
   op: 'add' | 'remove' | 'replace'
-  /** E.g. `/params/fast`, `/symbols/1`, `/risk_limits/max_daily_loss`, `/enabled`. */
+  /** E.g. `/params/fast`, `/symbols/1`, `/risk_limits/max_daily_loss`, `/enabled`, `/deleted`. */
   path: string
   /** The value in version `from`; absent for `add`. */
   old?: unknown
@@ -388,6 +443,8 @@ export type Page<T> = T[] & {
   readonly next?: string
   /** Items of this page that could not be read; they do not fail the listing. */
   readonly unreadable: Unreadable[]
+  /** `configs.list` only: the service's configs revision, read before the configs (for `configs.watch`). */
+  readonly revision?: number
 }
 
 /** The configs settings of a service. */
@@ -413,8 +470,19 @@ export declare class Configs {
   setSettings(service: string, settings: ConfigSettings): Promise<ConfigSettings>
   /** The versions of a strategy config, newest first, a page at a time (`not_found` if none). */
   history(service: string, strategyId: string, options?: ConfigHistoryOptions): Promise<ConfigHistory>
-  /** A new version with the content of version `toVersion` (`invalid` for 0, `not_found` when not kept). */
-  rollback(service: string, strategyId: string, toVersion: number): Promise<ConfigWritten>
+  /** A new version with the content of version `toVersion` (`invalid` for 0 or a delete's version, `not_found` when not kept); a deleted config comes back. */
+  rollback(
+    service: string,
+    strategyId: string,
+    toVersion: number,
+    options?: ConfigRollbackOptions,
+  ): Promise<ConfigWritten>
+  /** Deletes a config keeping its history (action `deleted`); it reads as `not_found` until a put or a rollback. */
+  delete(service: string, strategyId: string, options?: ConfigDeleteOptions): Promise<ConfigWritten>
+  /** Waits until the configs of `service` change after `since` (at most `timeout` seconds). */
+  watch(service: string, options?: ConfigWatchOptions): Promise<ConfigWatch>
+  /** An async iterator of the changes from `since`: `for await (const w of v.configs.watcher('fx'))`. */
+  watcher(service: string, options?: ConfigWatchOptions): ConfigWatcher
   /** The changes from version `from` to version `to` (`invalid` for 0, `not_found` when not kept). */
   diff(service: string, strategyId: string, from: number, to: number): Promise<ConfigDiff>
 }
@@ -434,13 +502,21 @@ export interface StrategyConfig {
   updatedAt: string
   /** True only when a remote client served this from its last-known-good cache. */
   stale: boolean
+  /** Who wrote this version; absent for versions written before it was recorded. */
+  changedBy?: ChangedBy
+  /** The comment given with this version. */
+  comment?: string
+  /** True for the version a delete wrote. */
+  deleted: boolean
+  /** The service's configs revision when this was read (for `configs.watch`). */
+  revision: number
 }
 
-/** The outcome of `configs.put`. */
+/** The outcome of `configs.put`, `rollback` and `delete`. */
 export interface ConfigWritten {
   service: string
   strategyId: string
-  action: 'created' | 'updated'
+  action: 'created' | 'updated' | 'deleted'
   version: number
 }
 

@@ -216,8 +216,22 @@ function page(r) {
   const items = r.items
   Object.defineProperty(items, 'next', { value: r.next ?? undefined, enumerable: false })
   Object.defineProperty(items, 'unreadable', { value: r.unreadable, enumerable: false })
+  if (r.revision !== undefined && r.revision !== null) {
+    Object.defineProperty(items, 'revision', { value: r.revision, enumerable: false })
+  }
   return items
 }
+
+function optSeconds(v, field) {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw invalid(field, 'must be a number of seconds, 0 or more')
+  }
+  return v
+}
+
+/** The wait of a watch given no `timeout`, in seconds. */
+const WATCH_DEFAULT_TIMEOUT = 30
 
 /**
  * A credential with its secret value. `cred.value` returns the string; printing, inspecting or
@@ -536,7 +550,7 @@ class Configs {
     return call(async () => {
       const o = options(
         opts,
-        ['params', 'symbols', 'riskLimits', 'enabled', 'expectedVersion'],
+        ['params', 'symbols', 'riskLimits', 'enabled', 'expectedVersion', 'comment'],
         'options',
       )
       return this.#native.putConfig(str(service, 'service'), str(strategyId, 'strategyId'), {
@@ -545,6 +559,7 @@ class Configs {
         riskLimits: optObject(o.riskLimits, 'riskLimits'),
         enabled: optBool(o.enabled, 'enabled'),
         expectedVersion: optUint(o.expectedVersion, 'expectedVersion'),
+        comment: optStr(o.comment, 'comment'),
       })
     })
   }
@@ -610,15 +625,91 @@ class Configs {
 
   /**
    * Writes a new version of strategy config `strategyId` with the content (params, symbols,
-   * riskLimits, enabled) of its version `toVersion`; history is never rewritten. Resolves as
-   * `put` does.
+   * riskLimits, enabled) of its version `toVersion`; history is never rewritten (a deleted
+   * config comes back). Options: `comment` (default `rollback to version N`),
+   * `expectedVersion` (compare-and-set, as for `put`). Resolves as `put` does.
    */
-  rollback(service, strategyId, toVersion) {
+  rollback(service, strategyId, toVersion, opts) {
     return call(async () => {
       const t = optUint(toVersion, 'to_version')
       if (t === undefined) throw invalid('to_version', 'is required')
-      return this.#native.rollbackConfig(str(service, 'service'), str(strategyId, 'strategyId'), t)
+      const o = options(opts, ['comment', 'expectedVersion'], 'options')
+      return this.#native.rollbackConfig(
+        str(service, 'service'),
+        str(strategyId, 'strategyId'),
+        t,
+        optStr(o.comment, 'comment'),
+        optUint(o.expectedVersion, 'expectedVersion'),
+      )
     })
+  }
+
+  /**
+   * Deletes strategy config `strategyId`, keeping its history: a new version marked
+   * `deleted` (action `'deleted'`); it then reads as `not_found` and leaves listings until a
+   * put or a rollback brings it back. `{ expectedVersion }`: compare-and-set.
+   */
+  delete(service, strategyId, opts) {
+    return call(async () => {
+      const o = options(opts, ['expectedVersion'], 'options')
+      return this.#native.deleteConfig(
+        str(service, 'service'),
+        str(strategyId, 'strategyId'),
+        optUint(o.expectedVersion, 'expectedVersion'),
+      )
+    })
+  }
+
+  /**
+   * Waits until the configs of `service` change after revision `since` (a get's, a list's or
+   * the last watch's `revision`; omitted: from now), at most `timeout` seconds (0 to 60,
+   * default 30): `{ service, revision, changes: [{ strategyId, version, deleted }] }`, with no
+   * changes and the same revision at the timeout. Remote: a long-poll to the server.
+   */
+  watch(service, opts) {
+    return call(async () => {
+      const o = options(opts, ['since', 'timeout'], 'options')
+      return this.#native.watchConfigs(
+        str(service, 'service'),
+        optUint(o.since, 'since'),
+        optSeconds(o.timeout, 'timeout') ?? WATCH_DEFAULT_TIMEOUT,
+      )
+    })
+  }
+
+  /**
+   * An async iterator of the changes of the configs of `service` from revision `since`
+   * (omitted: from now): `for await (const w of v.configs.watcher('fx')) reload(w)`. Each
+   * step long-polls (`timeout` seconds each) until something changed and yields that watch;
+   * `revision` is where the next step starts.
+   */
+  watcher(service, opts) {
+    const o = options(opts, ['since', 'timeout'], 'options')
+    const svc = str(service, 'service')
+    const timeout = optSeconds(o.timeout, 'timeout') ?? WATCH_DEFAULT_TIMEOUT
+    let since = optUint(o.since, 'since')
+    let done = false
+    const configs = this
+    return {
+      get revision() {
+        return since
+      },
+      async next() {
+        while (!done) {
+          const w = await configs.watch(svc, { since, timeout })
+          since = w.revision
+          if (w.changes.length > 0) return { value: w, done: false }
+        }
+        return { value: undefined, done: true }
+      },
+      async return() {
+        done = true
+        return { value: undefined, done: true }
+      },
+      [Symbol.asyncIterator]() {
+        return this
+      },
+    }
   }
 
   /**

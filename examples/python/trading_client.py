@@ -73,7 +73,7 @@ def seed(v: vault.Vault) -> None:
         "default",
         params={"fast_ma": 12, "slow_ma": 26},
         symbols=["EUR_USD", "GBP_USD"],
-        risk_limits={"max_position": 10000, "max_daily_loss": 250.0},
+        risk_limits={"max_position": 10000, "max_daily_loss": 0.02},
         enabled=True,
     )
     v.configs.put(SERVICE, "scalper", params={"tick": 1}, symbols=["USD_JPY"], enabled=False)

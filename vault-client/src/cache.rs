@@ -176,6 +176,7 @@ impl ConfigCache {
             items,
             unreadable: Vec::new(),
             next,
+            revision: None,
         })
     }
 

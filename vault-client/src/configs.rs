@@ -7,17 +7,18 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use reqwest::Method;
 use vault_core::{
-    ConfigDiff, ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, ConfigsApi, Error, Page,
-    PageRequest, Result, ServiceName, StrategyConfig, StrategyId,
+    ConfigDiff, ConfigHistory, ConfigPut, ConfigRollback, ConfigSettings, ConfigWatch,
+    ConfigWritten, ConfigsApi, Error, Page, PageRequest, Result, ServiceName, StrategyConfig,
+    StrategyId,
 };
 
 use crate::cache::ConfigCache;
 use crate::transport::Transport;
 use crate::wire::service_api::{
-    CONFIG, CONFIG_DIFF, CONFIG_HISTORY, CONFIG_ROLLBACK, CONFIG_SETTINGS, CONFIGS,
-    ConfigDiffReply, ConfigHistoryReply, ConfigListReply, ConfigPutBody, ConfigReply,
-    ConfigSettingsBody, ConfigSettingsReply, ConfigWrittenReply, DiffQuery, HistoryQuery,
-    PageQuery, RollbackBody, VersionQuery, fill_path,
+    CONFIG, CONFIG_DIFF, CONFIG_HISTORY, CONFIG_ROLLBACK, CONFIG_SETTINGS, CONFIG_WATCH, CONFIGS,
+    ConfigDeleteQuery, ConfigDiffReply, ConfigHistoryReply, ConfigListReply, ConfigPutBody,
+    ConfigReply, ConfigSettingsBody, ConfigSettingsReply, ConfigWatchReply, ConfigWrittenReply,
+    DiffQuery, HistoryQuery, PageQuery, RollbackBody, VersionQuery, WatchQuery, fill_path,
 };
 
 /// The strategy configs of a remote vault.
@@ -63,7 +64,7 @@ impl ConfigsApi for RemoteConfigs {
             .await
         {
             Ok(r) => {
-                let config = r.config.into_config(service);
+                let config = r.config.into_config(service, r.revision);
                 self.cache.remember_one(&config, version).await;
                 Ok(config)
             }
@@ -104,14 +105,54 @@ impl ConfigsApi for RemoteConfigs {
         &self,
         service: &ServiceName,
         strategy_id: &StrategyId,
-        to_version: u64,
+        rollback: ConfigRollback,
     ) -> Result<ConfigWritten> {
-        vault_core::configs::check_rollback_version(to_version)?;
+        rollback.check()?;
         let path = config_path(CONFIG_ROLLBACK, service, strategy_id);
         let url = self.transport.url(&path, &())?;
         let r: ConfigWrittenReply = self
             .transport
-            .call_json(Method::POST, url, Some(&RollbackBody { to_version }))
+            .call_json(Method::POST, url, Some(&RollbackBody::from(rollback)))
+            .await?;
+        Ok(r.into())
+    }
+
+    async fn delete(
+        &self,
+        service: &ServiceName,
+        strategy_id: &StrategyId,
+        expected_version: Option<u64>,
+    ) -> Result<ConfigWritten> {
+        let path = config_path(CONFIG, service, strategy_id);
+        let url = self
+            .transport
+            .url(&path, &ConfigDeleteQuery { expected_version })?;
+        let r: ConfigWrittenReply = self
+            .transport
+            .call_json(Method::DELETE, url, None::<&()>)
+            .await?;
+        Ok(r.into())
+    }
+
+    async fn watch(
+        &self,
+        service: &ServiceName,
+        since: Option<u64>,
+        timeout: std::time::Duration,
+    ) -> Result<ConfigWatch> {
+        vault_core::configs::check_watch_timeout(timeout)?;
+        // The server counts in seconds: a wait under one rounds up, so it still waits.
+        let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+        let query = WatchQuery {
+            since,
+            timeout: Some(secs),
+        };
+        let url = self
+            .transport
+            .url(&fill_path(CONFIG_WATCH, &[("service", service)]), &query)?;
+        let r: ConfigWatchReply = self
+            .transport
+            .call_json_waiting(Method::GET, url, None::<&()>, timeout)
             .await?;
         Ok(r.into())
     }
@@ -151,7 +192,7 @@ impl ConfigsApi for RemoteConfigs {
             versions: r
                 .versions
                 .into_iter()
-                .map(|c| c.into_config(service))
+                .map(|c| c.into_config(service, r.revision))
                 .collect(),
             next: r.next,
             oldest_version: r.oldest_version.unwrap_or(1),

@@ -35,6 +35,8 @@ pub(crate) struct Transport {
     /// `scheme://host:port` for error messages (never userinfo, path or query).
     origin: String,
     token: Option<SecretString>,
+    /// The per-request timeout (`ClientOptions::timeout`); a long-poll adds its wait to it.
+    timeout: std::time::Duration,
 }
 
 fn bad_url() -> Error {
@@ -204,6 +206,7 @@ impl Transport {
             base: base.as_str().trim_end_matches('/').to_string(),
             base_url: base.as_str().to_string(),
             token: options.token.clone(),
+            timeout: options.timeout,
         })
     }
 
@@ -274,9 +277,24 @@ impl Transport {
         body: Option<Vec<u8>>,
         auth: bool,
     ) -> Result<(StatusCode, Zeroizing<Vec<u8>>)> {
+        self.call_waiting(method, url, body, auth, std::time::Duration::ZERO)
+            .await
+    }
+
+    /// [`Transport::call`] of a request the server may hold for up to `wait` (a long-poll):
+    /// its timeout is the client's plus `wait`.
+    async fn call_waiting(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        auth: bool,
+        wait: std::time::Duration,
+    ) -> Result<(StatusCode, Zeroizing<Vec<u8>>)> {
         let mut req = self
             .http
             .request(method, url)
+            .timeout(self.timeout.saturating_add(wait))
             .header(reqwest::header::ACCEPT, "application/json");
         if auth && let Some(t) = &self.token {
             req = req.bearer_auth(t.expose_secret());
@@ -306,6 +324,18 @@ impl Transport {
         url: Url,
         body: Option<&impl Serialize>,
     ) -> Result<T> {
+        self.call_json_waiting(method, url, body, std::time::Duration::ZERO)
+            .await
+    }
+
+    /// [`Transport::call_json`] of a long-poll the server may hold for up to `wait`.
+    pub(crate) async fn call_json_waiting<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&impl Serialize>,
+        wait: std::time::Duration,
+    ) -> Result<T> {
         let body = match body {
             Some(b) => Some(
                 serde_json::to_vec(b)
@@ -313,7 +343,7 @@ impl Transport {
             ),
             None => None,
         };
-        let (status, bytes) = self.call(method, url, body, true).await?;
+        let (status, bytes) = self.call_waiting(method, url, body, true, wait).await?;
         if status.is_success() {
             decode(status, &bytes)
         } else {

@@ -52,14 +52,17 @@ pub enum Action {
     Created,
     /// A new version of an existing record.
     Updated,
+    /// A delete that keeps history (a config's delete writes a version marking it deleted).
+    Deleted,
 }
 
 impl Action {
-    /// `"created"` or `"updated"`.
+    /// `"created"`, `"updated"` or `"deleted"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Created => "created",
             Action::Updated => "updated",
+            Action::Deleted => "deleted",
         }
     }
 }

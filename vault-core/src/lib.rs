@@ -46,8 +46,8 @@ pub use api::{Action, Health, HealthStatus, JsonObject, MAX_JSON_DEPTH, VaultApi
 pub use audit::{AuditApi, AuditEntry, AuditFilter, AuditQuery, VerifyReport};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use configs::{
-    ChangeOp, ConfigChange, ConfigDiff, ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten,
-    ConfigsApi, StrategyConfig,
+    ChangeOp, ChangedBy, ConfigChange, ConfigDiff, ConfigHistory, ConfigPut, ConfigRollback,
+    ConfigSettings, ConfigWatch, ConfigWritten, ConfigsApi, StrategyConfig, WatchedChange,
 };
 pub use context::{Caller, Capability, Operation, Origin};
 pub use credentials::{

@@ -77,6 +77,9 @@ pub struct Page<T> {
     pub unreadable: Vec<Unreadable>,
     /// Present when more records follow: the `after` of the next page.
     pub next: Option<String>,
+    /// The listed family's revision when the listing began, where the family keeps one
+    /// (configs: the service's revision, to pass to a watch); `None` otherwise.
+    pub revision: Option<u64>,
 }
 
 impl<T> Default for Page<T> {
@@ -85,6 +88,7 @@ impl<T> Default for Page<T> {
             items: Vec::new(),
             unreadable: Vec::new(),
             next: None,
+            revision: None,
         }
     }
 }

@@ -85,6 +85,8 @@ impl VaultBuilder {
             barrier,
             clock: self.clock,
             flusher: std::sync::Mutex::new(None),
+            configs: tokio::sync::watch::Sender::new(0),
+            watches_ended: std::sync::atomic::AtomicBool::new(false),
         });
         spawn_audit_flusher(&core);
         Ok(Vault::from_ctx(Ctx::new(core, Caller::Embedded)))
@@ -200,6 +202,21 @@ impl Vault {
         self.ctx.barrier().queued_commits()
     }
 
+    /// Ends the config watches waiting now (they answer with no changes, as at their timeout)
+    /// and makes later ones answer at once: for a server shutting down, so long-polls do not
+    /// hold it to its deadline. [`Vault::close`] does it too.
+    pub fn end_watches(&self) {
+        self.ctx.core().end_watches();
+    }
+
+    /// Test support: config watches waiting for a change, so a test can write once a watch is
+    /// parked without timing it.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn config_watchers_for_tests(&self) -> usize {
+        self.ctx.core().configs.receiver_count()
+    }
+
     /// Commits the queued audit entries and makes every acknowledged write durable; call at
     /// shutdown (entries of reads since the last commit are otherwise lost with the process).
     pub async fn flush(&self) -> Result<()> {
@@ -212,6 +229,7 @@ impl Vault {
     /// locked) for the few milliseconds it takes. The vault stays usable; its queued entries
     /// are then committed by writes and flushes only.
     pub async fn close(&self) -> Result<()> {
+        self.end_watches();
         let flusher = self
             .ctx
             .core()

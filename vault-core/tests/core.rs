@@ -3,6 +3,7 @@
 mod core {
     pub mod audit;
     pub mod audit_mutants;
+    pub mod config_lifecycle;
     pub mod configs;
     pub mod conformance;
     pub mod credential_lifecycle;

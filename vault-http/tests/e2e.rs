@@ -33,3 +33,6 @@ mod tokens;
 
 #[path = "e2e/audit.rs"]
 mod audit;
+
+#[path = "e2e/config_lifecycle.rs"]
+mod config_lifecycle;

@@ -47,7 +47,7 @@ describe('package surface', () => {
       'undeleteVersion',
       'versions',
     ])
-    assert.deepEqual(methods(v.configs), ['diff', 'get', 'getSync', 'history', 'list', 'put', 'rollback', 'setSettings', 'settings'])
+    assert.deepEqual(methods(v.configs), ['delete', 'diff', 'get', 'getSync', 'history', 'list', 'put', 'rollback', 'setSettings', 'settings', 'watch', 'watcher'])
     assert.deepEqual(methods(v.tokens), ['create', 'list', 'revoke', 'self'])
     assert.deepEqual(methods(v.audit), ['query', 'verify'])
     assert.deepEqual(methods(v), ['close', 'closed', 'devKeyFile', 'health', 'mode'])
@@ -75,9 +75,12 @@ describe('package surface', () => {
     assert.deepEqual(Object.keys(cw).sort(), ['action', 'service', 'strategyId', 'version'])
     const cfg = await v.configs.get('s', 'default')
     assert.deepEqual(Object.keys(cfg).sort(), [
+      'changedBy',
       'createdAt',
+      'deleted',
       'enabled',
       'params',
+      'revision',
       'riskLimits',
       'service',
       'stale',

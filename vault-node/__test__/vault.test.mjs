@@ -222,6 +222,9 @@ for (const mode of ['embedded', 'remote']) {
           createdAt: undefined,
           updatedAt: undefined,
           stale: false,
+          changedBy: mode === 'embedded' ? { id: 'embedded', name: 'embedded' } : { id: 'root', name: 'root' },
+          deleted: false,
+          revision: 3,
         },
       )
       assert.match(latest.createdAt, RFC3339)
@@ -375,6 +378,81 @@ for (const mode of ['embedded', 'remote']) {
       await rejectsWith(assert, v.configs.rollback('rb', 'r', 9), 'not_found')
       await rejectsWith(assert, v.configs.rollback('rb', 'nope', 1), 'not_found')
       assert.equal((await v.configs.get('rb', 'r')).version, 3)
+    })
+
+    it('configs: each version records who and why; rollback takes a comment and compare-and-set', async () => {
+      await v.configs.put('who', 'c', { params: { fast: 12 }, comment: 'first cut' })
+      await v.configs.put('who', 'c', { params: { fast: 10 } })
+      await v.configs.rollback('who', 'c', 1)
+      await v.configs.rollback('who', 'c', 2, { comment: 'again', expectedVersion: 3 })
+      await rejectsWith(assert, v.configs.rollback('who', 'c', 1, { expectedVersion: 3 }), 'conflict')
+      const h = await v.configs.history('who', 'c')
+      assert.deepEqual(
+        h.versions.map((c) => [c.version, c.comment ?? null]),
+        [[4, 'again'], [3, 'rollback to version 1'], [2, null], [1, 'first cut']],
+      )
+      const caller = mode === 'embedded' ? 'embedded' : 'root'
+      for (const c of h.versions) assert.deepEqual(c.changedBy, { id: caller, name: caller })
+      let e = await rejectsWith(assert, v.configs.put('who', 'c', { comment: 'x'.repeat(1025) }), 'invalid')
+      assert.equal(e.field, 'comment')
+      e = await rejectsWith(assert, v.configs.put('who', 'c', { comment: 5 }), 'invalid')
+      assert.equal(e.field, 'comment')
+      e = await rejectsWith(assert, v.configs.rollback('who', 'c', 1, { coment: 'typo' }), 'invalid')
+      e = await rejectsWith(assert, v.configs.put('who', 'c', { riskLimits: { max_daily_loss: 3 } }), 'invalid')
+      assert.equal(e.field, 'risk_limits.max_daily_loss')
+      e = await rejectsWith(assert, v.configs.put('who', 'c', { symbols: ['A', 'A'] }), 'invalid')
+      assert.equal(e.field, 'symbols[1]')
+      assert.equal((await v.configs.get('who', 'c')).version, 4)
+    })
+
+    it('configs: delete keeps the history; a rollback brings the config back', async () => {
+      await v.configs.put('del', 'd', { params: { fast: 12 } })
+      await v.configs.put('del', 'keep')
+      await rejectsWith(assert, v.configs.delete('del', 'd', { expectedVersion: 5 }), 'conflict')
+      const w = await v.configs.delete('del', 'd', { expectedVersion: 1 })
+      assert.deepEqual(w, { service: 'del', strategyId: 'd', action: 'deleted', version: 2 })
+      await rejectsWith(assert, v.configs.get('del', 'd'), 'not_found')
+      assert.equal((await v.configs.get('del', 'd', { version: 2 })).deleted, true)
+      assert.deepEqual((await v.configs.list('del')).map((c) => c.strategyId), ['keep'])
+      await rejectsWith(assert, v.configs.delete('del', 'd'), 'not_found')
+      const back = await v.configs.rollback('del', 'd', 1)
+      assert.deepEqual([back.action, back.version], ['created', 3])
+      assert.deepEqual((await v.configs.get('del', 'd')).params, { fast: 12 })
+    })
+
+    it('configs: watch reports what changed after a revision; watcher wakes on the next write', async () => {
+      await v.configs.put('w', 'a')
+      const listed = await v.configs.list('w')
+      assert.equal(listed.revision, 1)
+      assert.equal((await v.configs.get('w', 'a')).revision, 1)
+      await v.configs.put('w', 'b')
+      await v.configs.put('w', 'a', { enabled: false })
+      const seen = await v.configs.watch('w', { since: listed.revision, timeout: 5 })
+      assert.deepEqual(seen, {
+        service: 'w',
+        revision: 3,
+        changes: [
+          { strategyId: 'b', version: 1, deleted: false },
+          { strategyId: 'a', version: 2, deleted: false },
+        ],
+      })
+      const quiet = await v.configs.watch('w', { since: 3, timeout: 0 })
+      assert.deepEqual([quiet.revision, quiet.changes], [3, []])
+      for (const bad of [-1, 61, Number.NaN, '5']) {
+        const e = await rejectsWith(assert, v.configs.watch('w', { timeout: bad }), 'invalid')
+        assert.equal(e.field, 'timeout', String(bad))
+      }
+      await rejectsWith(assert, v.configs.watch('w', { sinse: 1 }), 'invalid')
+
+      const watcher = v.configs.watcher('w', { since: 3, timeout: 10 })
+      assert.equal(watcher.revision, 3)
+      const next = watcher.next()
+      setTimeout(() => v.configs.put('w', 'a', { params: { n: 2 } }), 200)
+      const step = await next
+      assert.deepEqual(step.value.changes, [{ strategyId: 'a', version: 3, deleted: false }])
+      assert.equal(watcher.revision, 4)
+      assert.deepEqual(await watcher.return(), { value: undefined, done: true })
+      assert.deepEqual(await watcher.next(), { value: undefined, done: true })
     })
 
     it('1,000 concurrent gets', async () => {

@@ -5,8 +5,8 @@ use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 use serde_json::{Map, Value};
 use vault_core::{
-    ConfigHistory, ConfigPut, ConfigSettings, ConfigWritten, Page, PageRequest, ServiceName,
-    StrategyConfig, StrategyId,
+    ConfigHistory, ConfigPut, ConfigRollback, ConfigSettings, ConfigWatch, ConfigWritten, Page,
+    PageRequest, ServiceName, StrategyConfig, StrategyId,
 };
 
 use crate::error::IntoNapi;
@@ -35,6 +35,63 @@ pub struct ConfigRecord {
     pub updated_at: String,
     /// True when a remote client served this from its last-known-good cache.
     pub stale: bool,
+    /// Who wrote this version (absent for versions written before it was recorded).
+    pub changed_by: Option<ChangedByRecord>,
+    /// The comment given with this version.
+    pub comment: Option<String>,
+    /// True for the version a delete wrote.
+    pub deleted: bool,
+    /// The service's configs revision when this was read (pass it to `configs.watch`).
+    pub revision: i64,
+}
+
+/// Who wrote a config version.
+#[napi(object)]
+pub struct ChangedByRecord {
+    /// A token's id, `root` or `embedded`.
+    pub id: String,
+    /// A token's name, `root` or `embedded`.
+    pub name: String,
+}
+
+/// One config a watch saw change.
+#[napi(object)]
+pub struct WatchedChangeRecord {
+    /// The strategy's id.
+    pub strategy_id: String,
+    /// Its latest version.
+    pub version: i64,
+    /// True when that version is a delete.
+    pub deleted: bool,
+}
+
+/// What one watch saw.
+#[napi(object)]
+pub struct ConfigWatchRecord {
+    /// The service watched.
+    pub service: String,
+    /// The revision to watch from next.
+    pub revision: i64,
+    /// The configs changed, in the order of their last change (empty at the timeout).
+    pub changes: Vec<WatchedChangeRecord>,
+}
+
+impl From<ConfigWatch> for ConfigWatchRecord {
+    fn from(w: ConfigWatch) -> Self {
+        ConfigWatchRecord {
+            service: w.service.into_string(),
+            revision: version_out(w.revision),
+            changes: w
+                .changes
+                .into_iter()
+                .map(|c| WatchedChangeRecord {
+                    strategy_id: c.strategy_id.into_string(),
+                    version: version_out(c.version),
+                    deleted: c.deleted,
+                })
+                .collect(),
+        }
+    }
 }
 
 impl From<StrategyConfig> for ConfigRecord {
@@ -50,6 +107,13 @@ impl From<StrategyConfig> for ConfigRecord {
             created_at: c.created_at.to_string(),
             updated_at: c.updated_at.to_string(),
             stale: c.stale,
+            changed_by: c.changed_by.map(|b| ChangedByRecord {
+                id: b.id,
+                name: b.name,
+            }),
+            comment: c.comment,
+            deleted: c.deleted,
+            revision: version_out(c.revision),
         }
     }
 }
@@ -61,7 +125,7 @@ pub struct ConfigWrittenRecord {
     pub service: String,
     /// The strategy's id.
     pub strategy_id: String,
-    /// `"created"` or `"updated"`.
+    /// `"created"`, `"updated"` or `"deleted"`.
     pub action: String,
     /// The version this put wrote.
     pub version: i64,
@@ -135,6 +199,8 @@ pub struct ConfigPageRecord {
     pub next: Option<String>,
     /// The configs of this page that could not be read.
     pub unreadable: Vec<UnreadableRecord>,
+    /// The service's configs revision, read before the configs.
+    pub revision: Option<i64>,
 }
 
 impl ConfigPageRecord {
@@ -143,6 +209,7 @@ impl ConfigPageRecord {
             items: page.items.into_iter().map(Into::into).collect(),
             next: page.next,
             unreadable: unreadable_out(service, page.unreadable),
+            revision: page.revision.map(version_out),
         }
     }
 }
@@ -173,8 +240,10 @@ pub struct ConfigPutOptions {
     pub risk_limits: Option<Map<String, Value>>,
     /// Enable or disable.
     pub enabled: Option<bool>,
-    /// Compare-and-set on the latest version (0 = must not exist yet).
+    /// Compare-and-set on the latest version (0 = must not exist yet, or was deleted).
     pub expected_version: Option<i64>,
+    /// Why: recorded with the version.
+    pub comment: Option<String>,
 }
 
 /// The typed names of one config.
@@ -204,6 +273,7 @@ impl NativeVault {
             risk_limits: options.risk_limits,
             enabled: options.enabled,
             expected_version: uint_in(options.expected_version),
+            comment: options.comment,
         };
         Ok(api.configs().put(&service, put).await.napi()?.into())
     }
@@ -276,12 +346,56 @@ impl NativeVault {
         service: String,
         strategy_id: String,
         to_version: i64,
+        comment: Option<String>,
+        expected_version: Option<i64>,
+    ) -> Result<ConfigWrittenRecord> {
+        let api = self.api()?;
+        let (service, strategy_id) = names(service, strategy_id)?;
+        let rollback = ConfigRollback {
+            to_version: to_version.unsigned_abs(),
+            comment,
+            expected_version: uint_in(expected_version),
+        };
+        Ok(api
+            .configs()
+            .rollback(&service, &strategy_id, rollback)
+            .await
+            .napi()?
+            .into())
+    }
+
+    /// Deletes a config, keeping its history.
+    #[napi]
+    pub async fn delete_config(
+        &self,
+        service: String,
+        strategy_id: String,
+        expected_version: Option<i64>,
     ) -> Result<ConfigWrittenRecord> {
         let api = self.api()?;
         let (service, strategy_id) = names(service, strategy_id)?;
         Ok(api
             .configs()
-            .rollback(&service, &strategy_id, to_version.unsigned_abs())
+            .delete(&service, &strategy_id, uint_in(expected_version))
+            .await
+            .napi()?
+            .into())
+    }
+
+    /// Waits at most `timeout` seconds for the configs of `service` to change after `since`.
+    #[napi]
+    pub async fn watch_configs(
+        &self,
+        service: String,
+        since: Option<i64>,
+        timeout: f64,
+    ) -> Result<ConfigWatchRecord> {
+        let api = self.api()?;
+        let service = ServiceName::new(service).napi()?;
+        let wait = vault_core::configs::watch_timeout_secs(timeout).napi()?;
+        Ok(api
+            .configs()
+            .watch(&service, uint_in(since), wait)
             .await
             .napi()?
             .into())

@@ -12,6 +12,8 @@ import {
   type ConfigChange,
   type ConfigDiff,
   type ConfigHistory,
+  type ConfigWatch,
+  type ConfigWatcher,
   type ConfigWritten,
   type CredentialDeleted,
   type CredentialInfo,
@@ -87,6 +89,20 @@ export async function everyCall(): Promise<void> {
   const all: ConfigHistory = await v.configs.history('fxshinobi', 'default')
   const diff: ConfigDiff = await v.configs.diff('fxshinobi', 'default', 1, 2)
   const rolled: ConfigWritten = await v.configs.rollback('fxshinobi', 'default', 1)
+  const undone: ConfigWritten = await v.configs.rollback('fxshinobi', 'default', 1, { comment: 'undo', expectedVersion: 3 })
+  const gone: 'created' | 'updated' | 'deleted' = (await v.configs.delete('fxshinobi', 'default', { expectedVersion: 4 })).action
+  const written: ConfigWritten = await v.configs.put('fxshinobi', 'default', { params: {}, comment: 'why' })
+  const watched: ConfigWatch = await v.configs.watch('fxshinobi', { since: cfg.revision, timeout: 30 })
+  const changedId: string | undefined = watched.changes[0]?.strategyId
+  const watcher: ConfigWatcher = v.configs.watcher('fxshinobi', { since: watched.revision })
+  for await (const w of watcher) {
+    const rev: number = w.revision
+    const at: number | undefined = watcher.revision
+    break
+  }
+  const who: string | undefined = cfg.changedBy?.name
+  const why: string | undefined = cfg.comment
+  const listedRevision: number | undefined = configs.length > 0 ? (await v.configs.list('fxshinobi')).revision : undefined
   const firstChange: ConfigChange | undefined = diff.changes[0]
   const op: 'add' | 'remove' | 'replace' | undefined = firstChange?.op
   const newest: StrategyConfig | undefined = page.versions[0]
@@ -189,6 +205,8 @@ export async function misuses(v: Vault): Promise<void> {
   await open('./d', { encryptionKey: 'k', passphrase: 'p' })
   // @ts-expect-error cacheFile, not cache_file
   await connect('http://x', { cache_file: 'c' })
+  // @ts-expect-error watch options are since and timeout
+  await v.configs.watch('s', { sinse: 1 })
   // @ts-expect-error diff takes two version numbers
   await v.configs.diff('s', 'id', { from: 1, to: 2 })
   // @ts-expect-error history options are limit and after

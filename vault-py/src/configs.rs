@@ -6,8 +6,9 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use vault_core::{
-    ConfigHistory as CoreHistory, ConfigPut, ConfigSettings as CoreSettings, JsonObject,
-    PageRequest, ServiceName, StrategyConfig as CoreConfig, StrategyId,
+    ConfigHistory as CoreHistory, ConfigPut, ConfigRollback, ConfigSettings as CoreSettings,
+    ConfigWatch as CoreWatch, JsonObject, PageRequest, ServiceName, StrategyConfig as CoreConfig,
+    StrategyId,
 };
 
 use crate::convert::{dict_of, to_json_object, to_py};
@@ -46,7 +47,8 @@ impl Configs {
     ///
     /// A field left `None` keeps the previous version's value (for a new config: `{}`, `[]`,
     /// `{}`, `enabled=True`). `expected_version` makes it a compare-and-set: it applies only
-    /// if the latest version is that one (0 = must not exist yet), else `Conflict`.
+    /// if the latest version is that one (0 = must not exist yet, or was deleted), else
+    /// `Conflict`. `comment` (at most 1024 bytes) is recorded with the version.
     #[pyo3(signature = (
         service,
         strategy_id,
@@ -55,7 +57,8 @@ impl Configs {
         symbols=None,
         risk_limits=None,
         enabled=None,
-        expected_version=None
+        expected_version=None,
+        comment=None
     ))]
     #[allow(clippy::too_many_arguments)] // the Python keyword arguments, one each
     fn put(
@@ -68,6 +71,7 @@ impl Configs {
         risk_limits: Option<&Bound<'_, PyAny>>,
         enabled: Option<bool>,
         expected_version: Option<u64>,
+        comment: Option<String>,
     ) -> PyResult<ConfigWritten> {
         let object = |o: Option<&Bound<'_, PyAny>>, field: &str| {
             o.filter(|o| !o.is_none())
@@ -82,6 +86,7 @@ impl Configs {
             risk_limits: object(risk_limits, "risk_limits")?,
             enabled,
             expected_version,
+            comment,
         };
         let api = api(py, &self.shared)?;
         let written = block_on(py, async move { api.configs().put(&service, put).await })?;
@@ -89,25 +94,96 @@ impl Configs {
     }
 
     /// Writes a new version of strategy `strategy_id` with the content (params, symbols, risk
-    /// limits, enabled) of its version `to_version`; history is never rewritten.
-    /// `InvalidInput` (`.field == "to_version"`) for 0, `NotFound` when that version is not
-    /// kept.
-    #[pyo3(signature = (service, strategy_id, to_version))]
+    /// limits, enabled) of its version `to_version`; history is never rewritten (a rollback
+    /// of a deleted config brings it back). `comment` defaults to `rollback to version N`;
+    /// `expected_version` is compare-and-set as for a put. `InvalidInput`
+    /// (`.field == "to_version"`) for 0 or the version a delete wrote, `NotFound` when that
+    /// version is not kept.
+    #[pyo3(signature = (service, strategy_id, to_version, *, comment=None, expected_version=None))]
     fn rollback(
         &self,
         py: Python<'_>,
         service: String,
         strategy_id: String,
         to_version: u64,
+        comment: Option<String>,
+        expected_version: Option<u64>,
+    ) -> PyResult<ConfigWritten> {
+        let (service, strategy_id) = names(py, service, strategy_id)?;
+        let api = api(py, &self.shared)?;
+        let rollback = ConfigRollback {
+            to_version,
+            comment,
+            expected_version,
+        };
+        let written = block_on(py, async move {
+            api.configs()
+                .rollback(&service, &strategy_id, rollback)
+                .await
+        })?;
+        Ok(ConfigWritten::from(check(py, written)?))
+    }
+
+    /// Deletes strategy `strategy_id`, keeping its history: a new version marked `deleted`
+    /// (action `"deleted"`); the config then reads as `NotFound` and leaves listings until a
+    /// put or a rollback brings it back. `expected_version` is compare-and-set on the latest
+    /// version. `NotFound` when there is no config (or it is already deleted).
+    #[pyo3(signature = (service, strategy_id, *, expected_version=None))]
+    fn delete(
+        &self,
+        py: Python<'_>,
+        service: String,
+        strategy_id: String,
+        expected_version: Option<u64>,
     ) -> PyResult<ConfigWritten> {
         let (service, strategy_id) = names(py, service, strategy_id)?;
         let api = api(py, &self.shared)?;
         let written = block_on(py, async move {
             api.configs()
-                .rollback(&service, &strategy_id, to_version)
+                .delete(&service, &strategy_id, expected_version)
                 .await
         })?;
         Ok(ConfigWritten::from(check(py, written)?))
+    }
+
+    /// Waits until the configs of `service` change after revision `since` (the `.revision` of
+    /// a get, a list or the previous watch; `None`: from now), at most `timeout` seconds (0 to
+    /// 60). Returns a `ConfigWatch`: `.changes` (dicts `{"strategy_id", "version",
+    /// "deleted"?}`, in the order of their last change; empty at the timeout) and
+    /// `.revision` (pass it as the next `since`). Remote: a long-poll to the server.
+    #[pyo3(signature = (service, *, since=None, timeout=30.0))]
+    fn watch(
+        &self,
+        py: Python<'_>,
+        service: String,
+        since: Option<u64>,
+        timeout: f64,
+    ) -> PyResult<ConfigWatch> {
+        let service = check(py, ServiceName::new(service))?;
+        let timeout = check(py, vault_core::configs::watch_timeout_secs(timeout))?;
+        watch_once(py, &self.shared, service, since, timeout)
+    }
+
+    /// An iterator over the changes of the configs of `service` from revision `since` (`None`:
+    /// from now): each `next()` waits (in long-polls of `timeout` seconds) for the next
+    /// change and returns its `ConfigWatch`. `for w in v.configs.watcher("fx"): reload(w)`
+    /// hot-reloads without polling; Ctrl-C interrupts it between polls.
+    #[pyo3(signature = (service, *, since=None, timeout=30.0))]
+    fn watcher(
+        &self,
+        py: Python<'_>,
+        service: String,
+        since: Option<u64>,
+        timeout: f64,
+    ) -> PyResult<ConfigWatcher> {
+        let service = check(py, ServiceName::new(service))?;
+        let timeout = check(py, vault_core::configs::watch_timeout_secs(timeout))?;
+        Ok(ConfigWatcher {
+            shared: self.shared.clone(),
+            service,
+            timeout,
+            since: std::sync::Mutex::new(since),
+        })
     }
 
     /// A strategy config: the latest version, or version `version`. `NotFound` when missing.
@@ -240,6 +316,110 @@ impl Configs {
     }
 }
 
+fn watch_once(
+    py: Python<'_>,
+    shared: &Arc<Shared>,
+    service: ServiceName,
+    since: Option<u64>,
+    timeout: std::time::Duration,
+) -> PyResult<ConfigWatch> {
+    let api = api(py, shared)?;
+    let got = block_on(py, async move {
+        api.configs().watch(&service, since, timeout).await
+    })?;
+    ConfigWatch::new(py, check(py, got)?)
+}
+
+/// What one `configs.watch` saw.
+#[pyclass(module = "vault", frozen)]
+pub struct ConfigWatch {
+    /// The service watched.
+    #[pyo3(get)]
+    service: String,
+    /// The revision to watch from next.
+    #[pyo3(get)]
+    revision: u64,
+    /// The configs changed, as dicts `{"strategy_id", "version", "deleted"?}`.
+    #[pyo3(get)]
+    changes: Py<PyList>,
+}
+
+impl ConfigWatch {
+    fn new(py: Python<'_>, w: CoreWatch) -> PyResult<Self> {
+        let changes = PyList::empty(py);
+        for c in &w.changes {
+            let value = serde_json::to_value(c)
+                .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+            changes.append(to_py(py, &value)?)?;
+        }
+        Ok(ConfigWatch {
+            service: w.service.into_string(),
+            revision: w.revision,
+            changes: changes.unbind(),
+        })
+    }
+}
+
+#[pymethods]
+impl ConfigWatch {
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.changes.bind(py).len()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "ConfigWatch(service='{}', revision={}, changes={})",
+            self.service,
+            self.revision,
+            self.changes.bind(py).repr()?
+        ))
+    }
+}
+
+/// The iterator of `configs.watcher`: each `next()` is the next non-empty `ConfigWatch`.
+#[pyclass(module = "vault", frozen)]
+pub struct ConfigWatcher {
+    shared: Arc<Shared>,
+    service: ServiceName,
+    timeout: std::time::Duration,
+    since: std::sync::Mutex<Option<u64>>,
+}
+
+#[pymethods]
+impl ConfigWatcher {
+    /// The revision the next `next()` watches from (`None` until the first one returns).
+    #[getter]
+    fn revision(&self) -> Option<u64> {
+        *self
+            .since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<ConfigWatch> {
+        loop {
+            let since = self.revision();
+            let w = watch_once(py, &self.shared, self.service.clone(), since, self.timeout)?;
+            *self
+                .since
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(w.revision);
+            if w.changes.bind(py).len() > 0 {
+                return Ok(w);
+            }
+            py.check_signals()?;
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<vault config watcher of '{}'>", self.service)
+    }
+}
+
 /// The outcome of `configs.diff`.
 #[pyclass(module = "vault", frozen)]
 pub struct ConfigDiff {
@@ -298,6 +478,16 @@ pub struct StrategyConfig {
     /// cache.
     #[pyo3(get)]
     stale: bool,
+    /// The comment given with this version, or `None`.
+    #[pyo3(get)]
+    comment: Option<String>,
+    /// True for the version a delete wrote.
+    #[pyo3(get)]
+    deleted: bool,
+    /// The service's configs revision when this was read (pass it to `configs.watch`).
+    #[pyo3(get)]
+    revision: u64,
+    changed_by_id: Option<(String, String)>,
     param_map: JsonObject,
     limit_map: JsonObject,
 }
@@ -313,6 +503,10 @@ impl From<CoreConfig> for StrategyConfig {
             created_at: c.created_at.to_string(),
             updated_at: c.updated_at.to_string(),
             stale: c.stale,
+            comment: c.comment,
+            deleted: c.deleted,
+            revision: c.revision,
+            changed_by_id: c.changed_by.map(|b| (b.id, b.name)),
             param_map: c.params,
             limit_map: c.risk_limits,
         }
@@ -333,6 +527,21 @@ impl StrategyConfig {
         dict_of(py, &self.limit_map)
     }
 
+    /// Who wrote this version: `{"id": ..., "name": ...}` (a token's id and name, `root`, or
+    /// `embedded`), or `None` for versions written before it was recorded.
+    #[getter]
+    fn changed_by<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.changed_by_id
+            .as_ref()
+            .map(|(id, name)| {
+                let d = PyDict::new(py);
+                d.set_item("id", id)?;
+                d.set_item("name", name)?;
+                Ok(d)
+            })
+            .transpose()
+    }
+
     /// Every field as a plain dict (JSON-able).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -346,6 +555,10 @@ impl StrategyConfig {
         d.set_item("created_at", &self.created_at)?;
         d.set_item("updated_at", &self.updated_at)?;
         d.set_item("stale", self.stale)?;
+        d.set_item("changed_by", self.changed_by(py)?)?;
+        d.set_item("comment", &self.comment)?;
+        d.set_item("deleted", self.deleted)?;
+        d.set_item("revision", self.revision)?;
         Ok(d)
     }
 
@@ -374,7 +587,7 @@ pub struct ConfigWritten {
     /// The strategy's id.
     #[pyo3(get)]
     strategy_id: String,
-    /// `"created"` or `"updated"`.
+    /// `"created"`, `"updated"` or `"deleted"`.
     #[pyo3(get)]
     action: &'static str,
     /// The version this put wrote.

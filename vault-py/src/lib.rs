@@ -44,6 +44,8 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<configs::StrategyConfig>()?;
     m.add_class::<configs::ConfigWritten>()?;
     m.add_class::<configs::ConfigDiff>()?;
+    m.add_class::<configs::ConfigWatch>()?;
+    m.add_class::<configs::ConfigWatcher>()?;
     m.add_class::<configs::ConfigHistory>()?;
     m.add_class::<configs::ConfigSettings>()?;
     m.add_class::<tokens::Tokens>()?;

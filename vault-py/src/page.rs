@@ -75,5 +75,6 @@ where
         PyList::new(py, items)?,
         page.next,
         PyList::new(py, unreadable)?,
+        page.revision,
     ))
 }

@@ -52,7 +52,8 @@ def test_configs_put_get_list(h: Harness) -> None:
     assert d["strategy_id"] == "default" and d["params"]["fast"] == 12
     assert set(d) == {
         "service", "strategy_id", "params", "symbols", "risk_limits", "enabled",
-        "version", "created_at", "updated_at", "stale",
+        "version", "created_at", "updated_at", "stale", "changed_by", "comment", "deleted",
+        "revision",
     }  # fmt: skip
 
 

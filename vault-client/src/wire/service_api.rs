@@ -14,9 +14,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use vault_core::{
-    Action, ConfigChange, ConfigDiff, ConfigPut, ConfigSettings, ConfigWritten, CredentialInfo,
-    CredentialKey, CredentialWritten, Error, Health, HealthStatus, JsonObject, Page, PageRequest,
-    ServiceName, StrategyConfig, StrategyId, Timestamp, Unreadable,
+    Action, ChangedBy, ConfigChange, ConfigDiff, ConfigPut, ConfigRollback, ConfigSettings,
+    ConfigWatch, ConfigWritten, CredentialInfo, CredentialKey, CredentialWritten, Error, Health,
+    HealthStatus, JsonObject, Page, PageRequest, ServiceName, StrategyConfig, StrategyId,
+    Timestamp, Unreadable, WatchedChange,
 };
 
 pub use audit::{
@@ -42,12 +43,15 @@ pub const CREDENTIALS: &str = "/api/vault/credentials";
 pub const CREDENTIAL: &str = "/api/vault/credentials/{key}";
 /// `GET` list of a service's latest configs, `POST` put.
 pub const CONFIGS: &str = "/api/vault/configs/{service}";
-/// `GET` one config (`?version=` optional).
+/// `GET` one config (`?version=` optional), `DELETE` it keeping its history
+/// (`?expected_version=` optional).
 pub const CONFIG: &str = "/api/vault/configs/{service}/{strategy_id}";
 /// `GET` a config's history, newest first (`?limit=&after=`).
 pub const CONFIG_HISTORY: &str = "/api/vault/configs/{service}/{strategy_id}/history";
 /// `GET` the changes between two versions of a config (`?from=&to=`).
 pub const CONFIG_DIFF: &str = "/api/vault/configs/{service}/{strategy_id}/diff";
+/// `GET` long-poll: wait for the service's configs to change (`?since=&timeout=`).
+pub const CONFIG_WATCH: &str = "/api/vault/configs/{service}/watch";
 /// `POST` a new version with the content of an earlier one.
 pub const CONFIG_ROLLBACK: &str = "/api/vault/configs/{service}/{strategy_id}/rollback";
 /// `GET` a service's configs settings, `POST` to set them.
@@ -101,6 +105,9 @@ pub struct ConfigPutBody<'a> {
     /// Compare-and-set version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_version: Option<u64>,
+    /// Why: recorded with the version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<Cow<'a, str>>,
 }
 
 impl<'a> ConfigPutBody<'a> {
@@ -113,6 +120,7 @@ impl<'a> ConfigPutBody<'a> {
             risk_limits: put.risk_limits.as_ref().map(Cow::Borrowed),
             enabled: put.enabled,
             expected_version: put.expected_version,
+            comment: put.comment.as_deref().map(Cow::Borrowed),
         }
     }
 
@@ -125,6 +133,7 @@ impl<'a> ConfigPutBody<'a> {
             risk_limits: self.risk_limits.map(Cow::into_owned),
             enabled: self.enabled,
             expected_version: self.expected_version,
+            comment: self.comment.map(Cow::into_owned),
         })
     }
 }
@@ -218,6 +227,69 @@ pub struct VersionQuery {
 pub struct RollbackBody {
     /// The version whose content the new version takes.
     pub to_version: u64,
+    /// Why (default `rollback to version N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Compare-and-set on the latest version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
+}
+
+impl From<ConfigRollback> for RollbackBody {
+    fn from(r: ConfigRollback) -> Self {
+        RollbackBody {
+            to_version: r.to_version,
+            comment: r.comment,
+            expected_version: r.expected_version,
+        }
+    }
+}
+
+impl From<RollbackBody> for ConfigRollback {
+    fn from(b: RollbackBody) -> Self {
+        ConfigRollback {
+            to_version: b.to_version,
+            comment: b.comment,
+            expected_version: b.expected_version,
+        }
+    }
+}
+
+/// Query of `DELETE` [`CONFIG`].
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigDeleteQuery {
+    /// Compare-and-set on the latest version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
+}
+
+/// Query of [`CONFIG_WATCH`].
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchQuery {
+    /// The revision to watch from (a get's, a list's or the last watch's); the current one
+    /// when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<u64>,
+    /// Seconds to wait at most (0 to 60; default 30).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+}
+
+/// The wait of a watch whose query gave no `timeout`.
+pub const WATCH_DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl WatchQuery {
+    /// The wait asked for (the default when absent); `invalid` (field `timeout`) over the
+    /// maximum.
+    pub fn wait(&self) -> vault_core::Result<std::time::Duration> {
+        let wait = self
+            .timeout
+            .map_or(WATCH_DEFAULT_TIMEOUT, std::time::Duration::from_secs);
+        vault_core::configs::check_watch_timeout(wait)?;
+        Ok(wait)
+    }
 }
 
 /// Query of [`CONFIG_DIFF`]: both versions are required.
@@ -355,7 +427,8 @@ impl From<CredentialWritten> for CredentialWrittenReply {
     fn from(w: CredentialWritten) -> Self {
         let message = match w.action {
             Action::Created => "Credential created successfully",
-            Action::Updated => "Credential updated successfully",
+            // A credential put never deletes.
+            Action::Updated | Action::Deleted => "Credential updated successfully",
         };
         CredentialWrittenReply {
             action: w.action,
@@ -539,6 +612,7 @@ impl CredentialListReply {
                 .map(|u| unreadable(u.key, &u.error))
                 .collect(),
             next: self.next,
+            revision: None,
         }
     }
 }
@@ -571,9 +645,18 @@ pub struct CredentialDeletedReply {
 /// A strategy config on the wire.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ConfigWire {
+    /// Who wrote this version (absent for versions written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<ChangedBy>,
+    /// The comment given with this version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     /// When version 1 was written (older servers may omit it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Timestamp>,
+    /// Present (`true`) only on the version a delete wrote.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
     /// Whether the strategy is enabled.
     pub enabled: bool,
     /// Parameters.
@@ -599,7 +682,10 @@ pub struct ConfigWire {
 impl From<StrategyConfig> for ConfigWire {
     fn from(c: StrategyConfig) -> Self {
         ConfigWire {
+            changed_by: c.changed_by,
+            comment: c.comment,
             created_at: Some(c.created_at),
+            deleted: c.deleted,
             enabled: c.enabled,
             params: c.params,
             risk_limits: c.risk_limits,
@@ -613,8 +699,9 @@ impl From<StrategyConfig> for ConfigWire {
 }
 
 impl ConfigWire {
-    /// The config this stands for; `service` fills in when the server omitted it.
-    pub fn into_config(self, service: &ServiceName) -> StrategyConfig {
+    /// The config this stands for, read at the service's `revision`; `service` fills in when
+    /// the server omitted it.
+    pub fn into_config(self, service: &ServiceName, revision: u64) -> StrategyConfig {
         StrategyConfig {
             service: self.service.unwrap_or_else(|| service.clone()),
             strategy_id: self.strategy_id,
@@ -625,6 +712,10 @@ impl ConfigWire {
             version: self.version,
             created_at: self.created_at.unwrap_or(self.updated_at),
             updated_at: self.updated_at,
+            changed_by: self.changed_by,
+            comment: self.comment,
+            deleted: self.deleted,
+            revision,
             stale: false,
         }
     }
@@ -649,6 +740,10 @@ pub struct ConfigListReply {
     /// Present when more configs follow: the `after` of the next page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+    /// The service's configs revision, read before the configs (pass it to a watch; 0 from
+    /// a server that keeps none).
+    #[serde(default)]
+    pub revision: u64,
     /// The service listed.
     pub service: ServiceName,
     /// Always `true`.
@@ -664,6 +759,7 @@ impl ConfigListReply {
         ConfigListReply {
             configs: page.items.into_iter().map(Into::into).collect(),
             next: page.next,
+            revision: page.revision.unwrap_or(0),
             unreadable: page
                 .unreadable
                 .into_iter()
@@ -684,7 +780,7 @@ impl ConfigListReply {
             items: self
                 .configs
                 .into_iter()
-                .map(|c| c.into_config(service))
+                .map(|c| c.into_config(service, self.revision))
                 .collect(),
             unreadable: self
                 .unreadable
@@ -692,6 +788,7 @@ impl ConfigListReply {
                 .map(|u| unreadable(u.strategy_id, &u.error))
                 .collect(),
             next: self.next,
+            revision: Some(self.revision),
         }
     }
 }
@@ -731,6 +828,9 @@ impl From<ConfigSettingsReply> for ConfigSettings {
 pub struct ConfigReply {
     /// The config.
     pub config: ConfigWire,
+    /// The service's configs revision when it was read (pass it to a watch).
+    #[serde(default)]
+    pub revision: u64,
     /// Its service.
     pub service: ServiceName,
     /// Always `true`.
@@ -740,7 +840,7 @@ pub struct ConfigReply {
 /// Body of a successful `POST` [`CONFIGS`].
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ConfigWrittenReply {
-    /// Created or updated.
+    /// Created, updated or (a config's delete) deleted.
     pub action: Action,
     /// The service.
     pub service: ServiceName,
@@ -775,6 +875,41 @@ impl From<ConfigWrittenReply> for ConfigWritten {
     }
 }
 
+/// Body of a successful `GET` [`CONFIG_WATCH`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConfigWatchReply {
+    /// The configs changed after `since`, in the order of their last change (empty at the
+    /// timeout): `{"strategy_id", "version", "deleted"?}`.
+    pub changes: Vec<WatchedChange>,
+    /// The revision to watch from next.
+    pub revision: u64,
+    /// The service watched.
+    pub service: ServiceName,
+    /// Always `true`.
+    pub success: bool,
+}
+
+impl From<ConfigWatch> for ConfigWatchReply {
+    fn from(w: ConfigWatch) -> Self {
+        ConfigWatchReply {
+            changes: w.changes,
+            revision: w.revision,
+            service: w.service,
+            success: true,
+        }
+    }
+}
+
+impl From<ConfigWatchReply> for ConfigWatch {
+    fn from(r: ConfigWatchReply) -> Self {
+        ConfigWatch {
+            service: r.service,
+            revision: r.revision,
+            changes: r.changes,
+        }
+    }
+}
+
 /// Body of a successful `GET` [`CONFIG_HISTORY`].
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ConfigHistoryReply {
@@ -785,6 +920,9 @@ pub struct ConfigHistoryReply {
     /// at version 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oldest_version: Option<u64>,
+    /// The service's configs revision when it was read.
+    #[serde(default)]
+    pub revision: u64,
     /// The service.
     pub service: ServiceName,
     /// The strategy's id.

@@ -27,7 +27,8 @@ pub enum ChangeOp {
 pub struct ConfigChange {
     /// Add, remove or replace.
     pub op: ChangeOp,
-    /// Where: a JSON Pointer into `{"params", "symbols", "risk_limits", "enabled"}`.
+    /// Where: a JSON Pointer into `{"params", "symbols", "risk_limits", "enabled",
+    /// "deleted"}`.
     pub path: String,
     /// The value in version `from` (absent for `add`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,7 +59,7 @@ pub const MAX_DIFF_PATH_BYTES: usize = 1024 * 1024;
 /// [`MAX_DIFF_PATH_BYTES`], each field that differs is one `replace` of the whole field
 /// instead (still exact, and bounded by the size of the two configs).
 pub(crate) fn changes(a: &StrategyConfig, b: &StrategyConfig) -> Vec<ConfigChange> {
-    let fields: [(&str, Value, Value); 4] = [
+    let fields: [(&str, Value, Value); 5] = [
         (
             "params",
             Value::Object(a.params.clone()),
@@ -75,6 +76,7 @@ pub(crate) fn changes(a: &StrategyConfig, b: &StrategyConfig) -> Vec<ConfigChang
             Value::Object(b.risk_limits.clone()),
         ),
         ("enabled", a.enabled.into(), b.enabled.into()),
+        ("deleted", a.deleted.into(), b.deleted.into()),
     ];
     let mut walk = Walk {
         path: Vec::new(),
@@ -217,6 +219,10 @@ mod tests {
             version: 1,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
+            changed_by: None,
+            comment: None,
+            deleted: false,
+            revision: 0,
             stale: false,
         }
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 use vault_core::configs::{HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT};
 use vault_core::prelude::*;
-use vault_core::{Action, ConfigPut, PageRequest, ServiceName, StrategyId};
+use vault_core::{Action, ConfigPut, ConfigRollback, PageRequest, ServiceName, StrategyId};
 
 use super::support::{T0, dump, interleaved, memory_vault, sid, svc};
 
@@ -21,6 +21,7 @@ fn full_put(id: &str) -> ConfigPut {
         risk_limits: obj(json!({"max_position": 10000})),
         enabled: Some(true),
         expected_version: None,
+        comment: None,
     }
 }
 
@@ -536,7 +537,7 @@ async fn rollback_writes_a_new_version_with_an_earlier_content() {
 
     let w = v
         .configs()
-        .rollback(&s, &sid("x"), 1)
+        .rollback(&s, &sid("x"), ConfigRollback::to(1))
         .await
         .expect("rollback");
     assert_eq!((w.version, w.action), (3, Action::Updated));
@@ -571,17 +572,21 @@ async fn rollback_writes_a_new_version_with_an_earlier_content() {
     for (to, code) in [(0, "invalid"), (9, "not_found")] {
         let e = v
             .configs()
-            .rollback(&s, &sid("x"), to)
+            .rollback(&s, &sid("x"), ConfigRollback::to(to))
             .await
             .expect_err("refused");
         assert_eq!(e.code(), code, "{to}: {e}");
     }
-    let e = v.configs().rollback(&s, &sid("x"), 0).await.expect_err("0");
+    let e = v
+        .configs()
+        .rollback(&s, &sid("x"), ConfigRollback::to(0))
+        .await
+        .expect_err("0");
     assert_eq!(e.field(), Some("to_version"));
     let reader = scoped(&v, "configs/fxshinobi/*", vault_core::Capability::Read).await;
     let e = reader
         .configs()
-        .rollback(&s, &sid("x"), 1)
+        .rollback(&s, &sid("x"), ConfigRollback::to(1))
         .await
         .expect_err("forbidden");
     assert_eq!(e.code(), "forbidden");
@@ -589,7 +594,7 @@ async fn rollback_writes_a_new_version_with_an_earlier_content() {
     let writer = scoped(&v, "configs/fxshinobi/*", vault_core::Capability::Write).await;
     let e = writer
         .configs()
-        .rollback(&s, &sid("x"), 1)
+        .rollback(&s, &sid("x"), ConfigRollback::to(1))
         .await
         .expect_err("forbidden");
     assert_eq!(e.code(), "forbidden");
@@ -647,7 +652,7 @@ async fn a_version_at_the_size_limit_can_be_rolled_back_to() {
     }
     let w = v
         .configs()
-        .rollback(&s, &sid("x"), 1)
+        .rollback(&s, &sid("x"), ConfigRollback::to(1))
         .await
         .expect("rollback at v10");
     assert_eq!(w.version, 11);

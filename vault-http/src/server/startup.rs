@@ -307,6 +307,12 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         "vault-http started"
     );
     let vault = state.vault().clone();
+    let watches = vault.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Long-polls answer now (no changes) instead of holding the shutdown to its deadline.
+        watches.end_watches();
+    };
     listen::serve(listener, router(state), limits, shutdown).await?;
     // Stops the audit flusher (so the runtime's shutdown cannot cancel a commit it is making)
     // and commits the queued audit entries.

@@ -571,7 +571,7 @@ async fn config_history_pages_newest_first() {
     assert_eq!(
         r.body,
         json!({"success": true, "service": "fxshinobi", "strategy_id": "momentum",
-               "versions": [v3, v2, v1]})
+               "revision": 3, "versions": [v3, v2, v1]})
     );
     assert_eq!(r.body["versions"][0]["params"], json!({"fast": 9}));
     assert_eq!(r.body["versions"][2]["enabled"], true);
@@ -584,7 +584,7 @@ async fn config_history_pages_newest_first() {
     assert_eq!(
         r.body,
         json!({"success": true, "service": "fxshinobi", "strategy_id": "momentum",
-               "versions": [v3, v2], "next": 2})
+               "revision": 3, "versions": [v3, v2], "next": 2})
     );
     let r = http
         .get("/api/vault/configs/fxshinobi/momentum/history?limit=2&after=2")
@@ -593,7 +593,7 @@ async fn config_history_pages_newest_first() {
     assert_eq!(
         r.body,
         json!({"success": true, "service": "fxshinobi", "strategy_id": "momentum",
-               "versions": [v1]})
+               "revision": 3, "versions": [v1]})
     );
     let r = http
         .get("/api/vault/configs/fxshinobi/momentum/history?limit=1&after=3")

@@ -816,7 +816,11 @@ async fn config_rollback_over_http_and_the_remote_client() {
     let v = client(&server.base);
     let w = v
         .configs()
-        .rollback(&svc("fxshinobi"), &sid("momentum"), 2)
+        .rollback(
+            &svc("fxshinobi"),
+            &sid("momentum"),
+            vault_core::ConfigRollback::to(2),
+        )
         .await
         .expect("rollback");
     assert_eq!((w.version, w.action), (4, Action::Updated));
@@ -828,7 +832,11 @@ async fn config_rollback_over_http_and_the_remote_client() {
     assert_eq!((c.params.get("fast"), c.enabled), (Some(&json!(10)), false));
     let e = v
         .configs()
-        .rollback(&svc("fxshinobi"), &sid("momentum"), 0)
+        .rollback(
+            &svc("fxshinobi"),
+            &sid("momentum"),
+            vault_core::ConfigRollback::to(0),
+        )
         .await
         .expect_err("0");
     assert_eq!((e.code(), e.field()), ("invalid", Some("to_version")));

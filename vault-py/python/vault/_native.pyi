@@ -27,6 +27,8 @@ __all__ = [
     "StrategyConfig",
     "ConfigWritten",
     "ConfigDiff",
+    "ConfigWatch",
+    "ConfigWatcher",
     "ConfigHistory",
     "ConfigSettings",
     "Tokens",
@@ -347,8 +349,11 @@ class Configs:
         risk_limits: _JsonObject | None = None,
         enabled: bool | None = None,
         expected_version: int | None = None,
+        comment: str | None = None,
     ) -> ConfigWritten:
-        """Writes a new version; a field left ``None`` keeps the previous version's value."""
+        """Writes a new version; a field left ``None`` keeps the previous version's value.
+        ``expected_version``: compare-and-set (0: must not exist, or was deleted).
+        ``comment`` (at most 1024 bytes) is recorded with the version."""
     def get(self, service: str, strategy_id: str, version: int | None = None) -> StrategyConfig:
         """The latest version of a strategy config, or version ``version``."""
     def list(
@@ -373,9 +378,34 @@ class Configs:
         """The versions of a strategy config, newest first: at most ``limit`` (default 100, at
         most 1000) versions older than ``after`` (a previous page's ``next``). ``NotFound``
         when the config does not exist; never served from the cache."""
-    def rollback(self, service: str, strategy_id: str, to_version: int) -> ConfigWritten:
-        """Writes a new version with the content of version ``to_version`` (history is kept).
-        ``InvalidInput`` (field ``to_version``) for 0, ``NotFound`` when it is not kept."""
+    def rollback(
+        self,
+        service: str,
+        strategy_id: str,
+        to_version: int,
+        *,
+        comment: str | None = None,
+        expected_version: int | None = None,
+    ) -> ConfigWritten:
+        """Writes a new version with the content of version ``to_version`` (history is kept; a
+        deleted config comes back). ``comment`` defaults to ``rollback to version N``.
+        ``InvalidInput`` (field ``to_version``) for 0 or a delete's version, ``NotFound`` when
+        it is not kept."""
+    def delete(
+        self, service: str, strategy_id: str, *, expected_version: int | None = None
+    ) -> ConfigWritten:
+        """Deletes a config keeping its history (a version marked ``deleted``; action
+        ``"deleted"``). It then reads as ``NotFound`` until a put or a rollback."""
+    def watch(
+        self, service: str, *, since: int | None = None, timeout: float = 30.0
+    ) -> ConfigWatch:
+        """Waits (at most ``timeout`` seconds, 0 to 60) until the configs of ``service``
+        change after revision ``since`` (a get's, a list's or the last watch's ``revision``;
+        ``None``: from now). Empty ``changes`` and the same revision at the timeout."""
+    def watcher(
+        self, service: str, *, since: int | None = None, timeout: float = 30.0
+    ) -> ConfigWatcher:
+        """An iterator of ``ConfigWatch``es: each ``next()`` waits for the next change."""
     def diff(
         self, service: str, strategy_id: str, from_version: int, to_version: int
     ) -> ConfigDiff:
@@ -408,6 +438,18 @@ class StrategyConfig:
     @property
     def stale(self) -> bool:
         """True only when served from the last-known-good cache (remote vault unreachable)."""
+    @property
+    def changed_by(self) -> dict[str, str] | None:
+        """``{"id", "name"}`` of who wrote this version; ``None`` if not recorded."""
+    @property
+    def comment(self) -> str | None:
+        """The comment given with this version."""
+    @property
+    def deleted(self) -> bool:
+        """True for the version a delete wrote."""
+    @property
+    def revision(self) -> int:
+        """The service's configs revision when this was read (for ``configs.watch``)."""
     def to_dict(self) -> dict[str, Any]:
         """Every field as a plain, JSON-able dict."""
 
@@ -420,9 +462,33 @@ class ConfigWritten:
     @property
     def strategy_id(self) -> str: ...
     @property
-    def action(self) -> Literal["created", "updated"]: ...
+    def action(self) -> Literal["created", "updated", "deleted"]: ...
     @property
     def version(self) -> int: ...
+
+@final
+class ConfigWatch:
+    """The outcome of ``configs.watch``; ``len()`` is the number of changes."""
+
+    @property
+    def service(self) -> str: ...
+    @property
+    def revision(self) -> int:
+        """Pass as ``since`` to the next watch."""
+    @property
+    def changes(self) -> list[dict[str, Any]]:
+        """``{"strategy_id", "version", "deleted"?}`` each, in the order of their last change."""
+    def __len__(self) -> int: ...
+
+@final
+class ConfigWatcher:
+    """The iterator of ``configs.watcher``."""
+
+    @property
+    def revision(self) -> int | None:
+        """The revision the next ``next()`` watches from."""
+    def __iter__(self) -> ConfigWatcher: ...
+    def __next__(self) -> ConfigWatch: ...
 
 @final
 class ConfigHistory:
@@ -452,7 +518,8 @@ class ConfigDiff:
     @property
     def changes(self) -> list[dict[str, Any]]:
         """``{"op": "add"|"remove"|"replace", "path": <JSON Pointer>, "old"?: ..., "new"?: ...}``
-        each, at paths into ``params``, ``symbols``, ``risk_limits`` and ``enabled``."""
+        each, at paths into ``params``, ``symbols``, ``risk_limits``, ``enabled`` and
+        ``deleted``."""
     def __len__(self) -> int: ...
 
 @final

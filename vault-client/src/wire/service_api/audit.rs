@@ -149,6 +149,7 @@ impl AuditListReply {
                 .map(|u| super::unreadable(u.at, &u.error))
                 .collect(),
             next: self.next,
+            revision: None,
         }
     }
 }

@@ -307,6 +307,7 @@ impl TokenListReply {
                 .map(|u| super::unreadable(u.id, &u.error))
                 .collect(),
             next: self.next,
+            revision: None,
         }
     }
 }

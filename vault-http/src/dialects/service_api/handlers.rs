@@ -8,11 +8,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use vault_client::wire::service_api::{
-    ConfigDiffReply, ConfigHistoryReply, ConfigListReply, ConfigPutBody, ConfigReply,
-    ConfigSettingsBody, ConfigSettingsReply, ConfigWrittenReply, CredentialDeletedReply,
-    CredentialGetQuery, CredentialListReply, CredentialPutBody, CredentialReply,
-    CredentialWrittenReply, DiffQuery, HealthReply, HistoryQuery, PageQuery, RequiredServiceQuery,
-    RollbackBody, ServiceQuery, VersionQuery,
+    ConfigDeleteQuery, ConfigDiffReply, ConfigHistoryReply, ConfigListReply, ConfigPutBody,
+    ConfigReply, ConfigSettingsBody, ConfigSettingsReply, ConfigWatchReply, ConfigWrittenReply,
+    CredentialDeletedReply, CredentialGetQuery, CredentialListReply, CredentialPutBody,
+    CredentialReply, CredentialWrittenReply, DiffQuery, HealthReply, HistoryQuery, PageQuery,
+    RequiredServiceQuery, RollbackBody, ServiceQuery, VersionQuery, WatchQuery,
 };
 use vault_core::crypto::SecretString;
 use vault_core::prelude::*;
@@ -113,6 +113,7 @@ pub async fn get_config(
         .get(&service, &strategy_id, q.version)
         .await?;
     Ok(Json(ConfigReply {
+        revision: config.revision,
         config: config.into(),
         service,
         success: true,
@@ -120,8 +121,38 @@ pub async fn get_config(
     .into_response())
 }
 
-/// `POST /api/vault/configs/{service}/{strategy_id}/rollback` `{"to_version": N}`: a new
-/// version with version N's content; the reply of a put.
+/// `DELETE /api/vault/configs/{service}/{strategy_id}[?expected_version=N]`: deletes a config,
+/// keeping its history (a version marked deleted); the reply of a put, action `deleted`.
+pub async fn delete_config(
+    CallerVault(vault): CallerVault,
+    ApiPath((service, strategy_id), ..): Path<(String, String)>,
+    ApiQuery(q, ..): Query<ConfigDeleteQuery>,
+) -> ApiResult {
+    let (service, strategy_id) = config_names(service, strategy_id)?;
+    let w = vault
+        .configs()
+        .delete(&service, &strategy_id, q.expected_version)
+        .await?;
+    Ok(Json(ConfigWrittenReply::from(w)).into_response())
+}
+
+/// `GET /api/vault/configs/{service}/watch[?since=REV&timeout=SECONDS]`: a long-poll that
+/// answers as soon as the service's configs changed after `since`, or with no changes and the
+/// same revision after `timeout` (default 30, at most 60).
+pub async fn watch_configs(
+    CallerVault(vault): CallerVault,
+    ApiPath(service, ..): Path<String>,
+    ApiQuery(q, ..): Query<WatchQuery>,
+) -> ApiResult {
+    let service = ServiceName::new(service)?;
+    let wait = q.wait()?;
+    let w = vault.configs().watch(&service, q.since, wait).await?;
+    Ok(Json(ConfigWatchReply::from(w)).into_response())
+}
+
+/// `POST /api/vault/configs/{service}/{strategy_id}/rollback`
+/// `{"to_version": N, "comment"?, "expected_version"?}`: a new version with version N's
+/// content; the reply of a put.
 pub async fn rollback_config(
     CallerVault(vault): CallerVault,
     ApiPath((service, strategy_id), ..): Path<(String, String)>,
@@ -130,7 +161,7 @@ pub async fn rollback_config(
     let (service, strategy_id) = config_names(service, strategy_id)?;
     let w = vault
         .configs()
-        .rollback(&service, &strategy_id, body.to_version)
+        .rollback(&service, &strategy_id, body.into())
         .await?;
     Ok(Json(ConfigWrittenReply::from(w)).into_response())
 }
@@ -163,6 +194,7 @@ pub async fn config_history(
     Ok(Json(ConfigHistoryReply {
         next: h.next,
         oldest_version: (h.oldest_version > 1).then_some(h.oldest_version),
+        revision: h.versions.first().map_or(0, |c| c.revision),
         service,
         strategy_id,
         success: true,

@@ -110,7 +110,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
             wire::CONFIGS,
             get(handlers::list_configs).post(handlers::put_config),
         )
-        .route(wire::CONFIG, get(handlers::get_config))
+        .route(
+            wire::CONFIG,
+            get(handlers::get_config).delete(handlers::delete_config),
+        )
+        .route(wire::CONFIG_WATCH, get(handlers::watch_configs))
         .route(wire::CONFIG_HISTORY, get(handlers::config_history))
         .route(wire::CONFIG_DIFF, get(handlers::config_diff))
         .route(wire::CONFIG_ROLLBACK, post(handlers::rollback_config))
