@@ -6,7 +6,8 @@
 //! decrypts a value), kept versions `cred/v/<service>/<key>/<u64 BE>` (the last `max_versions`,
 //! default [`KEPT_VERSIONS`]), a clear index `cred/k/<key>/<service>` (empty value) to find a
 //! key's services without a service given, and a clear due index
-//! `cred/d/<service>/<key>\0<due ms BE>` (empty value) for credentials with a `rotate_every`.
+//! `cred/d/<service>/<key>\0<due ms BE>` (empty value) for credentials with a `rotate_every`, with
+//! the same ordered by due time, `cred/t/<due ms BE><service>/<key>`, for health's count.
 //! A head written before info records existed has none: listing falls back to the head for it.
 //! Records written before the lifecycle existed read as "10 kept, all active, no rotation".
 
@@ -240,12 +241,12 @@ impl Stored {
     }
 }
 
-/// `cred/d/<service>/<key>\0<due at, ms, u64 BE>`: the clear due-for-rotation index (one entry
-/// per credential with a `rotate_every`). The `\0` sorts before every name character, so the
-/// entries sort like the keys.
+/// `cred/d/<service>/<key>\0<due at, ms, u64 BE>`: the clear due-for-rotation index of a service
+/// (one entry per credential with a `rotate_every`), for the due listing. The `\0` sorts before
+/// every name character, so the entries sort like the keys.
 pub(super) fn due_key(service: &str, key: &str, due_at: i64) -> Vec<u8> {
     let mut k = due_prefix(service, key);
-    k.extend_from_slice(&u64::try_from(due_at.max(0)).unwrap_or(0).to_be_bytes());
+    k.extend_from_slice(&due_bytes(due_at));
     k
 }
 
@@ -254,24 +255,47 @@ pub(super) fn due_prefix(service: &str, key: &str) -> Vec<u8> {
     format!("{FAMILY}/d/{service}/{key}\0").into_bytes()
 }
 
-/// The due index entry of a head with these settings, if it has one.
-pub(super) fn due_entry(
-    service: &str,
-    key: &str,
-    lc: &Lifecycle,
-    updated_at: i64,
-) -> Option<Vec<u8>> {
-    lc.rotate()
-        .map(|r| due_key(service, key, updated_at.saturating_add(r.as_millis())))
+/// `cred/t/<due at, ms, u64 BE><service>/<key>`: the same entries ordered by due time, so
+/// health counts the overdue ones without reading the others.
+pub(super) fn due_time_key(service: &str, key: &str, due_at: i64) -> Vec<u8> {
+    let mut k = DUE_TIME_PREFIX.as_bytes().to_vec();
+    k.extend_from_slice(&due_bytes(due_at));
+    k.extend_from_slice(format!("{service}/{key}").as_bytes());
+    k
 }
 
-/// The writes moving a credential's due index entry from `old` to `new`.
-pub(super) fn due_moves(old: Option<Vec<u8>>, new: Option<Vec<u8>>) -> Vec<Write> {
+/// Prefix of [`due_time_key`].
+pub(super) const DUE_TIME_PREFIX: &str = "cred/t/";
+
+fn due_bytes(due_at: i64) -> [u8; 8] {
+    u64::try_from(due_at.max(0)).unwrap_or(0).to_be_bytes()
+}
+
+/// When rotation of a head with these settings, written at `updated_at`, is due (ms).
+pub(super) fn due_at(lc: &Lifecycle, updated_at: i64) -> Option<i64> {
+    lc.rotate()
+        .map(|r| updated_at.saturating_add(r.as_millis()))
+}
+
+/// The writes moving a credential's two due index entries from due time `old` to `new`.
+pub(super) fn due_moves(
+    service: &str,
+    key: &str,
+    old: Option<i64>,
+    new: Option<i64>,
+) -> Vec<Write> {
     if old == new {
         return Vec::new();
     }
-    let mut w: Vec<Write> = old.into_iter().map(Write::Delete).collect();
-    w.extend(new.map(|k| Write::Put(k, Vec::new())));
+    let mut w = Vec::new();
+    if let Some(at) = old {
+        w.push(Write::Delete(due_key(service, key, at)));
+        w.push(Write::Delete(due_time_key(service, key, at)));
+    }
+    if let Some(at) = new {
+        w.push(Write::Put(due_key(service, key, at), Vec::new()));
+        w.push(Write::Put(due_time_key(service, key, at), Vec::new()));
+    }
     w
 }
 
@@ -444,9 +468,7 @@ impl Credentials {
                 };
                 let (service, key) = (put.service.as_str(), put.key.as_str());
                 let mut lc = prev.as_ref().map(|p| p.lc.clone()).unwrap_or_default();
-                let old_due = prev
-                    .as_ref()
-                    .and_then(|p| due_entry(service, key, &p.lc, p.updated_at));
+                let old_due = prev.as_ref().and_then(|p| due_at(&p.lc, p.updated_at));
                 if put.max_versions.is_some() {
                     lc.max_versions = put.max_versions;
                 }
@@ -493,7 +515,7 @@ impl Credentials {
                 writes.extend(
                     pruned.map(|old| Write::Delete(version_key(FAMILY, service, key, old))),
                 );
-                writes.extend(due_moves(old_due, due_entry(service, key, &lc, now)));
+                writes.extend(due_moves(service, key, old_due, due_at(&lc, now)));
                 if let Some(p) = prev {
                     drop(SecretString::new(p.value));
                 }
@@ -573,13 +595,19 @@ impl Credentials {
                 .into_iter()
                 .map(Write::Delete)
                 .collect();
-            writes.extend(
-                barrier
-                    .scan_keys(&due_prefix(service, key), None, usize::MAX)
-                    .await?
-                    .into_iter()
-                    .map(Write::Delete),
-            );
+            // Both due entries, the time-ordered one found from the due time in the other.
+            for d in barrier
+                .scan_keys(&due_prefix(service, key), None, usize::MAX)
+                .await?
+            {
+                if let Some(at) = d.len().checked_sub(8).and_then(|i| d.get(i..)) {
+                    let mut be = [0u8; 8];
+                    be.copy_from_slice(at);
+                    let at = i64::try_from(u64::from_be_bytes(be)).unwrap_or(i64::MAX);
+                    writes.push(Write::Delete(due_time_key(service, key, at)));
+                }
+                writes.push(Write::Delete(d));
+            }
             writes.push(Write::Delete(head.clone()));
             writes.push(Write::Delete(info_key(service, key)));
             writes.push(Write::Delete(index_key(key, service)));

@@ -3,8 +3,8 @@
 //! and count. Every change is one commit conditioned on the head, like a put.
 
 use super::embedded::{
-    Credentials, FAMILY, Lifecycle, Stored, StoredInfo, StoredRef, due_entry, due_moves, info_key,
-    no_version, not_found,
+    Credentials, DUE_TIME_PREFIX, FAMILY, Lifecycle, Stored, StoredInfo, StoredRef, due_at,
+    due_moves, info_key, no_version, not_found,
 };
 use super::lifecycle;
 use super::{CredentialInfo, CredentialSettings, CredentialVersions, VersionInfo, VersionOp};
@@ -17,9 +17,11 @@ use crate::page::{Page, PageRequest, Unreadable};
 use crate::records::{Head, commit_unless_changed, head_key, read_head, seal_json, version_key};
 use crate::store::Write;
 
-/// Most due-index entries [`count_overdue`] reads (health stays cheap on a huge vault; the
-/// count says "at least" past it).
-pub(crate) const HEALTH_SCAN_LIMIT: usize = 100_000;
+/// Most overdue credentials [`count_overdue`] counts (past it, the count says "at least").
+pub(crate) const HEALTH_COUNT_LIMIT: u64 = 100_000;
+
+/// Entries read per scan of the time-ordered due index.
+const HEALTH_SCAN_BATCH: usize = 1024;
 
 /// `cred/d/<service>/`: the due index entries of a service.
 fn due_service_prefix(service: &str) -> Vec<u8> {
@@ -42,21 +44,38 @@ fn parse_due(prefix: &[u8], k: &[u8]) -> Option<(String, i64)> {
     ))
 }
 
-/// How many credentials (of every service) are overdue for rotation at `now`, from the clear
-/// due index (nothing is opened); at most [`HEALTH_SCAN_LIMIT`] entries are read.
+/// How many credentials (of every service) are overdue for rotation at `now`: the entries of
+/// the time-ordered due index up to `now` (nothing is opened, and the entries not yet due are
+/// never read), at most [`HEALTH_COUNT_LIMIT`].
 pub(crate) async fn count_overdue(barrier: &Barrier, now: Timestamp) -> Result<u64> {
-    let prefix = format!("{FAMILY}/d/").into_bytes();
-    let keys = barrier.scan_keys(&prefix, None, HEALTH_SCAN_LIMIT).await?;
-    Ok(keys
-        .iter()
-        .filter(|k| {
-            k.len() >= 8 && {
-                let mut due = [0u8; 8];
-                due.copy_from_slice(&k[k.len() - 8..]);
-                i64::try_from(u64::from_be_bytes(due)).unwrap_or(i64::MAX) <= now.as_millis()
+    let prefix = DUE_TIME_PREFIX.as_bytes();
+    let mut after: Option<Vec<u8>> = None;
+    let mut count = 0u64;
+    loop {
+        let keys = barrier
+            .scan_keys(prefix, after.as_deref(), HEALTH_SCAN_BATCH)
+            .await?;
+        let full = keys.len() == HEALTH_SCAN_BATCH;
+        for k in &keys {
+            let due = k
+                .get(prefix.len()..prefix.len() + 8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(i64::MAX, |b| {
+                    i64::try_from(u64::from_be_bytes(b)).unwrap_or(i64::MAX)
+                });
+            if due > now.as_millis() {
+                return Ok(count);
             }
-        })
-        .count() as u64)
+            count += 1;
+            if count >= HEALTH_COUNT_LIMIT {
+                return Ok(count);
+            }
+        }
+        if !full {
+            return Ok(count);
+        }
+        after = keys.last().cloned();
+    }
 }
 
 impl Credentials {
@@ -273,8 +292,8 @@ impl Credentials {
                     lc.rotate_every = r.map(lifecycle::RotateEvery::as_secs);
                 }
                 let pruned = lc.prune(prev.version);
-                let old_due = due_entry(service, key, &prev.lc, prev.updated_at);
-                let new_due = due_entry(service, key, &lc, prev.updated_at);
+                let old_due = due_at(&prev.lc, prev.updated_at);
+                let new_due = due_at(&lc, prev.updated_at);
                 let outcome = self.rewrite_head(service, key, &prev, &lc, false);
                 let info = StoredInfo {
                     metadata: prev.metadata.clone(),
@@ -286,7 +305,7 @@ impl Credentials {
                 drop(SecretString::new(prev.value));
                 let mut writes = outcome?;
                 writes.extend(pruned.map(|v| Write::Delete(version_key(FAMILY, service, key, v))));
-                writes.extend(due_moves(old_due, new_due));
+                writes.extend(due_moves(service, key, old_due, new_due));
                 Ok((writes, info))
             },
         )

@@ -765,3 +765,61 @@ async fn cred_a_destroy_racing_a_put_loses_neither() {
     );
     assert_eq!(store.get(&vkey("s", "K", 1)).await.expect("get"), None);
 }
+
+/// Health counts only what is due, across services and past one scan batch (1024 entries),
+/// and no due entry outlives a cleared period or a deleted credential.
+#[tokio::test]
+async fn cred_health_counts_the_overdue_of_every_service() {
+    let (v, clock, store) = memory_vault().await;
+    for (s, k, every_) in [("a", "H1", "1h"), ("b", "H2", "2h"), ("a", "H3", "3h")] {
+        let mut put = cput(s, k, "x");
+        put.rotate_every = Some(every(every_));
+        v.credentials().put(put).await.expect("put");
+    }
+    clock.advance(Duration::from_secs(2 * 3600));
+    assert_eq!(v.health().await.overdue_credentials, 2);
+    let due_b = v
+        .credentials()
+        .due(&svc("b"), PageRequest::first())
+        .await
+        .expect("due");
+    assert_eq!(
+        due_b.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        ["H2"]
+    );
+    for i in 0..1030 {
+        let mut put = cput("many", &format!("K{i:04}"), "x");
+        put.rotate_every = Some(every("1h"));
+        v.credentials().put(put).await.expect("put");
+    }
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(v.health().await.overdue_credentials, 1033);
+    // Clearing and deleting leave no entry behind in either index.
+    let clear = CredentialSettings {
+        max_versions: None,
+        rotate_every: Some(None),
+    };
+    v.credentials()
+        .set_settings(&ckey("H1"), &svc("a"), clear)
+        .await
+        .expect("clear");
+    v.credentials()
+        .delete(&ckey("H2"), None)
+        .await
+        .expect("delete");
+    assert_eq!(v.health().await.overdue_credentials, 1031);
+    let left = |prefix: &'static [u8]| {
+        let store = store.clone();
+        async move {
+            store
+                .scan(prefix, None, usize::MAX)
+                .await
+                .expect("scan")
+                .len()
+        }
+    };
+    assert_eq!(
+        (left(b"cred/d/").await, left(b"cred/t/").await),
+        (1031, 1031)
+    );
+}
