@@ -525,3 +525,57 @@ async fn remote_client_covers_the_lifecycle() {
         .expect_err("0");
     assert_eq!(e.field(), Some("max_versions"));
 }
+
+/// A token that may only read and list a service's credentials lists versions and the due
+/// ones, and is refused (403, nothing changed) every lifecycle change.
+#[tokio::test]
+async fn lifecycle_changes_need_their_capability_over_http() {
+    let dir = TestDir::new();
+    let server = dir.start();
+    let http = server.http();
+    seed(&http).await;
+    let r = http
+        .post(
+            "/api/vault/tokens",
+            &json!({"name": "reader", "rules": [
+                {"path": "credentials/s/*", "capabilities": ["read", "list"]}
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let token = r.body["token"].as_str().expect("token").to_string();
+    let reader = crate::support::Auth::Bearer(&token);
+    let ok = http
+        .send(
+            "GET",
+            "/api/vault/credentials/K/versions?service=s",
+            reader,
+            None,
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let ok = http
+        .send("GET", "/api/vault/credentials-due?service=s", reader, None)
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let body = Some(b"{}".to_vec());
+    for path in [
+        "/api/vault/credentials/K/versions/1/delete?service=s",
+        "/api/vault/credentials/K/versions/1/undelete?service=s",
+        "/api/vault/credentials/K/versions/1/destroy?service=s",
+        "/api/vault/credentials/K/rotate?service=s",
+        "/api/vault/credentials/K/settings?service=s",
+    ] {
+        let r = http.send("POST", path, reader, body.clone()).await;
+        assert_error(&r, 403, "forbidden");
+    }
+    let after = http
+        .get("/api/vault/credentials/K/versions?service=s")
+        .await;
+    assert_eq!(after.body["current_version"], 3);
+    assert!(
+        after.text.matches("\"active\"").count() == 3,
+        "{}",
+        after.text
+    );
+}
