@@ -208,6 +208,31 @@ async fn cred_destroy_erases_the_ciphertext_from_the_store() {
         .await
         .expect_err("cannot undelete");
     assert_eq!(e.code(), "not_found");
+    // Its old record written back behind the vault's back is still not served: the head
+    // (checked against the freshness ledger) says it was destroyed.
+    store
+        .commit(
+            vec![],
+            vec![vault_core::store::Write::Put(
+                vkey("s", "K", 1),
+                sealed_v1.clone(),
+            )],
+        )
+        .await
+        .expect("write back");
+    let e = v
+        .credentials()
+        .get_version(&k, Some(&s), 1)
+        .await
+        .expect_err("not served");
+    assert_eq!(e.code(), "not_found");
+    store
+        .commit(
+            vec![],
+            vec![vault_core::store::Write::Delete(vkey("s", "K", 1))],
+        )
+        .await
+        .expect("clean up");
 
     // The current version: its record and the head's copy of the value both go (a 16 KiB
     // value: the head sealed afterwards is far smaller, so the copy is not in it).
