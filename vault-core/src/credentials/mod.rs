@@ -5,6 +5,7 @@
 
 mod embedded;
 pub mod lifecycle;
+mod stored;
 mod versions;
 
 use async_trait::async_trait;

@@ -2,11 +2,11 @@
 //! of one version, settings (`max_versions`, `rotate_every`) and the due-for-rotation listing
 //! and count. Every change is one commit conditioned on the head, like a put.
 
-use super::embedded::{
-    Credentials, DUE_TIME_PREFIX, FAMILY, Lifecycle, Stored, StoredInfo, StoredRef, due_at,
-    due_moves, info_key, no_version, not_found,
-};
+use super::embedded::{Credentials, no_version, not_found};
 use super::lifecycle;
+use super::stored::{
+    DUE_TIME_PREFIX, FAMILY, Lifecycle, Stored, StoredInfo, StoredRef, due_at, due_moves, info_key,
+};
 use super::{CredentialInfo, CredentialSettings, CredentialVersions, VersionInfo, VersionOp};
 use crate::clock::Timestamp;
 use crate::context::Capability;
@@ -362,7 +362,7 @@ impl Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::embedded::due_key;
+    use crate::credentials::stored::due_key;
 
     #[test]
     fn due_entries_parse_and_sort_like_their_keys() {
