@@ -6,7 +6,8 @@ mod core {
     pub mod config_lifecycle;
     pub mod configs;
     pub mod conformance;
-    pub mod credential_lifecycle;
+    pub mod credential_rotation;
+    pub mod credential_versions;
     pub mod credentials;
     pub mod error_tables;
     pub mod failures;
