@@ -244,3 +244,53 @@ pub struct CredentialSettingsReply {
     /// Always `true`.
     pub success: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listed_credential_without_lifecycle_fields_keeps_its_old_bytes_both_ways() {
+        let old = r#"{"created_at":"2026-11-22T09:00:00.000Z","key":"K","metadata":{},"service":"s","updated_at":"2026-11-22T09:00:00.000Z","version":3}"#;
+        let wire: CredentialInfoWire = serde_json::from_str(old).expect("an older server's item");
+        let info = vault_core::CredentialInfo::from(wire);
+        assert_eq!(
+            (info.max_versions, info.oldest_version, info.state, info.due),
+            (10, 1, VersionState::Active, false)
+        );
+        assert_eq!((info.rotate_every, info.due_at), (None, None));
+        let back = serde_json::to_string(&CredentialInfoWire::from(info)).expect("json");
+        assert_eq!(back, old);
+    }
+
+    #[test]
+    fn bodies_turn_into_core_requests_checked_where_they_enter() {
+        let e = RotateBody {
+            length: None,
+            charset: Some("emoji".into()),
+        }
+        .into_policy()
+        .expect_err("charset");
+        assert_eq!(e.field(), Some("charset"));
+        assert_eq!(
+            RotateBody::default().into_policy().ok(),
+            Some(GeneratePolicy::default())
+        );
+        let s = CredentialSettingsBody {
+            max_versions: None,
+            rotate_every: Some("off".into()),
+        }
+        .into_settings()
+        .expect("off");
+        assert_eq!(s.rotate_every, Some(None));
+        let round = CredentialSettingsBody::from_settings(&s);
+        assert_eq!(round.rotate_every.as_deref(), Some("off"));
+        let e = CredentialSettingsBody {
+            max_versions: None,
+            rotate_every: Some("1y".into()),
+        }
+        .into_settings()
+        .expect_err("1y");
+        assert_eq!(e.field(), Some("rotate_every"));
+    }
+}
