@@ -470,7 +470,7 @@ export declare class Configs {
   setSettings(service: string, settings: ConfigSettings): Promise<ConfigSettings>
   /** The versions of a strategy config, newest first, a page at a time (`not_found` if none). */
   history(service: string, strategyId: string, options?: ConfigHistoryOptions): Promise<ConfigHistory>
-  /** A new version with the content of version `toVersion` (`invalid` for 0 or a delete's version, `not_found` when not kept); a deleted config comes back. */
+  /** A new version with the content of version `toVersion` (`invalid` for 0, `not_found` when not kept); a deleted config comes back (a delete's own version restores what it deleted). */
   rollback(
     service: string,
     strategyId: string,

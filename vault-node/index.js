@@ -233,6 +233,13 @@ function optSeconds(v, field) {
 /** The wait of a watch given no `timeout`, in seconds. */
 const WATCH_DEFAULT_TIMEOUT = 30
 
+let watchIds = 0
+/** A fresh id for a watcher's step, to cancel it by (wraps at 2^32, long after it ended). */
+function nextWatchId() {
+  watchIds = (watchIds + 1) >>> 0
+  return watchIds
+}
+
 /**
  * A credential with its secret value. `cred.value` returns the string; printing, inspecting or
  * JSON-serializing the record shows `[REDACTED]`. Spreading (`{...cred}`) or `structuredClone`
@@ -673,6 +680,7 @@ class Configs {
         str(service, 'service'),
         optUint(o.since, 'since'),
         optSeconds(o.timeout, 'timeout') ?? WATCH_DEFAULT_TIMEOUT,
+        undefined,
       )
     })
   }
@@ -689,21 +697,27 @@ class Configs {
     const timeout = optSeconds(o.timeout, 'timeout') ?? WATCH_DEFAULT_TIMEOUT
     let since = optUint(o.since, 'since')
     let done = false
-    const configs = this
+    let waiting = null
+    const native = this.#native
     return {
       get revision() {
         return since
       },
       async next() {
         while (!done) {
-          const w = await configs.watch(svc, { since, timeout })
+          waiting = nextWatchId()
+          const w = await call(async () => native.watchConfigs(svc, since, timeout, waiting))
+          waiting = null
+          if (done) break
           since = w.revision
           if (w.changes.length > 0) return { value: w, done: false }
         }
         return { value: undefined, done: true }
       },
+      /** Ends the iteration; a step waiting now resolves `done` at once (its watch is dropped). */
       async return() {
         done = true
+        if (waiting !== null) native.cancelWatch(waiting)
         return { value: undefined, done: true }
       },
       [Symbol.asyncIterator]() {

@@ -119,7 +119,18 @@ impl ConfigCache {
     /// rewrite the cache file each time), else a new entry.
     fn refreshed(&self, old: Option<&Entry>, config: &StrategyConfig, now: i64) -> Entry {
         match old {
-            Some(e) if e.config == *config && self.recent(e.read_at, now) => e.clone(),
+            // The same config read at another revision of its service is the same entry.
+            Some(e)
+                if e.config.version == config.version
+                    && e.config
+                        == StrategyConfig {
+                            revision: e.config.revision,
+                            ..config.clone()
+                        }
+                    && self.recent(e.read_at, now) =>
+            {
+                e.clone()
+            }
             _ => Entry {
                 config: config.clone(),
                 read_at: now,
@@ -280,6 +291,22 @@ impl ConfigCache {
                 }
             }
             *entry != before
+        };
+        if changed {
+            self.persist().await;
+        }
+    }
+
+    /// Drops the latest cached version of a config the server deleted (or no longer has), so
+    /// that an outage never serves it back; pinned versions stay (they are still readable).
+    /// Persists when something changed.
+    pub(crate) async fn forget(self: &Arc<Self>, service: &str, strategy_id: &str) {
+        let changed = match self.data.lock() {
+            Ok(mut cache) => cache
+                .services
+                .get_mut(service)
+                .is_some_and(|s| s.latest.remove(strategy_id).is_some()),
+            Err(_) => false,
         };
         if changed {
             self.persist().await;

@@ -72,6 +72,13 @@ impl ConfigsApi for RemoteConfigs {
                 .cache
                 .cached_config(service, strategy_id, version)
                 .ok_or(Error::Unavailable(m)),
+            Err(e @ Error::NotFound(_)) => {
+                // Deleted (or never there): an outage must not bring a cached copy back.
+                if version.is_none() {
+                    self.cache.forget(service, strategy_id).await;
+                }
+                Err(e)
+            }
             Err(e) => Err(e),
         }
     }
@@ -131,6 +138,7 @@ impl ConfigsApi for RemoteConfigs {
             .transport
             .call_json(Method::DELETE, url, None::<&()>)
             .await?;
+        self.cache.forget(service, strategy_id).await;
         Ok(r.into())
     }
 
@@ -196,6 +204,7 @@ impl ConfigsApi for RemoteConfigs {
                 .collect(),
             next: r.next,
             oldest_version: r.oldest_version.unwrap_or(1),
+            revision: r.revision,
         })
     }
 

@@ -185,34 +185,8 @@ pub(crate) struct Core {
     /// The audit flusher's stop signal and task (see `Vault::close`).
     pub(crate) flusher:
         std::sync::Mutex<Option<(Arc<tokio::sync::Notify>, tokio::task::JoinHandle<()>)>>,
-    /// Raised after every committed config write: config watches wait on it.
-    pub(crate) configs: tokio::sync::watch::Sender<u64>,
-    /// Set by `Vault::end_watches` (and `close`): config watches answer at once.
-    pub(crate) watches_ended: std::sync::atomic::AtomicBool,
-}
-
-impl Core {
-    /// Wakes the config watches (they re-read their service's revision).
-    pub(crate) fn configs_changed(&self) {
-        self.configs.send_modify(|n| *n = n.wrapping_add(1));
-    }
-
-    /// Ends the config watches waiting now and makes later ones answer at once.
-    pub(crate) fn end_watches(&self) {
-        self.watches_ended
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        self.configs_changed();
-    }
-
-    /// Whether [`Core::end_watches`] was called.
-    pub(crate) fn watches_ended(&self) -> bool {
-        self.watches_ended.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// A receiver that wakes at the next [`Core::configs_changed`].
-    pub(crate) fn subscribe_configs(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.configs.subscribe()
-    }
+    /// Config write locks, change signals and watch bounds.
+    pub(crate) configs: crate::configs::signals::ConfigSignals,
 }
 
 /// An opened vault seen by one caller. Cheap to clone.
@@ -323,6 +297,15 @@ impl Ctx {
             return Err(e);
         }
         self.run_recorded(&op, work).await
+    }
+
+    /// `unauthorized` when the caller is a token that was revoked or expired since the
+    /// operation was admitted: for an operation that waits (a watch) before it answers.
+    pub(crate) async fn check_still_live(&self) -> Result<()> {
+        if let Caller::Token { id, .. } = &*self.caller {
+            crate::tokens::check_live(self.barrier(), id, self.clock().now().as_millis()).await?;
+        }
+        Ok(())
     }
 
     /// Whether the caller may do `capability` on `path` (see [`Policy::allows`] for `*`

@@ -33,6 +33,9 @@ pub fn check_name(field: &str, value: &str) -> Result<()> {
 
 macro_rules! name_type {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        name_type!($(#[$doc])* $name, $field, []);
+    };
+    ($(#[$doc:meta])* $name:ident, $field:literal, [$($reserved:literal),*]) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -42,10 +45,19 @@ macro_rules! name_type {
             /// The input field this name is checked as (`invalid <field>: ...`).
             pub const FIELD: &'static str = $field;
 
-            /// Checks `value` with [`check_name`]; `invalid` naming the field otherwise.
+            /// Checks `value` with [`check_name`] (and refuses the reserved names, if any);
+            /// `invalid` naming the field otherwise.
             pub fn new(value: impl Into<String>) -> Result<Self> {
                 let value = value.into();
                 check_name($field, &value)?;
+                $(
+                    if value == $reserved {
+                        return Err(Error::invalid(
+                            $field,
+                            concat!("`", $reserved, "` is reserved (it names an endpoint)"),
+                        ));
+                    }
+                )*
                 Ok($name(value))
             }
 
@@ -131,9 +143,11 @@ name_type!(
     "key"
 );
 name_type!(
-    /// A strategy config's id within its service.
+    /// A strategy config's id within its service. `watch` is reserved: over HTTP,
+    /// `/api/vault/configs/{service}/watch` is the watch of the service's configs.
     StrategyId,
-    "strategy_id"
+    "strategy_id",
+    ["watch"]
 );
 
 #[cfg(test)]

@@ -7,6 +7,24 @@
 use crate::error::{Error, Result};
 use crate::names::check_name;
 
+/// First character of an opaque page cursor. A page whose last record the caller may not see
+/// gives a sealed cursor as its `next` instead of that record's name (which would tell the
+/// caller a name it may not list); names never contain it.
+pub const CURSOR_MARK: char = '~';
+/// Longest accepted opaque cursor.
+pub const MAX_CURSOR_LEN: usize = 512;
+
+/// Whether `after` has the shape of an opaque cursor: the mark, then base64url.
+pub(crate) fn is_cursor(after: &str) -> bool {
+    after.len() <= MAX_CURSOR_LEN
+        && after.strip_prefix(CURSOR_MARK).is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 /// Default page size of a listing.
 pub const LIST_DEFAULT_LIMIT: usize = 100;
 /// Largest page size of a listing.
@@ -45,9 +63,11 @@ impl PageRequest {
         Ok(limit)
     }
 
-    /// The cursor; `invalid` (field `after`) unless it is a name (names are what pages end on).
+    /// The cursor; `invalid` (field `after`) unless it is a name (what pages end on) or an
+    /// opaque cursor a page gave as its `next` (see [`CURSOR_MARK`]).
     pub fn checked_after(&self) -> Result<Option<&str>> {
         match &self.after {
+            Some(a) if is_cursor(a) => Ok(Some(a)),
             Some(a) => {
                 check_name("after", a)?;
                 Ok(Some(a))

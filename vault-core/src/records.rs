@@ -72,7 +72,12 @@ pub(crate) async fn page_of_heads(
     page: &PageRequest,
 ) -> Result<(Vec<(Vec<u8>, String)>, Option<String>)> {
     let limit = page.checked_limit()?;
-    let after = page.checked_after()?.map(|a| {
+    let after = match page.checked_after()? {
+        Some(a) if crate::page::is_cursor(a) => Some(open_cursor(barrier, prefix, a)?),
+        Some(a) => Some(a.to_string()),
+        None => None,
+    }
+    .map(|a| {
         let mut k = prefix.to_vec();
         k.extend_from_slice(a.as_bytes());
         k
@@ -98,6 +103,40 @@ pub(crate) async fn page_of_heads(
         None
     };
     Ok((named, next))
+}
+
+/// The associated data of the page cursors of the listing under `prefix`: a cursor opens only
+/// for the listing that gave it.
+fn cursor_key(prefix: &[u8]) -> Vec<u8> {
+    let mut k = b"page-cursor\0".to_vec();
+    k.extend_from_slice(prefix);
+    k
+}
+
+/// An opaque cursor standing for `name` in the listing under `prefix` (see
+/// [`CURSOR_MARK`](crate::page::CURSOR_MARK)): sealed, so it shows nothing of the name.
+pub(crate) fn seal_cursor(barrier: &Barrier, prefix: &[u8], name: &str) -> Result<String> {
+    use base64::Engine as _;
+    let sealed = barrier.seal(&cursor_key(prefix), name.as_bytes())?;
+    Ok(format!(
+        "{}{}",
+        crate::page::CURSOR_MARK,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed)
+    ))
+}
+
+/// The name an opaque cursor of the listing under `prefix` stands for; `invalid` (field
+/// `after`) when it is not one (forged, of another listing, or of another vault).
+pub(crate) fn open_cursor(barrier: &Barrier, prefix: &[u8], cursor: &str) -> Result<String> {
+    use base64::Engine as _;
+    let bad = || Error::invalid("after", "is not a cursor of this listing");
+    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor.trim_start_matches(crate::page::CURSOR_MARK))
+        .map_err(|_| bad())?;
+    let plain = barrier
+        .open_unstored(&cursor_key(prefix), &sealed)
+        .map_err(|_| bad())?;
+    String::from_utf8(plain.to_vec()).map_err(|_| bad())
 }
 
 /// Which listed items a caller sees: those on whose resource path (`<resource>/<name>`) it
@@ -126,6 +165,13 @@ where
     Fut: std::future::Future<Output = Result<Option<T>>>,
 {
     let (heads, next) = page_of_heads(ctx.barrier(), prefix, page).await?;
+    // The page ends on a record the caller may not see: its name would tell it one.
+    let next = match next {
+        Some(n) if !ctx.allows(visible.capability, &format!("{}/{n}", visible.resource)) => {
+            Some(seal_cursor(ctx.barrier(), prefix, &n)?)
+        }
+        other => other,
+    };
     let mut out = Page {
         next,
         ..Page::default()

@@ -85,8 +85,7 @@ impl VaultBuilder {
             barrier,
             clock: self.clock,
             flusher: std::sync::Mutex::new(None),
-            configs: tokio::sync::watch::Sender::new(0),
-            watches_ended: std::sync::atomic::AtomicBool::new(false),
+            configs: crate::configs::signals::ConfigSignals::new(),
         });
         spawn_audit_flusher(&core);
         Ok(Vault::from_ctx(Ctx::new(core, Caller::Embedded)))
@@ -202,11 +201,11 @@ impl Vault {
         self.ctx.barrier().queued_commits()
     }
 
-    /// Ends the config watches waiting now (they answer with no changes, as at their timeout)
-    /// and makes later ones answer at once: for a server shutting down, so long-polls do not
-    /// hold it to its deadline. [`Vault::close`] does it too.
+    /// Ends the config watches waiting now and refuses later ones (`unavailable`): for a
+    /// server shutting down, so long-polls do not hold it to its deadline. [`Vault::close`]
+    /// does it too.
     pub fn end_watches(&self) {
-        self.ctx.core().end_watches();
+        self.ctx.core().configs.end();
     }
 
     /// Test support: config watches waiting for a change, so a test can write once a watch is
@@ -214,7 +213,7 @@ impl Vault {
     #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn config_watchers_for_tests(&self) -> usize {
-        self.ctx.core().configs.receiver_count()
+        self.ctx.core().configs.receivers()
     }
 
     /// Commits the queued audit entries and makes every acknowledged write durable; call at

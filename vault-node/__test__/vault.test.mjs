@@ -455,6 +455,20 @@ for (const mode of ['embedded', 'remote']) {
       assert.deepEqual(await watcher.next(), { value: undefined, done: true })
     })
 
+    // The bound is liveness, not speed: without the cancel, the step would wait out its 60 s
+    // watch and the test would fail on its 20 s timeout.
+    it('configs: return() ends a watcher step that is waiting', { timeout: 20000 }, async () => {
+      await v.configs.put('wr', 'a')
+      const since = (await v.configs.get('wr', 'a')).revision
+      const watcher = v.configs.watcher('wr', { since, timeout: 60 })
+      const pending = watcher.next()
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      await watcher.return()
+      assert.deepEqual(await pending, { value: undefined, done: true })
+      await v.configs.put('wr', 'a', { params: { n: 2 } })
+      assert.deepEqual(await watcher.next(), { value: undefined, done: true })
+    })
+
     it('1,000 concurrent gets', async () => {
       await v.credentials.put('CONCURRENT', 'c-value', { service: 'load' })
       // (that calls in flight leave the event loop free is eventloop.test.mjs's subject)

@@ -383,22 +383,48 @@ impl NativeVault {
     }
 
     /// Waits at most `timeout` seconds for the configs of `service` to change after `since`.
+    /// With `cancel_id`, [`NativeVault::cancel_watch`] of that id ends the wait at once (the
+    /// watch is dropped: an embedded one leaves no audit entry, a remote one closes its
+    /// request) and resolves to no changes.
     #[napi]
     pub async fn watch_configs(
         &self,
         service: String,
         since: Option<i64>,
         timeout: f64,
+        cancel_id: Option<u32>,
     ) -> Result<ConfigWatchRecord> {
         let api = self.api()?;
         let service = ServiceName::new(service).napi()?;
         let wait = vault_core::configs::watch_timeout_secs(timeout).napi()?;
-        Ok(api
-            .configs()
-            .watch(&service, uint_in(since), wait)
-            .await
-            .napi()?
-            .into())
+        let cancelled = cancel_id.map(watch_cancels::register);
+        let watch = api.configs().watch(&service, uint_in(since), wait);
+        let outcome = match &cancelled {
+            Some((_, notify)) => tokio::select! {
+                w = watch => Some(w),
+                () = notify.notified() => None,
+            },
+            None => Some(watch.await),
+        };
+        if let Some((id, _)) = cancelled {
+            watch_cancels::forget(id);
+        }
+        match outcome {
+            Some(w) => Ok(w.napi()?.into()),
+            None => Ok(ConfigWatchRecord {
+                service: service.into_string(),
+                revision: since.unwrap_or(0),
+                changes: Vec::new(),
+            }),
+        }
+    }
+
+    /// Ends the watch started with `cancel_id` (see [`NativeVault::watch_configs`]); nothing
+    /// when it already ended. A cancel that arrives before its watch starts waiting is kept
+    /// for it.
+    #[napi]
+    pub fn cancel_watch(&self, cancel_id: u32) {
+        watch_cancels::register(cancel_id).1.notify_one();
     }
 
     /// The changes from version `from` to version `to` of a config.
@@ -443,5 +469,34 @@ impl NativeVault {
             .await
             .napi()?;
         Ok(history.into())
+    }
+}
+
+/// The cancel signals of the watches in flight, by the id `index.js` gave each.
+mod watch_cancels {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    use tokio::sync::Notify;
+
+    fn map() -> &'static Mutex<HashMap<u32, Arc<Notify>>> {
+        static MAP: OnceLock<Mutex<HashMap<u32, Arc<Notify>>>> = OnceLock::new();
+        MAP.get_or_init(Mutex::default)
+    }
+
+    /// The signal of watch `id` (made on first use, by the watch or by its cancel).
+    pub(super) fn register(id: u32) -> (u32, Arc<Notify>) {
+        let mut m = map()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (id, m.entry(id).or_default().clone())
+    }
+
+    /// Drops the signal of a watch that ended.
+    pub(super) fn forget(id: u32) {
+        map()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&id);
     }
 }

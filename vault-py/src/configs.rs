@@ -14,7 +14,7 @@ use vault_core::{
 use crate::convert::{dict_of, to_json_object, to_py};
 use crate::error::check;
 use crate::page::new_page;
-use crate::runtime::block_on;
+use crate::runtime::{block_on, block_on_interruptible};
 use crate::vault::{Shared, api};
 
 /// The `service` and `strategy_id` arguments, checked.
@@ -95,10 +95,10 @@ impl Configs {
 
     /// Writes a new version of strategy `strategy_id` with the content (params, symbols, risk
     /// limits, enabled) of its version `to_version`; history is never rewritten (a rollback
-    /// of a deleted config brings it back). `comment` defaults to `rollback to version N`;
-    /// `expected_version` is compare-and-set as for a put. `InvalidInput`
-    /// (`.field == "to_version"`) for 0 or the version a delete wrote, `NotFound` when that
-    /// version is not kept.
+    /// of a deleted config brings it back; the delete's own version restores what it
+    /// deleted). `comment` defaults to `rollback to version N`; `expected_version` is
+    /// compare-and-set as for a put. `InvalidInput` (`.field == "to_version"`) for 0,
+    /// `NotFound` when that version is not kept.
     #[pyo3(signature = (service, strategy_id, to_version, *, comment=None, expected_version=None))]
     fn rollback(
         &self,
@@ -149,8 +149,9 @@ impl Configs {
     /// Waits until the configs of `service` change after revision `since` (the `.revision` of
     /// a get, a list or the previous watch; `None`: from now), at most `timeout` seconds (0 to
     /// 60). Returns a `ConfigWatch`: `.changes` (dicts `{"strategy_id", "version",
-    /// "deleted"?}`, in the order of their last change; empty at the timeout) and
-    /// `.revision` (pass it as the next `since`). Remote: a long-poll to the server.
+    /// "deleted"}`, in the order of their last change; empty at the timeout) and
+    /// `.revision` (pass it as the next `since`). Remote: a long-poll to the server. Ctrl-C
+    /// interrupts the wait (`KeyboardInterrupt`).
     #[pyo3(signature = (service, *, since=None, timeout=30.0))]
     fn watch(
         &self,
@@ -167,7 +168,7 @@ impl Configs {
     /// An iterator over the changes of the configs of `service` from revision `since` (`None`:
     /// from now): each `next()` waits (in long-polls of `timeout` seconds) for the next
     /// change and returns its `ConfigWatch`. `for w in v.configs.watcher("fx"): reload(w)`
-    /// hot-reloads without polling; Ctrl-C interrupts it between polls.
+    /// hot-reloads without polling; Ctrl-C interrupts the wait.
     #[pyo3(signature = (service, *, since=None, timeout=30.0))]
     fn watcher(
         &self,
@@ -324,7 +325,7 @@ fn watch_once(
     timeout: std::time::Duration,
 ) -> PyResult<ConfigWatch> {
     let api = api(py, shared)?;
-    let got = block_on(py, async move {
+    let got = block_on_interruptible(py, async move {
         api.configs().watch(&service, since, timeout).await
     })?;
     ConfigWatch::new(py, check(py, got)?)
@@ -339,7 +340,7 @@ pub struct ConfigWatch {
     /// The revision to watch from next.
     #[pyo3(get)]
     revision: u64,
-    /// The configs changed, as dicts `{"strategy_id", "version", "deleted"?}`.
+    /// The configs changed, as dicts `{"strategy_id", "version", "deleted"}`.
     #[pyo3(get)]
     changes: Py<PyList>,
 }
@@ -348,9 +349,11 @@ impl ConfigWatch {
     fn new(py: Python<'_>, w: CoreWatch) -> PyResult<Self> {
         let changes = PyList::empty(py);
         for c in &w.changes {
-            let value = serde_json::to_value(c)
-                .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-            changes.append(to_py(py, &value)?)?;
+            let d = PyDict::new(py);
+            d.set_item("strategy_id", c.strategy_id.as_str())?;
+            d.set_item("version", c.version)?;
+            d.set_item("deleted", c.deleted)?;
+            changes.append(d)?;
         }
         Ok(ConfigWatch {
             service: w.service.into_string(),

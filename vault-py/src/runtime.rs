@@ -44,3 +44,27 @@ where
     let rt = runtime()?;
     Ok(py.detach(|| rt.block_on(fut)))
 }
+
+/// How often a long wait ([`block_on_interruptible`]) lets Python handle its signals.
+const SIGNAL_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// [`block_on`] for a call that may wait long (a config watch): every [`SIGNAL_CHECK`] it
+/// takes the GIL back to let Python run its signal handlers, so Ctrl-C raises
+/// `KeyboardInterrupt` at once (the call is then dropped, which cancels it).
+pub(crate) fn block_on_interruptible<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    let rt = runtime()?;
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        let slice = py.detach(|| {
+            rt.block_on(async { tokio::time::timeout(SIGNAL_CHECK, fut.as_mut()).await.ok() })
+        });
+        match slice {
+            Some(out) => return Ok(out),
+            None => py.check_signals()?,
+        }
+    }
+}

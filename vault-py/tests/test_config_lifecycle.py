@@ -93,7 +93,10 @@ def test_watch_reports_changes_after_a_revision(h: Harness) -> None:
     v.configs.put(SVC, "a", enabled=False)
     w = v.configs.watch(SVC, since=page.revision, timeout=5)
     assert (w.service, w.revision) == (SVC, 3)
-    assert w.changes == [{"strategy_id": "b", "version": 1}, {"strategy_id": "a", "version": 2}]
+    assert w.changes == [
+        {"strategy_id": "b", "version": 1, "deleted": False},
+        {"strategy_id": "a", "version": 2, "deleted": False},
+    ]
     quiet = v.configs.watch(SVC, since=w.revision, timeout=0)
     assert (len(quiet), quiet.revision) == (0, 3)
     for bad in (-1.0, 61.0, float("nan")):
@@ -117,6 +120,31 @@ def test_watcher_wakes_on_a_write_from_another_thread(h: Harness) -> None:
         w = next(watcher)
     finally:
         writer.join()
-    assert w.changes == [{"strategy_id": "hot", "version": 2}]
+    assert w.changes == [{"strategy_id": "hot", "version": 2, "deleted": False}]
     assert watcher.revision == w.revision == since + 1
     assert v.configs.get(SVC, "hot").params == {"n": 2}
+
+
+def test_signal_handlers_run_while_a_watch_waits(h: Harness) -> None:
+    """A signal arriving during a watch has its Python handler run while the watch waits (so
+    Ctrl-C raises KeyboardInterrupt at once), not only after the watch returns. Shown by a
+    handler that writes the config being watched: the watch reports that write. Were handlers
+    run only after the call returned, the watch would end empty at its timeout."""
+    import signal
+
+    v = h.v
+    v.configs.put(SVC, "sig")
+    since = v.configs.get(SVC, "sig").revision
+
+    def on_signal(signum: int, frame: object) -> None:
+        v.configs.put(SVC, "sig", params={"from": "handler"})
+
+    previous = signal.signal(signal.SIGUSR1, on_signal)
+    timer = threading.Timer(0.3, lambda: signal.raise_signal(signal.SIGUSR1))
+    timer.start()
+    try:
+        w = v.configs.watch(SVC, since=since, timeout=5)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, previous)
+    assert w.changes == [{"strategy_id": "sig", "version": 2, "deleted": False}]

@@ -187,6 +187,10 @@ impl Configs {
         expected_version: Option<u64>,
         content: impl Fn(Option<&Stored>) -> Result<Content>,
     ) -> Result<ConfigWritten> {
+        // One write of the service's configs at a time in this vault: they all raise its
+        // revision counter, so concurrent ones would only lose to each other (across vaults on
+        // one store, the commit's condition on the counter still orders them).
+        let _serialised = self.ctx.core().configs.write_lock(service).await;
         let max_versions = self.settings_inner(service).await?.max_versions.max(1);
         let barrier = self.ctx.barrier();
         let head = head_key(FAMILY, service, id);
@@ -207,6 +211,12 @@ impl Configs {
                 check_expected(&what(), expected_version, latest)?;
             }
             let c = content(prev.as_ref())?;
+            if !c.deleted {
+                // The merged record, as every put's: a field kept from an earlier version (or
+                // a rolled-back one) written before these rules is checked too.
+                super::check_symbols(&c.symbols)?;
+                super::check_risk_limits(&c.risk_limits)?;
+            }
             let version = latest + 1;
             let revision = counter.map_or(0, |r| r.record.revision) + 1;
             let now = self.ctx.clock().now().as_millis();
@@ -227,7 +237,7 @@ impl Configs {
                     id: caller.id().to_string(),
                     name: caller.name().to_string(),
                 }),
-                comment: c.comment,
+                comment: c.comment.filter(|c| !c.is_empty()),
             };
             // Versions beyond the cap go in this commit, oldest first (a bounded batch).
             let keep_from = version.saturating_sub(max_versions - 1).max(1);
@@ -265,7 +275,7 @@ impl Configs {
                 .commit_after_losses(conditions, writes, lost)
                 .await?
             {
-                self.ctx.core().configs_changed();
+                self.ctx.core().configs.changed(service);
                 return Ok(ConfigWritten {
                     service: service.clone(),
                     strategy_id: id.clone(),
@@ -443,10 +453,13 @@ impl Configs {
             after = keys.last().cloned();
         }
         changed.sort_by_key(|(r, _)| *r);
-        let mut revision = changed.last().map_or(current, |(r, _)| current.max(*r));
+        // Never past `current`: every write up to it had committed when it was read, so the
+        // scan saw it (or a later write of the same config); a head written after it may have
+        // been passed by the scan, and must come with the next watch.
+        let mut revision = current;
         if changed.len() > WATCH_MAX_CHANGES {
             changed.truncate(WATCH_MAX_CHANGES);
-            revision = changed.last().map_or(current, |(r, _)| *r);
+            revision = changed.last().map_or(current, |(r, _)| current.min(*r));
         }
         Ok((changed.into_iter().map(|(_, c)| c).collect(), revision))
     }
@@ -458,34 +471,39 @@ impl Configs {
         timeout: std::time::Duration,
     ) -> Result<ConfigWatch> {
         super::check_watch_timeout(timeout)?;
+        let signals = &self.ctx.core().configs;
+        signals.check_open()?;
+        let _place = signals.admit(self.ctx.caller())?;
         let deadline = tokio::time::Instant::now() + timeout;
         // Subscribed before the revision is read: a write after the read wakes this.
-        let mut changes = self.ctx.core().subscribe_configs();
+        let mut woken = signals.subscribe(service);
         let mut current = self.revision(service).await?;
-        let since = since.unwrap_or(current);
+        let asked = since.unwrap_or(current);
+        let mut since = asked;
         loop {
             if current != since {
                 // Ahead of the vault (a restored backup, another vault): everything.
                 let from = (since < current).then_some(since);
                 let (changes, revision) = self.changed_since(service, from, current).await?;
-                return Ok(ConfigWatch {
-                    service: service.clone(),
-                    revision,
-                    changes,
-                });
+                // Changes the caller may not read do not end its wait.
+                if !changes.is_empty() || from.is_none() {
+                    self.ctx.check_still_live().await?;
+                    return Ok(ConfigWatch {
+                        service: service.clone(),
+                        revision,
+                        changes,
+                    });
+                }
+                since = revision;
             }
-            let woken = if self.ctx.core().watches_ended() {
-                None
-            } else {
-                tokio::time::timeout_at(deadline, changes.changed())
-                    .await
-                    .ok()
-            };
-            if !matches!(woken, Some(Ok(()))) || self.ctx.core().watches_ended() {
-                // The wait timed out, or the vault is closing: nothing changed.
+            let wait = tokio::time::timeout_at(deadline, woken.changed()).await;
+            signals.check_open()?;
+            if !matches!(wait, Ok(Ok(()))) {
+                // The wait timed out: nothing this caller may see changed.
+                self.ctx.check_still_live().await?;
                 return Ok(ConfigWatch {
                     service: service.clone(),
-                    revision: since,
+                    revision: asked,
                     changes: Vec::new(),
                 });
             }
@@ -569,6 +587,7 @@ impl Configs {
             versions,
             next,
             oldest_version: oldest,
+            revision,
         })
     }
 }
@@ -608,19 +627,13 @@ impl ConfigsApi for Configs {
                 )?;
                 rollback.check()?;
                 let to = rollback.to_version;
+                // A delete's version holds the content before the delete: rolling back to it
+                // restores that (the only way back when pruning took the versions before it).
                 let old = self.get_inner(service, strategy_id, Some(to)).await?;
-                if old.deleted {
-                    return Err(Error::invalid(
-                        "to_version",
-                        format!(
-                            "version {to} is the config's delete; roll back to a version \
-                             before it"
-                        ),
-                    ));
-                }
                 let comment = rollback
                     .comment
                     .clone()
+                    .filter(|c| !c.is_empty())
                     .or_else(|| Some(format!("rollback to version {to}")));
                 self.write_version(service, strategy_id, rollback.expected_version, |prev| {
                     Ok(Content {

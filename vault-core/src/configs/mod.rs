@@ -6,12 +6,14 @@
 
 mod diff;
 mod embedded;
+pub(crate) mod signals;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use diff::{ChangeOp, ConfigChange, ConfigDiff, MAX_DIFF_PATH_BYTES};
 pub use embedded::Configs;
+pub use signals::{MAX_WAITING_WATCHES, MAX_WAITING_WATCHES_PER_TOKEN};
 
 use crate::api::check_json_depth;
 use crate::clock::Timestamp;
@@ -262,8 +264,9 @@ pub fn check_risk_limits(limits: &JsonObject) -> Result<()> {
             "must be from 0 to 1 (a fraction of equity)",
         ));
     }
+    // An integer, written as one or with a zero fraction (`5.0`, as Python floats come).
     if let Some(v) = limits.get("max_trades_per_day")
-        && v.as_u64().is_none()
+        && !v.as_f64().is_some_and(|n| n >= 0.0 && n.fract() == 0.0)
     {
         return Err(Error::invalid(
             "risk_limits.max_trades_per_day",
@@ -321,7 +324,7 @@ pub fn check_history_limit(limit: Option<usize>) -> Result<usize> {
     Ok(limit)
 }
 
-fn check_symbols(symbols: &[String]) -> Result<()> {
+pub(crate) fn check_symbols(symbols: &[String]) -> Result<()> {
     if symbols.len() > MAX_SYMBOLS {
         return Err(Error::invalid(
             "symbols",
@@ -393,6 +396,8 @@ pub struct ConfigHistory {
     /// The oldest version kept: history starts there (1 until versions are pruned; see
     /// [`ConfigSettings::max_versions`]).
     pub oldest_version: u64,
+    /// The service's configs revision when the history was read.
+    pub revision: u64,
 }
 
 /// The configs settings of one service.
@@ -442,9 +447,10 @@ pub trait ConfigsApi: Send + Sync {
 
     /// Writes a new version of a strategy config with the content (params, symbols, risk
     /// limits, enabled) of its version `rollback.to_version`; history is never rewritten (a
-    /// rollback of a deleted config brings it back). `not_found` when that version is not
-    /// kept, `invalid` (field `to_version`) for 0 or for the version a delete wrote. Needs
-    /// `write` and `read` on the config (it writes content the caller does not see).
+    /// rollback of a deleted config brings it back; rolling back to the delete's own version
+    /// restores the content it deleted). `not_found` when that version is not kept, `invalid`
+    /// (field `to_version`) for 0. Needs `write` and `read` on the config (it writes content
+    /// the caller does not see).
     async fn rollback(
         &self,
         service: &ServiceName,
@@ -469,7 +475,10 @@ pub trait ConfigsApi: Send + Sync {
     /// changed after `since` (or `since` is ahead of the vault, e.g. after a restore: then
     /// every config is reported), otherwise at the first change or with no changes and the
     /// same revision at the timeout. Needs `list` on the service's configs; reports only the
-    /// configs the caller may read.
+    /// configs the caller may read (changes to others do not end the wait). `rate_limited`
+    /// past [`MAX_WAITING_WATCHES`] waiting in the vault or [`MAX_WAITING_WATCHES_PER_TOKEN`]
+    /// for one token; `unavailable` once the vault ends its watches (shutdown, close); a token
+    /// revoked while its watch waits gets `unauthorized`, not the answer.
     async fn watch(
         &self,
         service: &ServiceName,

@@ -345,6 +345,12 @@ impl Barrier {
         self.keyring.open(key, sealed)
     }
 
+    /// Opens what [`Barrier::seal`] sealed for `key` but never stored (a page cursor);
+    /// `integrity` when it was not.
+    pub(crate) fn open_unstored(&self, key: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        self.open(key, sealed)
+    }
+
     /// Reads and opens the record at `key` in one call: its sealed bytes and its plaintext;
     /// `Ok(None)` when missing, `integrity` when it does not open or (for a record the ledger
     /// tracks) is not the record the ledger says is current.

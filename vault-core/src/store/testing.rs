@@ -477,6 +477,14 @@ impl ReadGateStore {
             },
         }
     }
+
+    /// How many reads of the key have arrived (held or passed).
+    pub fn arrived(&self) -> usize {
+        self.hooks
+            .gate
+            .arrived
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// A store wrapper whose commits fail on demand with `backend_unavailable` — after applying

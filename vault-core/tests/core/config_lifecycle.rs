@@ -7,7 +7,8 @@ use serde_json::json;
 use vault_core::configs::{MAX_COMMENT_BYTES, WATCH_MAX_CHANGES};
 use vault_core::prelude::*;
 use vault_core::{
-    Action, Capability, ConfigPut, ConfigRollback, PageRequest, Rule, TokenCreate, Vault,
+    Action, Capability, ConfigPut, ConfigRollback, PageRequest, Rule, StrategyId, TokenCreate,
+    Vault,
 };
 
 use super::support::{interleaved, memory_vault, sid, svc};
@@ -321,13 +322,6 @@ async fn a_delete_keeps_the_history_and_a_put_or_a_rollback_brings_the_config_ba
         .await
         .expect_err("again");
     assert_eq!(e.code(), "not_found");
-    let e = v
-        .configs()
-        .rollback(&s, &sid("x"), ConfigRollback::to(3))
-        .await
-        .expect_err("to the delete");
-    assert_eq!(e.field(), Some("to_version"));
-
     // Back by a rollback: version 4 with version 1's content.
     let w = v
         .configs()
@@ -588,7 +582,7 @@ async fn a_watch_reports_at_most_its_bound_and_the_next_watch_the_rest() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ending_watches_answers_the_parked_ones_and_every_later_one_at_once() {
+async fn ending_watches_refuses_the_parked_ones_and_every_later_one() {
     let (v, _, _) = memory_vault().await;
     let s = svc("fx");
     v.configs().put(&s, put("x", json!({}))).await.expect("x");
@@ -604,19 +598,325 @@ async fn ending_watches_answers_the_parked_ones_and_every_later_one_at_once() {
         tokio::task::yield_now().await;
     }
     v.end_watches();
-    let w = parked.await.expect("join").expect("watch");
-    assert_eq!((w.revision, w.changes.len()), (1, 0), "as at a timeout");
-    let later = v
-        .configs()
-        .watch(&s, Some(1), Duration::from_secs(60))
-        .await
-        .expect("watch");
-    assert!(later.changes.is_empty());
-    // What changed is still reported.
-    let all = v
+    let e = parked.await.expect("join").expect_err("ended");
+    assert_eq!(e.code(), "unavailable", "{e}");
+    let e = v
         .configs()
         .watch(&s, Some(0), Duration::from_secs(60))
         .await
-        .expect("watch");
-    assert_eq!(all.changes.len(), 1);
+        .expect_err("ended");
+    assert_eq!(
+        e.code(),
+        "unavailable",
+        "a loop of watches does not spin on empty answers"
+    );
+    v.configs()
+        .put(&s, put("x", json!({"still": "writable"})))
+        .await
+        .expect("writes go on");
+}
+
+/// The watcher's scan of the service's heads is held at head `m` (a read gate) while `a`
+/// (already scanned) and `z` (not yet) are written: the answer may report `z`, but must not
+/// move the caller past `a`'s revision, or `a` is never reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_never_skips_a_change_made_during_its_scan() {
+    let (v, _, store) = memory_vault().await;
+    let s = svc("fx");
+    for id in ["a", "b", "m", "z"] {
+        v.configs().put(&s, put(id, json!({}))).await.expect("put");
+    }
+    let since = v
+        .configs()
+        .list(&s, PageRequest::first())
+        .await
+        .expect("list")
+        .revision
+        .expect("revision");
+    let gated = std::sync::Arc::new(vault_core::store::testing::ReadGateStore::new(
+        store.clone(),
+        b"cfg/h/fx/m",
+        2,
+    ));
+    let g = super::support::reopen(&(gated.clone() as vault_core::store::SharedStore)).await;
+    let watch = {
+        let (g, s) = (g.clone(), s.clone());
+        tokio::spawn(async move {
+            g.configs()
+                .watch(&s, Some(since), Duration::from_secs(60))
+                .await
+        })
+    };
+    while g.config_watchers_for_tests() == 0 {
+        tokio::task::yield_now().await;
+    }
+    g.configs()
+        .put(&s, put("b", json!({"n": 1})))
+        .await
+        .expect("wakes the watch: its scan starts");
+    while gated.arrived() == 0 {
+        tokio::task::yield_now().await;
+    }
+    g.configs()
+        .put(&s, put("a", json!({"n": 1})))
+        .await
+        .expect("a, behind the scan");
+    g.configs()
+        .put(&s, put("z", json!({"n": 1})))
+        .await
+        .expect("z, ahead of it");
+    g.configs()
+        .get(&s, &sid("m"), None)
+        .await
+        .expect("the second read of m opens the gate");
+    let first = watch.await.expect("join").expect("watch");
+    let next = g
+        .configs()
+        .watch(&s, Some(first.revision), Duration::ZERO)
+        .await
+        .expect("next");
+    let seen: Vec<&str> = first
+        .changes
+        .iter()
+        .chain(&next.changes)
+        .map(|c| c.strategy_id.as_str())
+        .collect();
+    assert!(
+        seen.contains(&"a"),
+        "the write of `a` was never reported: {first:?} then {next:?}"
+    );
+}
+
+/// A hundred writers of one service at once, each on its own config: none gets a conflict
+/// (they all raise the service's revision; within a vault they take turns instead of losing
+/// to each other until their attempts run out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_writers_of_one_service_all_land() {
+    let (v, _, _) = memory_vault().await;
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let v = v.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut p = put(&format!("c{i}"), json!({"i": i}));
+            p.expected_version = Some(0);
+            v.configs().put(&svc("fx"), p).await
+        }));
+    }
+    for t in tasks {
+        t.await.expect("join").expect("no conflict");
+    }
+    let listed = v
+        .configs()
+        .list(&svc("fx"), PageRequest::first())
+        .await
+        .expect("list");
+    assert_eq!((listed.len(), listed.revision), (100, Some(100)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_revoked_while_its_watch_waits_gets_no_answer() {
+    let (v, _, _) = memory_vault().await;
+    let s = svc("fx");
+    v.configs().put(&s, put("x", json!({}))).await.expect("x");
+    let (watcher, id) = token(
+        &v,
+        "watcher",
+        &[("configs/fx/*", &[Capability::List, Capability::Read])],
+    )
+    .await;
+    let parked = tokio::spawn(async move {
+        watcher
+            .configs()
+            .watch(&svc("fx"), None, Duration::from_secs(60))
+            .await
+    });
+    while v.config_watchers_for_tests() == 0 {
+        tokio::task::yield_now().await;
+    }
+    v.tokens().revoke(&id).await.expect("revoke");
+    v.configs()
+        .put(&s, put("x", json!({"secret_plan": 1})))
+        .await
+        .expect("x2");
+    let e = parked.await.expect("join").expect_err("revoked");
+    assert_eq!(e.code(), "unauthorized", "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_a_token_may_not_read_do_not_end_its_watch() {
+    let (v, _, _) = memory_vault().await;
+    let s = svc("fx");
+    v.configs().put(&s, put("x", json!({}))).await.expect("x");
+    let (reader, _) = token(
+        &v,
+        "reader",
+        &[
+            ("configs/fx/*", &[Capability::List]),
+            ("configs/fx/x", &[Capability::Read]),
+        ],
+    )
+    .await;
+    let parked = tokio::spawn(async move {
+        reader
+            .configs()
+            .watch(&svc("fx"), None, Duration::from_secs(60))
+            .await
+    });
+    while v.config_watchers_for_tests() == 0 {
+        tokio::task::yield_now().await;
+    }
+    v.configs()
+        .put(&s, put("hidden", json!({})))
+        .await
+        .expect("hidden");
+    v.configs()
+        .put(&s, put("x", json!({"n": 2})))
+        .await
+        .expect("x2");
+    let w = parked.await.expect("join").expect("watch");
+    let got: Vec<(&str, u64)> = w
+        .changes
+        .iter()
+        .map(|c| (c.strategy_id.as_str(), c.version))
+        .collect();
+    assert_eq!(got, [("x", 2)], "woken by x, not by hidden");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_watches_are_bounded_per_token_and_per_vault() {
+    use vault_core::configs::{MAX_WAITING_WATCHES, MAX_WAITING_WATCHES_PER_TOKEN};
+    let (v, _, _) = memory_vault().await;
+    let s = svc("fx");
+    v.configs().put(&s, put("x", json!({}))).await.expect("x");
+    let mut parked = Vec::new();
+    let mut tokens = Vec::new();
+    for t in 0..MAX_WAITING_WATCHES / MAX_WAITING_WATCHES_PER_TOKEN {
+        let (tok, _) = token(
+            &v,
+            &format!("w{t}"),
+            &[("configs/fx/*", &[Capability::List, Capability::Read])],
+        )
+        .await;
+        for _ in 0..MAX_WAITING_WATCHES_PER_TOKEN {
+            let tok = tok.clone();
+            parked.push(tokio::spawn(async move {
+                tok.configs()
+                    .watch(&svc("fx"), None, Duration::from_secs(60))
+                    .await
+            }));
+        }
+        while v.config_watchers_for_tests() < parked.len() {
+            tokio::task::yield_now().await;
+        }
+        if t == 0 {
+            let e = tok
+                .configs()
+                .watch(&s, None, Duration::from_secs(60))
+                .await
+                .expect_err("one too many");
+            assert_eq!(e.code(), "rate_limited", "{e}");
+            assert!(e.to_string().contains("for this token"), "{e}");
+        }
+        tokens.push(tok);
+    }
+    let (other, _) = token(
+        &v,
+        "other",
+        &[("configs/fx/*", &[Capability::List, Capability::Read])],
+    )
+    .await;
+    let e = other
+        .configs()
+        .watch(&s, None, Duration::from_secs(60))
+        .await
+        .expect_err("vault full");
+    assert!(e.to_string().contains("on this vault"), "{e}");
+    // The process embedding the vault is not counted.
+    v.configs()
+        .watch(&s, None, Duration::ZERO)
+        .await
+        .expect("embedded");
+    v.configs()
+        .put(&s, put("x", json!({"n": 2})))
+        .await
+        .expect("wakes them all");
+    for p in parked {
+        assert_eq!(p.await.expect("join").expect("watch").changes.len(), 1);
+    }
+    // Their places are free again.
+    other
+        .configs()
+        .watch(&s, None, Duration::ZERO)
+        .await
+        .expect("room again");
+}
+
+#[tokio::test]
+async fn rolling_back_to_a_deletes_version_restores_what_it_deleted() {
+    let (v, _, _) = memory_vault().await;
+    let s = svc("fx");
+    v.configs()
+        .set_settings(&s, vault_core::ConfigSettings { max_versions: 1 })
+        .await
+        .expect("settings");
+    v.configs()
+        .put(&s, put("x", json!({"fast": 12})))
+        .await
+        .expect("x");
+    v.configs()
+        .delete(&s, &sid("x"), None)
+        .await
+        .expect("delete prunes version 1");
+    let e = v
+        .configs()
+        .get(&s, &sid("x"), Some(1))
+        .await
+        .expect_err("pruned");
+    assert_eq!(e.code(), "not_found");
+    let w = v
+        .configs()
+        .rollback(&s, &sid("x"), ConfigRollback::to(2))
+        .await
+        .expect("back");
+    assert_eq!((w.action, w.version), (Action::Created, 3));
+    let got = v.configs().get(&s, &sid("x"), None).await.expect("back");
+    assert_eq!(
+        (got.params["fast"].clone(), got.deleted),
+        (json!(12), false)
+    );
+}
+
+#[tokio::test]
+async fn an_empty_comment_is_no_comment_and_integral_floats_count_as_integers() {
+    let (v, _, _) = memory_vault().await;
+    let s = svc("fx");
+    let mut p = put("x", json!({}));
+    p.comment = Some(String::new());
+    p.risk_limits = json!({"max_trades_per_day": 5.0}).as_object().cloned();
+    v.configs().put(&s, p).await.expect("put");
+    assert_eq!(
+        v.configs()
+            .get(&s, &sid("x"), None)
+            .await
+            .expect("get")
+            .comment,
+        None
+    );
+    let rb = ConfigRollback {
+        comment: Some(String::new()),
+        ..ConfigRollback::to(1)
+    };
+    v.configs()
+        .rollback(&s, &sid("x"), rb)
+        .await
+        .expect("rollback");
+    let got = v.configs().get(&s, &sid("x"), None).await.expect("get");
+    assert_eq!(got.comment.as_deref(), Some("rollback to version 1"));
+}
+
+#[test]
+fn the_strategy_id_watch_is_reserved_for_the_endpoint() {
+    let e = StrategyId::new("watch").expect_err("reserved");
+    assert_eq!((e.code(), e.field()), ("invalid", Some("strategy_id")));
+    assert!(StrategyId::new("watcher").is_ok() && StrategyId::new("Watch").is_ok());
 }

@@ -275,6 +275,89 @@ async fn a_listing_leaves_out_what_the_token_may_not_read() {
     );
 }
 
+/// Paging a listing one record at a time: a page that ends on a record the token may not
+/// read gives an opaque cursor as `next`, never that record's name; following the cursors
+/// lists exactly what the token may read. A forged cursor, or one of another listing, is
+/// refused.
+#[tokio::test]
+async fn page_cursors_never_name_a_record_the_token_may_not_read() {
+    let (root, _, _) = seeded().await;
+    for k in [
+        "A_SECRET_ONE",
+        "B_SECRET_TWO",
+        "C_VISIBLE",
+        "D_SECRET_THREE",
+    ] {
+        root.credentials()
+            .put(cput("fx", k, "v"))
+            .await
+            .expect("put");
+    }
+    let (t, _, _) = token_vault(
+        &root,
+        vec![
+            rule("credentials/fx/*", &[Capability::List]),
+            rule("credentials/fx/C_*", &[Capability::Read]),
+            rule("configs/fx/*", &[Capability::List]),
+        ],
+    )
+    .await;
+    let (mut seen, mut nexts, mut after) = (Vec::new(), Vec::new(), None);
+    loop {
+        let page = t
+            .credentials()
+            .list(&svc("fx"), PageRequest::new(Some(1), after.clone()))
+            .await
+            .expect("list");
+        seen.extend(page.iter().map(|c| c.key.to_string()));
+        match page.next.clone() {
+            Some(n) => {
+                nexts.push(n.clone());
+                after = Some(n);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["C_VISIBLE"]);
+    assert_eq!(nexts.len(), 3, "{nexts:?}");
+    assert!(nexts.iter().all(|n| !n.contains("SECRET")), "{nexts:?}");
+    assert!(
+        nexts[0].starts_with('~') && nexts[1].starts_with('~'),
+        "{nexts:?}"
+    );
+    assert_eq!(
+        nexts[2], "C_VISIBLE",
+        "a page ending on a visible record names it"
+    );
+    // The root sees every name as plain cursors.
+    let page = root
+        .credentials()
+        .list(&svc("fx"), PageRequest::new(Some(1), None))
+        .await
+        .expect("list");
+    assert_eq!(page.next.as_deref(), Some("A_SECRET_ONE"));
+
+    let mut forged = nexts[0].clone();
+    forged.push('A');
+    for bad in [forged, "~AAAA".to_string()] {
+        let e = t
+            .credentials()
+            .list(&svc("fx"), PageRequest::new(Some(1), Some(bad)))
+            .await
+            .expect_err("forged");
+        assert_eq!((e.code(), e.field()), ("invalid", Some("after")));
+    }
+    let e = t
+        .configs()
+        .list(
+            &svc("fx"),
+            PageRequest::new(Some(1), Some(nexts[0].clone())),
+        )
+        .await
+        .expect_err("another listing's cursor");
+    assert_eq!(e.field(), Some("after"));
+}
+
 #[tokio::test]
 async fn tokens_mint_only_within_their_own_rules_and_never_outlive_their_creator() {
     let (root, clock, _) = seeded().await;

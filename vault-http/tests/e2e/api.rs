@@ -134,7 +134,7 @@ async fn configs_round_trip_with_the_documented_shapes() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         r.body,
-        json!({"success": true, "service": "fxshinobi", "configs": []})
+        json!({"success": true, "service": "fxshinobi", "revision": 0, "configs": []})
     );
 
     let r = http
@@ -464,7 +464,7 @@ async fn errors_are_json_with_stable_codes_and_change_nothing() {
     for (method, path) in [
         ("PUT", "/api/vault/credentials"),
         ("PATCH", "/api/vault/configs/alpha"),
-        ("DELETE", "/api/vault/configs/alpha/s1"),
+        ("PUT", "/api/vault/configs/alpha/s1"),
         ("POST", "/api/vault/health"),
     ] {
         let r = http.send(method, path, BEARER, None).await;

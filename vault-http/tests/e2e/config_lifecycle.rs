@@ -246,12 +246,18 @@ async fn delete_keeps_history_over_http_and_the_client() {
         .await
         .expect("back");
     assert_eq!((w.action, w.version), (vault_core::Action::Created, 3));
-    let e = remote
+    // The delete's own version holds what it deleted: rolling back to it restores that.
+    remote
         .configs()
-        .rollback(&fx, &n, ConfigRollback::to(2))
+        .delete(&fx, &n, None)
         .await
-        .expect_err("to the delete");
-    assert_eq!(e.field(), Some("to_version"));
+        .expect("delete n again");
+    let w = remote
+        .configs()
+        .rollback(&fx, &n, ConfigRollback::to(4))
+        .await
+        .expect("to the delete's version");
+    assert_eq!((w.action, w.version), (vault_core::Action::Created, 5));
 }
 
 #[tokio::test]
@@ -281,10 +287,10 @@ async fn a_watch_answers_changes_at_once_and_times_out_with_the_same_revision() 
     );
     let r = http.get(&format!("{CONFIGS}/watch?timeout=0")).await;
     assert_eq!(r.body["revision"], 3, "{}", r.text);
-    // A config named `watch` is still readable through its history (the route takes `watch`).
-    put(&http, json!({"strategy_id": "watch"})).await;
-    let r = http.get(&format!("{CONFIGS}/watch/history")).await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    // `watch` is the endpoint, never a strategy.
+    let r = http.post(CONFIGS, &json!({"strategy_id": "watch"})).await;
+    assert_error(&r, 400, "invalid");
+    assert_eq!(r.body["field"], "strategy_id", "{}", r.text);
 }
 
 /// A remote client parked in a long-poll is woken by a write another client makes on the
@@ -329,8 +335,8 @@ async fn a_write_on_the_server_wakes_a_waiting_remote_client() {
     assert_eq!(got, [("hot".to_string(), 2)]);
 }
 
-/// A shutdown answers the long-polls in flight (no changes, as at their timeout) instead of
-/// leaving them to be cut at the shutdown deadline.
+/// A shutdown answers the long-polls in flight (503 `unavailable`: retry, on the next server)
+/// instead of leaving them to be cut at the shutdown deadline.
 #[tokio::test]
 async fn a_shutdown_answers_the_long_polls_in_flight() {
     let dir = TestDir::new();
@@ -346,12 +352,49 @@ async fn a_shutdown_answers_the_long_polls_in_flight() {
     let status = server.terminate();
     assert!(status.success(), "{status:?}");
     let r = waiting.await.expect("join");
-    assert_eq!(
-        r.body,
-        json!({"success": true, "service": "fx", "revision": 1, "changes": []}),
-        "{}",
-        r.text
-    );
+    assert_error(&r, 503, "unavailable");
     let log = std::fs::read_to_string(dir.log()).expect("log");
     assert!(!log.contains("shutdown deadline passed"), "{log}");
+}
+
+/// A deleted config never comes back from a client's last-known-good cache: neither after this
+/// client deleted it nor after it read the 404 of another client's delete.
+#[tokio::test]
+async fn a_deleted_config_is_not_served_from_the_cache_in_an_outage() {
+    let dir = TestDir::new();
+    let server = dir.start();
+    let fx = ServiceName::new("fx").expect("svc");
+    let (mine, theirs) = (
+        StrategyId::new("mine").expect("id"),
+        StrategyId::new("theirs").expect("id"),
+    );
+    let a = client(&server.base);
+    let b = client(&server.base);
+    for id in [&mine, &theirs] {
+        a.configs()
+            .put(&fx, ConfigPut::new(id.clone()))
+            .await
+            .expect("put");
+        a.configs().get(&fx, id, None).await.expect("cached");
+    }
+    a.configs().delete(&fx, &mine, None).await.expect("delete");
+    b.configs()
+        .delete(&fx, &theirs, None)
+        .await
+        .expect("delete");
+    let e = a
+        .configs()
+        .get(&fx, &theirs, None)
+        .await
+        .expect_err("deleted");
+    assert_eq!(e.code(), "not_found");
+    server.kill();
+    for id in [&mine, &theirs] {
+        let e = a
+            .configs()
+            .get(&fx, id, None)
+            .await
+            .expect_err("not from the cache");
+        assert_eq!(e.code(), "unavailable", "{id}: {e:?}");
+    }
 }

@@ -1075,3 +1075,72 @@ async fn the_cli_creates_lists_and_revokes_tokens() {
         assert!(stderr(&o).starts_with(start), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// Over HTTP and through the remote client: paging a listing with a token never names a
+/// record it may not read (the page's `next` is then a sealed cursor, accepted as `after`).
+#[tokio::test]
+async fn paging_a_listing_never_names_what_the_token_may_not_read() {
+    let dir = TestDir::new();
+    let server = dir.start();
+    let http = server.http();
+    for key in ["A_HIDDEN", "B_SHOWN", "C_HIDDEN"] {
+        let body = json!({"key": key, "service": "fx", "value": "v"});
+        assert_eq!(http.post("/api/vault/credentials", &body).await.status, 200);
+    }
+    let rules = json!([
+        {"path": "credentials/fx/*", "capabilities": ["list"]},
+        {"path": "credentials/fx/B_*", "capabilities": ["read"]}
+    ]);
+    let (token, _) = mint(&http, "pager", rules).await;
+    let (mut shown, mut after) = (Vec::new(), String::new());
+    loop {
+        let r = http
+            .send(
+                "GET",
+                &format!("/api/vault/credentials?service=fx&limit=1{after}"),
+                Auth::Bearer(&token),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(!r.text.contains("HIDDEN"), "{}", r.text);
+        shown.extend(
+            r.body["credentials"]
+                .as_array()
+                .expect("credentials")
+                .iter()
+                .map(|c| c["key"].as_str().expect("key").to_string()),
+        );
+        match r.body["next"].as_str() {
+            Some(n) => after = format!("&after={n}"),
+            None => break,
+        }
+    }
+    assert_eq!(shown, ["B_SHOWN"]);
+
+    let remote = RemoteVault::new(
+        &server.base,
+        ClientOptions {
+            token: Some(SecretString::from(token.as_str())),
+            ..ClientOptions::default()
+        },
+    )
+    .expect("client");
+    let fx = vault_core::ServiceName::new("fx").expect("svc");
+    let first = remote
+        .credentials()
+        .list(&fx, vault_core::PageRequest::new(Some(1), None))
+        .await
+        .expect("list");
+    let cursor = first.next.clone().expect("more");
+    assert!(cursor.starts_with('~'), "{cursor}");
+    let second = remote
+        .credentials()
+        .list(&fx, vault_core::PageRequest::new(Some(1), Some(cursor)))
+        .await
+        .expect("list");
+    assert_eq!(
+        second.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+        ["B_SHOWN"]
+    );
+}

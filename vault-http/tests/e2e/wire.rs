@@ -411,7 +411,7 @@ fn script(w: &mut Wire) {
 
     // Configs: create, update, partial update keeping fields, compare-and-set, read, list.
     w.get("/api/vault/configs/alpha")
-        .expect(200, JSON, r#"{"configs":[],"service":"alpha","success":true}"#);
+        .expect(200, JSON, r#"{"configs":[],"revision":0,"service":"alpha","success":true}"#);
     w.post("/api/vault/configs/alpha", r#"{"strategy_id":"momentum","params":{"slow":26,"fast":12},"symbols":["EUR_USD","GBP_USD"],"risk_limits":{"max_units":1000,"stop":0.5}}"#)
         .expect(200, JSON, r#"{"action":"created","service":"alpha","strategy_id":"momentum","success":true,"version":1}"#);
     w.post("/api/vault/configs/alpha", r#"{"strategy_id":"momentum","enabled":false}"#)
@@ -427,11 +427,11 @@ fn script(w: &mut Wire) {
     w.post("/api/vault/configs/alpha", r#"{"strategy_id":"other","expected_version":3}"#)
         .expect(409, JSON, r#"{"code":"conflict","error":"config 'other' of service 'alpha' does not exist (expected version 3)","success":false}"#);
     w.get("/api/vault/configs/alpha/momentum")
-        .expect(200, JSON, r#"{"config":{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3},"service":"alpha","success":true}"#);
+        .expect(200, JSON, r#"{"config":{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3},"revision":4,"service":"alpha","success":true}"#);
     w.get("/api/vault/configs/alpha/momentum?version=1")
-        .expect(200, JSON, r#"{"config":{"created_at":"<TS>","enabled":true,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":1},"service":"alpha","success":true}"#);
+        .expect(200, JSON, r#"{"config":{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":true,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":1},"revision":4,"service":"alpha","success":true}"#);
     w.get("/api/vault/configs/alpha/momentum?version=2")
-        .expect(200, JSON, r#"{"config":{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":2},"service":"alpha","success":true}"#);
+        .expect(200, JSON, r#"{"config":{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":2},"revision":4,"service":"alpha","success":true}"#);
     w.get("/api/vault/configs/alpha/momentum?version=9")
         .expect(404, JSON, r#"{"code":"not_found","error":"Config 'momentum' of service 'alpha' has no version 9","success":false}"#);
     w.get("/api/vault/configs/alpha/momentum?version=0")
@@ -441,13 +441,13 @@ fn script(w: &mut Wire) {
     w.get("/api/vault/configs/nosvc/momentum")
         .expect(404, JSON, r#"{"code":"not_found","error":"Config 'momentum' not found for service 'nosvc'","success":false}"#);
     w.get("/api/vault/configs/alpha")
-        .expect(200, JSON, r#"{"configs":[{"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1},{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"service":"alpha","success":true}"#);
+        .expect(200, JSON, r#"{"configs":[{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1},{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"revision":4,"service":"alpha","success":true}"#);
     w.get("/api/vault/configs/alpha?x=1")
-        .expect(200, JSON, r#"{"configs":[{"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1},{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"service":"alpha","success":true}"#);
+        .expect(200, JSON, r#"{"configs":[{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1},{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"revision":4,"service":"alpha","success":true}"#);
     w.get("/api/vault/configs/alpha?limit=1")
-        .expect(200, JSON, r#"{"configs":[{"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1}],"next":"carry","service":"alpha","success":true}"#);
+        .expect(200, JSON, r#"{"configs":[{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1}],"next":"carry","revision":4,"service":"alpha","success":true}"#);
     w.get("/api/vault/configs/alpha?limit=1&after=carry")
-        .expect(200, JSON, r#"{"configs":[{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"service":"alpha","success":true}"#);
+        .expect(200, JSON, r#"{"configs":[{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"revision":4,"service":"alpha","success":true}"#);
     w.get("/api/vault/configs/alpha?limit=0")
         .expect(400, JSON, r#"{"code":"invalid","error":"invalid limit: must be 1 to 1000","field":"limit","success":false}"#);
     w.get("/api/vault/configs/alpha/momentum?version=abc")
@@ -465,11 +465,11 @@ fn script(w: &mut Wire) {
 
     // Config history: newest first, paged by `limit` and `after` (`next` only when more).
     w.get("/api/vault/configs/alpha/momentum/history?limit=2")
-        .expect(200, JSON, r#"{"next":2,"service":"alpha","strategy_id":"momentum","success":true,"versions":[{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3},{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":2}]}"#);
+        .expect(200, JSON, r#"{"next":2,"revision":4,"service":"alpha","strategy_id":"momentum","success":true,"versions":[{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3},{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":2}]}"#);
     w.get("/api/vault/configs/alpha/momentum/history?limit=2&after=2")
-        .expect(200, JSON, r#"{"service":"alpha","strategy_id":"momentum","success":true,"versions":[{"created_at":"<TS>","enabled":true,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":1}]}"#);
+        .expect(200, JSON, r#"{"revision":4,"service":"alpha","strategy_id":"momentum","success":true,"versions":[{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":true,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":1}]}"#);
     w.get("/api/vault/configs/alpha/momentum/history")
-        .expect(200, JSON, r#"{"service":"alpha","strategy_id":"momentum","success":true,"versions":[{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3},{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":2},{"created_at":"<TS>","enabled":true,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":1}]}"#);
+        .expect(200, JSON, r#"{"revision":4,"service":"alpha","strategy_id":"momentum","success":true,"versions":[{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3},{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":2},{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":true,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":["EUR_USD","GBP_USD"],"updated_at":"<TS>","version":1}]}"#);
     w.get("/api/vault/configs/alpha/unknown/history")
         .expect(404, JSON, r#"{"code":"not_found","error":"Config 'unknown' not found for service 'alpha'","success":false}"#);
     w.get("/api/vault/configs/alpha/momentum/history?limit=0")
@@ -604,7 +604,7 @@ fn script(w: &mut Wire) {
         .expect(405, JSON, r#"{"code":"method_not_allowed","error":"method not allowed on this endpoint","success":false}"#);
     w.call("PATCH", "/api/vault/configs/alpha")
         .expect(405, JSON, r#"{"code":"method_not_allowed","error":"method not allowed on this endpoint","success":false}"#);
-    w.delete("/api/vault/configs/alpha/momentum")
+    w.call("PUT", "/api/vault/configs/alpha/momentum")
         .expect(405, JSON, r#"{"code":"method_not_allowed","error":"method not allowed on this endpoint","success":false}"#);
     w.call("POST", "/api/vault/health")
         .expect(405, JSON, r#"{"code":"method_not_allowed","error":"method not allowed on this endpoint","success":false}"#);
@@ -629,7 +629,7 @@ fn script(w: &mut Wire) {
     w.get("/api/vault/credentials?service=gamma")
         .expect(200, JSON, r#"{"credentials":[{"created_at":"<TS>","key":"PLAIN","metadata":{},"service":"gamma","updated_at":"<TS>","version":2}],"service":"gamma","success":true}"#);
     w.get("/api/vault/configs/alpha")
-        .expect(200, JSON, r#"{"configs":[{"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1},{"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"service":"alpha","success":true}"#);
+        .expect(200, JSON, r#"{"configs":[{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":true,"params":{},"risk_limits":{},"service":"alpha","strategy_id":"carry","symbols":[],"updated_at":"<TS>","version":1},{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":false,"params":{"fast":12,"slow":26},"risk_limits":{"max_units":1000,"stop":0.5},"service":"alpha","strategy_id":"momentum","symbols":[],"updated_at":"<TS>","version":3}],"revision":4,"service":"alpha","success":true}"#);
 
     // Config settings: versions kept per config; a put prunes beyond them, history says where
     // it starts. Nesting deeper than 32 levels is refused.
@@ -650,7 +650,7 @@ fn script(w: &mut Wire) {
     w.post("/api/vault/configs/delta", r#"{"strategy_id":"s1","params":{"n":3}}"#)
         .expect(200, JSON, r#"{"action":"updated","service":"delta","strategy_id":"s1","success":true,"version":3}"#);
     w.get("/api/vault/configs/delta/s1/history")
-        .expect(200, JSON, r#"{"oldest_version":2,"service":"delta","strategy_id":"s1","success":true,"versions":[{"created_at":"<TS>","enabled":true,"params":{"n":3},"risk_limits":{},"service":"delta","strategy_id":"s1","symbols":[],"updated_at":"<TS>","version":3},{"created_at":"<TS>","enabled":true,"params":{"n":2},"risk_limits":{},"service":"delta","strategy_id":"s1","symbols":[],"updated_at":"<TS>","version":2}]}"#);
+        .expect(200, JSON, r#"{"oldest_version":2,"revision":3,"service":"delta","strategy_id":"s1","success":true,"versions":[{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":true,"params":{"n":3},"risk_limits":{},"service":"delta","strategy_id":"s1","symbols":[],"updated_at":"<TS>","version":3},{"changed_by":{"id":"root","name":"root"},"created_at":"<TS>","enabled":true,"params":{"n":2},"risk_limits":{},"service":"delta","strategy_id":"s1","symbols":[],"updated_at":"<TS>","version":2}]}"#);
     w.get("/api/vault/configs/delta/s1?version=1")
         .expect(404, JSON, r#"{"code":"not_found","error":"Config 's1' of service 'delta' has no version 1 (versions before 2 were pruned)","success":false}"#);
     w.post("/api/vault/configs/delta", format!(r#"{{"strategy_id":"s1","params":{{"a":{}1{}}}}}"#, "[".repeat(32), "]".repeat(32)))

@@ -389,7 +389,7 @@ class Configs:
     ) -> ConfigWritten:
         """Writes a new version with the content of version ``to_version`` (history is kept; a
         deleted config comes back). ``comment`` defaults to ``rollback to version N``.
-        ``InvalidInput`` (field ``to_version``) for 0 or a delete's version, ``NotFound`` when
+        ``InvalidInput`` (field ``to_version``) for 0, ``NotFound`` when
         it is not kept."""
     def delete(
         self, service: str, strategy_id: str, *, expected_version: int | None = None
@@ -477,7 +477,7 @@ class ConfigWatch:
         """Pass as ``since`` to the next watch."""
     @property
     def changes(self) -> list[dict[str, Any]]:
-        """``{"strategy_id", "version", "deleted"?}`` each, in the order of their last change."""
+        """``{"strategy_id", "version", "deleted"}`` each, in the order of their last change."""
     def __len__(self) -> int: ...
 
 @final

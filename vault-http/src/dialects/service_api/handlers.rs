@@ -194,7 +194,7 @@ pub async fn config_history(
     Ok(Json(ConfigHistoryReply {
         next: h.next,
         oldest_version: (h.oldest_version > 1).then_some(h.oldest_version),
-        revision: h.versions.first().map_or(0, |c| c.revision),
+        revision: h.revision,
         service,
         strategy_id,
         success: true,
