@@ -14,7 +14,10 @@ use crate::crypto::{Barrier, SecretString};
 use crate::error::{Error, Result};
 use crate::names::{CredentialKey, ServiceName};
 use crate::page::{Page, PageRequest, Unreadable};
-use crate::records::{Head, commit_unless_changed, head_key, read_head, seal_json, version_key};
+use crate::records::{
+    Head, commit_unless_changed, head_key, open_cursor, read_head, seal_cursor, seal_json,
+    version_key,
+};
 use crate::store::Write;
 
 /// Most overdue credentials [`count_overdue`] counts (past it, the count says "at least").
@@ -320,7 +323,15 @@ impl Credentials {
     ) -> Result<Page<CredentialInfo>> {
         let limit = page.checked_limit()?;
         let prefix = due_service_prefix(service);
-        let after = page.checked_after()?.map(|a| {
+        let barrier = self.ctx.barrier();
+        // A cursor this listing sealed (a page that ended on a credential the caller may not
+        // see) stands for that credential's name.
+        let after = match page.checked_after()? {
+            Some(a) if crate::page::is_cursor(a) => Some(open_cursor(barrier, &prefix, a)?),
+            Some(a) => Some(a.to_string()),
+            None => None,
+        }
+        .map(|a| {
             let mut k = prefix.clone();
             k.extend_from_slice(a.as_bytes());
             k.push(0);
@@ -354,7 +365,17 @@ impl Credentials {
                 Err(e) => return Err(e),
             }
         }
-        out.next = if more { last } else { None };
+        // The page ends on a credential the caller may not see: its name would tell it one.
+        out.next = match last.filter(|_| more) {
+            Some(n)
+                if !self
+                    .ctx
+                    .allows(Capability::Read, &format!("credentials/{service}/{n}")) =>
+            {
+                Some(seal_cursor(barrier, &prefix, &n)?)
+            }
+            other => other,
+        };
         Ok(out)
     }
 }

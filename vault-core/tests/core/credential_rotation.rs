@@ -358,3 +358,69 @@ async fn cred_lifecycle_operations_need_their_capability() {
         .expect_err("settings");
     assert_eq!(e.code(), "forbidden");
 }
+
+/// A due page that ends on a credential the caller may not read gives a sealed cursor as its
+/// `next`, never that name; the cursor continues the listing.
+#[tokio::test]
+async fn cred_due_listing_never_names_a_hidden_credential() {
+    let (v, clock, _) = memory_vault().await;
+    for k in ["A1", "B1", "C1"] {
+        let mut put = cput("s", k, "x");
+        put.rotate_every = Some(every("1h"));
+        v.credentials().put(put).await.expect("put");
+    }
+    clock.advance(Duration::from_secs(3600));
+    let rule = |path: &str, caps: &[Capability]| Rule {
+        path: path.into(),
+        capabilities: caps.to_vec(),
+    };
+    let created = v
+        .tokens()
+        .create(TokenCreate {
+            name: "some".into(),
+            rules: vec![
+                rule("credentials/s/*", &[Capability::List]),
+                rule("credentials/s/A*", &[Capability::Read]),
+                rule("credentials/s/C*", &[Capability::Read]),
+            ],
+            ttl: None,
+        })
+        .await
+        .expect("token");
+    let some = v
+        .with_token(created.token.expose_secret())
+        .await
+        .expect("with_token");
+    let s = svc("s");
+    let first = some
+        .credentials()
+        .due(&s, PageRequest::new(Some(2), None))
+        .await
+        .expect("page 1");
+    assert_eq!(
+        first.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        ["A1"]
+    );
+    let cursor = first.next.clone().expect("more follow");
+    assert!(
+        cursor.starts_with('~') && !cursor.contains("B1"),
+        "{cursor}"
+    );
+    let rest = some
+        .credentials()
+        .due(&s, PageRequest::new(Some(2), Some(cursor)))
+        .await
+        .expect("page 2");
+    assert_eq!(
+        rest.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        ["C1"]
+    );
+    assert_eq!(rest.next, None);
+    // A forged cursor is refused naming `after`.
+    let e = some
+        .credentials()
+        .due(&s, PageRequest::new(Some(2), Some("~AAAA".into())))
+        .await
+        .expect_err("forged");
+    assert_eq!(e.field(), Some("after"));
+}
