@@ -103,6 +103,8 @@ export declare class Vault {
   readonly credentials: Credentials
   /** Versioned strategy configs with compare-and-set. */
   readonly configs: Configs
+  /** AI personas: capsules, identity files and transcripts. */
+  readonly constructs: Constructs
   /** Tokens with scoped policies: create, list, revoke, and the caller's own. */
   readonly tokens: Tokens
   /** The audit log: query and verify (needs `read` on `audit`). */
@@ -537,6 +539,170 @@ export interface Health {
 }
 
 /** A capability a rule grants; later families add their own (kept as plain strings). */
+/** Options of the constructs' versioned writes. */
+export interface ConstructWriteOptions {
+  /** Compare-and-set: applies only if the latest version is this one (0 = must not exist yet). */
+  expectedVersion?: number
+}
+
+/** Options of the constructs' reads of one version. */
+export interface ConstructGetOptions {
+  /** The version to read; the latest when absent. */
+  version?: number
+}
+
+/** One version of a construct's capsule. */
+export interface Capsule {
+  constructId: string
+  capsule: JsonObject
+  version: number
+  /** When version 1 was written (RFC 3339). */
+  createdAt: string
+  /** When this version was written (RFC 3339). */
+  updatedAt: string
+}
+
+/** The outcome of `constructs.putCapsule`. */
+export interface CapsuleWritten {
+  constructId: string
+  action: 'created' | 'updated'
+  version: number
+}
+
+/** An identity file as listed: everything but the content. */
+export interface ConstructFileInfo {
+  constructId: string
+  name: string
+  version: number
+  /** SHA-256 of the content, 64 lowercase hex digits. */
+  sha256: string
+  /** Size in bytes. */
+  size: number
+  createdAt: string
+  updatedAt: string
+}
+
+/** One version of an identity file with its content. */
+export interface ConstructFile extends ConstructFileInfo {
+  content: Buffer
+}
+
+/** The outcome of `constructs.putFile`. */
+export interface FileWritten {
+  constructId: string
+  name: string
+  action: 'created' | 'updated'
+  version: number
+  sha256: string
+  size: number
+}
+
+/** A transcript entry to append. */
+export interface NewEntry {
+  /** Who spoke: a name such as `user`, `assistant`, `system`. */
+  role: string
+  /** What was said (at most 64 KiB). */
+  content: string
+  /** When; the vault's clock when absent. */
+  timestamp?: Date | string
+}
+
+/** The outcome of `constructs.append`. */
+export interface EntryAppended {
+  constructId: string
+  /** The entry's sequence number: 1, 2, 3, ... in append order. */
+  seq: number
+  timestamp: string
+}
+
+/** One transcript entry. */
+export interface TranscriptEntry {
+  seq: number
+  role: string
+  content: string
+  timestamp: string
+}
+
+/** Options of `constructs.transcript`. */
+export interface TranscriptOptions {
+  /** Most entries to return: 1 to 1000, default 100. */
+  limit?: number
+  /** Continue after this sequence number (a page's `next`). */
+  after?: number
+  /** Newest first (the default) or oldest first. */
+  order?: 'newest' | 'oldest'
+}
+
+/** One page of a transcript. */
+export interface TranscriptPage {
+  /** The entries, in the order asked for. */
+  entries: TranscriptEntry[]
+  /** Present when more follow in that order: pass it as `after`. */
+  next?: number
+  /** How many entries the transcript has. */
+  total: number
+}
+
+/** A construct as listed: its id and counts, never content. */
+export interface ConstructSummary {
+  constructId: string
+  /** The capsule's latest version (0: none). */
+  capsuleVersion: number
+  fileCount: number
+  transcriptCount: number
+  createdAt: string
+}
+
+/** A construct as one document (`constructs.export`), the input of `constructs.import`. */
+export interface ConstructExport {
+  format: 'vault.construct.v1'
+  construct_id: string
+  exported_at: string
+  capsule: { document: JsonObject; version: number } | null
+  files: { name: string; version: number; sha256: string; size: number; content_base64: string }[]
+  transcript: { seq: number; role: string; content: string; timestamp: string }[]
+}
+
+/** The outcome of `constructs.import`. */
+export interface ImportReport {
+  constructId: string
+  capsuleVersion: number
+  files: number
+  transcriptEntries: number
+}
+
+/** `v.constructs`: the identity vault of AI personas. */
+export declare class Constructs {
+  private constructor()
+  /** Writes a new capsule version (a plain object, at most 512 KiB of JSON). */
+  putCapsule(constructId: string, capsule: JsonObjectInput, options?: ConstructWriteOptions): Promise<CapsuleWritten>
+  /** The capsule: the latest version or `options.version` (`not_found` when missing). */
+  getCapsule(constructId: string, options?: ConstructGetOptions): Promise<Capsule>
+  /** Writes a new version of an identity file (at most 10 MiB: `invalid` field `file` above). */
+  putFile(
+    constructId: string,
+    name: string,
+    content: Uint8Array,
+    options?: ConstructWriteOptions,
+  ): Promise<FileWritten>
+  /** An identity file with its content: the latest version or `options.version`. */
+  getFile(constructId: string, name: string, options?: ConstructGetOptions): Promise<ConstructFile>
+  /** Deletes an identity file, every version (`not_found` when missing). */
+  deleteFile(constructId: string, name: string): Promise<void>
+  /** One page of the construct's files (no content), by name. */
+  listFiles(constructId: string, options?: ListOptions): Promise<Page<ConstructFileInfo>>
+  /** Appends a transcript entry; resolves to its sequence number. */
+  append(constructId: string, entry: NewEntry): Promise<EntryAppended>
+  /** One page of the transcript (`not_found` when the construct has none). */
+  transcript(constructId: string, options?: TranscriptOptions): Promise<TranscriptPage>
+  /** One page of constructs (ids and counts), by id. */
+  list(options?: ListOptions): Promise<Page<ConstructSummary>>
+  /** The whole construct as one document (at most 32 MiB). */
+  export(constructId: string): Promise<ConstructExport>
+  /** Imports an `export` document under its id, all or nothing (`conflict` when it exists). */
+  import(document: ConstructExport): Promise<ImportReport>
+}
+
 export type Capability = 'read' | 'write' | 'delete' | 'list' | 'admin'
 
 /**

@@ -4,7 +4,8 @@
  *
  * This hand-written wrapper sits over the generated napi loader (`native.js`, built by
  * `npm run build`). It adds:
- * - the `credentials` / `configs` / `tokens` / `audit` namespaces and camelCase option objects;
+ * - the `credentials` / `configs` / `constructs` / `tokens` / `audit` namespaces and camelCase
+ *   option objects;
  * - `credentials.getSync` / `configs.getSync`: embedded-only reads on the calling thread (an
  *   awaited call's thread hand-offs cost far more than the read); they throw instead of reject;
  * - the JS-shape checks, and only those: types, integers, required and unknown options (an
@@ -761,6 +762,149 @@ class Configs {
 }
 
 /**
+ * `v.constructs`: the identity vault of AI personas. Per construct (an id, a name like the
+ * others): a capsule (a versioned plain object, compare-and-set), identity files (`Buffer`s up
+ * to 10 MiB, versioned, each version with its SHA-256 and size) and an append-only transcript
+ * read in pages. Every value rule is vault-core's; this class checks JS shapes only.
+ */
+class Constructs {
+  #native
+
+  constructor(nativeVault) {
+    this.#native = nativeVault
+  }
+
+  /** Writes a new capsule version; `{ expectedVersion }` is compare-and-set (0: must not exist). */
+  putCapsule(constructId, capsule, opts) {
+    return call(async () => {
+      const o = options(opts, ['expectedVersion'], 'options')
+      const doc = optObject(capsule, 'capsule')
+      if (doc === undefined) throw invalid('capsule', 'is required')
+      return this.#native.putCapsule(
+        str(constructId, 'constructId'),
+        doc,
+        optUint(o.expectedVersion, 'expectedVersion'),
+      )
+    })
+  }
+
+  /** The capsule: `{ constructId, capsule, version, createdAt, updatedAt }`; latest or `{ version }`. */
+  getCapsule(constructId, opts) {
+    return call(async () => {
+      const o = options(opts, ['version'], 'options')
+      return this.#native.getCapsule(str(constructId, 'constructId'), optUint(o.version, 'version'))
+    })
+  }
+
+  /** Writes a new version of identity file `name` (a `Buffer` or `Uint8Array`, at most 10 MiB). */
+  putFile(constructId, name, content, opts) {
+    return call(async () => {
+      const o = options(opts, ['expectedVersion'], 'options')
+      if (!(content instanceof Uint8Array)) throw invalid('content', 'must be a Buffer or Uint8Array')
+      const buf = Buffer.isBuffer(content)
+        ? content
+        : Buffer.from(content.buffer, content.byteOffset, content.byteLength)
+      return this.#native.putConstructFile(
+        str(constructId, 'constructId'),
+        str(name, 'name'),
+        buf,
+        optUint(o.expectedVersion, 'expectedVersion'),
+      )
+    })
+  }
+
+  /** Identity file `name` with its `content` (a `Buffer`); latest or `{ version }`. */
+  getFile(constructId, name, opts) {
+    return call(async () => {
+      const o = options(opts, ['version'], 'options')
+      return this.#native.getConstructFile(
+        str(constructId, 'constructId'),
+        str(name, 'name'),
+        optUint(o.version, 'version'),
+      )
+    })
+  }
+
+  /** Deletes identity file `name`, every version. */
+  deleteFile(constructId, name) {
+    return call(async () => {
+      await this.#native.deleteConstructFile(str(constructId, 'constructId'), str(name, 'name'))
+    })
+  }
+
+  /** One page of the construct's files (no content), as `credentials.list`. */
+  listFiles(constructId, opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'after'], 'options')
+      const r = await this.#native.listConstructFiles(
+        str(constructId, 'constructId'),
+        optUint(o.limit, 'limit'),
+        optStr(o.after, 'after'),
+      )
+      return page(r)
+    })
+  }
+
+  /**
+   * Appends `{ role, content, timestamp? }` to the transcript (`timestamp` a `Date` or an RFC
+   * 3339 string; the vault's clock when absent): `{ constructId, seq, timestamp }`.
+   */
+  append(constructId, entry) {
+    return call(async () => {
+      const e = options(entry, ['role', 'content', 'timestamp'], 'entry')
+      if (e.role === undefined || e.role === null) throw invalid('role', 'is required')
+      if (e.content === undefined || e.content === null) throw invalid('content', 'is required')
+      return this.#native.appendEntry(
+        str(constructId, 'constructId'),
+        str(e.role, 'role'),
+        str(e.content, 'content'),
+        optTime(e.timestamp, 'timestamp'),
+      )
+    })
+  }
+
+  /**
+   * One page of the transcript: `{ entries, next?, total }`, at most `limit` (default 100, 1 to
+   * 1000) entries after sequence number `after` in `order` (`'newest'`, the default, or
+   * `'oldest'` first).
+   */
+  transcript(constructId, opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'after', 'order'], 'options')
+      const r = await this.#native.transcript(
+        str(constructId, 'constructId'),
+        optUint(o.limit, 'limit'),
+        optUint(o.after, 'after'),
+        optStr(o.order, 'order'),
+      )
+      if (r.next === null) delete r.next
+      return r
+    })
+  }
+
+  /** One page of constructs (ids and counts, never content), as `credentials.list`. */
+  list(opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'after'], 'options')
+      return page(await this.#native.listConstructs(optUint(o.limit, 'limit'), optStr(o.after, 'after')))
+    })
+  }
+
+  /** The whole construct as one JSON document (format `vault.construct.v1`), for `import`. */
+  export(constructId) {
+    return call(async () => this.#native.exportConstruct(str(constructId, 'constructId')))
+  }
+
+  /** Imports an `export` document under its id, all or nothing; `conflict` when it exists. */
+  import(document) {
+    return call(async () => {
+      if (!isPlainObject(document)) throw invalid('document', 'must be a plain object')
+      return this.#native.importConstruct(document)
+    })
+  }
+}
+
+/**
  * `v.tokens`: tokens with scoped policies. Creating, listing and revoking need `admin` on
  * `tokens/...`; any caller may look at itself.
  */
@@ -875,6 +1019,7 @@ class Vault {
     this.#native = nativeVault
     this.credentials = new Credentials(nativeVault)
     this.configs = new Configs(nativeVault)
+    this.constructs = new Constructs(nativeVault)
     this.tokens = new Tokens(nativeVault)
     this.audit = new Audit(nativeVault)
     Object.freeze(this)

@@ -25,6 +25,7 @@
 mod audit;
 mod cache;
 mod configs;
+mod constructs;
 mod credentials;
 mod tokens;
 mod transport;
@@ -37,10 +38,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::Method;
 use vault_core::crypto::SecretString;
-use vault_core::{ConfigsApi, CredentialsApi, Health, Result, TokensApi, VaultApi};
+use vault_core::{ConfigsApi, ConstructsApi, CredentialsApi, Health, Result, TokensApi, VaultApi};
 
 pub use audit::RemoteAudit;
 pub use configs::RemoteConfigs;
+pub use constructs::RemoteConstructs;
 pub use credentials::RemoteCredentials;
 pub use tokens::RemoteTokens;
 
@@ -96,6 +98,7 @@ struct Inner {
     transport: Arc<transport::Transport>,
     credentials: RemoteCredentials,
     configs: RemoteConfigs,
+    constructs: RemoteConstructs,
     tokens: RemoteTokens,
     audit: RemoteAudit,
 }
@@ -135,6 +138,9 @@ impl RemoteVault {
                     transport: transport.clone(),
                     cache,
                 },
+                constructs: RemoteConstructs {
+                    transport: transport.clone(),
+                },
                 tokens: RemoteTokens {
                     transport: transport.clone(),
                 },
@@ -160,6 +166,10 @@ impl VaultApi for RemoteVault {
 
     fn configs(&self) -> &dyn ConfigsApi {
         &self.inner.configs
+    }
+
+    fn constructs(&self) -> &dyn ConstructsApi {
+        &self.inner.constructs
     }
 
     fn tokens(&self) -> &dyn TokensApi {
@@ -232,6 +242,34 @@ mod tests {
         };
         let e = v.tokens().create(bad_rule).await.expect_err("rule path");
         assert_eq!(e.field(), Some("rules[0].path"));
+        let nova: vault_core::ConstructId = "nova".parse().expect("name");
+        let e = v
+            .constructs()
+            .put_file(
+                &nova,
+                &"big.bin".parse().expect("name"),
+                vec![0; vault_core::constructs::MAX_FILE_BYTES + 1],
+                None,
+            )
+            .await
+            .expect_err("too large");
+        assert_eq!(e.field(), Some("file"));
+        let e = v
+            .constructs()
+            .append(&nova, vault_core::NewEntry::new("bad role", "x"))
+            .await
+            .expect_err("role");
+        assert_eq!(e.field(), Some("role"));
+        let q = vault_core::TranscriptQuery {
+            limit: Some(0),
+            ..Default::default()
+        };
+        let e = v
+            .constructs()
+            .transcript(&nova, q)
+            .await
+            .expect_err("limit");
+        assert_eq!(e.field(), Some("limit"));
         let e = v.tokens().revoke("not-an-id").await.expect_err("id");
         assert_eq!(e.field(), Some("id"));
         let e = v

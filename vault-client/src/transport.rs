@@ -291,6 +291,33 @@ impl Transport {
         auth: bool,
         wait: std::time::Duration,
     ) -> Result<(StatusCode, Zeroizing<Vec<u8>>)> {
+        let body = body.map(|b| (b, "application/json"));
+        let (status, _, bytes) = self.send_waiting(method, url, body, auth, wait).await?;
+        Ok((status, bytes))
+    }
+
+    /// Sends a request whose body (if any) has the given content type, and returns the
+    /// status, the headers and the raw body (zeroized on drop).
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<(Vec<u8>, &str)>,
+        auth: bool,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Zeroizing<Vec<u8>>)> {
+        self.send_waiting(method, url, body, auth, std::time::Duration::ZERO)
+            .await
+    }
+
+    /// [`Transport::send`] of a request the server may hold for up to `wait`.
+    async fn send_waiting(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<(Vec<u8>, &str)>,
+        auth: bool,
+        wait: std::time::Duration,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Zeroizing<Vec<u8>>)> {
         let mut req = self
             .http
             .request(method, url)
@@ -299,9 +326,9 @@ impl Transport {
         if auth && let Some(t) = &self.token {
             req = req.bearer_auth(t.expose_secret());
         }
-        if let Some(b) = body {
+        if let Some((b, content_type)) = body {
             req = req
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(b);
         }
         let resp = req.send().await.map_err(|e| {
@@ -312,8 +339,9 @@ impl Transport {
             }
         })?;
         let status = resp.status();
+        let headers = resp.headers().clone();
         let bytes = resp.bytes().await.map_err(|e| self.unavailable(&e))?;
-        Ok((status, Zeroizing::new(bytes.to_vec())))
+        Ok((status, headers, Zeroizing::new(bytes.to_vec())))
     }
 
     /// Sends a request with the token and decodes a success body as `T`, or rebuilds the

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::audit::AuditApi;
 use crate::clock::Timestamp;
 use crate::configs::ConfigsApi;
+use crate::constructs::ConstructsApi;
 use crate::credentials::CredentialsApi;
 use crate::error::Result;
 use crate::tokens::TokensApi;
@@ -116,6 +117,9 @@ pub trait VaultApi: Send + Sync {
 
     /// Strategy configs: versioned, compare-and-set, history.
     fn configs(&self) -> &dyn ConfigsApi;
+
+    /// Constructs: capsules, identity files and transcripts of AI personas.
+    fn constructs(&self) -> &dyn ConstructsApi;
 
     /// Tokens with scoped policies: create, list, revoke, and the caller's own.
     fn tokens(&self) -> &dyn TokensApi;

@@ -2,7 +2,8 @@
 //!
 //! The embeddable vault: one storage contract ([`store::Store`]), envelope encryption of every
 //! record ([`crypto`]), and the families built on them — encrypted, versioned
-//! [`credentials`] and versioned strategy [`configs`] with compare-and-set and history. Every
+//! [`credentials`], versioned strategy [`configs`] with compare-and-set and history, and the
+//! [`constructs`] of a chat app's AI personas (capsules, identity files, transcripts). Every
 //! operation passes one choke point ([`context`]) that sees who is calling. Adapters
 //! (`vault-http`, `vault-client`, `vault-py`, `vault-node`) are thin layers over [`VaultApi`].
 //!
@@ -30,6 +31,7 @@ pub mod api;
 pub mod audit;
 pub mod clock;
 pub mod configs;
+pub mod constructs;
 pub mod context;
 pub mod credentials;
 pub mod crypto;
@@ -49,6 +51,11 @@ pub use configs::{
     ChangeOp, ChangedBy, ConfigChange, ConfigDiff, ConfigHistory, ConfigPut, ConfigRollback,
     ConfigSettings, ConfigWatch, ConfigWritten, ConfigsApi, StrategyConfig, WatchedChange,
 };
+pub use constructs::{
+    Capsule, CapsuleWritten, ConstructExport, ConstructFile, ConstructSummary, ConstructsApi,
+    EntryAppended, ExportedCapsule, ExportedFile, FileDeleted, FileInfo, FileWritten, ImportReport,
+    NewEntry, Order, TranscriptEntry, TranscriptPage, TranscriptQuery,
+};
 pub use context::{Caller, Capability, Operation, Origin};
 pub use credentials::{
     Charset, Credential, CredentialDeleted, CredentialInfo, CredentialPut, CredentialSettings,
@@ -56,7 +63,7 @@ pub use credentials::{
     VersionInfo, VersionOp, VersionState,
 };
 pub use error::{Error, ErrorCode, Result};
-pub use names::{CredentialKey, ServiceName, StrategyId};
+pub use names::{ConstructId, CredentialKey, FileName, ServiceName, StrategyId};
 pub use page::{Page, PageRequest, Unreadable};
 pub use tokens::{Policy, Rule, TokenCreate, TokenCreated, TokenInfo, TokenRevoked, TokensApi};
 pub use vault::{Vault, VaultBuilder};
@@ -66,6 +73,7 @@ pub mod prelude {
     pub use crate::api::VaultApi;
     pub use crate::audit::AuditApi;
     pub use crate::configs::ConfigsApi;
+    pub use crate::constructs::ConstructsApi;
     pub use crate::credentials::CredentialsApi;
     pub use crate::tokens::TokensApi;
 }

@@ -1,5 +1,6 @@
 //! The names that become parts of store keys and resource paths, as typed newtypes
-//! ([`ServiceName`], [`CredentialKey`], [`StrategyId`]) validated once, where input enters (a
+//! ([`ServiceName`], [`CredentialKey`], [`StrategyId`], [`ConstructId`], [`FileName`]) validated
+//! once, where input enters (a
 //! server handler, a binding, a Rust caller): a closed character set, so no name can contain
 //! the key separator `/` or play path tricks such as `..`. Code below the entry point takes the
 //! typed name and never checks again.
@@ -150,6 +151,19 @@ name_type!(
     ["watch"]
 );
 
+name_type!(
+    /// A construct's id (an AI persona of a chat app).
+    ConstructId,
+    "construct_id"
+);
+name_type!(
+    /// The name of one of a construct's identity files, e.g. `persona.md`: the same closed
+    /// character set as every name, so no `/`, no leading `.` (hence no `..`), no control
+    /// characters.
+    FileName,
+    "file_name"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +203,24 @@ mod tests {
             let typed = CredentialKey::new(n).expect_err(n);
             assert_eq!(typed.field(), Some("key"));
         }
+    }
+
+    #[test]
+    fn fail_construct_ids_and_file_names_with_path_tricks() {
+        for n in ["..", "../x", "a/b", ".env", "a\0b", "a\u{7f}b", "", "x y"] {
+            assert_eq!(
+                ConstructId::new(n).expect_err(n).field(),
+                Some("construct_id"),
+                "{n:?}"
+            );
+            assert_eq!(
+                FileName::new(n).expect_err(n).field(),
+                Some("file_name"),
+                "{n:?}"
+            );
+        }
+        assert!(FileName::new("persona.v2.md").is_ok());
+        assert!(ConstructId::new("nova-7").is_ok());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::api::{Health, HealthStatus, VaultApi};
 use crate::audit::{Audit, AuditApi};
 use crate::clock::{Clock, SystemClock};
 use crate::configs::{Configs, ConfigsApi};
+use crate::constructs::{Constructs, ConstructsApi};
 use crate::context::{Caller, Core, Ctx, Origin};
 use crate::credentials::{Credentials, CredentialsApi};
 use crate::crypto::{Barrier, KdfParams, RootKeySource};
@@ -23,6 +24,7 @@ pub struct Vault {
     ctx: Ctx,
     credentials: Credentials,
     configs: Configs,
+    constructs: Constructs,
     tokens: Tokens,
     audit: Audit,
 }
@@ -107,6 +109,7 @@ impl Vault {
         Vault {
             credentials: Credentials::new(ctx.clone()),
             configs: Configs::new(ctx.clone()),
+            constructs: Constructs::new(ctx.clone()),
             tokens: Tokens::new(ctx.clone()),
             audit: Audit::new(ctx.clone()),
             ctx,
@@ -181,6 +184,11 @@ impl Vault {
     /// Strategy configs: versioned, compare-and-set.
     pub fn configs(&self) -> &Configs {
         &self.configs
+    }
+
+    /// Constructs: capsules, identity files and transcripts of AI personas.
+    pub fn constructs(&self) -> &Constructs {
+        &self.constructs
     }
 
     /// Tokens with scoped policies (and [`Tokens::authenticate`] for servers).
@@ -326,6 +334,10 @@ impl VaultApi for Vault {
 
     fn configs(&self) -> &dyn ConfigsApi {
         &self.configs
+    }
+
+    fn constructs(&self) -> &dyn ConstructsApi {
+        &self.constructs
     }
 
     fn tokens(&self) -> &dyn TokensApi {

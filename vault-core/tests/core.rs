@@ -6,6 +6,8 @@ mod core {
     pub mod config_lifecycle;
     pub mod configs;
     pub mod conformance;
+    pub mod construct_transcripts;
+    pub mod constructs;
     pub mod credential_rotation;
     pub mod credential_versions;
     pub mod credentials;

@@ -36,3 +36,6 @@ mod audit;
 
 #[path = "e2e/config_lifecycle.rs"]
 mod config_lifecycle;
+
+#[path = "e2e/constructs.rs"]
+mod constructs;

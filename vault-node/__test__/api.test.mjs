@@ -26,9 +26,9 @@ describe('package surface', () => {
     for (const n of names) assert.equal(esm[n], vault[n], n)
   })
 
-  it('a vault has the credentials, configs, tokens and audit namespaces and nothing unexpected', () => {
+  it('a vault has the credentials, configs, constructs, tokens and audit namespaces and nothing unexpected', () => {
     assert.ok(v instanceof vault.Vault)
-    assert.deepEqual(Object.keys(v).sort(), ['audit', 'configs', 'credentials', 'tokens'])
+    assert.deepEqual(Object.keys(v).sort(), ['audit', 'configs', 'constructs', 'credentials', 'tokens'])
     const methods = (o) =>
       Object.getOwnPropertyNames(Object.getPrototypeOf(o))
         .filter((n) => n !== 'constructor')
@@ -48,6 +48,19 @@ describe('package surface', () => {
       'versions',
     ])
     assert.deepEqual(methods(v.configs), ['delete', 'diff', 'get', 'getSync', 'history', 'list', 'put', 'rollback', 'setSettings', 'settings', 'watch', 'watcher'])
+    assert.deepEqual(methods(v.constructs), [
+      'append',
+      'deleteFile',
+      'export',
+      'getCapsule',
+      'getFile',
+      'import',
+      'list',
+      'listFiles',
+      'putCapsule',
+      'putFile',
+      'transcript',
+    ])
     assert.deepEqual(methods(v.tokens), ['create', 'list', 'revoke', 'self'])
     assert.deepEqual(methods(v.audit), ['query', 'verify'])
     assert.deepEqual(methods(v), ['close', 'closed', 'devKeyFile', 'health', 'mode'])

@@ -11,9 +11,9 @@
 //! before it returns so that the directory can be reopened at once.
 //!
 //! The npm package's hand-written wrapper (`index.js`, `index.d.ts`) turns this native surface
-//! into `open` / `connect` with `credentials`, `configs`, `tokens` and `audit` namespaces, redacts
-//! credential values and created tokens from `util.inspect` and `JSON.stringify`, and turns the
-//! `[vault:<code>]` prefix of a native error message into `error.code` (see [`error`]).
+//! into `open` / `connect` with `credentials`, `configs`, `constructs`, `tokens` and `audit`
+//! namespaces, redacts credential values and created tokens from `util.inspect` and
+//! `JSON.stringify`, and turns the `[vault:<code>]` prefix of a native error message into `error.code` (see [`error`]).
 //!
 //! Validation happens once per rule. `index.js` checks JS shapes (types, integers, required and
 //! unknown options) and is the only caller of this module, so the methods here convert without
@@ -22,10 +22,11 @@
 //! vault-core's.
 //!
 //! Modules mirror vault-core's: [`vault`] (open, health, close), [`credentials`], [`configs`],
-//! [`tokens`], [`audit`], [`error`], plus [`remote`] (connect) and [`sync`] (synchronous embedded reads).
+//! [`constructs`], [`tokens`], [`audit`], [`error`], plus [`remote`] (connect) and [`sync`] (synchronous embedded reads).
 
 pub mod audit;
 pub mod configs;
+pub mod constructs;
 pub mod credentials;
 pub mod error;
 pub mod remote;

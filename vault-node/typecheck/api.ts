@@ -5,6 +5,16 @@ import {
   type Audit,
   type AuditEntry,
   type AuditVerifyReport,
+  type Capsule,
+  type CapsuleWritten,
+  type ConstructExport,
+  type ConstructFile,
+  type ConstructFileInfo,
+  type ConstructSummary,
+  type EntryAppended,
+  type FileWritten,
+  type ImportReport,
+  type TranscriptPage,
   connect,
   Credential,
   ERROR_CODES,
@@ -79,6 +89,23 @@ export async function everyCall(): Promise<void> {
   })
   await v.configs.put('fxshinobi', 'bare')
   const cfg: StrategyConfig = await v.configs.get('fxshinobi', 'default', { version: 2 })
+  const capW: CapsuleWritten = await v.constructs.putCapsule('nova', { name: 'Nova' }, { expectedVersion: 0 })
+  const cap: Capsule = await v.constructs.getCapsule('nova', { version: capW.version })
+  const capName = cap.capsule.name
+  const fw: FileWritten = await v.constructs.putFile('nova', 'persona.md', Buffer.from('# Nova'))
+  await v.constructs.putFile('nova', 'raw.bin', new Uint8Array([1, 2]), { expectedVersion: fw.version })
+  const cf: ConstructFile = await v.constructs.getFile('nova', 'persona.md', { version: 1 })
+  const bytes: Buffer = cf.content
+  const files: ConstructFileInfo[] = await v.constructs.listFiles('nova', { limit: 10 })
+  await v.constructs.deleteFile('nova', 'raw.bin')
+  const ea: EntryAppended = await v.constructs.append('nova', { role: 'user', content: 'hi' })
+  await v.constructs.append('nova', { role: 'user', content: 'hi', timestamp: new Date() })
+  const tp: TranscriptPage = await v.constructs.transcript('nova', { limit: 50, after: ea.seq, order: 'oldest' })
+  const nextSeq: number | undefined = tp.next
+  const summaries: ConstructSummary[] = await v.constructs.list({ limit: 5 })
+  const doc: ConstructExport = await v.constructs.export('nova')
+  const imported: ImportReport = await v.constructs.import(doc)
+  void [capName, bytes, files, nextSeq, summaries, imported]
   const cfgNow: StrategyConfig = v.configs.getSync('fxshinobi', 'default', { version: 2 })
   const cfgLatest: StrategyConfig = v.configs.getSync('fxshinobi', 'default')
   const stale: boolean = cfg.stale
@@ -242,6 +269,12 @@ export async function misuses(v: Vault): Promise<void> {
   await v.audit.query({ since: 1_700_000_000_000 })
   // @ts-expect-error entries are camelCase
   ;(await v.audit.query())[0].actor_id
+  // @ts-expect-error the transcript order is 'newest' or 'oldest'
+  await v.constructs.transcript('nova', { order: 'sideways' })
+  // @ts-expect-error file content is bytes, not a string
+  await v.constructs.putFile('nova', 'f', 'text')
+  // @ts-expect-error an entry needs its content
+  await v.constructs.append('nova', { role: 'user' })
   // @ts-expect-error close does not return a Promise
   await v.close().then(() => {})
 }

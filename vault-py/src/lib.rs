@@ -3,7 +3,7 @@
 //! The Python package `vault` (native module `vault._native`): the vault embedded in the
 //! process (`vault.open`) or a running `vault-http` server (`vault.connect`), behind one API.
 //! Both hold a closable [`vault_core::VaultHandle`] over an `Arc<dyn VaultApi>`; every call runs
-//! on a tokio runtime owned by the module with the GIL released. The modules mirror vault-core's: [`credentials`], [`configs`], [`tokens`],
+//! on a tokio runtime owned by the module with the GIL released. The modules mirror vault-core's: [`credentials`], [`configs`], [`constructs`], [`tokens`],
 //! [`audit`], [`error`], [`vault`].
 //!
 //! ```python
@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 
 pub mod audit;
 pub mod configs;
+pub mod constructs;
 mod convert;
 pub mod credentials;
 pub mod error;
@@ -48,6 +49,17 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<configs::ConfigWatcher>()?;
     m.add_class::<configs::ConfigHistory>()?;
     m.add_class::<configs::ConfigSettings>()?;
+    m.add_class::<constructs::Constructs>()?;
+    m.add_class::<constructs::Capsule>()?;
+    m.add_class::<constructs::CapsuleWritten>()?;
+    m.add_class::<constructs::ConstructFile>()?;
+    m.add_class::<constructs::FileInfo>()?;
+    m.add_class::<constructs::FileWritten>()?;
+    m.add_class::<constructs::EntryAppended>()?;
+    m.add_class::<constructs::TranscriptEntry>()?;
+    m.add_class::<constructs::TranscriptPage>()?;
+    m.add_class::<constructs::ConstructSummary>()?;
+    m.add_class::<constructs::ImportReport>()?;
     m.add_class::<tokens::Tokens>()?;
     m.add_class::<tokens::TokenCreated>()?;
     m.add_class::<tokens::TokenInfo>()?;

@@ -15,12 +15,14 @@ use vault_core::{Error, Health as CoreHealth, VaultApi, VaultHandle};
 
 use crate::audit::Audit;
 use crate::configs::Configs;
+use crate::constructs::Constructs;
 use crate::credentials::Credentials;
 use crate::error::check;
 use crate::runtime::{block_on, runtime};
 use crate::tokens::Tokens;
 
-/// The handle shared by a `Vault` and its `credentials`, `configs`, `tokens` and `audit` objects.
+/// The handle shared by a `Vault` and its `credentials`, `configs`, `constructs`, `tokens` and
+/// `audit` objects.
 pub(crate) type Shared = VaultHandle;
 
 /// The open vault behind `handle`; `InvalidInput` (code `invalid`) once it is closed.
@@ -38,6 +40,7 @@ pub struct Vault {
     shared: Arc<Shared>,
     credentials: Py<Credentials>,
     configs: Py<Configs>,
+    constructs: Py<Constructs>,
     tokens: Py<Tokens>,
     audit: Py<Audit>,
     mode: &'static str,
@@ -56,6 +59,7 @@ impl Vault {
         Ok(Vault {
             credentials: Py::new(py, Credentials::new(shared.clone()))?,
             configs: Py::new(py, Configs::new(shared.clone()))?,
+            constructs: Py::new(py, Constructs::new(shared.clone()))?,
             tokens: Py::new(py, Tokens::new(shared.clone()))?,
             audit: Py::new(py, Audit::new(shared.clone()))?,
             shared,
@@ -78,6 +82,12 @@ impl Vault {
     #[getter]
     fn configs(&self, py: Python<'_>) -> Py<Configs> {
         self.configs.clone_ref(py)
+    }
+
+    /// Constructs: AI personas' capsules, identity files and transcripts.
+    #[getter]
+    fn constructs(&self, py: Python<'_>) -> Py<Constructs> {
+        self.constructs.clone_ref(py)
     }
 
     /// Tokens with scoped policies: create, list, revoke, and the caller's own.

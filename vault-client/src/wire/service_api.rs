@@ -6,6 +6,7 @@
 //! so the bytes stay exactly as clients have seen them.
 
 mod audit;
+mod constructs;
 mod lifecycle;
 mod tokens;
 
@@ -23,6 +24,15 @@ use vault_core::{
 pub use audit::{
     AUDIT, AUDIT_EXPORT, AUDIT_VERIFY, AuditListReply, AuditQueryParams, AuditUnreadableWire,
     AuditVerifyReply, ExportFormat, ExportParams,
+};
+pub use constructs::{
+    CONSTRUCT, CONSTRUCT_EXPORT, CONSTRUCT_FILE, CONSTRUCT_FILES, CONSTRUCT_IMPORT,
+    CONSTRUCT_TRANSCRIPT, CONSTRUCTS, CapsulePutBody, CapsuleReply, CapsuleWrittenReply,
+    ConstructListReply, ConstructPageQuery, ConstructSummaryWire, ConstructUnreadableWire,
+    ConstructVersionQuery, EntryAppendedReply, ExportReply, FILE_CREATED_HEADER,
+    FILE_SHA256_HEADER, FILE_UPDATED_HEADER, FILE_VERSION_HEADER, FileDeletedReply, FileInfoWire,
+    FileListReply, FilePutQuery, FileWrittenReply, ImportReply, TranscriptQueryParams,
+    TranscriptReply, file_headers, file_info_from_headers,
 };
 pub use lifecycle::{
     CREDENTIAL_ROTATE, CREDENTIAL_SETTINGS, CREDENTIAL_VERSION_OP, CREDENTIAL_VERSIONS,

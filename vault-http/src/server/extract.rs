@@ -22,12 +22,13 @@ pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_
 #[derive(Debug, Clone, Copy)]
 pub struct BodyTimeout(pub std::time::Duration);
 
-/// A JSON request body, buffered up to [`MAX_BODY_BYTES`] and parsed with field paths; the
-/// buffer is wiped after parsing (it may hold a secret value).
+/// A JSON request body, buffered up to `LIMIT` bytes ([`MAX_BODY_BYTES`] unless a route needs
+/// more) and parsed with field paths; the buffer is wiped after parsing (it may hold a secret
+/// value).
 #[derive(Debug)]
-pub struct JsonBody<T, D>(pub T, pub PhantomData<D>);
+pub struct JsonBody<T, D, const LIMIT: usize = MAX_BODY_BYTES>(pub T, pub PhantomData<D>);
 
-impl<S, T, D> FromRequest<S> for JsonBody<T, D>
+impl<S, T, D, const LIMIT: usize> FromRequest<S> for JsonBody<T, D, LIMIT>
 where
     S: Send + Sync,
     T: DeserializeOwned,
@@ -36,19 +37,37 @@ where
     type Rejection = D::Error;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = zeroize::Zeroizing::new(read_body(req).await?);
+        let bytes = zeroize::Zeroizing::new(read_body(req, LIMIT).await?);
         Ok(JsonBody(parse_json(&bytes)?, PhantomData))
     }
 }
 
-/// Reads a request body of at most [`MAX_BODY_BYTES`] within the connection's
-/// [`BodyTimeout`] (a body that does not arrive in time is `invalid`, field `body`).
-async fn read_body(req: Request) -> Result<Vec<u8>, Error> {
+/// A raw request body (any content type, e.g. `application/octet-stream`) of at most `LIMIT`
+/// bytes, for the one route that takes one (an identity file); wiped when dropped.
+#[derive(Debug)]
+pub struct RawBody<D, const LIMIT: usize>(pub zeroize::Zeroizing<Vec<u8>>, pub PhantomData<D>);
+
+impl<S, D, const LIMIT: usize> FromRequest<S> for RawBody<D, LIMIT>
+where
+    S: Send + Sync,
+    D: Dialect,
+{
+    type Rejection = D::Error;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = zeroize::Zeroizing::new(read_body(req, LIMIT).await?);
+        Ok(RawBody(bytes, PhantomData))
+    }
+}
+
+/// Reads a request body of at most `limit` bytes within the connection's [`BodyTimeout`] (a
+/// body that does not arrive in time is `invalid`, field `body`).
+async fn read_body(req: Request, limit_bytes: usize) -> Result<Vec<u8>, Error> {
     let limit = req
         .extensions()
         .get::<BodyTimeout>()
         .map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
-    match tokio::time::timeout(limit, read_body_untimed(req)).await {
+    match tokio::time::timeout(limit, read_body_untimed(req, limit_bytes)).await {
         Ok(read) => read,
         Err(_) => Err(Error::invalid(
             "body",
@@ -60,22 +79,20 @@ async fn read_body(req: Request) -> Result<Vec<u8>, Error> {
     }
 }
 
-/// Reads a request body of at most [`MAX_BODY_BYTES`]. An oversized body is still read (and
-/// discarded) up to [`DRAIN_LIMIT_BYTES`] so the client, still sending, receives the 413
-/// instead of a connection reset; a declared length over that is refused at once.
-async fn read_body_untimed(req: Request) -> Result<Vec<u8>, Error> {
+/// Reads a request body of at most `max` bytes. An oversized body is still read (and
+/// discarded) up to 7 MiB past the limit (to [`DRAIN_LIMIT_BYTES`] for the default limit) so
+/// the client, still sending, receives the 413 instead of a connection reset; a declared
+/// length over that is refused at once.
+async fn read_body_untimed(req: Request, max: usize) -> Result<Vec<u8>, Error> {
     use http_body_util::BodyExt as _;
-    let too_large = || {
-        Error::PayloadTooLarge(format!(
-            "request body is larger than {MAX_BODY_BYTES} bytes"
-        ))
-    };
+    let too_large = || Error::PayloadTooLarge(format!("request body is larger than {max} bytes"));
+    let drain = max.saturating_add(DRAIN_LIMIT_BYTES - MAX_BODY_BYTES);
     let declared = req
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > DRAIN_LIMIT_BYTES as u64) {
+    if declared.is_some_and(|n| n > drain as u64) {
         return Err(too_large());
     }
     let mut body = req.into_body();
@@ -87,17 +104,17 @@ async fn read_body_untimed(req: Request) -> Result<Vec<u8>, Error> {
             continue;
         };
         seen = seen.saturating_add(data.len());
-        if seen > DRAIN_LIMIT_BYTES {
+        if seen > drain {
             return Err(too_large());
         }
-        if seen <= MAX_BODY_BYTES {
+        if seen <= max {
             buf.extend_from_slice(&data);
         } else {
             zeroize::Zeroize::zeroize(&mut buf);
             buf = Vec::new();
         }
     }
-    if seen > MAX_BODY_BYTES {
+    if seen > max {
         return Err(too_large());
     }
     Ok(buf)

@@ -205,6 +205,7 @@ pub struct Reply {
     pub content_type: String,
     pub body: Value,
     pub text: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A JSON HTTP client for one server: HTTP/1.1 written by hand on a fresh loopback connection
@@ -328,10 +329,15 @@ impl Http {
             (false, None) => rest.to_vec(),
         };
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        // Every answer is JSON but an export's (JSON Lines or CSV), kept as text only.
-        let export = ["application/x-ndjson", "text/csv"]
-            .iter()
-            .any(|t| content_type.starts_with(t));
+        // Every answer is JSON but an audit export's (JSON Lines or CSV) and a construct file's
+        // (raw bytes), kept as text (and bytes) only.
+        let export = [
+            "application/x-ndjson",
+            "text/csv",
+            "application/octet-stream",
+        ]
+        .iter()
+        .any(|t| content_type.starts_with(t));
         let body = if export {
             Value::Null
         } else {
@@ -343,6 +349,7 @@ impl Http {
             content_type,
             body,
             text,
+            bytes,
         }
     }
 
@@ -360,6 +367,11 @@ impl Http {
     /// POST raw bytes with the test token.
     pub async fn post_raw(&self, path: &str, body: &[u8]) -> Reply {
         self.send("POST", path, BEARER, Some(body.to_vec())).await
+    }
+
+    /// PUT raw bytes with the test token.
+    pub async fn put_raw(&self, path: &str, body: &[u8]) -> Reply {
+        self.send("PUT", path, BEARER, Some(body.to_vec())).await
     }
 
     /// DELETE with the test token.

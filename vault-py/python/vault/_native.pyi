@@ -31,6 +31,17 @@ __all__ = [
     "ConfigWatcher",
     "ConfigHistory",
     "ConfigSettings",
+    "Constructs",
+    "Capsule",
+    "CapsuleWritten",
+    "ConstructFile",
+    "FileInfo",
+    "FileWritten",
+    "EntryAppended",
+    "TranscriptEntry",
+    "TranscriptPage",
+    "ConstructSummary",
+    "ImportReport",
     "Tokens",
     "TokenCreated",
     "TokenInfo",
@@ -126,6 +137,9 @@ class Vault:
     @property
     def configs(self) -> Configs:
         """Strategy configs: versioned, with compare-and-set."""
+    @property
+    def constructs(self) -> Constructs:
+        """Constructs: AI personas' capsules, identity files and transcripts."""
     @property
     def tokens(self) -> Tokens:
         """Tokens with scoped policies: create, list, revoke, and the caller's own."""
@@ -529,6 +543,209 @@ class ConfigSettings:
     @property
     def max_versions(self) -> int:
         """Versions kept of each config (the latest included)."""
+
+@final
+class Constructs:
+    """The constructs of a vault (``v.constructs``): AI personas' capsules, identity files and
+    transcripts. Ids and file names are 1-128 of ``[A-Za-z0-9_.:-]``, not starting with ``.``
+    (``InvalidInput`` with ``.field`` ``"construct_id"`` / ``"file_name"`` otherwise)."""
+
+    def put_capsule(
+        self, construct_id: str, capsule: _JsonObject, *, expected_version: int | None = None
+    ) -> CapsuleWritten:
+        """Writes a new capsule version (a dict, at most 512 KiB of JSON); ``expected_version``
+        is compare-and-set (0: must not exist yet), else ``Conflict``."""
+    def get_capsule(self, construct_id: str, version: int | None = None) -> Capsule:
+        """The capsule: latest, or version ``version``. ``NotFound`` when missing."""
+    def put_file(
+        self,
+        construct_id: str,
+        name: str,
+        content: bytes,
+        *,
+        expected_version: int | None = None,
+    ) -> FileWritten:
+        """Writes a new version of an identity file (at most 10 MiB, else ``InvalidInput``
+        with ``.field == "file"``)."""
+    def get_file(self, construct_id: str, name: str, version: int | None = None) -> ConstructFile:
+        """An identity file: latest, or version ``version``. ``NotFound`` when missing."""
+    def delete_file(self, construct_id: str, name: str) -> None:
+        """Deletes an identity file, every version. ``NotFound`` when missing."""
+    def list_files(
+        self, construct_id: str, *, limit: int | None = None, after: str | None = None
+    ) -> Page[FileInfo]:
+        """One page of the construct's files (no content), ordered by name."""
+    def append(
+        self, construct_id: str, role: str, content: str, *, timestamp: str | None = None
+    ) -> EntryAppended:
+        """Appends a transcript entry (role a name, content at most 64 KiB, timestamp RFC 3339
+        or the vault's clock); returns its sequence number."""
+    def transcript(
+        self,
+        construct_id: str,
+        *,
+        limit: int | None = None,
+        after: int | None = None,
+        order: Literal["newest", "oldest"] = "newest",
+    ) -> TranscriptPage:
+        """One page of the transcript (``limit`` 1 to 1000, default 100; ``after`` a previous
+        page's ``next``). ``NotFound`` when the construct has no transcript."""
+    def list(self, *, limit: int | None = None, after: str | None = None) -> Page[ConstructSummary]:
+        """One page of constructs (ids and counts, never content), ordered by id."""
+    def export(self, construct_id: str) -> dict[str, Any]:
+        """The whole construct as one JSON-able document (format ``vault.construct.v1``)."""
+    def import_(self, document: dict[str, Any]) -> ImportReport:
+        """Imports an ``export`` document under its id, all or nothing; ``Conflict`` naming the
+        id when it exists."""
+
+@final
+class Capsule:
+    """One version of a construct's capsule (``repr`` never shows the document)."""
+
+    @property
+    def construct_id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def updated_at(self) -> str: ...
+    @property
+    def document(self) -> dict[str, Any]:
+        """The document (a new dict on each access)."""
+
+@final
+class CapsuleWritten:
+    """The outcome of ``constructs.put_capsule``."""
+
+    @property
+    def construct_id(self) -> str: ...
+    @property
+    def action(self) -> Literal["created", "updated"]: ...
+    @property
+    def version(self) -> int: ...
+
+@final
+class FileInfo:
+    """An identity file as listed: everything but the content."""
+
+    @property
+    def construct_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def updated_at(self) -> str: ...
+
+@final
+class ConstructFile:
+    """One version of an identity file with its content (``repr`` never shows it)."""
+
+    @property
+    def construct_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def updated_at(self) -> str: ...
+    @property
+    def content(self) -> bytes: ...
+
+@final
+class FileWritten:
+    """The outcome of ``constructs.put_file``."""
+
+    @property
+    def construct_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def action(self) -> Literal["created", "updated"]: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+
+@final
+class EntryAppended:
+    """The outcome of ``constructs.append``."""
+
+    @property
+    def construct_id(self) -> str: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def timestamp(self) -> str: ...
+
+@final
+class TranscriptEntry:
+    """One transcript entry (``repr`` never shows the content)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def content(self) -> str: ...
+    @property
+    def timestamp(self) -> str: ...
+
+@final
+class TranscriptPage:
+    """One page of ``constructs.transcript``; ``len()`` is the number of entries in it."""
+
+    @property
+    def entries(self) -> list[TranscriptEntry]: ...
+    @property
+    def next(self) -> int | None:
+        """Pass as ``after`` for the next page; ``None`` when this page is the last."""
+    @property
+    def total(self) -> int: ...
+    def __len__(self) -> int: ...
+
+@final
+class ConstructSummary:
+    """A construct as listed: its id and counts."""
+
+    @property
+    def construct_id(self) -> str: ...
+    @property
+    def capsule_version(self) -> int: ...
+    @property
+    def file_count(self) -> int: ...
+    @property
+    def transcript_count(self) -> int: ...
+    @property
+    def created_at(self) -> str: ...
+
+@final
+class ImportReport:
+    """The outcome of ``constructs.import_``."""
+
+    @property
+    def construct_id(self) -> str: ...
+    @property
+    def capsule_version(self) -> int: ...
+    @property
+    def files(self) -> int: ...
+    @property
+    def transcript_entries(self) -> int: ...
 
 @final
 class Tokens:

@@ -4,6 +4,7 @@
 //! `Authorization: Bearer <t>` or `X-Service-Token: <t>`; health is open.
 
 mod audit;
+mod constructs;
 mod error;
 mod handlers;
 mod lifecycle;
@@ -141,6 +142,29 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route(wire::TOKEN_SELF, get(tokens::token_self))
         .route(wire::TOKEN, delete(tokens::revoke_token))
+        .route(wire::CONSTRUCTS, get(constructs::list))
+        .route(
+            wire::CONSTRUCT_IMPORT,
+            post(constructs::import)
+                .get(constructs::get_capsule_of_import)
+                .put(constructs::put_capsule_of_import),
+        )
+        .route(
+            wire::CONSTRUCT,
+            get(constructs::get_capsule).put(constructs::put_capsule),
+        )
+        .route(wire::CONSTRUCT_FILES, get(constructs::list_files))
+        .route(
+            wire::CONSTRUCT_FILE,
+            get(constructs::get_file)
+                .put(constructs::put_file)
+                .delete(constructs::delete_file),
+        )
+        .route(
+            wire::CONSTRUCT_TRANSCRIPT,
+            get(constructs::transcript).post(constructs::append),
+        )
+        .route(wire::CONSTRUCT_EXPORT, get(constructs::export))
         .route(wire::AUDIT, get(audit::query))
         .route(wire::AUDIT_EXPORT, get(audit::export))
         .route(wire::AUDIT_VERIFY, get(audit::verify))
