@@ -135,6 +135,10 @@ export interface CredentialPutOptions {
   metadata?: JsonObjectInput
   /** Compare-and-set: apply only if the current version is this (0 = must not exist yet). */
   expectedVersion?: number
+  /** Versions to keep, 1 to 100 (default 10); omitted = keep the previous setting. */
+  maxVersions?: number
+  /** Rotation period (`'12h'`, `'7d'`, `'30d'`; 1h to 3650d); omitted = keep the previous. */
+  rotateEvery?: string
 }
 
 /** Options of `credentials.get` and `credentials.delete`. */
@@ -143,13 +147,76 @@ export interface CredentialLookupOptions {
   service?: string
 }
 
+/** Options of `credentials.get`: a service and, to read an older kept version, its number. */
+export interface CredentialGetOptions extends CredentialLookupOptions {
+  /** The kept version to read (1 or more); omitted = the current one. */
+  version?: number
+}
+
+/** Options naming the service of a lifecycle operation (required). */
+export interface CredentialServiceOptions {
+  service: string
+}
+
+/** Options of `credentials.versions`. */
+export interface CredentialVersionsOptions extends CredentialServiceOptions {
+  /** Page size (default 100, at most 1000). */
+  limit?: number
+  /** Versions older than this one (a previous page's `next`). */
+  after?: number
+}
+
+/** Characters of a generated value. */
+export type Charset = 'alphanumeric' | 'hex' | 'base64url' | 'ascii_printable'
+
+/** Options of `credentials.rotate`. */
+export interface CredentialRotateOptions extends CredentialServiceOptions {
+  /** Number of characters, 8 to 4096 (default 32). */
+  length?: number
+  /** Default `'alphanumeric'`. */
+  charset?: Charset
+}
+
+/** Options of `credentials.setSettings`; an omitted setting is left as it is. */
+export interface CredentialSettingsOptions extends CredentialServiceOptions {
+  /** Versions to keep, 1 to 100; lowering it erases the oldest versions at once. */
+  maxVersions?: number
+  /** Rotation period (`'12h'`, `'7d'`, `'30d'`; 1h to 3650d), or `'off'` to clear it. */
+  rotateEvery?: string
+}
+
+/** One kept version of a credential, without its value. */
+export interface VersionInfo {
+  version: number
+  /** RFC 3339 UTC; absent only for a version written before times were recorded, since destroyed. */
+  createdAt?: string
+  state: 'active' | 'deleted' | 'destroyed'
+  /** When it was soft-deleted or destroyed (RFC 3339 UTC). */
+  deletedAt?: string
+}
+
+/** One page of the kept versions of a credential, newest first. */
+export interface CredentialVersions {
+  service: string
+  key: string
+  currentVersion: number
+  oldestVersion: number
+  maxVersions: number
+  versions: VersionInfo[]
+  /** When older versions follow: the `after` of the next page. */
+  next?: number
+}
+
 /** `v.credentials`. */
 export declare class Credentials {
   private constructor()
   /** Creates credential `key` of `options.service` or adds a version. */
   put(key: string, value: string, options: CredentialPutOptions): Promise<CredentialWritten>
-  /** The current version of credential `key`, with its value. */
-  get(key: string, options?: CredentialLookupOptions): Promise<Credential>
+  /**
+   * The current version of credential `key`, or its kept version `options.version`, with its
+   * value; `not_found` when that version is soft-deleted or destroyed.
+   */
+  get(key: string, options?: CredentialGetOptions): Promise<Credential>
   /**
    * `get` on the calling thread: returns the credential or throws a `VaultError`. Embedded mode
    * only (remote: throws `invalid`). Much faster than an awaited `get` (no thread hand-off);
@@ -163,6 +230,20 @@ export declare class Credentials {
   list(service: string, options?: ListOptions): Promise<Page<CredentialInfo>>
   /** Deletes credential `key` with all its versions; resolves to what was deleted. */
   delete(key: string, options?: CredentialLookupOptions): Promise<CredentialDeleted>
+  /** The kept versions of credential `key`, newest first, never values. */
+  versions(key: string, options: CredentialVersionsOptions): Promise<CredentialVersions>
+  /** Soft-deletes a kept version: no longer served until undeleted. Idempotent. */
+  deleteVersion(key: string, version: number, options: CredentialServiceOptions): Promise<VersionInfo>
+  /** Undoes a soft delete; `not_found` for a destroyed version. */
+  undeleteVersion(key: string, version: number, options: CredentialServiceOptions): Promise<VersionInfo>
+  /** Erases a kept version's value from the store for good. Idempotent. */
+  destroyVersion(key: string, version: number, options: CredentialServiceOptions): Promise<VersionInfo>
+  /** A new version with a generated value; resolves to the outcome only (read it with `get`). */
+  rotate(key: string, options: CredentialRotateOptions): Promise<CredentialWritten>
+  /** Changes `maxVersions` and `rotateEvery` of an existing credential; resolves to its info. */
+  setSettings(key: string, options: CredentialSettingsOptions): Promise<CredentialInfo>
+  /** One page of the credentials of `service` overdue for rotation (`now - updatedAt >= rotateEvery`). */
+  due(service: string, options?: ListOptions): Promise<Page<CredentialInfo>>
 }
 
 /**
@@ -183,11 +264,11 @@ export declare class Credential {
   /** RFC 3339 UTC. */
   readonly updatedAt: string
   /** The record with `value: "[REDACTED]"`. */
-  toJSON(): CredentialInfo & { value: '[REDACTED]' }
+  toJSON(): CredentialFields & { value: '[REDACTED]' }
 }
 
-/** A credential without its value, as `credentials.list` returns it. */
-export interface CredentialInfo {
+/** What a credential and its listing share. */
+export interface CredentialFields {
   key: string
   service: string
   metadata: JsonObject
@@ -196,6 +277,22 @@ export interface CredentialInfo {
   createdAt: string
   /** RFC 3339 UTC. */
   updatedAt: string
+}
+
+/** A credential without its value, as `credentials.list` returns it, with its lifecycle. */
+export interface CredentialInfo extends CredentialFields {
+  /** The oldest version kept. */
+  oldestVersion: number
+  /** How many versions are kept. */
+  maxVersions: number
+  /** State of the current version (a deleted or destroyed one is not served). */
+  state: 'active' | 'deleted' | 'destroyed'
+  /** Rotation period (`'7d'`, `'12h'`, ...), when set. */
+  rotateEvery?: string
+  /** When rotation is due (RFC 3339 UTC), when `rotateEvery` is set. */
+  dueAt?: string
+  /** Whether rotation is overdue: `now - updatedAt >= rotateEvery`. */
+  due: boolean
 }
 
 /** The outcome of `credentials.put`. */
@@ -437,6 +534,8 @@ export interface Health {
   version: string
   /** RFC 3339 UTC. */
   timestamp: string
+  /** Credentials overdue for rotation (any makes the status `"degraded"`). */
+  overdueCredentials: number
 }
 
 /** A capability a rule grants; later families add their own (kept as plain strings). */

@@ -151,6 +151,12 @@ function optUint(v, field) {
   return v
 }
 
+/** The required `service` of an options object. */
+function requiredService(o) {
+  if (o.service === undefined || o.service === null) throw invalid('service', 'is required')
+  return str(o.service, 'service')
+}
+
 function optBool(v, field) {
   if (v === undefined || v === null) return undefined
   if (typeof v !== 'boolean') throw invalid(field, 'must be a boolean')
@@ -370,27 +376,134 @@ class Credentials {
     this.#native = nativeVault
   }
 
-  /** Creates or updates credential `key`; `service` is required. */
+  /**
+   * Creates or updates credential `key`; `service` is required. `maxVersions` (1 to 100,
+   * default 10) and `rotateEvery` (`'12h'`, `'7d'`, `'30d'`; 1h to 3650d) set the lifecycle;
+   * absent keeps them.
+   */
   put(key, value, opts) {
     return call(async () => {
-      const o = options(opts, ['service', 'metadata', 'expectedVersion'], 'options')
-      if (o.service === undefined || o.service === null) throw invalid('service', 'is required')
+      const o = options(opts, ['service', 'metadata', 'expectedVersion', 'maxVersions', 'rotateEvery'], 'options')
       return this.#native.putCredential(
         str(key, 'key'),
         str(value, 'value'),
-        str(o.service, 'service'),
+        requiredService(o),
         optObject(o.metadata, 'metadata'),
         optUint(o.expectedVersion, 'expectedVersion'),
+        optUint(o.maxVersions, 'max_versions'),
+        optStr(o.rotateEvery, 'rotate_every'),
       )
     })
   }
 
-  /** The current version of credential `key` (of `service`, or of the one service that has it). */
+  /**
+   * The current version of credential `key` (of `service`, or of the one service that has
+   * it), or its kept version `version`. `not_found` when that version (the current one
+   * included) is soft-deleted or destroyed.
+   */
   get(key, opts) {
     return call(async () => {
-      const o = options(opts, ['service'], 'options')
-      const r = await this.#native.getCredential(str(key, 'key'), optStr(o.service, 'service'))
+      const o = options(opts, ['service', 'version'], 'options')
+      const version = optUint(o.version, 'version')
+      const service = optStr(o.service, 'service')
+      const r =
+        version === undefined
+          ? await this.#native.getCredential(str(key, 'key'), service)
+          : await this.#native.getCredentialVersion(str(key, 'key'), service, version)
       return new Credential(r)
+    })
+  }
+
+  /**
+   * The kept versions of credential `key` of `service`, newest first, never values:
+   * `{ service, key, currentVersion, oldestVersion, maxVersions, versions, next? }`, each
+   * version `{ version, createdAt?, state, deletedAt? }`; paged by `limit` / `after`.
+   */
+  versions(key, opts) {
+    return call(async () => {
+      const o = options(opts, ['service', 'limit', 'after'], 'options')
+      return this.#native.credentialVersions(
+        str(key, 'key'),
+        requiredService(o),
+        optUint(o.limit, 'limit'),
+        optUint(o.after, 'after'),
+      )
+    })
+  }
+
+  /** Soft-deletes kept version `version` (no longer served until undeleted). Idempotent. */
+  deleteVersion(key, version, opts) {
+    return this.#changeVersion(key, version, opts, 'delete')
+  }
+
+  /** Undoes a soft delete; `not_found` for a destroyed version. */
+  undeleteVersion(key, version, opts) {
+    return this.#changeVersion(key, version, opts, 'undelete')
+  }
+
+  /** Erases kept version `version`'s value from the store for good. Idempotent. */
+  destroyVersion(key, version, opts) {
+    return this.#changeVersion(key, version, opts, 'destroy')
+  }
+
+  #changeVersion(key, version, opts, op) {
+    return call(async () => {
+      const o = options(opts, ['service'], 'options')
+      const n = optUint(version, 'version')
+      if (n === undefined) throw invalid('version', 'is required')
+      return this.#native.changeCredentialVersion(str(key, 'key'), requiredService(o), n, op)
+    })
+  }
+
+  /**
+   * A new version with a value the vault generates: `length` (8 to 4096, default 32)
+   * characters of `charset` (`'alphanumeric'` default, `'hex'`, `'base64url'`,
+   * `'ascii_printable'`); creates the credential when missing. Resolves to the outcome of a
+   * put, never the value: read it with `get`.
+   */
+  rotate(key, opts) {
+    return call(async () => {
+      const o = options(opts, ['service', 'length', 'charset'], 'options')
+      return this.#native.rotateCredential(
+        str(key, 'key'),
+        requiredService(o),
+        optUint(o.length, 'length'),
+        optStr(o.charset, 'charset'),
+      )
+    })
+  }
+
+  /**
+   * Changes `maxVersions` (lowering it erases the oldest versions at once) and `rotateEvery`
+   * (`'off'` clears it) of an existing credential; absent leaves a setting as it is. Resolves
+   * to the credential's info, as `list` shows it.
+   */
+  setSettings(key, opts) {
+    return call(async () => {
+      const o = options(opts, ['service', 'maxVersions', 'rotateEvery'], 'options')
+      return this.#native.setCredentialSettings(
+        str(key, 'key'),
+        requiredService(o),
+        optUint(o.maxVersions, 'max_versions'),
+        optStr(o.rotateEvery, 'rotate_every'),
+      )
+    })
+  }
+
+  /**
+   * One page of the credentials of `service` overdue for rotation
+   * (`now - updatedAt >= rotateEvery`), paged as `list` (a page may hold fewer than `limit`
+   * while `next` says more follow).
+   */
+  due(service, opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'after'], 'options')
+      const r = await this.#native.dueCredentials(
+        str(service, 'service'),
+        optUint(o.limit, 'limit'),
+        optStr(o.after, 'after'),
+      )
+      return page(r)
     })
   }
 

@@ -104,6 +104,9 @@ pub struct Health {
     pub version: String,
     /// When the report was made.
     pub timestamp: Timestamp,
+    /// Credentials overdue for rotation (`now - updated_at >= rotate_every`), of every
+    /// service; any makes the status `degraded`.
+    pub overdue_credentials: u64,
 }
 
 /// A vault, embedded or remote: its families and its health. Object-safe.

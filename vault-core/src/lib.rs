@@ -59,7 +59,9 @@ pub use constructs::{
 };
 pub use context::{Caller, Capability, Operation, Origin};
 pub use credentials::{
-    Credential, CredentialDeleted, CredentialInfo, CredentialPut, CredentialWritten, CredentialsApi,
+    Charset, Credential, CredentialDeleted, CredentialInfo, CredentialPut, CredentialSettings,
+    CredentialVersions, CredentialWritten, CredentialsApi, GeneratePolicy, RotateEvery,
+    VersionInfo, VersionOp, VersionState,
 };
 pub use error::{Error, ErrorCode, Result};
 pub use names::{ConstructId, CredentialKey, FileName, ServiceName, StrategyId};

@@ -253,7 +253,8 @@ impl Vault {
         self.flush().await
     }
 
-    /// Health: the store answers and the canary still opens with this vault's key.
+    /// Health: the store answers and the canary still opens with this vault's key (else
+    /// `down`); `degraded` when credentials are overdue for rotation (their count is given).
     pub async fn health(&self) -> Health {
         let barrier = self.ctx.barrier();
         let check = barrier.check().await;
@@ -264,16 +265,28 @@ impl Vault {
         );
         components.insert("backend".to_string(), barrier.backend_name().to_string());
         components.insert("encryption".to_string(), "unsealed".to_string());
-        let (status, message) = match &check {
-            Ok(()) => (HealthStatus::Ok, "vault is healthy".to_string()),
-            Err(e) => (HealthStatus::Down, format!("the vault is down: {e}")),
+        let now = self.ctx.clock().now();
+        let overdue = match &check {
+            Ok(()) => crate::credentials::count_overdue(barrier, now).await,
+            Err(e) => Err(e.clone()),
+        };
+        let (status, message) = match (&check, &overdue) {
+            (Err(e), _) | (Ok(()), Err(e)) => {
+                (HealthStatus::Down, format!("the vault is down: {e}"))
+            }
+            (Ok(()), Ok(0)) => (HealthStatus::Ok, "vault is healthy".to_string()),
+            (Ok(()), Ok(n)) => (
+                HealthStatus::Degraded,
+                format!("{n} credential(s) overdue for rotation"),
+            ),
         };
         Health {
             status,
             components,
             message,
             version: env!("CARGO_PKG_VERSION").to_string(),
-            timestamp: self.ctx.clock().now(),
+            timestamp: now,
+            overdue_credentials: overdue.unwrap_or(0),
         }
     }
 }

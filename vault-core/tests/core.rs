@@ -8,6 +8,8 @@ mod core {
     pub mod conformance;
     pub mod construct_transcripts;
     pub mod constructs;
+    pub mod credential_rotation;
+    pub mod credential_versions;
     pub mod credentials;
     pub mod error_tables;
     pub mod failures;

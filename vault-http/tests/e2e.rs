@@ -13,6 +13,9 @@ mod lifecycle;
 #[path = "e2e/client.rs"]
 mod client;
 
+#[path = "e2e/credential_lifecycle.rs"]
+mod credential_lifecycle;
+
 #[path = "e2e/wire.rs"]
 mod wire;
 

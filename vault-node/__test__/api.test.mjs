@@ -33,7 +33,20 @@ describe('package surface', () => {
       Object.getOwnPropertyNames(Object.getPrototypeOf(o))
         .filter((n) => n !== 'constructor')
         .sort()
-    assert.deepEqual(methods(v.credentials), ['delete', 'get', 'getSync', 'list', 'put'])
+    assert.deepEqual(methods(v.credentials), [
+      'delete',
+      'deleteVersion',
+      'destroyVersion',
+      'due',
+      'get',
+      'getSync',
+      'list',
+      'put',
+      'rotate',
+      'setSettings',
+      'undeleteVersion',
+      'versions',
+    ])
     assert.deepEqual(methods(v.configs), ['delete', 'diff', 'get', 'getSync', 'history', 'list', 'put', 'rollback', 'setSettings', 'settings', 'watch', 'watcher'])
     assert.deepEqual(methods(v.constructs), [
       'append',
@@ -60,8 +73,17 @@ describe('package surface', () => {
     const c = await v.credentials.get('K')
     assert.deepEqual(Object.keys(c).sort(), ['createdAt', 'key', 'metadata', 'service', 'updatedAt', 'version'])
     assert.deepEqual(Object.keys(c.toJSON()).sort(), ['createdAt', 'key', 'metadata', 'service', 'updatedAt', 'value', 'version'])
+    const infoKeys = ['createdAt', 'due', 'key', 'maxVersions', 'metadata', 'oldestVersion', 'service', 'state', 'updatedAt', 'version']
     const [info] = await v.credentials.list('s')
-    assert.deepEqual(Object.keys(info).sort(), ['createdAt', 'key', 'metadata', 'service', 'updatedAt', 'version'])
+    assert.deepEqual(Object.keys(info).sort(), infoKeys)
+    const rotating = await v.credentials.setSettings('K', { service: 's', rotateEvery: '7d' })
+    assert.deepEqual(Object.keys(rotating).sort(), [...infoKeys, 'dueAt', 'rotateEvery'].sort())
+    const versions = await v.credentials.versions('K', { service: 's' })
+    assert.deepEqual(Object.keys(versions).sort(), ['currentVersion', 'key', 'maxVersions', 'oldestVersion', 'service', 'versions'])
+    assert.deepEqual(Object.keys(versions.versions[0]).sort(), ['createdAt', 'state', 'version'])
+    const deleted = await v.credentials.deleteVersion('K', 1, { service: 's' })
+    assert.deepEqual(Object.keys(deleted).sort(), ['createdAt', 'deletedAt', 'state', 'version'])
+    await v.credentials.undeleteVersion('K', 1, { service: 's' })
     const cw = await v.configs.put('s', 'default')
     assert.deepEqual(Object.keys(cw).sort(), ['action', 'service', 'strategyId', 'version'])
     const cfg = await v.configs.get('s', 'default')
@@ -127,7 +149,7 @@ describe('package surface', () => {
     const report = await v.audit.verify()
     assert.deepEqual(Object.keys(report).sort(), ['entries', 'firstBad', 'valid'])
     const h = await v.health()
-    assert.deepEqual(Object.keys(h).sort(), ['components', 'message', 'ok', 'status', 'timestamp', 'version'])
+    assert.deepEqual(Object.keys(h).sort(), ['components', 'message', 'ok', 'overdueCredentials', 'status', 'timestamp', 'version'])
     for (const s of Object.values(h.components)) assert.equal(typeof s, 'string')
   })
 })

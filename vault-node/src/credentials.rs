@@ -4,12 +4,14 @@
 //! A credential's value crosses into JS as a plain string field; the JS wrapper moves it into a
 //! private field of a `Credential` object that redacts it from `util.inspect` and `toJSON`.
 
+mod lifecycle;
+
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 use serde_json::{Map, Value};
 use vault_core::{
     Credential, CredentialDeleted, CredentialInfo, CredentialKey, CredentialPut, CredentialWritten,
-    Page, PageRequest, ServiceName,
+    Page, PageRequest, RotateEvery, ServiceName,
 };
 
 use crate::error::IntoNapi;
@@ -63,6 +65,18 @@ pub struct CredentialInfoRecord {
     pub created_at: String,
     /// When the current version was written (RFC 3339).
     pub updated_at: String,
+    /// The oldest version kept.
+    pub oldest_version: i64,
+    /// How many versions are kept.
+    pub max_versions: i64,
+    /// State of the current version: `"active"`, `"deleted"` or `"destroyed"`.
+    pub state: String,
+    /// The rotation period (`"7d"`, `"12h"`, ...), when set.
+    pub rotate_every: Option<String>,
+    /// When rotation is due (RFC 3339), when `rotate_every` is set.
+    pub due_at: Option<String>,
+    /// Whether rotation is overdue: `now - updated_at >= rotate_every`.
+    pub due: bool,
 }
 
 impl From<CredentialInfo> for CredentialInfoRecord {
@@ -74,6 +88,12 @@ impl From<CredentialInfo> for CredentialInfoRecord {
             version: version_out(c.version),
             created_at: c.created_at.to_string(),
             updated_at: c.updated_at.to_string(),
+            oldest_version: version_out(c.oldest_version),
+            max_versions: version_out(c.max_versions),
+            state: c.state.as_str().to_string(),
+            rotate_every: c.rotate_every.map(|r| r.to_string()),
+            due_at: c.due_at.map(|t| t.to_string()),
+            due: c.due,
         }
     }
 }
@@ -90,7 +110,7 @@ pub struct CredentialPageRecord {
 }
 
 impl CredentialPageRecord {
-    fn new(service: &ServiceName, page: Page<CredentialInfo>) -> Self {
+    pub(crate) fn new(service: &ServiceName, page: Page<CredentialInfo>) -> Self {
         CredentialPageRecord {
             items: page.items.into_iter().map(Into::into).collect(),
             next: page.next,
@@ -150,6 +170,7 @@ fn service_opt(service: Option<String>) -> vault_core::Result<Option<ServiceName
 impl NativeVault {
     /// Creates or updates credential `key` of `service`.
     #[napi]
+    #[allow(clippy::too_many_arguments)] // the JS options, one each
     pub async fn put_credential(
         &self,
         key: String,
@@ -157,6 +178,8 @@ impl NativeVault {
         service: String,
         metadata: Option<Map<String, Value>>,
         expected_version: Option<i64>,
+        max_versions: Option<i64>,
+        rotate_every: Option<String>,
     ) -> Result<CredentialWrittenRecord> {
         let api = self.api()?;
         let put = CredentialPut {
@@ -165,6 +188,12 @@ impl NativeVault {
             value: value.into(),
             metadata,
             expected_version: uint_in(expected_version),
+            max_versions: uint_in(max_versions),
+            rotate_every: rotate_every
+                .as_deref()
+                .map(RotateEvery::parse)
+                .transpose()
+                .napi()?,
         };
         Ok(api.credentials().put(put).await.napi()?.into())
     }

@@ -155,6 +155,8 @@ pub struct HealthRecord {
     pub version: String,
     /// When the report was made (RFC 3339).
     pub timestamp: String,
+    /// Credentials overdue for rotation (any makes the status `"degraded"`).
+    pub overdue_credentials: i64,
 }
 
 impl From<Health> for HealthRecord {
@@ -166,6 +168,7 @@ impl From<Health> for HealthRecord {
             message: h.message,
             version: h.version,
             timestamp: h.timestamp.to_string(),
+            overdue_credentials: version_out(h.overdue_credentials),
         }
     }
 }

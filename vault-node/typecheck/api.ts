@@ -27,6 +27,7 @@ import {
   type ConfigWritten,
   type CredentialDeleted,
   type CredentialInfo,
+  type CredentialVersions,
   type CredentialWritten,
   type ErrorCode,
   type Health,
@@ -36,6 +37,7 @@ import {
   type TokenInfo,
   type TokenRevoked,
   type Vault,
+  type VersionInfo,
   VaultError,
 } from 'vault-node'
 
@@ -60,6 +62,23 @@ export async function everyCall(): Promise<void> {
   const infos: CredentialInfo[] = await v.credentials.list('chatty')
   const deleted: CredentialDeleted = await v.credentials.delete('OPENAI_API_KEY', { service: 'chatty' })
   const deletedFrom: string = deleted.service
+
+  await v.credentials.put('K', 'v', { service: 's', maxVersions: 5, rotateEvery: '30d' })
+  const v1: Credential = await v.credentials.get('K', { service: 's', version: 1 })
+  const versions: CredentialVersions = await v.credentials.versions('K', { service: 's', limit: 10 })
+  const olderVersions = await v.credentials.versions('K', { service: 's', after: versions.next })
+  const state: 'active' | 'deleted' | 'destroyed' | undefined = olderVersions.versions[0]?.state
+  const hidden: VersionInfo = await v.credentials.deleteVersion('K', 1, { service: 's' })
+  await v.credentials.undeleteVersion('K', 1, { service: 's' })
+  const destroyed: VersionInfo = await v.credentials.destroyVersion('K', 1, { service: 's' })
+  const rotated: CredentialWritten = await v.credentials.rotate('K', { service: 's', length: 40, charset: 'hex' })
+  await v.credentials.rotate('K', { service: 's' })
+  const settings: CredentialInfo = await v.credentials.setSettings('K', { service: 's', maxVersions: 3, rotateEvery: 'off' })
+  const period: string | undefined = settings.rotateEvery
+  const dueNow: boolean = settings.due
+  const overdue: CredentialInfo[] = await v.credentials.due('s', { limit: 10 })
+  const overdueCount: number = (await v.health()).overdueCredentials
+  void [v1, state, hidden, destroyed, rotated, period, dueNow, overdue, overdueCount]
 
   const cw: ConfigWritten = await v.configs.put('fxshinobi', 'default', {
     params: { fast: 12 },
@@ -181,6 +200,16 @@ export async function everyCall(): Promise<void> {
 }
 
 export async function misuses(v: Vault): Promise<void> {
+  // @ts-expect-error lifecycle operations need the service
+  await v.credentials.versions('K')
+  // @ts-expect-error a version number, not a string
+  await v.credentials.destroyVersion('K', '1', { service: 's' })
+  // @ts-expect-error charset is one of the four
+  await v.credentials.rotate('K', { service: 's', charset: 'emoji' })
+  // @ts-expect-error settings options are camelCase
+  await v.credentials.setSettings('K', { service: 's', max_versions: 3 })
+  // @ts-expect-error versions carry no value
+  ;(await v.credentials.versions('K', { service: 's' })).versions[0].value
   // @ts-expect-error service is required on put
   await v.credentials.put('K', 'v')
   // @ts-expect-error options are camelCase

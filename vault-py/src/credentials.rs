@@ -5,6 +5,8 @@
 //! `value=[REDACTED]`. Inside Rust it stays a zeroizing `SecretString`; once read into Python it
 //! is an ordinary `str` that cannot be wiped.
 
+mod lifecycle;
+
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -12,14 +14,24 @@ use pyo3::types::PyDict;
 use vault_core::crypto::SecretString;
 use vault_core::{
     Credential as CoreCredential, CredentialDeleted as CoreDeleted, CredentialInfo as CoreInfo,
-    CredentialKey, CredentialPut, JsonObject, PageRequest, ServiceName,
+    CredentialKey, CredentialPut, JsonObject, PageRequest, RotateEvery, ServiceName, VersionOp,
 };
+
+pub use lifecycle::{CredentialVersions, VersionInfo};
 
 use crate::convert::{dict_of, to_json_object};
 use crate::error::check;
 use crate::page::new_page;
 use crate::runtime::block_on;
 use crate::vault::{Shared, api};
+
+/// The key and service arguments, checked.
+fn names(py: Python<'_>, key: String, service: String) -> PyResult<(CredentialKey, ServiceName)> {
+    Ok((
+        check(py, CredentialKey::new(key))?,
+        check(py, ServiceName::new(service))?,
+    ))
+}
 
 /// The optional `service` argument, checked.
 fn service_opt(py: Python<'_>, service: Option<String>) -> PyResult<Option<ServiceName>> {
@@ -40,13 +52,16 @@ impl Credentials {
 
 #[pymethods]
 impl Credentials {
-    /// Creates credential `key` of `service`, or adds a new version (the last 10 are kept).
+    /// Creates credential `key` of `service`, or adds a new version (the last `max_versions`,
+    /// default 10, are kept).
     ///
     /// `metadata` (a JSON-able dict, not secret) replaces the previous version's; `None` keeps
     /// it. `expected_version` makes it a compare-and-set: the put applies only if the current
-    /// version is that one (0 = must not exist yet), else `Conflict`. Raises `InvalidInput` for
-    /// a bad name or an empty value.
-    #[pyo3(signature = (key, value, service, *, metadata=None, expected_version=None))]
+    /// version is that one (0 = must not exist yet), else `Conflict`. `max_versions` (1 to 100)
+    /// and `rotate_every` (`"12h"`, `"7d"`, `"30d"`; 1h to 3650d) set the lifecycle; `None`
+    /// keeps them. Raises `InvalidInput` for a bad name, an empty value or a bad setting.
+    #[pyo3(signature = (key, value, service, *, metadata=None, expected_version=None, max_versions=None, rotate_every=None))]
+    #[allow(clippy::too_many_arguments)] // the Python keyword arguments, one each
     fn put(
         &self,
         py: Python<'_>,
@@ -55,7 +70,10 @@ impl Credentials {
         service: String,
         metadata: Option<&Bound<'_, PyAny>>,
         expected_version: Option<u64>,
+        max_versions: Option<u64>,
+        rotate_every: Option<&str>,
     ) -> PyResult<CredentialWritten> {
+        let rotate_every = check(py, rotate_every.map(RotateEvery::parse).transpose())?;
         let value = SecretString::from(value);
         let service = check(py, ServiceName::new(service))?;
         let key = check(py, CredentialKey::new(key))?;
@@ -70,29 +88,158 @@ impl Credentials {
             value,
             metadata,
             expected_version,
+            max_versions,
+            rotate_every,
         };
         let written = block_on(py, async move { api.credentials().put(put).await })?;
-        let w = check(py, written)?;
-        Ok(CredentialWritten {
-            service: w.service.into_string(),
-            key: w.key.into_string(),
-            action: w.action.as_str(),
-            version: w.version,
-        })
+        Ok(CredentialWritten::from(check(py, written)?))
     }
 
-    /// The current version of credential `key`, with its value. With `service=None` the key
-    /// must exist under exactly one service (`Conflict` otherwise). `NotFound` when missing.
-    /// Remote: `Unavailable` when the server cannot be reached (credentials are never cached).
-    #[pyo3(signature = (key, service=None))]
-    fn get(&self, py: Python<'_>, key: String, service: Option<String>) -> PyResult<Credential> {
+    /// The current version of credential `key`, with its value, or its kept version `version`.
+    /// With `service=None` the key must exist under exactly one service (`Conflict`
+    /// otherwise). `NotFound` when missing, and when that version (the current one included)
+    /// is soft-deleted or destroyed; `InvalidInput` (`.field == "version"`) for 0. Remote:
+    /// `Unavailable` when the server cannot be reached (credentials are never cached).
+    #[pyo3(signature = (key, service=None, *, version=None))]
+    fn get(
+        &self,
+        py: Python<'_>,
+        key: String,
+        service: Option<String>,
+        version: Option<u64>,
+    ) -> PyResult<Credential> {
         let key = check(py, CredentialKey::new(key))?;
         let service = service_opt(py, service)?;
         let api = api(py, &self.shared)?;
         let got = block_on(py, async move {
-            api.credentials().get(&key, service.as_ref()).await
+            match version {
+                None => api.credentials().get(&key, service.as_ref()).await,
+                Some(v) => {
+                    api.credentials()
+                        .get_version(&key, service.as_ref(), v)
+                        .await
+                }
+            }
         })?;
         Ok(Credential::from(check(py, got)?))
+    }
+
+    /// The kept versions of credential `key` of `service`, newest first, never values: at
+    /// most `limit` (default 100, at most 1000) older than `after` (a previous page's `next`).
+    #[pyo3(signature = (key, service, *, limit=None, after=None))]
+    fn versions(
+        &self,
+        py: Python<'_>,
+        key: String,
+        service: String,
+        limit: Option<usize>,
+        after: Option<u64>,
+    ) -> PyResult<CredentialVersions> {
+        let (key, service) = names(py, key, service)?;
+        let api = api(py, &self.shared)?;
+        let got = block_on(py, async move {
+            api.credentials()
+                .versions(&key, &service, limit, after)
+                .await
+        })?;
+        Ok(CredentialVersions::from(check(py, got)?))
+    }
+
+    /// Soft-deletes kept version `version`: it is no longer served (a `get` of it, or of the
+    /// credential when it is the current one, is `NotFound`) until undeleted. Idempotent.
+    fn delete_version(
+        &self,
+        py: Python<'_>,
+        key: String,
+        service: String,
+        version: u64,
+    ) -> PyResult<VersionInfo> {
+        self.change(py, key, service, version, VersionOp::Delete)
+    }
+
+    /// Undoes a soft delete. `NotFound` for a destroyed version.
+    fn undelete_version(
+        &self,
+        py: Python<'_>,
+        key: String,
+        service: String,
+        version: u64,
+    ) -> PyResult<VersionInfo> {
+        self.change(py, key, service, version, VersionOp::Undelete)
+    }
+
+    /// Erases kept version `version`'s value from the store for good. Idempotent.
+    fn destroy_version(
+        &self,
+        py: Python<'_>,
+        key: String,
+        service: String,
+        version: u64,
+    ) -> PyResult<VersionInfo> {
+        self.change(py, key, service, version, VersionOp::Destroy)
+    }
+
+    /// Writes a new version with a value the vault generates: `length` characters (8 to 4096)
+    /// of `charset` (`"alphanumeric"`, `"hex"`, `"base64url"`, `"ascii_printable"`), creating
+    /// the credential when missing. Returns the outcome only; read the value with `get`.
+    #[pyo3(signature = (key, service, *, length=32, charset="alphanumeric"))]
+    fn rotate(
+        &self,
+        py: Python<'_>,
+        key: String,
+        service: String,
+        length: usize,
+        charset: &str,
+    ) -> PyResult<CredentialWritten> {
+        let (key, service) = names(py, key, service)?;
+        let policy = lifecycle::policy(py, length, charset)?;
+        let api = api(py, &self.shared)?;
+        let written = block_on(py, async move {
+            api.credentials().rotate(&key, &service, policy).await
+        })?;
+        Ok(CredentialWritten::from(check(py, written)?))
+    }
+
+    /// Changes `max_versions` (1 to 100; lowering it erases the oldest versions at once) and
+    /// `rotate_every` (`"off"` clears it) of an existing credential; `None` leaves a setting
+    /// as it is. Returns the credential's info.
+    #[pyo3(signature = (key, service, *, max_versions=None, rotate_every=None))]
+    fn set_settings(
+        &self,
+        py: Python<'_>,
+        key: String,
+        service: String,
+        max_versions: Option<u64>,
+        rotate_every: Option<&str>,
+    ) -> PyResult<CredentialInfo> {
+        let (key, service) = names(py, key, service)?;
+        let settings = lifecycle::settings(py, max_versions, rotate_every)?;
+        let api = api(py, &self.shared)?;
+        let got = block_on(py, async move {
+            api.credentials()
+                .set_settings(&key, &service, settings)
+                .await
+        })?;
+        Ok(CredentialInfo::from(check(py, got)?))
+    }
+
+    /// One page of the credentials of `service` overdue for rotation
+    /// (`now - updated_at >= rotate_every`), as `list` pages them (a page may hold fewer than
+    /// `limit` while `.next` says more follow).
+    #[pyo3(signature = (service, *, limit=None, after=None))]
+    fn due<'py>(
+        &self,
+        py: Python<'py>,
+        service: String,
+        limit: Option<usize>,
+        after: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let service = check(py, ServiceName::new(service))?;
+        let api = api(py, &self.shared)?;
+        let s = service.clone();
+        let page = PageRequest::new(limit, after);
+        let listed = block_on(py, async move { api.credentials().due(&s, page).await })?;
+        new_page(py, Some(&service), check(py, listed)?, CredentialInfo::from)
     }
 
     /// One page of the credentials of `service` without their values, ordered by key: at most
@@ -135,6 +282,37 @@ impl Credentials {
 
     fn __repr__(&self) -> &'static str {
         "<vault credentials>"
+    }
+}
+
+impl Credentials {
+    fn change(
+        &self,
+        py: Python<'_>,
+        key: String,
+        service: String,
+        version: u64,
+        op: VersionOp,
+    ) -> PyResult<VersionInfo> {
+        let (key, service) = names(py, key, service)?;
+        let api = api(py, &self.shared)?;
+        let done = block_on(py, async move {
+            api.credentials()
+                .change_version(&key, &service, version, op)
+                .await
+        })?;
+        Ok(VersionInfo::from(check(py, done)?))
+    }
+}
+
+impl From<vault_core::CredentialWritten> for CredentialWritten {
+    fn from(w: vault_core::CredentialWritten) -> Self {
+        CredentialWritten {
+            service: w.service.into_string(),
+            key: w.key.into_string(),
+            action: w.action.as_str(),
+            version: w.version,
+        }
     }
 }
 
@@ -219,6 +397,24 @@ pub struct CredentialInfo {
     /// When the current version was written (RFC 3339 UTC string).
     #[pyo3(get)]
     updated_at: String,
+    /// The oldest version kept.
+    #[pyo3(get)]
+    oldest_version: u64,
+    /// How many versions are kept.
+    #[pyo3(get)]
+    max_versions: u64,
+    /// State of the current version: `"active"`, `"deleted"` or `"destroyed"`.
+    #[pyo3(get)]
+    state: &'static str,
+    /// The rotation period (`"7d"`, `"12h"`, ...), or `None`.
+    #[pyo3(get)]
+    rotate_every: Option<String>,
+    /// When rotation is due (RFC 3339 UTC string), or `None` without `rotate_every`.
+    #[pyo3(get)]
+    due_at: Option<String>,
+    /// Whether rotation is overdue: `now - updated_at >= rotate_every`.
+    #[pyo3(get)]
+    due: bool,
     meta: JsonObject,
 }
 
@@ -230,6 +426,12 @@ impl From<CoreInfo> for CredentialInfo {
             version: i.version,
             created_at: i.created_at.to_string(),
             updated_at: i.updated_at.to_string(),
+            oldest_version: i.oldest_version,
+            max_versions: i.max_versions,
+            state: i.state.as_str(),
+            rotate_every: i.rotate_every.map(|r| r.to_string()),
+            due_at: i.due_at.map(|t| t.to_string()),
+            due: i.due,
             meta: i.metadata,
         }
     }

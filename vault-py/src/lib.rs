@@ -39,6 +39,8 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<credentials::CredentialInfo>()?;
     m.add_class::<credentials::CredentialWritten>()?;
     m.add_class::<credentials::CredentialDeleted>()?;
+    m.add_class::<credentials::CredentialVersions>()?;
+    m.add_class::<credentials::VersionInfo>()?;
     m.add_class::<configs::Configs>()?;
     m.add_class::<configs::StrategyConfig>()?;
     m.add_class::<configs::ConfigWritten>()?;

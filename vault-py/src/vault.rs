@@ -394,6 +394,10 @@ pub struct Health {
     /// When the report was made (RFC 3339 UTC string, e.g. `2026-11-22T09:00:00.123Z`).
     #[pyo3(get)]
     timestamp: String,
+    /// Credentials overdue for rotation (of every service); any makes the status
+    /// `"degraded"`.
+    #[pyo3(get)]
+    overdue_credentials: u64,
     components: std::collections::BTreeMap<String, String>,
 }
 
@@ -408,6 +412,7 @@ impl From<CoreHealth> for Health {
             message: h.message,
             version: h.version,
             timestamp: h.timestamp.to_string(),
+            overdue_credentials: h.overdue_credentials,
             components: h.components,
         }
     }

@@ -7,6 +7,7 @@
 
 mod audit;
 mod constructs;
+mod lifecycle;
 mod tokens;
 
 use std::borrow::Cow;
@@ -32,6 +33,12 @@ pub use constructs::{
     FILE_SHA256_HEADER, FILE_UPDATED_HEADER, FILE_VERSION_HEADER, FileDeletedReply, FileInfoWire,
     FileListReply, FilePutQuery, FileWrittenReply, ImportReply, TranscriptQueryParams,
     TranscriptReply, file_headers, file_info_from_headers,
+};
+pub use lifecycle::{
+    CREDENTIAL_ROTATE, CREDENTIAL_SETTINGS, CREDENTIAL_VERSION_OP, CREDENTIAL_VERSIONS,
+    CREDENTIALS_DUE, CredentialGetQuery, CredentialSettingsBody, CredentialSettingsReply,
+    CredentialVersionsReply, RotateBody, ServiceOnlyQuery, VersionChangedReply, VersionWire,
+    VersionsQuery,
 };
 pub use tokens::{
     RuleBody, TOKEN, TOKEN_SELF, TOKENS, TokenCreateBody, TokenCreatedReply, TokenInfoWire,
@@ -78,6 +85,13 @@ pub struct CredentialPutBody<'a> {
     /// Compare-and-set version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_version: Option<u64>,
+    /// Versions to keep (1 to 100); absent keeps the previous setting (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_versions: Option<u64>,
+    /// How often the value should change (`12h`, `7d`, `30d`; 1h to 3650d); absent keeps the
+    /// previous setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotate_every: Option<Cow<'a, str>>,
 }
 
 /// Body of `POST` [`CONFIGS`]. Absent fields keep the previous version's values.
@@ -333,6 +347,10 @@ pub struct HealthReply {
     pub components: BTreeMap<String, String>,
     /// A sentence for people.
     pub message: String,
+    /// Credentials overdue for rotation, of every service (present only when some are: the
+    /// status is then `degraded`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub overdue_credentials: u64,
     /// Always `vvault` (the name clients of the original service check).
     pub service: String,
     /// `ok`, `degraded` or `down`.
@@ -348,6 +366,7 @@ impl From<Health> for HealthReply {
         HealthReply {
             components: h.components,
             message: h.message,
+            overdue_credentials: h.overdue_credentials,
             service: "vvault".to_string(),
             status: h.status,
             timestamp: h.timestamp,
@@ -364,8 +383,13 @@ impl From<HealthReply> for Health {
             message: h.message,
             version: h.version,
             timestamp: h.timestamp,
+            overdue_credentials: h.overdue_credentials,
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Body of a successful `GET` [`CREDENTIAL`] (fields in this order on the wire).
@@ -438,30 +462,83 @@ impl From<CredentialWrittenReply> for CredentialWritten {
     }
 }
 
-/// A credential as listed (never its value).
+/// A credential as listed (never its value). The lifecycle fields are sent only when they
+/// differ from their defaults (so a credential that never used them lists exactly as before),
+/// and default when absent.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CredentialInfoWire {
     /// When version 1 was written.
     pub created_at: Timestamp,
+    /// Whether rotation is overdue (`now - updated_at >= rotate_every`); sent only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub due: bool,
+    /// When rotation is due, when `rotate_every` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<Timestamp>,
     /// The credential's name.
     pub key: CredentialKey,
+    /// Versions kept; sent only when not the default (10).
+    #[serde(
+        default = "default_max_versions",
+        skip_serializing_if = "is_default_max_versions"
+    )]
+    pub max_versions: u64,
     /// Metadata.
     pub metadata: JsonObject,
+    /// The oldest version kept; sent only once older versions were pruned (absent: 1).
+    #[serde(default = "first_version", skip_serializing_if = "is_first_version")]
+    pub oldest_version: u64,
+    /// How often the value should change, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotate_every: Option<vault_core::RotateEvery>,
     /// Its service.
     pub service: ServiceName,
+    /// State of the current version: `deleted` or `destroyed`; absent when `active`.
+    #[serde(default = "active", skip_serializing_if = "is_active")]
+    pub state: vault_core::VersionState,
     /// When the current version was written.
     pub updated_at: Timestamp,
     /// Current version.
     pub version: u64,
 }
 
+fn default_max_versions() -> u64 {
+    vault_core::credentials::KEPT_VERSIONS
+}
+
+fn first_version() -> u64 {
+    1
+}
+
+fn is_default_max_versions(n: &u64) -> bool {
+    *n == default_max_versions()
+}
+
+fn is_first_version(n: &u64) -> bool {
+    *n == 1
+}
+
+fn is_active(s: &vault_core::VersionState) -> bool {
+    *s == vault_core::VersionState::Active
+}
+
+fn active() -> vault_core::VersionState {
+    vault_core::VersionState::Active
+}
+
 impl From<CredentialInfo> for CredentialInfoWire {
     fn from(c: CredentialInfo) -> Self {
         CredentialInfoWire {
             created_at: c.created_at,
+            due: c.due,
+            due_at: c.due_at,
             key: c.key,
+            max_versions: c.max_versions,
             metadata: c.metadata,
+            oldest_version: c.oldest_version,
+            rotate_every: c.rotate_every,
             service: c.service,
+            state: c.state,
             updated_at: c.updated_at,
             version: c.version,
         }
@@ -477,6 +554,12 @@ impl From<CredentialInfoWire> for CredentialInfo {
             version: c.version,
             created_at: c.created_at,
             updated_at: c.updated_at,
+            oldest_version: c.oldest_version,
+            max_versions: c.max_versions,
+            state: c.state,
+            rotate_every: c.rotate_every,
+            due_at: c.due_at,
+            due: c.due,
         }
     }
 }

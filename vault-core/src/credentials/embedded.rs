@@ -1,134 +1,38 @@
-//! The embedded credentials: storage layout and operations over the barrier.
-//!
-//! Store layout: head `cred/h/<service>/<key>` (the current version), its info
-//! `cred/i/<service>/<key>` (everything but the value, written in the same commit as the head,
-//! so a listing never decrypts a value), kept versions `cred/v/<service>/<key>/<u64 BE>` (the
-//! last [`KEPT_VERSIONS`]), and a clear index `cred/k/<key>/<service>` (empty value) to find a
-//! key's services without a service given. A head written before info records existed has
-//! none: listing falls back to the head for it.
+//! The embedded credentials: the operations over the barrier (the stored records and keys are
+//! in `stored.rs`, the lifecycle operations in `versions.rs`).
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
+use super::lifecycle;
+use super::stored::{
+    FAMILY, Lifecycle, Stored, StoredInfo, StoredRef, VersionMeta, check_served, due_at, due_moves,
+    due_prefix, due_time_key, info_key,
+};
 use super::{
-    Credential, CredentialDeleted, CredentialInfo, CredentialPut, CredentialWritten,
-    CredentialsApi, KEPT_VERSIONS,
+    Credential, CredentialDeleted, CredentialInfo, CredentialPut, CredentialSettings,
+    CredentialVersions, CredentialWritten, CredentialsApi, GeneratePolicy, VersionInfo, VersionOp,
 };
 use crate::JsonObject;
-use crate::clock::Timestamp;
 use crate::context::{Capability, Ctx, Operation};
 use crate::crypto::{SecretString, random_base62};
 use crate::error::{Error, Result};
 use crate::names::{CredentialKey, ServiceName};
 use crate::page::{Page, PageRequest};
 use crate::records::{
-    MAX_ATTEMPTS, NextVersion, Versioned, Visible, decode_json, head_key, head_prefix,
-    name_from_key, read_head, read_page, seal_json, version_key, versions_prefix,
-    write_next_version,
+    MAX_ATTEMPTS, NextVersion, Visible, decode_json, head_key, head_prefix, name_from_key,
+    read_head, read_page, seal_json, version_key, versions_prefix, write_next_version,
 };
 use crate::store::{Condition, Write};
-
-const FAMILY: &str = "cred";
-
-#[derive(Serialize)]
-struct StoredRef<'a> {
-    value: &'a str,
-    metadata: &'a JsonObject,
-    version: u64,
-    created_at: i64,
-    updated_at: i64,
-    life: &'a str,
-}
-
-#[derive(Deserialize)]
-struct Stored {
-    value: String,
-    metadata: JsonObject,
-    version: u64,
-    created_at: i64,
-    updated_at: i64,
-    /// Random id of this credential's life (from its creation to its delete), in the head and
-    /// every version record: a version of an earlier credential of the same name never passes
-    /// for one of this one. Empty in records written before it existed.
-    #[serde(default)]
-    life: String,
-}
-
-/// The info record: a credential without its value.
-#[derive(Serialize, Deserialize)]
-struct StoredInfo {
-    metadata: JsonObject,
-    version: u64,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl StoredInfo {
-    fn into_info(self, service: &ServiceName, key: CredentialKey) -> CredentialInfo {
-        CredentialInfo {
-            service: service.clone(),
-            key,
-            metadata: self.metadata,
-            version: self.version,
-            created_at: Timestamp::from_millis(self.created_at),
-            updated_at: Timestamp::from_millis(self.updated_at),
-        }
-    }
-}
-
-impl Versioned for Stored {
-    fn version(&self) -> u64 {
-        self.version
-    }
-}
-
-impl Stored {
-    fn into_credential(self, service: &ServiceName, key: &CredentialKey) -> Credential {
-        Credential {
-            service: service.clone(),
-            key: key.clone(),
-            value: SecretString::new(self.value),
-            metadata: self.metadata,
-            version: self.version,
-            created_at: Timestamp::from_millis(self.created_at),
-            updated_at: Timestamp::from_millis(self.updated_at),
-        }
-    }
-
-    /// The info of a head written before info records existed (the value is wiped).
-    fn into_stored_info(self) -> StoredInfo {
-        // `self.value` is a plain String here: wrap it so it is wiped when dropped.
-        let Stored {
-            value,
-            metadata,
-            version,
-            created_at,
-            updated_at,
-            ..
-        } = self;
-        drop(SecretString::new(value));
-        StoredInfo {
-            metadata,
-            version,
-            created_at,
-            updated_at,
-        }
-    }
-}
-
-fn info_key(service: &str, key: &str) -> Vec<u8> {
-    format!("{FAMILY}/i/{service}/{key}").into_bytes()
-}
 
 fn index_key(key: &CredentialKey, service: &ServiceName) -> Vec<u8> {
     format!("{FAMILY}/k/{key}/{service}").into_bytes()
 }
 
-fn no_version(key: &CredentialKey, version: u64) -> Error {
+pub(super) fn no_version(key: &CredentialKey, version: u64) -> Error {
     Error::NotFound(format!("Credential '{key}' has no kept version {version}"))
 }
 
-fn not_found(key: &CredentialKey) -> Error {
+pub(super) fn not_found(key: &CredentialKey) -> Error {
     Error::NotFound(format!("Credential '{key}' not found"))
 }
 
@@ -139,14 +43,19 @@ fn service_part(service: Option<&ServiceName>) -> &str {
     service.map_or("*", ServiceName::as_str)
 }
 
-fn op(name: &'static str, capability: Capability, service: &str, key: &str) -> Operation {
+pub(super) fn op(
+    name: &'static str,
+    capability: Capability,
+    service: &str,
+    key: &str,
+) -> Operation {
     Operation::new(name, capability, format!("credentials/{service}/{key}"))
 }
 
 /// The credentials of an embedded vault, as seen by one caller.
 #[derive(Clone)]
 pub struct Credentials {
-    ctx: Ctx,
+    pub(super) ctx: Ctx,
 }
 
 impl Credentials {
@@ -170,7 +79,7 @@ impl Credentials {
     /// or the only one it exists under among those the caller may use it in (a scoped token
     /// never learns of the others); `not_found` when under none, `conflict` naming them when
     /// under several. The resolved path is then checked like any other.
-    async fn resolve_service(
+    pub(super) async fn resolve_service(
         &self,
         key: &CredentialKey,
         service: Option<&ServiceName>,
@@ -201,53 +110,60 @@ impl Credentials {
         }
     }
 
-    /// A kept version of a credential; `not_found` when never written or pruned.
-    pub async fn get_version(
+    /// Kept version `version` of the credential of `service`; `not_found` when never written,
+    /// pruned, soft-deleted or destroyed.
+    async fn get_version_inner(
         &self,
         key: &CredentialKey,
         service: &ServiceName,
         version: u64,
     ) -> Result<Credential> {
-        let operation = op("credentials.get_version", Capability::Read, service, key);
-        self.ctx
-            .run(operation, async {
-                let barrier = self.ctx.barrier();
-                // The head (checked against the freshness ledger) says which versions are
-                // kept: a version record outside them, or of an earlier credential of the
-                // same name, was written back and is not served.
-                let head_key = head_key(FAMILY, service, key);
-                let head = read_head::<Stored>(barrier, &head_key)
-                    .await?
-                    .ok_or_else(|| not_found(key))?;
-                let (raw, head) = (head.raw, head.record);
-                let oldest_kept = head.version.saturating_sub(KEPT_VERSIONS) + 1;
-                if !(oldest_kept..=head.version).contains(&version) {
-                    return Err(no_version(key, version));
-                }
-                let vkey = version_key(FAMILY, service, key, version);
-                let found = read_head::<Stored>(barrier, &vkey).await?;
-                match found.map(|h| h.record) {
-                    Some(v)
-                        if v.version == version
-                            && v.created_at == head.created_at
-                            && v.life == head.life =>
-                    {
-                        Ok(v.into_credential(service, key))
-                    }
-                    // Not of this head's life: damage, unless the credential was deleted and
-                    // created again since the head was read.
-                    Some(_) if barrier.read_sealed(&head_key).await?.as_ref() != Some(&raw) => {
-                        Err(no_version(key, version))
-                    }
-                    Some(_) => Err(Error::Integrity),
-                    None => Err(no_version(key, version)),
-                }
-            })
-            .await
+        lifecycle::check_version(version)?;
+        let barrier = self.ctx.barrier();
+        // The head (checked against the freshness ledger) says which versions are kept and
+        // served: a version record outside them, or of an earlier credential of the same
+        // name, was written back and is not served.
+        let head_key = head_key(FAMILY, service, key);
+        let head = read_head::<Stored>(barrier, &head_key)
+            .await?
+            .ok_or_else(|| not_found(key))?;
+        let (raw, head) = (head.raw, head.record);
+        if !(head.lc.oldest(head.version)..=head.version).contains(&version) {
+            return Err(no_version(key, version));
+        }
+        check_served(key, &head.lc, version)?;
+        let vkey = version_key(FAMILY, service, key, version);
+        let found = read_head::<Stored>(barrier, &vkey).await?;
+        match found.map(|h| h.record) {
+            Some(v)
+                if v.version == version
+                    && v.created_at == head.created_at
+                    && v.life == head.life =>
+            {
+                Ok(v.into_credential(service, key))
+            }
+            // Not of this head's life: damage, unless the credential was deleted and
+            // created again since the head was read.
+            Some(_) if barrier.read_sealed(&head_key).await?.as_ref() != Some(&raw) => {
+                Err(no_version(key, version))
+            }
+            Some(_) => Err(Error::Integrity),
+            None => Err(no_version(key, version)),
+        }
     }
 
-    async fn put_inner(&self, put: &CredentialPut) -> Result<CredentialWritten> {
+    pub(super) async fn put_inner(&self, put: &CredentialPut) -> Result<CredentialWritten> {
         put.check()?;
+        self.write_version(put, &put.value).await
+    }
+
+    /// Writes `value` as the next version of `put`'s credential (the value of `put` is not
+    /// read: a rotation passes the generated one).
+    pub(super) async fn write_version(
+        &self,
+        put: &CredentialPut,
+        value: &SecretString,
+    ) -> Result<CredentialWritten> {
         let barrier = self.ctx.barrier();
         let head = head_key(FAMILY, &put.service, &put.key);
         let what = || format!("credential '{}' of service '{}'", put.key, put.service);
@@ -271,37 +187,56 @@ impl Credentials {
                     Some(p) => p.life.clone(),
                     None => random_base62(16)?,
                 };
+                let (service, key) = (put.service.as_str(), put.key.as_str());
+                let mut lc = prev.as_ref().map(|p| p.lc.clone()).unwrap_or_default();
+                let old_due = prev.as_ref().and_then(|p| due_at(&p.lc, p.updated_at));
+                if put.max_versions.is_some() {
+                    lc.max_versions = put.max_versions;
+                }
+                if let Some(r) = put.rotate_every {
+                    lc.rotate_every = Some(r.as_secs());
+                }
+                lc.versions.push(VersionMeta {
+                    v: version,
+                    at: Some(now),
+                    deleted_at: None,
+                    destroyed: false,
+                });
+                let pruned = lc.prune(version);
                 let record = StoredRef {
-                    value: put.value.expose_secret(),
+                    value: value.expose_secret(),
                     metadata: &metadata,
                     version,
                     created_at: prev.as_ref().map_or(now, |p| p.created_at),
                     updated_at: now,
                     life: &life,
+                    lc: &lc,
                 };
                 let info = StoredInfo {
                     metadata: metadata.clone(),
                     version,
                     created_at: record.created_at,
                     updated_at: now,
+                    lc: lc.clone(),
                 };
-                let vkey = version_key(FAMILY, &put.service, &put.key, version);
-                let ikey = info_key(&put.service, &put.key);
+                // Version records carry no lifecycle: the head's is the one that counts.
+                let empty = Lifecycle::default();
+                let version_record = StoredRef {
+                    lc: &empty,
+                    ..record
+                };
+                let vkey = version_key(FAMILY, service, key, version);
+                let ikey = info_key(service, key);
                 let mut writes = vec![
                     Write::Put(head.clone(), seal_json(barrier, &head, &record)?),
                     Write::Put(ikey.clone(), seal_json(barrier, &ikey, &info)?),
-                    Write::Put(vkey.clone(), seal_json(barrier, &vkey, &record)?),
+                    Write::Put(vkey.clone(), seal_json(barrier, &vkey, &version_record)?),
                     Write::Put(index_key(&put.key, &put.service), Vec::new()),
                 ];
-                if version > KEPT_VERSIONS {
-                    let old = version - KEPT_VERSIONS;
-                    writes.push(Write::Delete(version_key(
-                        FAMILY,
-                        &put.service,
-                        &put.key,
-                        old,
-                    )));
-                }
+                writes.extend(
+                    pruned.map(|old| Write::Delete(version_key(FAMILY, service, key, old))),
+                );
+                writes.extend(due_moves(service, key, old_due, due_at(&lc, now)));
                 if let Some(p) = prev {
                     drop(SecretString::new(p.value));
                 }
@@ -340,7 +275,7 @@ impl Credentials {
 
     /// The info of one listed credential: its info record, else (written before info records
     /// existed) its head.
-    async fn read_info(
+    pub(super) async fn read_info(
         &self,
         service: &ServiceName,
         head: &[u8],
@@ -355,7 +290,7 @@ impl Credentials {
                 None => return Ok(None),
             },
         };
-        Ok(Some(stored.into_info(service, key)))
+        Ok(Some(stored.into_info(service, key, self.ctx.clock().now())))
     }
 
     async fn delete_inner(&self, key: &CredentialKey, service: &ServiceName) -> Result<()> {
@@ -381,6 +316,19 @@ impl Credentials {
                 .into_iter()
                 .map(Write::Delete)
                 .collect();
+            // Both due entries, the time-ordered one found from the due time in the other.
+            for d in barrier
+                .scan_keys(&due_prefix(service, key), None, usize::MAX)
+                .await?
+            {
+                if let Some(at) = d.len().checked_sub(8).and_then(|i| d.get(i..)) {
+                    let mut be = [0u8; 8];
+                    be.copy_from_slice(at);
+                    let at = i64::try_from(u64::from_be_bytes(be)).unwrap_or(i64::MAX);
+                    writes.push(Write::Delete(due_time_key(service, key, at)));
+                }
+                writes.push(Write::Delete(d));
+            }
             writes.push(Write::Delete(head.clone()));
             writes.push(Write::Delete(info_key(service, key)));
             writes.push(Write::Delete(index_key(key, service)));
@@ -413,7 +361,10 @@ impl CredentialsApi for Credentials {
                 let service = self.resolve_service(key, service, Capability::Read).await?;
                 let head = head_key(FAMILY, &service, key);
                 match read_head::<Stored>(self.ctx.barrier(), &head).await? {
-                    Some(h) => Ok(h.record.into_credential(&service, key)),
+                    Some(h) => {
+                        check_served(key, &h.record.lc, h.record.version)?;
+                        Ok(h.record.into_credential(&service, key))
+                    }
                     None => Err(not_found(key)),
                 }
             })
@@ -453,6 +404,100 @@ impl CredentialsApi for Credentials {
                     key: key.clone(),
                 })
             })
+            .await
+    }
+
+    async fn get_version(
+        &self,
+        key: &CredentialKey,
+        service: Option<&ServiceName>,
+        version: u64,
+    ) -> Result<Credential> {
+        let operation = op(
+            "credentials.get_version",
+            Capability::Read,
+            service_part(service),
+            key,
+        );
+        self.ctx
+            .run(operation, async {
+                let service = self.resolve_service(key, service, Capability::Read).await?;
+                self.get_version_inner(key, &service, version).await
+            })
+            .await
+    }
+
+    async fn versions(
+        &self,
+        key: &CredentialKey,
+        service: &ServiceName,
+        limit: Option<usize>,
+        after: Option<u64>,
+    ) -> Result<CredentialVersions> {
+        let operation = op("credentials.versions", Capability::Read, service, key);
+        self.ctx
+            .run(operation, self.versions_inner(key, service, limit, after))
+            .await
+    }
+
+    async fn change_version(
+        &self,
+        key: &CredentialKey,
+        service: &ServiceName,
+        version: u64,
+        change: VersionOp,
+    ) -> Result<VersionInfo> {
+        let (name, capability) = match change {
+            VersionOp::Delete => ("credentials.delete_version", Capability::Delete),
+            VersionOp::Undelete => ("credentials.undelete_version", Capability::Write),
+            VersionOp::Destroy => ("credentials.destroy_version", Capability::Delete),
+        };
+        let operation = op(name, capability, service, key);
+        self.ctx
+            .run(
+                operation,
+                self.change_version_inner(key, service, version, change),
+            )
+            .await
+    }
+
+    async fn rotate(
+        &self,
+        key: &CredentialKey,
+        service: &ServiceName,
+        policy: GeneratePolicy,
+    ) -> Result<CredentialWritten> {
+        let operation = op("credentials.rotate", Capability::Write, service, key);
+        self.ctx
+            .run(operation, async {
+                policy.check()?;
+                let value = crate::crypto::random_from(&policy.charset.alphabet(), policy.length)?;
+                let put = CredentialPut::new(service.clone(), key.clone(), "-");
+                self.write_version(&put, &value).await
+            })
+            .await
+    }
+
+    async fn set_settings(
+        &self,
+        key: &CredentialKey,
+        service: &ServiceName,
+        settings: CredentialSettings,
+    ) -> Result<CredentialInfo> {
+        let operation = op("credentials.set_settings", Capability::Write, service, key);
+        self.ctx
+            .run(operation, self.set_settings_inner(key, service, settings))
+            .await
+    }
+
+    async fn due(&self, service: &ServiceName, page: PageRequest) -> Result<Page<CredentialInfo>> {
+        let operation = Operation::new(
+            "credentials.due",
+            Capability::List,
+            format!("credentials/{service}/*"),
+        );
+        self.ctx
+            .run(operation, self.due_inner(service, &page))
             .await
     }
 }

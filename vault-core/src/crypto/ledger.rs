@@ -179,6 +179,7 @@ mod tests {
         for k in [
             "cred/v/s/k/\0\0\0\0\0\0\0\x01",
             "cred/k/k/s",
+            "cred/d/s/k\0\0\0\0\0\0\0\0\x01",
             "sys/canary",
             "sys/h/x",
             "sys/ledger/3",

@@ -124,6 +124,28 @@ pub fn random_base62(n: usize) -> Result<String> {
     Ok(out)
 }
 
+/// `n` characters drawn uniformly from `alphabet` (1 to 256 distinct ASCII bytes) by
+/// rejection sampling of random bytes; a secret, wiped on drop.
+pub fn random_from(alphabet: &[u8], n: usize) -> Result<SecretString> {
+    if alphabet.is_empty() || alphabet.len() > 256 || !alphabet.is_ascii() {
+        return Err(Error::Internal("random_from: bad alphabet".into()));
+    }
+    // Bytes at or above the largest multiple of the alphabet's size would bias the first
+    // characters.
+    let size = alphabet.len();
+    let limit = 256 - 256 % size;
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        let mut bytes = zeroize::Zeroizing::new(random_bytes(n)?);
+        for b in bytes.iter_mut() {
+            if usize::from(*b) < limit && out.len() < n {
+                out.push(char::from(alphabet[usize::from(*b) % size]));
+            }
+        }
+    }
+    Ok(SecretString::new(out))
+}
+
 /// SHA-256 of `data`, as lowercase hex.
 pub fn sha256_hex(data: &[u8]) -> Result<String> {
     orion::hazardous::hash::sha2::sha256::Sha256::digest(data)

@@ -62,7 +62,7 @@ async fn every_operation_kind_produces_exactly_one_entry_with_its_actor_and_outc
         .expect("put");
     v.credentials().get(&k, Some(&s)).await.expect("get");
     v.credentials()
-        .get_version(&k, &s, 1)
+        .get_version(&k, Some(&s), 1)
         .await
         .expect("get_version");
     v.credentials()

@@ -44,7 +44,7 @@ async fn put_then_get_round_trips_value_metadata_and_times() {
     // Older versions stay readable.
     let v1 = v
         .credentials()
-        .get_version(&ckey("OANDA_API_KEY"), &svc("fxshinobi"), 1)
+        .get_version(&ckey("OANDA_API_KEY"), Some(&svc("fxshinobi")), 1)
         .await
         .expect("v1");
     assert_eq!(v1.value.expose_secret(), "abc123");
@@ -114,7 +114,7 @@ async fn only_the_last_ten_versions_are_kept() {
     for gone in 1..=3 {
         let e = v
             .credentials()
-            .get_version(&ckey("K"), &svc("s"), gone)
+            .get_version(&ckey("K"), Some(&svc("s")), gone)
             .await
             .expect_err("pruned");
         assert_eq!(e.code(), "not_found");
@@ -122,7 +122,7 @@ async fn only_the_last_ten_versions_are_kept() {
     for kept in 4..=13u64 {
         let c = v
             .credentials()
-            .get_version(&ckey("K"), &svc("s"), kept)
+            .get_version(&ckey("K"), Some(&svc("s")), kept)
             .await
             .expect("kept");
         assert_eq!(c.value.expose_secret(), format!("value-{kept}"));

@@ -129,7 +129,7 @@ async fn a_deleted_credential_written_back_is_integrity_and_can_be_deleted_again
     assert_eq!(err.code(), "integrity");
     let err = v
         .credentials()
-        .get_version(&ckey("GONE"), &s, 1)
+        .get_version(&ckey("GONE"), Some(&s), 1)
         .await
         .expect_err("its version record is not served either");
     assert_eq!(err.code(), "integrity");
@@ -190,7 +190,7 @@ async fn a_version_record_of_an_earlier_credential_of_the_same_name_is_not_serve
     write_back(&store, &old_version).await;
     let err = v
         .credentials()
-        .get_version(&ckey("K"), &s, 1)
+        .get_version(&ckey("K"), Some(&s), 1)
         .await
         .expect_err("version 1 of the first life");
     assert_eq!(err.code(), "integrity");
@@ -217,7 +217,7 @@ async fn a_pruned_credential_version_written_back_is_not_served() {
     }
     assert_eq!(
         v.credentials()
-            .get_version(&ckey("K"), &s, 1)
+            .get_version(&ckey("K"), Some(&s), 1)
             .await
             .expect_err("pruned")
             .code(),
@@ -226,7 +226,7 @@ async fn a_pruned_credential_version_written_back_is_not_served() {
     write_back(&store, &first).await;
     assert_eq!(
         v.credentials()
-            .get_version(&ckey("K"), &s, 1)
+            .get_version(&ckey("K"), Some(&s), 1)
             .await
             .expect_err("still pruned")
             .code(),
@@ -520,7 +520,7 @@ async fn a_version_of_an_earlier_credential_created_in_the_same_millisecond_is_n
         .await
         .expect("put again");
     write_back(&store, &old_version).await;
-    match v.credentials().get_version(&ckey("K"), &s, 1).await {
+    match v.credentials().get_version(&ckey("K"), Some(&s), 1).await {
         Ok(c) => assert_eq!(
             c.value.expose_secret(),
             "second-life",
@@ -668,7 +668,7 @@ async fn get_version_racing_a_delete_and_create_is_never_integrity() {
     // meanwhile the credential is deleted and created again.
     let k = ckey("K");
     let creds = reader.credentials();
-    let (read, ()) = tokio::join!(creds.get_version(&k, &s, 1), async {
+    let (read, ()) = tokio::join!(creds.get_version(&k, Some(&s), 1), async {
         paused.reached.notified().await;
         v.credentials()
             .delete(&ckey("K"), Some(&s))

@@ -323,7 +323,9 @@ async fn a_revoked_token_is_refused_from_its_next_request() {
 
 /// A server in this process on a loopback port, over an in-memory vault whose clock the test
 /// moves. Stops when the returned sender is dropped.
-async fn server_with_clock(clock: &ManualClock) -> (Http, tokio::sync::oneshot::Sender<()>) {
+pub(crate) async fn server_with_clock(
+    clock: &ManualClock,
+) -> (Http, tokio::sync::oneshot::Sender<()>) {
     let vault = Vault::builder()
         .store(Arc::new(vault_core::store::MemoryStore::new()))
         .key(RootKeySource::parse(KEY_HEX).expect("key"))

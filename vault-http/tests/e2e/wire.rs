@@ -347,10 +347,14 @@ fn script(w: &mut Wire) {
         .expect(404, JSON, r#"{"code":"not_found","error":"Credential 'MISSING' not found","success":false}"#);
     w.get("/api/vault/credentials/API_KEY?service=nosuch")
         .expect(404, JSON, r#"{"code":"not_found","error":"Credential 'API_KEY' not found","success":false}"#);
+    // `?version=N` reads a kept version (the credential lifecycle); the service resolves as
+    // for the current one.
     w.get("/api/vault/credentials/API_KEY?service=alpha&version=1")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: unknown field","field":"version","success":false}"#);
+        .expect(200, JSON, r#"{"success":true,"key":"API_KEY","service":"alpha","value":"s3cret-1","metadata":{},"version":1,"created_at":"<TS>","updated_at":"<TS>"}"#);
     w.get("/api/vault/credentials/API_KEY?version=1")
-        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: unknown field","field":"version","success":false}"#);
+        .expect(409, JSON, r#"{"code":"conflict","error":"Credential 'API_KEY' exists under several services (alpha, beta); pass a service","success":false}"#);
+    w.get("/api/vault/credentials/API_KEY?service=alpha&version=0")
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid version: must be a version number (1 or more)","field":"version","success":false}"#);
     w.get("/api/vault/credentials/API_KEY?service=alpha&service=beta")
         .expect(400, JSON, r#"{"code":"invalid","error":"invalid service: appears more than once","field":"service","success":false}"#);
     w.get("/api/vault/credentials/API_KEY?service=")

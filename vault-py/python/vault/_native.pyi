@@ -21,6 +21,8 @@ __all__ = [
     "CredentialInfo",
     "CredentialWritten",
     "CredentialDeleted",
+    "CredentialVersions",
+    "VersionInfo",
     "Configs",
     "StrategyConfig",
     "ConfigWritten",
@@ -184,11 +186,53 @@ class Credentials:
         *,
         metadata: _JsonObject | None = None,
         expected_version: int | None = None,
+        max_versions: int | None = None,
+        rotate_every: str | None = None,
     ) -> CredentialWritten:
         """Creates credential ``key`` of ``service`` or adds a version (compare-and-set with
-        ``expected_version``; 0 = must not exist yet). ``metadata=None`` keeps the previous."""
-    def get(self, key: str, service: str | None = None) -> Credential:
-        """The current version of credential ``key``, with its value."""
+        ``expected_version``; 0 = must not exist yet). ``metadata=None`` keeps the previous.
+        ``max_versions`` (1 to 100, default 10) and ``rotate_every`` (``"12h"``, ``"7d"``,
+        ``"30d"``; 1h to 3650d) set the lifecycle; ``None`` keeps them."""
+    def get(
+        self, key: str, service: str | None = None, *, version: int | None = None
+    ) -> Credential:
+        """The current version of credential ``key``, or its kept version ``version``, with its
+        value. ``NotFound`` when that version is soft-deleted or destroyed."""
+    def versions(
+        self, key: str, service: str, *, limit: int | None = None, after: int | None = None
+    ) -> CredentialVersions:
+        """The kept versions, newest first, never values (paged by ``limit``/``after``)."""
+    def delete_version(self, key: str, service: str, version: int) -> VersionInfo:
+        """Soft-deletes a kept version (no longer served until undeleted). Idempotent."""
+    def undelete_version(self, key: str, service: str, version: int) -> VersionInfo:
+        """Undoes a soft delete; ``NotFound`` for a destroyed version."""
+    def destroy_version(self, key: str, service: str, version: int) -> VersionInfo:
+        """Erases a kept version's value from the store for good. Idempotent."""
+    def rotate(
+        self,
+        key: str,
+        service: str,
+        *,
+        length: int = 32,
+        charset: str = "alphanumeric",
+    ) -> CredentialWritten:
+        """A new version with a generated value (``length`` 8 to 4096 of ``charset``); returns
+        the outcome only: read the value with ``get``."""
+    def set_settings(
+        self,
+        key: str,
+        service: str,
+        *,
+        max_versions: int | None = None,
+        rotate_every: str | None = None,
+    ) -> CredentialInfo:
+        """Changes ``max_versions`` (lowering it prunes at once) and ``rotate_every``
+        (``"off"`` clears it); ``None`` leaves a setting as it is."""
+    def due(
+        self, service: str, *, limit: int | None = None, after: str | None = None
+    ) -> Page[CredentialInfo]:
+        """One page of the credentials of ``service`` overdue for rotation
+        (``now - updated_at >= rotate_every``)."""
     def list(
         self, service: str, *, limit: int | None = None, after: str | None = None
     ) -> Page[CredentialInfo]:
@@ -236,6 +280,51 @@ class CredentialInfo:
     def created_at(self) -> str: ...
     @property
     def updated_at(self) -> str: ...
+    @property
+    def oldest_version(self) -> int: ...
+    @property
+    def max_versions(self) -> int: ...
+    @property
+    def state(self) -> Literal["active", "deleted", "destroyed"]: ...
+    @property
+    def rotate_every(self) -> str | None: ...
+    @property
+    def due_at(self) -> str | None: ...
+    @property
+    def due(self) -> bool: ...
+
+@final
+class VersionInfo:
+    """One kept version of a credential, without its value."""
+
+    @property
+    def version(self) -> int: ...
+    @property
+    def created_at(self) -> str | None: ...
+    @property
+    def state(self) -> Literal["active", "deleted", "destroyed"]: ...
+    @property
+    def deleted_at(self) -> str | None: ...
+
+@final
+class CredentialVersions:
+    """A page of the kept versions of a credential, newest first (``credentials.versions``)."""
+
+    @property
+    def service(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def current_version(self) -> int: ...
+    @property
+    def oldest_version(self) -> int: ...
+    @property
+    def max_versions(self) -> int: ...
+    @property
+    def next(self) -> int | None: ...
+    @property
+    def versions(self) -> list[VersionInfo]: ...
+    def __len__(self) -> int: ...
 
 @final
 class CredentialWritten:
@@ -871,6 +960,9 @@ class Health:
     @property
     def timestamp(self) -> str:
         """RFC 3339 UTC string."""
+    @property
+    def overdue_credentials(self) -> int:
+        """Credentials overdue for rotation (any makes the status ``"degraded"``)."""
 
 class VaultError(Exception):
     """Base class of every vault error; ``.code`` is the stable machine code.

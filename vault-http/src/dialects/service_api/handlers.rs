@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use vault_client::wire::service_api::{
     ConfigDeleteQuery, ConfigDiffReply, ConfigHistoryReply, ConfigListReply, ConfigPutBody,
     ConfigReply, ConfigSettingsBody, ConfigSettingsReply, ConfigWatchReply, ConfigWrittenReply,
-    CredentialDeletedReply, CredentialListReply, CredentialPutBody, CredentialReply,
-    CredentialWrittenReply, DiffQuery, HealthReply, HistoryQuery, PageQuery, RequiredServiceQuery,
-    RollbackBody, ServiceQuery, VersionQuery, WatchQuery,
+    CredentialDeletedReply, CredentialGetQuery, CredentialListReply, CredentialPutBody,
+    CredentialReply, CredentialWrittenReply, DiffQuery, HealthReply, HistoryQuery, PageQuery,
+    RequiredServiceQuery, RollbackBody, ServiceQuery, VersionQuery, WatchQuery,
 };
 use vault_core::crypto::SecretString;
 use vault_core::prelude::*;
@@ -203,14 +203,23 @@ pub async fn config_history(
     .into_response())
 }
 
-/// `GET /api/vault/credentials/{key}[?service=S]`: the current value.
+/// `GET /api/vault/credentials/{key}[?service=S][&version=N]`: the current value, or version
+/// N's.
 pub async fn get_credential(
     CallerVault(vault): CallerVault,
     ApiPath(key, ..): Path<String>,
-    ApiQuery(q, ..): Query<ServiceQuery>,
+    ApiQuery(q, ..): Query<CredentialGetQuery>,
 ) -> ApiResult {
     let (key, service) = credential_names(key, q.service)?;
-    let c = vault.credentials().get(&key, service.as_ref()).await?;
+    let c = match q.version {
+        None => vault.credentials().get(&key, service.as_ref()).await?,
+        Some(v) => {
+            vault
+                .credentials()
+                .get_version(&key, service.as_ref(), v)
+                .await?
+        }
+    };
     // The value is borrowed into the body: the only copy outside the wiped record.
     Ok(Json(CredentialReply {
         success: true,
@@ -239,6 +248,12 @@ pub async fn put_credential(
         value: SecretString::new(body.value.into_owned()),
         metadata: body.metadata.map(Cow::into_owned),
         expected_version: body.expected_version,
+        max_versions: body.max_versions,
+        rotate_every: body
+            .rotate_every
+            .as_deref()
+            .map(vault_core::RotateEvery::parse)
+            .transpose()?,
     };
     let w = vault.credentials().put(put).await?;
     Ok(Json(CredentialWrittenReply::from(w)).into_response())

@@ -7,6 +7,7 @@ mod audit;
 mod constructs;
 mod error;
 mod handlers;
+mod lifecycle;
 mod tokens;
 
 use axum::Router;
@@ -130,6 +131,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
             wire::CREDENTIAL,
             get(handlers::get_credential).delete(handlers::delete_credential),
         )
+        .route(wire::CREDENTIAL_VERSIONS, get(lifecycle::versions))
+        .route(wire::CREDENTIAL_VERSION_OP, post(lifecycle::change_version))
+        .route(wire::CREDENTIAL_ROTATE, post(lifecycle::rotate))
+        .route(wire::CREDENTIAL_SETTINGS, post(lifecycle::settings))
+        .route(wire::CREDENTIALS_DUE, get(lifecycle::due))
         .route(
             wire::TOKENS,
             get(tokens::list_tokens).post(tokens::create_token),

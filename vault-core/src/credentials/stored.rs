@@ -1,0 +1,307 @@
+//! The stored shapes of credentials and their store keys.
+//!
+//! Store layout: head `cred/h/<service>/<key>` (the current version, plus the lifecycle: settings,
+//! oldest kept version and each kept version's time and state), its info `cred/i/<service>/<key>`
+//! (everything but the value, written in the same commit as the head, so a listing never
+//! decrypts a value), kept versions `cred/v/<service>/<key>/<u64 BE>` (the last `max_versions`,
+//! default [`KEPT_VERSIONS`]), a clear index `cred/k/<key>/<service>` (empty value) to find a
+//! key's services without a service given, and a clear due index
+//! `cred/d/<service>/<key>\0<due ms BE>` (empty value) for credentials with a `rotate_every`, with
+//! the same ordered by due time, `cred/t/<due ms BE><service>/<key>`, for health's count.
+//! A head written before info records existed has none: listing falls back to the head for it.
+//! Records written before the lifecycle existed read as "10 kept, all active, no rotation".
+
+use serde::{Deserialize, Serialize};
+
+use super::lifecycle::{self, VersionState};
+use super::{Credential, CredentialInfo, KEPT_VERSIONS};
+use crate::JsonObject;
+use crate::clock::Timestamp;
+use crate::crypto::SecretString;
+use crate::error::{Error, Result};
+use crate::names::{CredentialKey, ServiceName};
+use crate::records::Versioned;
+use crate::store::Write;
+
+pub(super) const FAMILY: &str = "cred";
+
+#[derive(Serialize)]
+pub(super) struct StoredRef<'a> {
+    pub(super) value: &'a str,
+    pub(super) metadata: &'a JsonObject,
+    pub(super) version: u64,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+    pub(super) life: &'a str,
+    #[serde(skip_serializing_if = "Lifecycle::is_empty")]
+    pub(super) lc: &'a Lifecycle,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Stored {
+    pub(super) value: String,
+    pub(super) metadata: JsonObject,
+    pub(super) version: u64,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+    /// Random id of this credential's life (from its creation to its delete), in the head and
+    /// every version record: a version of an earlier credential of the same name never passes
+    /// for one of this one. Empty in records written before it existed.
+    #[serde(default)]
+    pub(super) life: String,
+    /// In the head: the lifecycle settings and version states (absent in records written
+    /// before they existed, and in version records).
+    #[serde(default)]
+    pub(super) lc: Lifecycle,
+}
+
+/// One kept version's time and state, in the head and the info record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct VersionMeta {
+    pub(super) v: u64,
+    /// When it was written (absent for versions written before this table existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) at: Option<i64>,
+    /// When it was soft-deleted or destroyed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) deleted_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) destroyed: bool,
+}
+
+/// A credential's lifecycle: settings, oldest kept version and the kept versions' states.
+/// Every field defaults, so records written before it existed read as "10 kept, all active,
+/// no rotation".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Lifecycle {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) max_versions: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) oldest: Option<u64>,
+    /// Seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) rotate_every: Option<u64>,
+    /// Kept versions, oldest first (may miss versions written before it existed: active).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) versions: Vec<VersionMeta>,
+}
+
+impl Lifecycle {
+    fn is_empty(&self) -> bool {
+        *self == Lifecycle::default()
+    }
+
+    pub(super) fn max(&self) -> u64 {
+        self.max_versions.unwrap_or(KEPT_VERSIONS).max(1)
+    }
+
+    /// The oldest version kept of a credential at version `current`.
+    pub(super) fn oldest(&self, current: u64) -> u64 {
+        self.oldest
+            .unwrap_or_else(|| current.saturating_sub(KEPT_VERSIONS) + 1)
+            .clamp(1, current.max(1))
+    }
+
+    pub(super) fn meta(&self, v: u64) -> Option<&VersionMeta> {
+        self.versions.iter().find(|m| m.v == v)
+    }
+
+    /// The entry of version `v`, added (time unknown) when missing.
+    pub(super) fn meta_mut(&mut self, v: u64) -> &mut VersionMeta {
+        let i = match self.versions.iter().position(|m| m.v == v) {
+            Some(i) => i,
+            None => {
+                self.versions.push(VersionMeta {
+                    v,
+                    at: None,
+                    deleted_at: None,
+                    destroyed: false,
+                });
+                self.versions.sort_by_key(|m| m.v);
+                self.versions
+                    .iter()
+                    .position(|m| m.v == v)
+                    .unwrap_or_default()
+            }
+        };
+        &mut self.versions[i]
+    }
+
+    pub(super) fn state(&self, v: u64) -> VersionState {
+        match self.meta(v) {
+            Some(m) if m.destroyed => VersionState::Destroyed,
+            Some(m) if m.deleted_at.is_some() => VersionState::Deleted,
+            _ => VersionState::Active,
+        }
+    }
+
+    pub(super) fn rotate(&self) -> Option<lifecycle::RotateEvery> {
+        self.rotate_every
+            .and_then(|s| lifecycle::RotateEvery::from_secs(s).ok())
+    }
+
+    /// Keeps the last `max()` versions of a credential at version `current`: moves `oldest`
+    /// up and returns the versions that are no longer kept (their records to erase).
+    pub(super) fn prune(&mut self, current: u64) -> std::ops::Range<u64> {
+        let from = self.oldest(current.saturating_sub(1).max(1)).min(current);
+        let keep_from = current.saturating_sub(self.max() - 1).max(1).max(from);
+        self.oldest = Some(keep_from);
+        self.versions.retain(|m| m.v >= keep_from && m.v <= current);
+        from..keep_from
+    }
+}
+
+/// The info record: a credential without its value.
+#[derive(Serialize, Deserialize)]
+pub(super) struct StoredInfo {
+    pub(super) metadata: JsonObject,
+    pub(super) version: u64,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+    #[serde(default, skip_serializing_if = "Lifecycle::is_empty")]
+    pub(super) lc: Lifecycle,
+}
+
+impl StoredInfo {
+    pub(super) fn into_info(
+        self,
+        service: &ServiceName,
+        key: CredentialKey,
+        now: Timestamp,
+    ) -> CredentialInfo {
+        let rotate_every = self.lc.rotate();
+        let due_at = rotate_every.map(|r| self.updated_at.saturating_add(r.as_millis()));
+        CredentialInfo {
+            service: service.clone(),
+            key,
+            metadata: self.metadata,
+            version: self.version,
+            created_at: Timestamp::from_millis(self.created_at),
+            updated_at: Timestamp::from_millis(self.updated_at),
+            oldest_version: self.lc.oldest(self.version),
+            max_versions: self.lc.max(),
+            state: self.lc.state(self.version),
+            rotate_every,
+            due_at: due_at.map(Timestamp::from_millis),
+            due: due_at.is_some_and(|d| now.as_millis() >= d),
+        }
+    }
+}
+
+impl Versioned for Stored {
+    fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+impl Stored {
+    pub(super) fn into_credential(self, service: &ServiceName, key: &CredentialKey) -> Credential {
+        Credential {
+            service: service.clone(),
+            key: key.clone(),
+            value: SecretString::new(self.value),
+            metadata: self.metadata,
+            version: self.version,
+            created_at: Timestamp::from_millis(self.created_at),
+            updated_at: Timestamp::from_millis(self.updated_at),
+        }
+    }
+
+    /// The info of this head (the value is wiped).
+    pub(super) fn into_stored_info(self) -> StoredInfo {
+        // `self.value` is a plain String here: wrap it so it is wiped when dropped.
+        let Stored {
+            value,
+            metadata,
+            version,
+            created_at,
+            updated_at,
+            lc,
+            ..
+        } = self;
+        drop(SecretString::new(value));
+        StoredInfo {
+            metadata,
+            version,
+            created_at,
+            updated_at,
+            lc,
+        }
+    }
+}
+
+/// `cred/d/<service>/<key>\0<due at, ms, u64 BE>`: the clear due-for-rotation index of a service
+/// (one entry per credential with a `rotate_every`), for the due listing. The `\0` sorts before
+/// every name character, so the entries sort like the keys.
+pub(super) fn due_key(service: &str, key: &str, due_at: i64) -> Vec<u8> {
+    let mut k = due_prefix(service, key);
+    k.extend_from_slice(&due_bytes(due_at));
+    k
+}
+
+/// `cred/d/<service>/<key>\0`.
+pub(super) fn due_prefix(service: &str, key: &str) -> Vec<u8> {
+    format!("{FAMILY}/d/{service}/{key}\0").into_bytes()
+}
+
+/// `cred/t/<due at, ms, u64 BE><service>/<key>`: the same entries ordered by due time, so
+/// health counts the overdue ones without reading the others.
+pub(super) fn due_time_key(service: &str, key: &str, due_at: i64) -> Vec<u8> {
+    let mut k = DUE_TIME_PREFIX.as_bytes().to_vec();
+    k.extend_from_slice(&due_bytes(due_at));
+    k.extend_from_slice(format!("{service}/{key}").as_bytes());
+    k
+}
+
+/// Prefix of [`due_time_key`].
+pub(super) const DUE_TIME_PREFIX: &str = "cred/t/";
+
+fn due_bytes(due_at: i64) -> [u8; 8] {
+    u64::try_from(due_at.max(0)).unwrap_or(0).to_be_bytes()
+}
+
+/// When rotation of a head with these settings, written at `updated_at`, is due (ms).
+pub(super) fn due_at(lc: &Lifecycle, updated_at: i64) -> Option<i64> {
+    lc.rotate()
+        .map(|r| updated_at.saturating_add(r.as_millis()))
+}
+
+/// The writes moving a credential's two due index entries from due time `old` to `new`.
+pub(super) fn due_moves(
+    service: &str,
+    key: &str,
+    old: Option<i64>,
+    new: Option<i64>,
+) -> Vec<Write> {
+    if old == new {
+        return Vec::new();
+    }
+    let mut w = Vec::new();
+    if let Some(at) = old {
+        w.push(Write::Delete(due_key(service, key, at)));
+        w.push(Write::Delete(due_time_key(service, key, at)));
+    }
+    if let Some(at) = new {
+        w.push(Write::Put(due_key(service, key, at), Vec::new()));
+        w.push(Write::Put(due_time_key(service, key, at), Vec::new()));
+    }
+    w
+}
+
+pub(super) fn info_key(service: &str, key: &str) -> Vec<u8> {
+    format!("{FAMILY}/i/{service}/{key}").into_bytes()
+}
+
+/// `not_found` unless version `version` is served (neither soft-deleted nor destroyed); the
+/// message says which, never a value.
+pub(super) fn check_served(key: &CredentialKey, lc: &Lifecycle, version: u64) -> Result<()> {
+    match lc.state(version) {
+        VersionState::Active => Ok(()),
+        VersionState::Deleted => Err(Error::NotFound(format!(
+            "Credential '{key}' version {version} is deleted (undelete it, or put a new value)"
+        ))),
+        VersionState::Destroyed => Err(Error::NotFound(format!(
+            "Credential '{key}' version {version} was destroyed (put a new value)"
+        ))),
+    }
+}
