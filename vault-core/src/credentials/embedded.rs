@@ -190,6 +190,11 @@ impl Credentials {
                 let (service, key) = (put.service.as_str(), put.key.as_str());
                 let mut lc = prev.as_ref().map(|p| p.lc.clone()).unwrap_or_default();
                 let old_due = prev.as_ref().and_then(|p| due_at(&p.lc, p.updated_at));
+                lc.check_lowering(
+                    &self.ctx,
+                    put.max_versions,
+                    &format!("credentials/{service}/{key}"),
+                )?;
                 if put.max_versions.is_some() {
                     lc.max_versions = put.max_versions;
                 }
@@ -202,7 +207,7 @@ impl Credentials {
                     deleted_at: None,
                     destroyed: false,
                 });
-                let pruned = lc.prune(version);
+                let pruned = lc.prune(version - 1, version);
                 let record = StoredRef {
                     value: value.expose_secret(),
                     metadata: &metadata,

@@ -85,12 +85,16 @@ impl RotateEvery {
             )));
         }
         let form = "must be a whole number and a unit: m, h, d or w (e.g. 12h, 7d, 30d)";
-        let (digits, unit) = s.split_at(s.len().saturating_sub(1));
+        // The unit is the last character, whatever its width (never split inside one).
+        let Some((cut, unit)) = s.char_indices().next_back() else {
+            return Err(bad(form));
+        };
+        let digits = &s[..cut];
         let unit_secs = match unit {
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            "w" => 7 * 86_400,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
             _ => return Err(bad(form)),
         };
         if digits.is_empty()
@@ -411,6 +415,12 @@ mod tests {
             "59m",
             "3651d",
             "99999999999999999d",
+            // A multi-byte last character (or any) is refused, never split inside.
+            "7é",
+            "ü",
+            "1ü",
+            "٣d",
+            "7d\u{301}",
         ] {
             let e = RotateEvery::parse(bad).expect_err(bad);
             assert_eq!(e.field(), Some("rotate_every"), "{bad}");

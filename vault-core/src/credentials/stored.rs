@@ -95,6 +95,20 @@ impl Lifecycle {
         self.max_versions.unwrap_or(KEPT_VERSIONS).max(1)
     }
 
+    /// `forbidden` unless `ctx` may `delete` at `path` when `max_versions` would go below
+    /// what is kept now: lowering the cap erases versions for good, like a destroy.
+    pub(super) fn check_lowering(
+        &self,
+        ctx: &crate::context::Ctx,
+        max_versions: Option<u64>,
+        path: &str,
+    ) -> crate::error::Result<()> {
+        match max_versions {
+            Some(m) if m < self.max() => ctx.require(crate::context::Capability::Delete, path),
+            _ => Ok(()),
+        }
+    }
+
     /// The oldest version kept of a credential at version `current`.
     pub(super) fn oldest(&self, current: u64) -> u64 {
         self.oldest
@@ -140,10 +154,11 @@ impl Lifecycle {
             .and_then(|s| lifecycle::RotateEvery::from_secs(s).ok())
     }
 
-    /// Keeps the last `max()` versions of a credential at version `current`: moves `oldest`
-    /// up and returns the versions that are no longer kept (their records to erase).
-    pub(super) fn prune(&mut self, current: u64) -> std::ops::Range<u64> {
-        let from = self.oldest(current.saturating_sub(1).max(1)).min(current);
+    /// Keeps the last `max()` versions of a credential now at version `current`, which was at
+    /// version `before` (the same when nothing new is written): moves `oldest` up (never down)
+    /// and returns the versions that are no longer kept (their records to erase).
+    pub(super) fn prune(&mut self, before: u64, current: u64) -> std::ops::Range<u64> {
+        let from = self.oldest(before.max(1)).min(current);
         let keep_from = current.saturating_sub(self.max() - 1).max(1).max(from);
         self.oldest = Some(keep_from);
         self.versions.retain(|m| m.v >= keep_from && m.v <= current);

@@ -288,13 +288,18 @@ impl Credentials {
             |current: Option<Head<Stored>>| {
                 let prev = current.ok_or_else(|| not_found(key))?.record;
                 let mut lc = prev.lc.clone();
+                lc.check_lowering(
+                    &self.ctx,
+                    settings.max_versions,
+                    &format!("credentials/{service}/{key}"),
+                )?;
                 if let Some(m) = settings.max_versions {
                     lc.max_versions = Some(m);
                 }
                 if let Some(r) = settings.rotate_every {
                     lc.rotate_every = r.map(lifecycle::RotateEvery::as_secs);
                 }
-                let pruned = lc.prune(prev.version);
+                let pruned = lc.prune(prev.version, prev.version);
                 let old_due = due_at(&prev.lc, prev.updated_at);
                 let new_due = due_at(&lc, prev.updated_at);
                 let outcome = self.rewrite_head(service, key, &prev, &lc, false);

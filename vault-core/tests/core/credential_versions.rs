@@ -362,6 +362,29 @@ async fn cred_max_versions_is_per_credential_bounded_and_prunes() {
         .await
         .expect("settings");
     assert_eq!((info.max_versions, info.oldest_version), (1, 5));
+    // Raising it again brings nothing back, and lists nothing that is gone.
+    let info = v
+        .credentials()
+        .set_settings(
+            &k,
+            &s,
+            CredentialSettings {
+                max_versions: Some(10),
+                rotate_every: None,
+            },
+        )
+        .await
+        .expect("raise");
+    assert_eq!((info.max_versions, info.oldest_version), (10, 5));
+    let page = v
+        .credentials()
+        .versions(&k, &s, None, None)
+        .await
+        .expect("versions");
+    assert_eq!(
+        page.versions.iter().map(|m| m.version).collect::<Vec<_>>(),
+        [5]
+    );
     assert_eq!(
         store
             .scan(b"cred/v/s/K/", None, 100)
@@ -509,4 +532,65 @@ async fn cred_a_destroy_racing_a_put_loses_neither() {
         ]
     );
     assert_eq!(store.get(&vkey("s", "K", 1)).await.expect("get"), None);
+}
+
+/// Lowering `max_versions` erases versions for good, as a destroy does: it needs `delete`, by
+/// a put or by the settings; raising it or keeping it needs `write` only.
+#[tokio::test]
+async fn cred_lowering_max_versions_needs_delete() {
+    let (v, _, _) = memory_vault().await;
+    let (k, s) = (ckey("K"), svc("s"));
+    put_versions(&v, 3).await;
+    let created = v
+        .tokens()
+        .create(vault_core::TokenCreate {
+            name: "writer".into(),
+            rules: vec![vault_core::Rule {
+                path: "credentials/s/K".into(),
+                capabilities: vec![vault_core::Capability::Read, vault_core::Capability::Write],
+            }],
+            ttl: None,
+        })
+        .await
+        .expect("token");
+    let w = v
+        .with_token(created.token.expose_secret())
+        .await
+        .expect("with_token");
+    let lower = CredentialSettings {
+        max_versions: Some(1),
+        rotate_every: None,
+    };
+    let e = w
+        .credentials()
+        .set_settings(&k, &s, lower.clone())
+        .await
+        .expect_err("lowering");
+    assert_eq!(e.code(), "forbidden", "{e}");
+    let mut put = cput("s", "K", "v4");
+    put.max_versions = Some(1);
+    let e = w
+        .credentials()
+        .put(put)
+        .await
+        .expect_err("lowering by a put");
+    assert_eq!(e.code(), "forbidden", "{e}");
+    let page = v
+        .credentials()
+        .versions(&k, &s, None, None)
+        .await
+        .expect("versions");
+    assert_eq!(page.versions.len(), 3, "nothing erased");
+    let raise = CredentialSettings {
+        max_versions: Some(20),
+        rotate_every: None,
+    };
+    w.credentials()
+        .set_settings(&k, &s, raise)
+        .await
+        .expect("raising needs write only");
+    v.credentials()
+        .set_settings(&k, &s, lower)
+        .await
+        .expect("the process embedding the vault may");
 }
