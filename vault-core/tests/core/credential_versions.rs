@@ -563,7 +563,7 @@ async fn cred_lowering_max_versions_needs_delete() {
     };
     let e = w
         .credentials()
-        .set_settings(&k, &s, lower.clone())
+        .set_settings(&k, &s, lower)
         .await
         .expect_err("lowering");
     assert_eq!(e.code(), "forbidden", "{e}");
