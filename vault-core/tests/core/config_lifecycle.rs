@@ -45,6 +45,26 @@ async fn token(v: &Vault, name: &str, rules: &[(&str, &[Capability])]) -> (Vault
     )
 }
 
+/// A 60 s watch of `fx` by `watcher` from `since`, spawned, returned once `observer` (the same
+/// vault, or the one the token was made on) counts it among its waiting watches.
+async fn park(
+    watcher: &Vault,
+    observer: &Vault,
+    since: Option<u64>,
+) -> tokio::task::JoinHandle<vault_core::Result<vault_core::ConfigWatch>> {
+    let before = observer.config_watchers_for_tests();
+    let w = watcher.clone();
+    let handle = tokio::spawn(async move {
+        w.configs()
+            .watch(&svc("fx"), since, Duration::from_secs(60))
+            .await
+    });
+    while observer.config_watchers_for_tests() == before {
+        tokio::task::yield_now().await;
+    }
+    handle
+}
+
 #[tokio::test]
 async fn each_version_records_who_wrote_it_when_and_why() {
     let (v, clock, _) = memory_vault().await;
@@ -490,17 +510,7 @@ async fn a_parked_watch_wakes_at_the_next_write() {
     let (v, _, _) = memory_vault().await;
     let s = svc("fx");
     v.configs().put(&s, put("x", json!({}))).await.expect("x");
-    let watcher = {
-        let v = v.clone();
-        tokio::spawn(async move {
-            v.configs()
-                .watch(&svc("fx"), None, Duration::from_secs(60))
-                .await
-        })
-    };
-    while v.config_watchers_for_tests() == 0 {
-        tokio::task::yield_now().await;
-    }
+    let watcher = park(&v, &v, None).await;
     // A write to another service wakes it, finds nothing, and it waits on.
     v.configs()
         .put(&svc("other"), put("x", json!({})))
@@ -586,17 +596,7 @@ async fn ending_watches_refuses_the_parked_ones_and_every_later_one() {
     let (v, _, _) = memory_vault().await;
     let s = svc("fx");
     v.configs().put(&s, put("x", json!({}))).await.expect("x");
-    let parked = {
-        let v = v.clone();
-        tokio::spawn(async move {
-            v.configs()
-                .watch(&svc("fx"), None, Duration::from_secs(60))
-                .await
-        })
-    };
-    while v.config_watchers_for_tests() == 0 {
-        tokio::task::yield_now().await;
-    }
+    let parked = park(&v, &v, None).await;
     v.end_watches();
     let e = parked.await.expect("join").expect_err("ended");
     assert_eq!(e.code(), "unavailable", "{e}");
@@ -639,17 +639,7 @@ async fn a_watch_never_skips_a_change_made_during_its_scan() {
         2,
     ));
     let g = super::support::reopen(&(gated.clone() as vault_core::store::SharedStore)).await;
-    let watch = {
-        let (g, s) = (g.clone(), s.clone());
-        tokio::spawn(async move {
-            g.configs()
-                .watch(&s, Some(since), Duration::from_secs(60))
-                .await
-        })
-    };
-    while g.config_watchers_for_tests() == 0 {
-        tokio::task::yield_now().await;
-    }
+    let watch = park(&g, &g, Some(since)).await;
     g.configs()
         .put(&s, put("b", json!({"n": 1})))
         .await
@@ -724,15 +714,7 @@ async fn a_token_revoked_while_its_watch_waits_gets_no_answer() {
         &[("configs/fx/*", &[Capability::List, Capability::Read])],
     )
     .await;
-    let parked = tokio::spawn(async move {
-        watcher
-            .configs()
-            .watch(&svc("fx"), None, Duration::from_secs(60))
-            .await
-    });
-    while v.config_watchers_for_tests() == 0 {
-        tokio::task::yield_now().await;
-    }
+    let parked = park(&watcher, &v, None).await;
     v.tokens().revoke(&id).await.expect("revoke");
     v.configs()
         .put(&s, put("x", json!({"secret_plan": 1})))
@@ -756,15 +738,7 @@ async fn changes_a_token_may_not_read_do_not_end_its_watch() {
         ],
     )
     .await;
-    let parked = tokio::spawn(async move {
-        reader
-            .configs()
-            .watch(&svc("fx"), None, Duration::from_secs(60))
-            .await
-    });
-    while v.config_watchers_for_tests() == 0 {
-        tokio::task::yield_now().await;
-    }
+    let parked = park(&reader, &v, None).await;
     v.configs()
         .put(&s, put("hidden", json!({})))
         .await
