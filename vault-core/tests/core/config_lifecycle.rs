@@ -45,6 +45,14 @@ async fn token(v: &Vault, name: &str, rules: &[(&str, &[Capability])]) -> (Vault
     )
 }
 
+/// The (strategy id, version) of each change a watch reported, in order.
+fn changed(w: &vault_core::ConfigWatch) -> Vec<(&str, u64)> {
+    w.changes
+        .iter()
+        .map(|c| (c.strategy_id.as_str(), c.version))
+        .collect()
+}
+
 /// A 60 s watch of `fx` by `watcher` from `since`, spawned, returned once `observer` (the same
 /// vault, or the one the token was made on) counts it among its waiting watches.
 async fn park(
@@ -521,11 +529,7 @@ async fn a_parked_watch_wakes_at_the_next_write() {
         .await
         .expect("x2");
     let w = watcher.await.expect("join").expect("watch");
-    let got: Vec<(&str, u64)> = w
-        .changes
-        .iter()
-        .map(|c| (c.strategy_id.as_str(), c.version))
-        .collect();
+    let got = changed(&w);
     assert_eq!(got, [("x", 2)]);
     assert_eq!(w.revision, 2);
 }
@@ -748,11 +752,7 @@ async fn changes_a_token_may_not_read_do_not_end_its_watch() {
         .await
         .expect("x2");
     let w = parked.await.expect("join").expect("watch");
-    let got: Vec<(&str, u64)> = w
-        .changes
-        .iter()
-        .map(|c| (c.strategy_id.as_str(), c.version))
-        .collect();
+    let got = changed(&w);
     assert_eq!(got, [("x", 2)], "woken by x, not by hidden");
 }
 
