@@ -189,6 +189,8 @@ pub(crate) struct Core {
     pub(crate) configs: crate::configs::signals::ConfigSignals,
     /// Turns of writers of one contended key (see `crate::locks`).
     pub(crate) turns: crate::locks::Turns,
+    /// Where credential versions' value keys live (see `crate::crypto::ValueKeys`).
+    pub(crate) value_keys: crate::crypto::ValueKeys,
 }
 
 /// An opened vault seen by one caller. Cheap to clone.
@@ -236,6 +238,10 @@ impl Ctx {
 
     pub(crate) fn barrier(&self) -> &Arc<Barrier> {
         &self.core.barrier
+    }
+
+    pub(crate) fn value_keys(&self) -> &crate::crypto::ValueKeys {
+        &self.core.value_keys
     }
 
     pub(crate) fn clock(&self) -> &dyn Clock {

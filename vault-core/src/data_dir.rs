@@ -10,6 +10,8 @@ use crate::error::{Error, Result};
 pub const DEV_KEY_FILE: &str = "root.key";
 /// Name of the sled database directory inside a data directory.
 pub const STORE_DIR: &str = "store";
+/// Name of the credential value key file inside a data directory (see `docs/security.md`).
+pub const VALUE_KEYS_FILE: &str = "value.keys";
 
 /// Where a dev-mode key lives and whether this start created it.
 #[derive(Debug, Clone)]

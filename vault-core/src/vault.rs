@@ -47,6 +47,7 @@ pub struct VaultBuilder {
     key: Option<RootKeySource>,
     clock: Arc<dyn Clock>,
     kdf: KdfParams,
+    value_keys: Option<crate::crypto::ValueKeys>,
 }
 
 impl VaultBuilder {
@@ -89,6 +90,9 @@ impl VaultBuilder {
             flusher: std::sync::Mutex::new(None),
             configs: crate::configs::signals::ConfigSignals::new(),
             turns: crate::locks::Turns::new(),
+            value_keys: self
+                .value_keys
+                .unwrap_or_else(crate::crypto::ValueKeys::in_store),
         });
         spawn_audit_flusher(&core);
         Ok(Vault::from_ctx(Ctx::new(core, Caller::Embedded)))
@@ -103,6 +107,7 @@ impl Vault {
             key: None,
             clock: Arc::new(SystemClock),
             kdf: KdfParams::default(),
+            value_keys: None,
         }
     }
 
@@ -124,16 +129,16 @@ impl Vault {
         dir: impl AsRef<std::path::Path>,
         key: Option<RootKeySource>,
     ) -> Result<(Vault, Option<crate::data_dir::DevKey>)> {
-        use crate::data_dir::{STORE_DIR, create_private_dir, key_for_dir};
+        use crate::data_dir::{STORE_DIR, VALUE_KEYS_FILE, create_private_dir, key_for_dir};
         let dir = dir.as_ref();
         create_private_dir(dir)?;
         let (key, dev) = key_for_dir(dir, key)?;
         let store = crate::store::SledStore::open(dir.join(STORE_DIR))?;
-        let vault = Vault::builder()
-            .store(Arc::new(store))
-            .key(key)
-            .open()
-            .await?;
+        // Opened after the store, whose lock keeps a second process out of the directory.
+        let value_keys = crate::crypto::ValueKeys::file(&dir.join(VALUE_KEYS_FILE))?;
+        let mut builder = Vault::builder().store(Arc::new(store)).key(key);
+        builder.value_keys = Some(value_keys);
+        let vault = builder.open().await?;
         Ok((vault, dev))
     }
 
@@ -250,6 +255,7 @@ impl Vault {
             // A flusher that panicked has nothing left to finish.
             let _ = task.await;
         }
+        self.ctx.value_keys().close().await?;
         self.flush().await
     }
 
