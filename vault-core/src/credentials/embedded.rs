@@ -274,6 +274,12 @@ impl Credentials {
                 value_keys.shred(pruned_keys).await?;
                 Ok(written)
             }
+            // Refused before any commit, or a commit whose conditions failed: the key
+            // protects nothing and goes back to the pool. After a store error the commit may
+            // have applied, so the key is never issued again (its slot stays allocated).
+            Err(e @ (Error::BackendUnavailable(_) | Error::Internal(_) | Error::Integrity)) => {
+                Err(e)
+            }
             Err(e) => {
                 value_keys.unused(issued);
                 Err(e)
