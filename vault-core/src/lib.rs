@@ -37,6 +37,7 @@ pub mod credentials;
 pub mod crypto;
 pub mod data_dir;
 pub mod error;
+pub mod jobs;
 mod locks;
 pub mod names;
 pub mod page;
@@ -64,7 +65,13 @@ pub use credentials::{
     VersionInfo, VersionOp, VersionState,
 };
 pub use error::{Error, ErrorCode, Result};
-pub use names::{ConstructId, CredentialKey, FileName, ServiceName, StrategyId};
+pub use jobs::{
+    Job, JobClaim, JobCreate, JobCreated, JobLease, JobOutcome, JobRelease, JobState, JobsApi,
+    SweepReport,
+};
+pub use names::{
+    AccountId, ConstructId, CredentialKey, FileName, InstanceId, JobId, ServiceName, StrategyId,
+};
 pub use page::{Page, PageRequest, Unreadable};
 pub use tokens::{Policy, Rule, TokenCreate, TokenCreated, TokenInfo, TokenRevoked, TokensApi};
 pub use vault::{Vault, VaultBuilder};
@@ -76,5 +83,6 @@ pub mod prelude {
     pub use crate::configs::ConfigsApi;
     pub use crate::constructs::ConstructsApi;
     pub use crate::credentials::CredentialsApi;
+    pub use crate::jobs::JobsApi;
     pub use crate::tokens::TokensApi;
 }

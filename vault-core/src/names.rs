@@ -1,5 +1,6 @@
 //! The names that become parts of store keys and resource paths, as typed newtypes
-//! ([`ServiceName`], [`CredentialKey`], [`StrategyId`], [`ConstructId`], [`FileName`]) validated
+//! ([`ServiceName`], [`CredentialKey`], [`StrategyId`], [`ConstructId`], [`FileName`],
+//! [`AccountId`], [`JobId`], [`InstanceId`]) validated
 //! once, where input enters (a
 //! server handler, a binding, a Rust caller): a closed character set, so no name can contain
 //! the key separator `/` or play path tricks such as `..`. Code below the entry point takes the
@@ -162,6 +163,25 @@ name_type!(
     /// characters.
     FileName,
     "file_name"
+);
+name_type!(
+    /// A trading account whose guards (policy, proposals, scheduler jobs) live under
+    /// `guards/<account>/...`.
+    AccountId,
+    "account"
+);
+name_type!(
+    /// A scheduler job's id within its account. `claim` and `sweep` are reserved: over HTTP,
+    /// `/api/vault/guards/{account}/jobs/claim` and `.../sweep` are the account's endpoints.
+    JobId,
+    "job_id",
+    ["claim", "sweep"]
+);
+name_type!(
+    /// A scheduler instance (one process of a scheduler that runs on several) that claims
+    /// jobs and holds their leases.
+    InstanceId,
+    "instance"
 );
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use crate::context::{Caller, Core, Ctx, Origin};
 use crate::credentials::{Credentials, CredentialsApi};
 use crate::crypto::{Barrier, KdfParams, RootKeySource};
 use crate::error::{Error, Result};
+use crate::jobs::Jobs;
 use crate::store::SharedStore;
 use crate::tokens::{Tokens, TokensApi};
 
@@ -27,6 +28,7 @@ pub struct Vault {
     constructs: Constructs,
     tokens: Tokens,
     audit: Audit,
+    jobs: Jobs,
 }
 
 impl std::fmt::Debug for Vault {
@@ -118,6 +120,7 @@ impl Vault {
             constructs: Constructs::new(ctx.clone()),
             tokens: Tokens::new(ctx.clone()),
             audit: Audit::new(ctx.clone()),
+            jobs: Jobs::new(ctx.clone()),
             ctx,
         }
     }
@@ -205,6 +208,11 @@ impl Vault {
     /// The audit log: query, verify, export.
     pub fn audit(&self) -> &Audit {
         &self.audit
+    }
+
+    /// Scheduler jobs: due jobs handed to one instance at a time under a lease.
+    pub fn jobs(&self) -> &Jobs {
+        &self.jobs
     }
 
     /// Test support: commits waiting for the group commit in flight (see the barrier's group
