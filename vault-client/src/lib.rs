@@ -27,6 +27,7 @@ mod cache;
 mod configs;
 mod constructs;
 mod credentials;
+mod jobs;
 mod tokens;
 mod transport;
 pub mod wire;
@@ -44,6 +45,7 @@ pub use audit::RemoteAudit;
 pub use configs::RemoteConfigs;
 pub use constructs::RemoteConstructs;
 pub use credentials::RemoteCredentials;
+pub use jobs::RemoteJobs;
 pub use tokens::RemoteTokens;
 
 use crate::wire::service_api::{HEALTH, HealthReply};
@@ -101,6 +103,7 @@ struct Inner {
     constructs: RemoteConstructs,
     tokens: RemoteTokens,
     audit: RemoteAudit,
+    jobs: RemoteJobs,
 }
 
 impl std::fmt::Debug for RemoteVault {
@@ -147,6 +150,9 @@ impl RemoteVault {
                 audit: RemoteAudit {
                     transport: transport.clone(),
                 },
+                jobs: RemoteJobs {
+                    transport: transport.clone(),
+                },
                 transport,
             }),
         })
@@ -178,6 +184,10 @@ impl VaultApi for RemoteVault {
 
     fn audit(&self) -> &dyn vault_core::AuditApi {
         &self.inner.audit
+    }
+
+    fn jobs(&self) -> &dyn vault_core::JobsApi {
+        &self.inner.jobs
     }
 
     async fn health(&self) -> Result<Health> {

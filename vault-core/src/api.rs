@@ -13,6 +13,7 @@ use crate::configs::ConfigsApi;
 use crate::constructs::ConstructsApi;
 use crate::credentials::CredentialsApi;
 use crate::error::Result;
+use crate::jobs::JobsApi;
 use crate::tokens::TokensApi;
 
 /// A JSON object (params, risk limits, metadata).
@@ -126,6 +127,9 @@ pub trait VaultApi: Send + Sync {
 
     /// The audit log: query and verify (`read` on `audit`).
     fn audit(&self) -> &dyn AuditApi;
+
+    /// Scheduler jobs with leases and fencing tokens (`guards/<account>/jobs/...`).
+    fn jobs(&self) -> &dyn JobsApi;
 
     /// Health of the vault and its store.
     async fn health(&self) -> Result<Health>;

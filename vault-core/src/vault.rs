@@ -14,7 +14,7 @@ use crate::context::{Caller, Core, Ctx, Origin};
 use crate::credentials::{Credentials, CredentialsApi};
 use crate::crypto::{Barrier, KdfParams, RootKeySource};
 use crate::error::{Error, Result};
-use crate::jobs::Jobs;
+use crate::jobs::{Jobs, JobsApi};
 use crate::store::SharedStore;
 use crate::tokens::{Tokens, TokensApi};
 
@@ -361,6 +361,10 @@ impl VaultApi for Vault {
 
     fn audit(&self) -> &dyn AuditApi {
         &self.audit
+    }
+
+    fn jobs(&self) -> &dyn JobsApi {
+        &self.jobs
     }
 
     async fn close(&self) -> Result<()> {

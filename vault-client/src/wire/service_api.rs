@@ -7,6 +7,7 @@
 
 mod audit;
 mod constructs;
+mod jobs;
 mod lifecycle;
 mod tokens;
 
@@ -33,6 +34,11 @@ pub use constructs::{
     FILE_SHA256_HEADER, FILE_UPDATED_HEADER, FILE_VERSION_HEADER, FileDeletedReply, FileInfoWire,
     FileListReply, FilePutQuery, FileWrittenReply, ImportReply, TranscriptQueryParams,
     TranscriptReply, file_headers, file_info_from_headers,
+};
+pub use jobs::{
+    JOB, JOB_RELEASE, JOB_RENEW, JOBS, JOBS_CLAIM, JOBS_SWEEP, JobClaimBody, JobCreateBody,
+    JobCreatedReply, JobListReply, JobReleaseBody, JobRenewBody, JobReply, JobUnreadableWire,
+    JobWire, JobsClaimedReply, JobsSweptReply,
 };
 pub use lifecycle::{
     CREDENTIAL_ROTATE, CREDENTIAL_SETTINGS, CREDENTIAL_VERSION_OP, CREDENTIAL_VERSIONS,

@@ -7,6 +7,7 @@ mod audit;
 mod constructs;
 mod error;
 mod handlers;
+mod jobs;
 mod lifecycle;
 mod tokens;
 
@@ -165,6 +166,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(constructs::transcript).post(constructs::append),
         )
         .route(wire::CONSTRUCT_EXPORT, get(constructs::export))
+        .route(wire::JOBS, get(jobs::list).post(jobs::create))
+        .route(wire::JOBS_CLAIM, post(jobs::claim))
+        .route(wire::JOBS_SWEEP, post(jobs::sweep))
+        .route(wire::JOB, get(jobs::get))
+        .route(wire::JOB_RENEW, post(jobs::renew))
+        .route(wire::JOB_RELEASE, post(jobs::release))
         .route(wire::AUDIT, get(audit::query))
         .route(wire::AUDIT_EXPORT, get(audit::export))
         .route(wire::AUDIT_VERIFY, get(audit::verify))
