@@ -1,5 +1,6 @@
 """The vault from Python: encrypted credentials, versioned strategy configs, constructs (AI
-personas' capsules, identity files and transcripts), scoped tokens, and the audit log.
+personas' capsules, identity files and transcripts), scheduler jobs with leases, scoped
+tokens, and the audit log.
 
 Two ways in, one API::
 
@@ -52,12 +53,16 @@ from ._native import (
     IntegrityError,
     InternalError,
     InvalidInput,
+    Job,
+    JobCreated,
+    Jobs,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     ProposalMismatch,
     RateLimited,
     StrategyConfig,
+    SweepReport,
     TokenCreated,
     TokenInfo,
     TokenRevoked,
@@ -116,6 +121,9 @@ __all__ = [
     "IntegrityError",
     "InternalError",
     "InvalidInput",
+    "Job",
+    "JobCreated",
+    "Jobs",
     "MethodNotAllowed",
     "NotFound",
     "Page",
@@ -124,6 +132,7 @@ __all__ = [
     "RateLimited",
     "Rule",
     "StrategyConfig",
+    "SweepReport",
     "TokenCreated",
     "TokenInfo",
     "TokenRevoked",

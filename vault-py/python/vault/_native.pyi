@@ -46,6 +46,10 @@ __all__ = [
     "TokenCreated",
     "TokenInfo",
     "TokenRevoked",
+    "Jobs",
+    "Job",
+    "JobCreated",
+    "SweepReport",
     "Audit",
     "AuditEntry",
     "AuditReport",
@@ -146,6 +150,9 @@ class Vault:
     @property
     def audit(self) -> Audit:
         """The audit log: ``query`` and ``verify`` (needs ``read`` on ``audit``)."""
+    @property
+    def jobs(self) -> Jobs:
+        """Scheduler jobs: due jobs handed to one instance at a time under a lease."""
     @property
     def mode(self) -> Literal["embedded", "remote"]:
         """``"embedded"`` or ``"remote"``."""
@@ -824,6 +831,117 @@ class TokenRevoked:
 
     @property
     def id(self) -> str: ...
+
+@final
+class Jobs:
+    """The scheduler jobs of a vault: ``v.jobs``. Each due job goes to exactly one instance at
+    a time, under a lease and a fencing token raised by every claim; a stale owner's renew or
+    release is ``Conflict``. Needs ``execute`` on ``guards/<account>/jobs/<job_id>`` (``read``
+    for ``get`` and ``list``)."""
+
+    def create(
+        self,
+        account: str,
+        job_id: str,
+        *,
+        run_at: datetime | str | None = None,
+        max_attempts: int | None = None,
+    ) -> JobCreated:
+        """Creates a job due from ``run_at`` (default now) with ``max_attempts`` claims (1 to
+        100, default 3). The same job again with the same settings returns it with
+        ``created=False``; other settings are ``Conflict``."""
+    def claim_due(
+        self,
+        account: str,
+        instance: str,
+        *,
+        limit: int | None = None,
+        ttl: float | None = None,
+    ) -> list[Job]:
+        """Hands the due jobs (at most ``limit``, 1 to 100, default 10) to ``instance`` under a
+        lease of ``ttl`` seconds (1 to 3600, default 60), each to exactly one claimer."""
+    def renew(
+        self,
+        account: str,
+        job_id: str,
+        instance: str,
+        fencing_token: int,
+        *,
+        ttl: float | None = None,
+    ) -> Job:
+        """Extends the lease to now + ``ttl`` seconds (default 60); ``Conflict`` naming the job
+        and why when it is not the current lease."""
+    def release(
+        self,
+        account: str,
+        job_id: str,
+        instance: str,
+        fencing_token: int,
+        outcome: Literal["done", "failed"],
+        *,
+        reschedule_at: datetime | str | None = None,
+    ) -> Job:
+        """Ends the run: ``done`` (with ``reschedule_at``: pending again then) or ``failed``
+        (pending again at ``reschedule_at``, default now; ``dead`` after the last attempt).
+        ``Conflict`` naming the job and why when it is not the current lease."""
+    def sweep(self, account: str) -> SweepReport:
+        """Releases every expired lease of ``account``."""
+    def get(self, account: str, job_id: str) -> Job:
+        """One job; ``NotFound`` when missing."""
+    def list(
+        self, account: str, *, limit: int | None = None, after: str | None = None
+    ) -> Page[Job]:
+        """One page of the account's jobs, by id."""
+
+@final
+class Job:
+    """A scheduler job; times are RFC 3339 UTC strings."""
+
+    @property
+    def account(self) -> str: ...
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def state(self) -> Literal["pending", "leased", "done", "dead"]: ...
+    @property
+    def run_at(self) -> str: ...
+    @property
+    def max_attempts(self) -> int: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def fencing_token(self) -> int: ...
+    @property
+    def owner(self) -> str | None: ...
+    @property
+    def lease_expires_at(self) -> str | None: ...
+    @property
+    def last_outcome(self) -> Literal["done", "failed"] | None: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def updated_at(self) -> str: ...
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as a plain, JSON-able dict."""
+
+@final
+class JobCreated:
+    """The outcome of ``jobs.create``."""
+
+    @property
+    def job(self) -> Job: ...
+    @property
+    def created(self) -> bool:
+        """False when the job existed with the same settings (nothing was written)."""
+
+@final
+class SweepReport:
+    """The outcome of ``jobs.sweep``."""
+
+    @property
+    def released(self) -> int: ...
+    @property
+    def dead(self) -> int: ...
 
 @final
 class Audit:
