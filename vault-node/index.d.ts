@@ -107,6 +107,8 @@ export declare class Vault {
   readonly constructs: Constructs
   /** Tokens with scoped policies: create, list, revoke, and the caller's own. */
   readonly tokens: Tokens
+  /** Scheduler jobs: due jobs handed to one instance at a time under a lease. */
+  readonly jobs: Jobs
   /** The audit log: query and verify (needs `read` on `audit`). */
   readonly audit: Audit
   /** `"embedded"` or `"remote"`. */
@@ -754,6 +756,90 @@ export declare class Tokens {
    * without `token`, `root` for the server's service token).
    */
   self(): Promise<TokenInfo>
+}
+
+/** A scheduler job; times are RFC 3339 UTC strings. */
+export interface Job {
+  readonly account: string
+  readonly jobId: string
+  readonly state: 'pending' | 'leased' | 'done' | 'dead'
+  /** When it is next due. */
+  readonly runAt: string
+  /** Claims it gets before it is `dead`. */
+  readonly maxAttempts: number
+  /** Claims made since it was created (or last rescheduled after a success). */
+  readonly attempt: number
+  /** The token of its latest claim (0 before the first). */
+  readonly fencingToken: number
+  /** The instance holding (or that last held) the lease. */
+  readonly owner: string | null
+  /** When the lease ends, while leased. */
+  readonly leaseExpiresAt: string | null
+  readonly lastOutcome: 'done' | 'failed' | null
+  readonly createdAt: string
+  readonly updatedAt: string
+}
+
+/** Options of `jobs.create`. */
+export interface JobCreateOptions {
+  /** When it is first due (default now). */
+  runAt?: Date | string
+  /** Claims before it is `dead` (1 to 100, default 3). */
+  maxAttempts?: number
+}
+
+/** Options of `jobs.claimDue`. */
+export interface JobClaimOptions {
+  /** Most jobs to hand out (1 to 100, default 10). */
+  limit?: number
+  /** Lease length in seconds (1 to 3600, default 60). */
+  ttl?: number
+}
+
+/** Options of `jobs.renew`. */
+export interface JobRenewOptions {
+  /** New lease length in seconds from now (1 to 3600, default 60). */
+  ttl?: number
+}
+
+/** Options of `jobs.release`. */
+export interface JobReleaseOptions {
+  /** When to run the job again. */
+  rescheduleAt?: Date | string
+}
+
+/** Options of `jobs.list`. */
+export interface JobListOptions {
+  limit?: number
+  after?: string
+}
+
+/**
+ * Scheduler jobs: each due job goes to exactly one instance at a time, under a lease and a
+ * fencing token raised by every claim; a stale owner's renew or release is `conflict`. Needs
+ * `execute` on `guards/<account>/jobs/<jobId>` (`read` for `get` and `list`).
+ */
+export declare class Jobs {
+  private constructor()
+  /** Create-if-absent: `created: false` when it existed with the same settings; other settings are `conflict`. */
+  create(account: string, jobId: string, options?: JobCreateOptions): Promise<{ job: Job; created: boolean }>
+  /** Hands the due jobs to `instance` under a lease, each to exactly one claimer. */
+  claimDue(account: string, instance: string, options?: JobClaimOptions): Promise<Job[]>
+  /** Extends the current lease; `conflict` naming the job and why when it is not current. */
+  renew(account: string, jobId: string, instance: string, fencingToken: number, options?: JobRenewOptions): Promise<Job>
+  /** Ends the run: `done` (or rescheduled), `failed` (rescheduled, or `dead` after the last attempt). */
+  release(
+    account: string,
+    jobId: string,
+    instance: string,
+    fencingToken: number,
+    outcome: 'done' | 'failed',
+    options?: JobReleaseOptions,
+  ): Promise<Job>
+  /** Releases every expired lease of `account`. */
+  sweep(account: string): Promise<{ released: number; dead: number }>
+  get(account: string, jobId: string): Promise<Job>
+  list(account: string, options?: JobListOptions): Promise<Page<Job>>
 }
 
 /**

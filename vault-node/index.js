@@ -4,7 +4,7 @@
  *
  * This hand-written wrapper sits over the generated napi loader (`native.js`, built by
  * `npm run build`). It adds:
- * - the `credentials` / `configs` / `constructs` / `tokens` / `audit` namespaces and camelCase
+ * - the `credentials` / `configs` / `constructs` / `tokens` / `jobs` / `audit` namespaces and camelCase
  *   option objects;
  * - `credentials.getSync` / `configs.getSync`: embedded-only reads on the calling thread (an
  *   awaited call's thread hand-offs cost far more than the read); they throw instead of reject;
@@ -960,6 +960,142 @@ class Tokens {
   }
 }
 
+/** A job as the native layer returns it, with absent fields as `null`. */
+function job(r) {
+  return {
+    account: r.account,
+    jobId: r.jobId,
+    state: r.state,
+    runAt: r.runAt,
+    maxAttempts: r.maxAttempts,
+    attempt: r.attempt,
+    fencingToken: r.fencingToken,
+    owner: r.owner ?? null,
+    leaseExpiresAt: r.leaseExpiresAt ?? null,
+    lastOutcome: r.lastOutcome ?? null,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  }
+}
+
+/**
+ * `v.jobs`: scheduler jobs. Each due job goes to exactly one instance at a time, under a lease
+ * and a fencing token raised by every claim; a stale owner's renew or release is `conflict`.
+ * Needs `execute` on `guards/<account>/jobs/<jobId>` (`read` for `get` and `list`).
+ */
+class Jobs {
+  #native
+
+  constructor(nativeVault) {
+    this.#native = nativeVault
+  }
+
+  /**
+   * Creates job `jobId` of `account`, due from `runAt` (a `Date` or RFC 3339 string; default
+   * now), with `maxAttempts` claims (1 to 100, default 3). Create-if-absent: resolves to
+   * `{ job, created }`, `created: false` when it existed with the same settings; other settings
+   * are `conflict`.
+   */
+  create(account, jobId, opts) {
+    return call(async () => {
+      const o = options(opts, ['runAt', 'maxAttempts'], 'options')
+      const r = await this.#native.createJob(
+        str(account, 'account'),
+        str(jobId, 'jobId'),
+        optTime(o.runAt, 'runAt'),
+        optUint(o.maxAttempts, 'maxAttempts'),
+      )
+      return { job: job(r.job), created: r.created }
+    })
+  }
+
+  /**
+   * Hands the due jobs of `account` (at most `limit`, 1 to 100, default 10) to `instance` under
+   * a lease of `ttl` seconds (1 to 3600, default 60), each to exactly one claimer. Resolves to
+   * an array of jobs (empty when nothing is due).
+   */
+  claimDue(account, instance, opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'ttl'], 'options')
+      const r = await this.#native.claimJobs(
+        str(account, 'account'),
+        str(instance, 'instance'),
+        optUint(o.limit, 'limit'),
+        optSeconds(o.ttl, 'ttl'),
+      )
+      return r.map(job)
+    })
+  }
+
+  /**
+   * Extends the lease `instance` holds with `fencingToken` to now + `ttl` seconds (default 60);
+   * `conflict` naming the job and why when it is not the current lease.
+   */
+  renew(account, jobId, instance, fencingToken, opts) {
+    return call(async () => {
+      const o = options(opts, ['ttl'], 'options')
+      const token = optUint(fencingToken, 'fencingToken')
+      if (token === undefined) throw invalid('fencingToken', 'is required')
+      return job(
+        await this.#native.renewJob(
+          str(account, 'account'),
+          str(jobId, 'jobId'),
+          str(instance, 'instance'),
+          token,
+          optSeconds(o.ttl, 'ttl'),
+        ),
+      )
+    })
+  }
+
+  /**
+   * Ends the run `instance` holds with `fencingToken`: `outcome` `'done'` (with `rescheduleAt`:
+   * pending again then, attempts reset) or `'failed'` (pending again at `rescheduleAt`, default
+   * now; `dead` after the last attempt). `conflict` naming the job and why when it is not the
+   * current lease.
+   */
+  release(account, jobId, instance, fencingToken, outcome, opts) {
+    return call(async () => {
+      const o = options(opts, ['rescheduleAt'], 'options')
+      const token = optUint(fencingToken, 'fencingToken')
+      if (token === undefined) throw invalid('fencingToken', 'is required')
+      return job(
+        await this.#native.releaseJob(
+          str(account, 'account'),
+          str(jobId, 'jobId'),
+          str(instance, 'instance'),
+          token,
+          str(outcome, 'outcome'),
+          optTime(o.rescheduleAt, 'rescheduleAt'),
+        ),
+      )
+    })
+  }
+
+  /** Releases every expired lease of `account`; resolves to `{ released, dead }`. */
+  sweep(account) {
+    return call(async () => this.#native.sweepJobs(str(account, 'account')))
+  }
+
+  /** Job `jobId` of `account`; `not_found` when missing. */
+  get(account, jobId) {
+    return call(async () => job(await this.#native.getJob(str(account, 'account'), str(jobId, 'jobId'))))
+  }
+
+  /** One page of the jobs of `account`, by id, as `credentials.list`. */
+  list(account, opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'after'], 'options')
+      const r = await this.#native.listJobs(
+        str(account, 'account'),
+        optUint(o.limit, 'limit'),
+        optStr(o.after, 'after'),
+      )
+      return page({ ...r, items: r.items.map(job) })
+    })
+  }
+}
+
 /**
  * `v.audit`: the audit log, one entry per operation on every surface (never a value or a
  * token). Reading it needs `read` on `audit`; each query and check is itself audited.
@@ -1021,6 +1157,7 @@ class Vault {
     this.configs = new Configs(nativeVault)
     this.constructs = new Constructs(nativeVault)
     this.tokens = new Tokens(nativeVault)
+    this.jobs = new Jobs(nativeVault)
     this.audit = new Audit(nativeVault)
     Object.freeze(this)
   }

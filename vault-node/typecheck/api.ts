@@ -2,6 +2,8 @@
 // types, and `@ts-expect-error` on misuses the declarations must reject. Never run.
 
 import {
+  type Job,
+  type Jobs,
   type Audit,
   type AuditEntry,
   type AuditVerifyReport,
@@ -162,6 +164,18 @@ export async function everyCall(): Promise<void> {
   const revoked: TokenRevoked = await v.tokens.revoke(scanner.id)
   const laterCapability: Rule = { path: 'llm/gpt-4o', capabilities: ['infer'] }
   void [expires, tokenJson, scopedRemote, used, tokenNext, listed, revoked, laterCapability]
+  const jobs: Jobs = v.jobs
+  const made: { job: Job; created: boolean } = await jobs.create('acct', 'scan', { runAt: new Date(), maxAttempts: 3 })
+  const leased: Job[] = await v.jobs.claimDue('acct', 'scheduler-1', { limit: 10, ttl: 60 })
+  const token: number = leased[0].fencingToken
+  const renewedJob: Job = await v.jobs.renew('acct', 'scan', 'scheduler-1', token, { ttl: 60 })
+  const releasedJob: Job = await v.jobs.release('acct', 'scan', 'scheduler-1', token, 'failed', { rescheduleAt: '2026-11-22T10:00:00Z' })
+  // @ts-expect-error an outcome is done or failed
+  await v.jobs.release('acct', 'scan', 'scheduler-1', token, 'maybe')
+  const swept: { released: number; dead: number } = await v.jobs.sweep('acct')
+  const jobState: 'pending' | 'leased' | 'done' | 'dead' = (await v.jobs.get('acct', 'scan')).state
+  const jobPage: Job[] = await v.jobs.list('acct', { limit: 10, after: 'a' })
+  void [made, renewedJob, releasedJob, swept, jobState, jobPage]
   const audit: Audit = v.audit
   const entries: AuditEntry[] = await audit.query()
   const filtered = await v.audit.query({
