@@ -190,7 +190,12 @@ impl Jobs {
                 .scan(
                     account,
                     |r| r.due(now),
-                    |picked| picked.iter().filter(|p| leasable(&p.head.record)).count() >= limit,
+                    // Also bounded in all: a backlog of expired last attempts dies a batch
+                    // at a time, not in one huge commit.
+                    |picked| {
+                        picked.len() >= SCAN_PAGE
+                            || picked.iter().filter(|p| leasable(&p.head.record)).count() >= limit
+                    },
                 )
                 .await?;
             if due.is_empty() {
