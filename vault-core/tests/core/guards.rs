@@ -877,7 +877,10 @@ async fn random_sequences_keep_every_invariant() {
                 _ => clock.advance(Duration::from_secs(rng.below(400))),
             }
         }
-        assert!(allowed >= 5, "seed {seed}: only {allowed} claims, the test would prove little");
+        assert!(
+            allowed >= 5,
+            "seed {seed}: only {allowed} claims, the test would prove little"
+        );
         // One execution per proposal; positions within their limits.
         let mut all = Vec::new();
         let mut after = None;
