@@ -27,6 +27,7 @@ mod cache;
 mod configs;
 mod constructs;
 mod credentials;
+mod guards;
 mod jobs;
 mod tokens;
 mod transport;
@@ -45,6 +46,7 @@ pub use audit::RemoteAudit;
 pub use configs::RemoteConfigs;
 pub use constructs::RemoteConstructs;
 pub use credentials::RemoteCredentials;
+pub use guards::RemoteGuards;
 pub use jobs::RemoteJobs;
 pub use tokens::RemoteTokens;
 
@@ -103,6 +105,7 @@ struct Inner {
     constructs: RemoteConstructs,
     tokens: RemoteTokens,
     audit: RemoteAudit,
+    guards: RemoteGuards,
     jobs: RemoteJobs,
 }
 
@@ -150,12 +153,20 @@ impl RemoteVault {
                 audit: RemoteAudit {
                     transport: transport.clone(),
                 },
+                guards: RemoteGuards {
+                    transport: transport.clone(),
+                },
                 jobs: RemoteJobs {
                     transport: transport.clone(),
                 },
                 transport,
             }),
         })
+    }
+
+    /// The trading guards of the server.
+    pub fn guards(&self) -> &RemoteGuards {
+        &self.inner.guards
     }
 
     /// The server's base URL.

@@ -37,6 +37,7 @@ pub mod credentials;
 pub mod crypto;
 pub mod data_dir;
 pub mod error;
+pub mod guards;
 pub mod jobs;
 mod locks;
 pub mod names;
@@ -65,6 +66,12 @@ pub use credentials::{
     VersionInfo, VersionOp, VersionState,
 };
 pub use error::{Error, ErrorCode, Result};
+pub use guards::{
+    Decision, DecisionOutcome, DecisionRecord, Execution, ExecutionState, ExecutionUpdate,
+    GuardPolicy, Guards, GuardsApi, OverrideCreate, OverrideRecord, PolicyPut, PolicyRecord,
+    PolicyWritten, Proposal, ProposalOrigin, Side, StateChange, StateRecord, TradingState,
+    Violation,
+};
 pub use jobs::{
     Job, JobClaim, JobCreate, JobCreated, JobLease, JobOutcome, JobRelease, JobState, JobsApi,
     SweepReport,
@@ -83,6 +90,7 @@ pub mod prelude {
     pub use crate::configs::ConfigsApi;
     pub use crate::constructs::ConstructsApi;
     pub use crate::credentials::CredentialsApi;
+    pub use crate::guards::GuardsApi;
     pub use crate::jobs::JobsApi;
     pub use crate::tokens::TokensApi;
 }

@@ -26,6 +26,7 @@ pub struct Vault {
     credentials: Credentials,
     configs: Configs,
     constructs: Constructs,
+    guards: crate::guards::Guards,
     tokens: Tokens,
     audit: Audit,
     jobs: Jobs,
@@ -77,6 +78,15 @@ impl VaultBuilder {
         self
     }
 
+    /// Test support: credential value keys in the slot file at `path`, as
+    /// `Vault::open_dir` keeps them, over any store.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn value_key_file_for_tests(mut self, path: &std::path::Path) -> Result<Self> {
+        self.value_keys = Some(crate::crypto::ValueKeys::file(path)?);
+        Ok(self)
+    }
+
     /// Unlocks (or initialises) the vault. `wrong_key` when the key does not open its data.
     pub async fn open(self) -> Result<Vault> {
         let store = self
@@ -86,6 +96,9 @@ impl VaultBuilder {
             Error::invalid("encryption_key", "a root key or passphrase is required")
         })?;
         let barrier = Barrier::unlock(store, &key, self.kdf).await?;
+        if let Some(vk) = &self.value_keys {
+            check_value_key_file(&barrier, vk).await?;
+        }
         let core = Arc::new(Core {
             barrier,
             clock: self.clock,
@@ -98,6 +111,47 @@ impl VaultBuilder {
         });
         spawn_audit_flusher(&core);
         Ok(Vault::from_ctx(Ctx::new(core, Caller::Embedded)))
+    }
+}
+
+/// Where the store records the id of its value key file.
+const VALUE_KEY_FILE_RECORD: &[u8] = b"sys/vk-file";
+
+/// The value key file `vk` is the one this store was written with: recorded at the first open
+/// with a file, refused when it differs (a lost file recreated empty would otherwise turn every
+/// value into a "destroyed" one).
+async fn check_value_key_file(barrier: &Arc<Barrier>, vk: &crate::crypto::ValueKeys) -> Result<()> {
+    let Some(id) = vk.file_id() else {
+        return Ok(());
+    };
+    match barrier.read(VALUE_KEY_FILE_RECORD).await? {
+        Some(opened) if opened.plain.as_slice() == id.as_bytes() => Ok(()),
+        Some(_) => Err(Error::BackendUnavailable(format!(
+            "the value key file ({}) is not the one this vault's store was written with: it \
+             was lost or replaced; put back the one backed up with the store",
+            crate::data_dir::VALUE_KEYS_FILE
+        ))),
+        None => {
+            let sealed = barrier.seal(VALUE_KEY_FILE_RECORD, id.as_bytes())?;
+            let written = barrier
+                .commit(
+                    vec![crate::store::Condition::Absent(
+                        VALUE_KEY_FILE_RECORD.to_vec(),
+                    )],
+                    vec![crate::store::Write::Put(
+                        VALUE_KEY_FILE_RECORD.to_vec(),
+                        sealed,
+                    )],
+                )
+                .await?;
+            if written {
+                Ok(())
+            } else {
+                Err(Error::Conflict(
+                    "the value key file was recorded concurrently; open again".into(),
+                ))
+            }
+        }
     }
 }
 
@@ -118,6 +172,7 @@ impl Vault {
             credentials: Credentials::new(ctx.clone()),
             configs: Configs::new(ctx.clone()),
             constructs: Constructs::new(ctx.clone()),
+            guards: crate::guards::Guards::new(ctx.clone()),
             tokens: Tokens::new(ctx.clone()),
             audit: Audit::new(ctx.clone()),
             jobs: Jobs::new(ctx.clone()),
@@ -200,6 +255,11 @@ impl Vault {
         &self.constructs
     }
 
+    /// Trading guards: policies, decide-and-claim, executions, trading states, overrides.
+    pub fn guards(&self) -> &crate::guards::Guards {
+        &self.guards
+    }
+
     /// Tokens with scoped policies (and [`Tokens::authenticate`] for servers).
     pub fn tokens(&self) -> &Tokens {
         &self.tokens
@@ -263,8 +323,9 @@ impl Vault {
             // A flusher that panicked has nothing left to finish.
             let _ = task.await;
         }
-        self.ctx.value_keys().close().await?;
-        self.flush().await
+        let flushed = self.flush().await;
+        let freed = self.ctx.value_keys().close().await;
+        flushed.and(freed)
     }
 
     /// Health: the store answers and the canary still opens with this vault's key (else

@@ -15,6 +15,7 @@ mod core {
     pub mod failures;
     pub mod freshness;
     pub mod group;
+    pub mod guards;
     pub mod jobs;
     pub mod ledger_mutants;
     pub mod limits;
@@ -22,4 +23,5 @@ mod core {
     pub mod sled;
     pub mod support;
     pub mod tokens;
+    pub mod value_keys_failures;
 }

@@ -40,5 +40,7 @@ mod config_lifecycle;
 #[path = "e2e/constructs.rs"]
 mod constructs;
 
+#[path = "e2e/guards.rs"]
+mod guards;
 #[path = "e2e/jobs.rs"]
 mod jobs;

@@ -7,6 +7,7 @@
 
 mod audit;
 mod constructs;
+mod guards;
 mod jobs;
 mod lifecycle;
 mod tokens;
@@ -34,6 +35,11 @@ pub use constructs::{
     FILE_SHA256_HEADER, FILE_UPDATED_HEADER, FILE_VERSION_HEADER, FileDeletedReply, FileInfoWire,
     FileListReply, FilePutQuery, FileWrittenReply, ImportReply, TranscriptQueryParams,
     TranscriptReply, file_headers, file_info_from_headers,
+};
+pub use guards::{
+    GUARD_DECIDE, GUARD_DECISIONS, GUARD_EXECUTION, GUARD_EXECUTIONS, GUARD_OVERRIDES,
+    GUARD_POLICY, GUARD_POLICY_DIFF, GUARD_POLICY_ROLLBACK, GUARD_STATE, PolicyPutQuery,
+    PolicyRollbackBody, decision_from_reply, decision_reply, object, success,
 };
 pub use jobs::{
     JOB, JOB_RELEASE, JOB_RENEW, JOBS, JOBS_CLAIM, JOBS_SWEEP, JobClaimBody, JobCreateBody,

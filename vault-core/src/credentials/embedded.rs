@@ -172,6 +172,9 @@ impl Credentials {
         let what = || format!("credential '{}' of service '{}'", put.key, put.service);
         let value_keys = self.ctx.value_keys();
         let issued = value_keys.issue(barrier).await?;
+        // Whether the last plan went on to a commit: after that the key may be in use (a
+        // commit can fail after it applied), so it is never given back.
+        let committing = std::sync::atomic::AtomicBool::new(false);
         let written = write_next_version(
             barrier,
             &head,
@@ -182,6 +185,7 @@ impl Credentials {
                  version,
                  action,
              }: NextVersion<Stored>| {
+                committing.store(false, std::sync::atomic::Ordering::SeqCst);
                 let now = self.ctx.clock().now().as_millis();
                 let metadata = match (&put.metadata, &prev) {
                     (Some(m), _) => m.clone(),
@@ -252,6 +256,7 @@ impl Credentials {
                 if let Some(p) = prev {
                     drop(SecretString::new(p.value));
                 }
+                committing.store(true, std::sync::atomic::Ordering::SeqCst);
                 Ok((
                     writes,
                     (
@@ -271,19 +276,21 @@ impl Credentials {
             Ok((written, pruned_keys)) => {
                 // The pruned versions' records are gone: now their keys (a crash before this
                 // leaves them in the key file, their records gone from the store's index).
-                value_keys.shred(pruned_keys).await?;
+                value_keys.shred_after_commit(pruned_keys).await;
                 Ok(written)
             }
-            // Refused before any commit, or a commit whose conditions failed: the key
-            // protects nothing and goes back to the pool. After a store error the commit may
-            // have applied, so the key is never issued again (its slot stays allocated).
-            Err(e @ (Error::BackendUnavailable(_) | Error::Internal(_) | Error::Integrity)) => {
-                Err(e)
-            }
-            Err(e) => {
+            // Refused before any commit, or every commit's conditions failed (a lost
+            // compare-and-set): the key protects nothing and goes back to the pool. Any other
+            // failure after a commit began may have applied it: the key is never issued again
+            // (its slot stays allocated).
+            Err(e)
+                if !committing.load(std::sync::atomic::Ordering::SeqCst)
+                    || matches!(e, Error::Conflict(_)) =>
+            {
                 value_keys.unused(issued);
                 Err(e)
             }
+            Err(e) => Err(e),
         }
     }
 
@@ -376,7 +383,12 @@ impl Credentials {
                 },
                 Err(e) => return Err(e),
             };
+            // The keys go before the commit, as a destroy's do: a delete is a destroy of every
+            // version, and a caller that goes away while its commit is in flight must not
+            // leave them behind. A delete that then loses every race leaves those versions
+            // unreadable ("destroyed"), which is what was asked of them.
             let value_keys = self.ctx.value_keys();
+            value_keys.shred(keys.clone()).await?;
             let mut writes: Vec<Write> = barrier
                 .scan_keys(&versions, None, usize::MAX)
                 .await?
@@ -401,9 +413,7 @@ impl Credentials {
             writes.push(Write::Delete(info_key(service, key)));
             writes.push(Write::Delete(index_key(key, service)));
             if barrier.commit(vec![unchanged], writes).await? {
-                // The records are gone: now the keys in a key file (a crash before this
-                // leaves them there, protecting records no longer in the store's index).
-                return value_keys.shred(keys).await;
+                return Ok(());
             }
         }
         Err(Error::Conflict(format!(

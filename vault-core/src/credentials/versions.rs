@@ -346,7 +346,7 @@ impl Credentials {
             },
         )
         .await?;
-        value_keys.shred(pruned_keys).await?;
+        value_keys.shred_after_commit(pruned_keys).await;
         Ok(info.into_info(service, key.clone(), self.ctx.clock().now()))
     }
 

@@ -80,7 +80,11 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<()> {
     f.write_all(contents).map_err(io)?;
     f.write_all(b"\n").map_err(io)?;
     f.sync_all().map_err(io)?;
-    // The new name is durable once its directory is synced too.
+    write_private_file_sync_dir(path)
+}
+
+/// Syncs the directory of `path`: a new (or renamed) name is durable once it is.
+pub fn write_private_file_sync_dir(path: &Path) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::File::open(parent)
             .and_then(|d| d.sync_all())

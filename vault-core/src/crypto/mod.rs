@@ -16,7 +16,9 @@ mod value_keys;
 #[doc(hidden)]
 pub use barrier::downgrade_to_pre_ledger_for_tests;
 pub use barrier::{Barrier, KdfParams, Opened};
-pub use keyfile::{check_private_file, load_or_create_key_file, write_private_file};
+pub use keyfile::{
+    check_private_file, load_or_create_key_file, write_private_file, write_private_file_sync_dir,
+};
 pub use keyring::Keyring;
 pub use secret::{KeyMaterial, SecretString};
 pub(crate) use value_keys::{IssuedKey, ValueKeys};

@@ -18,6 +18,9 @@
 //!   deleted in the same commit as the version that uses them; their erasure is as good as
 //!   the store's delete (for stores opened without a data directory).
 
+// Without sled (and its data directories) nothing opens a key file.
+#![cfg_attr(not(any(feature = "sled", feature = "testing")), allow(dead_code))]
+
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -36,6 +39,8 @@ const SLOT: usize = 32;
 /// Slot 0 holds this header (zero-padded to one slot).
 const MAGIC: &[u8] = b"vault value keys v1";
 const STORE_PREFIX: &str = "sys/vk/";
+/// Length of the key file's id in its header (after the magic and a space).
+const ID_LEN: usize = SLOT - MAGIC.len() - 1;
 
 /// A key issued for one version: its id (kept in the version's records), the key, and the
 /// writes that must be part of the commit that first uses it.
@@ -66,6 +71,14 @@ impl ValueKeys {
         Ok(ValueKeys(Kind::File(Arc::new(Mutex::new(SlotFile::open(
             path,
         )?)))))
+    }
+
+    /// The id of the key file (none for in-store keys).
+    pub(crate) fn file_id(&self) -> Option<String> {
+        match &self.0 {
+            Kind::File(f) => Some(lock(f).file_id.clone()),
+            Kind::Store => None,
+        }
     }
 
     /// A fresh key for a version about to be written. When the commit that would use it does
@@ -126,14 +139,11 @@ impl ValueKeys {
     /// The writes that erase keys `ids` in the commit that forgets them (in-store keys; a slot
     /// file's are erased by [`ValueKeys::shred`]).
     pub(crate) fn erase_writes<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<Write> {
-        match &self.0 {
-            Kind::Store => ids
-                .into_iter()
-                .filter(|id| id.starts_with('k'))
-                .map(|id| Write::Delete(store_key(id)))
-                .collect(),
-            Kind::File(_) => Vec::new(),
-        }
+        // An in-store key goes whatever kind this vault is (any vault can delete a record).
+        ids.into_iter()
+            .filter(|id| id.starts_with('k'))
+            .map(|id| Write::Delete(store_key(id)))
+            .collect()
     }
 
     /// Overwrites keys `ids` in the slot file with zeros and fsyncs it (nothing for in-store
@@ -141,7 +151,11 @@ impl ValueKeys {
     /// another key (erased before, then reused), are skipped.
     pub(crate) async fn shred(&self, ids: Vec<String>) -> Result<()> {
         let Kind::File(file) = &self.0 else {
-            return Ok(());
+            // A key in a file this vault was not opened with cannot be erased from here.
+            return match ids.iter().find(|id| id.starts_with('f')) {
+                Some(id) => Err(wrong_place(id)),
+                None => Ok(()),
+            };
         };
         let file = file.clone();
         blocking(move || {
@@ -158,6 +172,26 @@ impl ValueKeys {
             f.erase(&slots)
         })
         .await
+    }
+
+    /// Erases keys whose versions a commit just dropped (prune, delete): in a task of its own,
+    /// so a caller that goes away does not stop it; a failure is logged, not returned (the
+    /// commit is made: the keys stay in the file, protecting records no longer listed).
+    pub(crate) async fn shred_after_commit(&self, ids: Vec<String>) {
+        if ids.is_empty() || !matches!(self.0, Kind::File(_)) {
+            return;
+        }
+        let this = self.clone();
+        let outcome = tokio::spawn(async move { this.shred(ids).await }).await;
+        let error = match outcome {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::error!(
+            %error,
+            "value keys of dropped credential versions were not erased; they stay in the key file"
+        );
     }
 
     /// Frees the unused pool (at a clean close).
@@ -222,6 +256,9 @@ fn wrong_place(id: &str) -> Error {
 /// The slot file: a header slot, then 32-byte keys; an all-zero slot is free.
 struct SlotFile {
     path: PathBuf,
+    /// The random id in the header, recorded in the store (`sys/vk-file`) so that a store
+    /// never runs with a key file that is not its own (a lost one recreated empty).
+    file_id: String,
     file: File,
     /// Every allocated slot's key (issued to a version, or waiting in the pool).
     keys: HashMap<u32, KeyMaterial>,
@@ -238,9 +275,21 @@ impl SlotFile {
             Error::BackendUnavailable(format!("cannot {what} {}: {e}", path.display()))
         };
         if !path.exists() {
+            // Written whole under a temporary name, then renamed: a crash never leaves a
+            // short file that would be refused at every later open.
             let mut header = [0u8; SLOT];
             header[..MAGIC.len()].copy_from_slice(MAGIC);
-            super::write_private_file(path, &header)?;
+            let id = super::random_base62(ID_LEN)?;
+            header[MAGIC.len() + 1..].copy_from_slice(id.as_bytes());
+            header[MAGIC.len()] = b' ';
+            let tmp = path.with_extension("keys.tmp");
+            match std::fs::remove_file(&tmp) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io("remove", e)),
+                _ => {}
+            }
+            super::write_private_file(&tmp, &header)?;
+            std::fs::rename(&tmp, path).map_err(|e| io("create", e))?;
+            super::write_private_file_sync_dir(path)?;
         }
         super::check_private_file(path)?;
         let file = std::fs::OpenOptions::new()
@@ -248,17 +297,28 @@ impl SlotFile {
             .write(true)
             .open(path)
             .map_err(|e| io("open", e))?;
+        // One process at a time: sled's lock keeps a second opener out of the directory, and
+        // this keeps out a late task of an earlier open of the same process.
+        fs2::FileExt::try_lock_exclusive(&file).map_err(|_| {
+            Error::BackendUnavailable(format!(
+                "the data directory {} is in use by another vault process (its value key file \
+                 is locked)",
+                path.parent().unwrap_or(path).display()
+            ))
+        })?;
         let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| io("read", e))?);
-        if !bytes.starts_with(MAGIC) {
+        if !bytes.starts_with(MAGIC) || bytes.len() < SLOT {
             return Err(Error::BackendUnavailable(format!(
                 "{} is not a value key file",
                 path.display()
             )));
         }
+        let file_id = String::from_utf8_lossy(&bytes[MAGIC.len() + 1..SLOT]).into_owned();
         // `write_private_file` ends the header with a newline: slots start at the first
         // whole slot after it.
         let mut out = SlotFile {
             path: path.to_path_buf(),
+            file_id,
             file,
             keys: HashMap::new(),
             pool: Vec::new(),
@@ -328,15 +388,24 @@ impl SlotFile {
             .ok_or_else(|| Error::BackendUnavailable("no value key was issued".into()))
     }
 
+    /// Zeros `slots` on disk and syncs, then forgets them: a failed write or sync keeps them
+    /// known, so the next erase writes them again.
     fn erase(&mut self, slots: &[u32]) -> Result<()> {
-        for slot in slots {
-            if self.keys.remove(slot).is_some() {
-                self.write_slot(*slot, &[0u8; SLOT])?;
-                self.pool.retain(|s| s != slot);
-                self.free.push(*slot);
-            }
+        let slots: Vec<u32> = slots
+            .iter()
+            .copied()
+            .filter(|s| self.keys.contains_key(s))
+            .collect();
+        for slot in &slots {
+            self.write_slot(*slot, &[0u8; SLOT])?;
         }
-        self.sync()
+        self.sync()?;
+        for slot in &slots {
+            self.keys.remove(slot);
+            self.pool.retain(|s| s != slot);
+            self.free.push(*slot);
+        }
+        Ok(())
     }
 
     fn write_slot(&self, slot: u32, bytes: &[u8; SLOT]) -> Result<()> {
@@ -408,6 +477,7 @@ mod tests {
         };
         let used = lock(f).refill_and_take().expect("key");
         keys.close().await.expect("close");
+        drop(keys);
         let again = file_keys(dir.path());
         let ValueKeys(Kind::File(g)) = &again else {
             panic!("file keys")
@@ -459,6 +529,34 @@ mod tests {
         assert!(key_in_file(&keys, &old.id).is_none());
         keys.shred(vec![old.id.clone()]).await.expect("shred again");
         assert_eq!(key_in_file(&keys, &new.id), Some(*new.key.expose()));
+    }
+
+    /// An erase whose write (or fsync) fails keeps the key known, so a retry writes it again
+    /// (it once forgot it first: the retry found nothing to erase and reported success while
+    /// the key was still on disk).
+    #[tokio::test]
+    async fn a_failed_erase_is_retried_not_forgotten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("value.keys");
+        let keys = file_keys(dir.path());
+        let ValueKeys(Kind::File(f)) = &keys else {
+            panic!("file keys")
+        };
+        let a = lock(f).refill_and_take().expect("a");
+        // The next write fails: a read-only descriptor stands for an I/O error.
+        let writable = std::mem::replace(&mut lock(f).file, File::open(&path).expect("read-only"));
+        keys.shred(vec![a.id.clone()])
+            .await
+            .expect_err("the erase fails");
+        lock(f).file = writable;
+        keys.shred(vec![a.id.clone()]).await.expect("the retry");
+        let on_disk = std::fs::read(&path).expect("read");
+        assert!(
+            !on_disk.windows(32).any(|w| w == a.key.expose()),
+            "the retried erase reported success and the key is still on disk"
+        );
+        drop(keys);
+        assert!(key_in_file(&file_keys(dir.path()), &a.id).is_none());
     }
 
     #[test]
