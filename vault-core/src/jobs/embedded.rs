@@ -72,15 +72,27 @@ impl Jobs {
             let now = self.now();
             if let Some(h) = read_head::<Record>(barrier, &key).await? {
                 let r = h.record;
-                let same_run_at = create
+                // Only the settings given are compared: a scheduler that re-creates its jobs
+                // at every start without them gets the jobs as they are.
+                let other = if create.max_attempts.is_some_and(|n| n != r.max_attempts) {
+                    Some(format!(
+                        "max_attempts {}, not {max_attempts}",
+                        r.max_attempts
+                    ))
+                } else if create
                     .run_at
-                    .is_none_or(|t| t.as_millis() == r.first_run_at);
-                if r.max_attempts != max_attempts || !same_run_at {
-                    return Err(Error::Conflict(format!(
-                        "job '{id}' of account '{account}' exists with other settings \
-                         (max_attempts {}, first run_at {})",
-                        r.max_attempts,
+                    .is_some_and(|t| t.as_millis() != r.first_run_at)
+                {
+                    Some(format!(
+                        "another run_at (it was created due at {})",
                         crate::clock::Timestamp::from_millis(r.first_run_at)
+                    ))
+                } else {
+                    None
+                };
+                if let Some(other) = other {
+                    return Err(Error::Conflict(format!(
+                        "job '{id}' of account '{account}' exists with {other}"
                     )));
                 }
                 return Ok(JobCreated {

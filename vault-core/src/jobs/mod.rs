@@ -270,8 +270,8 @@ pub fn job_path(account: &str, job_id: &str) -> String {
 #[async_trait]
 pub trait JobsApi: Send + Sync {
     /// Creates a job, `pending` from `run_at`; when one with this id exists with the same
-    /// settings (`max_attempts`, and `run_at` if given, compared with its first `run_at`) it
-    /// is returned unchanged (`created: false`), with other settings it is `conflict`.
+    /// settings (those given: `max_attempts`, and `run_at` compared with its first `run_at`)
+    /// it is returned unchanged (`created: false`), with other settings it is `conflict`.
     async fn create(&self, account: &AccountId, create: JobCreate) -> Result<JobCreated>;
 
     /// Hands each due job (`pending` with `run_at <= now`, or `leased` with an expired lease)

@@ -471,7 +471,7 @@ async fn create_is_create_if_absent_and_conflicts_on_other_settings() {
     let again = v.jobs().create(&acct(), c.clone()).await.expect("same");
     assert!(!again.created);
     assert_eq!(again.job, first.job);
-    // Without run_at: the same job (run_at is not compared).
+    // Without run_at or max_attempts: the same job (what is not given is not compared).
     assert!(
         !v.jobs()
             .create(&acct(), JobCreate::new(jid("j")))

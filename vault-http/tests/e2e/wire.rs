@@ -8,8 +8,9 @@
 //! `<VERSION>` in an expected body stands for the crate version. Everything else, key order and
 //! string escaping included, must match byte for byte, and every answer must be framed by a
 //! `Content-Length` (no chunking). The one planned change, an additive `"field"` member in
-//! `invalid` error bodies (after `"error"`), is pinned here, and so is the config history
-//! endpoint; anything else that makes this test fail is a wire change.
+//! `invalid` error bodies (after `"error"`), is pinned here, and so are the config history
+//! endpoint and the scheduler jobs routes; anything else that makes this test fail is a wire
+//! change.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -657,6 +658,43 @@ fn script(w: &mut Wire) {
         .expect(400, JSON, r#"{"code":"invalid","error":"invalid params: must be nested at most 32 levels deep","field":"params","success":false}"#);
     w.post("/api/vault/credentials", format!(r#"{{"key":"K","service":"delta","value":"v","metadata":{{"a":{}1{}}}}}"#, "[".repeat(32), "]".repeat(32)))
         .expect(400, JSON, r#"{"code":"invalid","error":"invalid metadata: must be nested at most 32 levels deep","field":"metadata","success":false}"#);
+
+    // Scheduler jobs: create (201; the same again 200; other settings 409), claim (the lease
+    // and token), renew, a stale owner's release refused, release rescheduled, sweep, bad input.
+    w.post("/api/vault/guards/acct/jobs", r#"{"job_id":"scan","max_attempts":2}"#)
+        .expect(201, JSON, r#"{"account":"acct","created":true,"job":{"attempt":0,"created_at":"<TS>","fencing_token":0,"job_id":"scan","max_attempts":2,"run_at":"<TS>","state":"pending","updated_at":"<TS>"},"success":true}"#);
+    w.post("/api/vault/guards/acct/jobs", r#"{"job_id":"scan"}"#)
+        .expect(200, JSON, r#"{"account":"acct","created":false,"job":{"attempt":0,"created_at":"<TS>","fencing_token":0,"job_id":"scan","max_attempts":2,"run_at":"<TS>","state":"pending","updated_at":"<TS>"},"success":true}"#);
+    w.post("/api/vault/guards/acct/jobs", r#"{"job_id":"scan","max_attempts":3}"#)
+        .expect(409, JSON, r#"{"code":"conflict","error":"job 'scan' of account 'acct' exists with max_attempts 2, not 3","success":false}"#);
+    w.post("/api/vault/guards/acct/jobs/claim", r#"{"instance":"a","limit":10,"ttl_s":30}"#)
+        .expect(200, JSON, r#"{"account":"acct","jobs":[{"attempt":1,"created_at":"<TS>","fencing_token":1,"job_id":"scan","lease_expires_at":"<TS>","max_attempts":2,"owner":"a","run_at":"<TS>","state":"leased","updated_at":"<TS>"}],"success":true}"#);
+    w.post("/api/vault/guards/acct/jobs/claim", r#"{"instance":"b"}"#)
+        .expect(200, JSON, r#"{"account":"acct","jobs":[],"success":true}"#);
+    w.post("/api/vault/guards/acct/jobs/scan/renew", r#"{"instance":"a","fencing_token":1,"ttl_s":30}"#)
+        .expect(200, JSON, r#"{"account":"acct","job":{"attempt":1,"created_at":"<TS>","fencing_token":1,"job_id":"scan","lease_expires_at":"<TS>","max_attempts":2,"owner":"a","run_at":"<TS>","state":"leased","updated_at":"<TS>"},"success":true}"#);
+    w.post("/api/vault/guards/acct/jobs/scan/release", r#"{"instance":"a","fencing_token":1,"outcome":"failed","reschedule_at":"2020-01-01T00:00:00.000Z"}"#)
+        .expect(200, JSON, r#"{"account":"acct","job":{"attempt":1,"created_at":"<TS>","fencing_token":1,"job_id":"scan","last_outcome":"failed","max_attempts":2,"owner":"a","run_at":"<TS>","state":"pending","updated_at":"<TS>"},"success":true}"#);
+    w.post("/api/vault/guards/acct/jobs/claim", r#"{"instance":"b","limit":1}"#)
+        .expect(200, JSON, r#"{"account":"acct","jobs":[{"attempt":2,"created_at":"<TS>","fencing_token":2,"job_id":"scan","last_outcome":"failed","lease_expires_at":"<TS>","max_attempts":2,"owner":"b","run_at":"<TS>","state":"leased","updated_at":"<TS>"}],"success":true}"#);
+    w.post("/api/vault/guards/acct/jobs/scan/release", r#"{"instance":"a","fencing_token":1,"outcome":"done"}"#)
+        .expect(409, JSON, r#"{"code":"conflict","error":"job 'scan' of account 'acct': fencing token 1 is stale: the job was claimed again (fencing token 2)","success":false}"#);
+    w.post("/api/vault/guards/acct/jobs/scan/release", r#"{"instance":"b","fencing_token":2,"outcome":"failed"}"#)
+        .expect(200, JSON, r#"{"account":"acct","job":{"attempt":2,"created_at":"<TS>","fencing_token":2,"job_id":"scan","last_outcome":"failed","max_attempts":2,"owner":"b","run_at":"<TS>","state":"dead","updated_at":"<TS>"},"success":true}"#);
+    w.get("/api/vault/guards/acct/jobs")
+        .expect(200, JSON, r#"{"account":"acct","jobs":[{"attempt":2,"created_at":"<TS>","fencing_token":2,"job_id":"scan","last_outcome":"failed","max_attempts":2,"owner":"b","run_at":"<TS>","state":"dead","updated_at":"<TS>"}],"success":true}"#);
+    w.post("/api/vault/guards/acct/jobs/sweep", "")
+        .expect(200, JSON, r#"{"account":"acct","dead":0,"released":0,"success":true}"#);
+    w.post("/api/vault/guards/acct/jobs/claim", r#"{"instance":"a","ttl_s":0}"#)
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid ttl_s: must be 1 to 3600 seconds","field":"ttl_s","success":false}"#);
+    w.post("/api/vault/guards/acct/jobs/claim", r#"{"instance":"a","limit":101}"#)
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid limit: must be 1 to 100","field":"limit","success":false}"#);
+    w.post("/api/vault/guards/acct/jobs/claim", r#"{"instance":"a","ttl":5}"#)
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid ttl: unknown field","field":"ttl","success":false}"#);
+    w.post("/api/vault/guards/acct/jobs", r#"{"job_id":"claim"}"#)
+        .expect(400, JSON, r#"{"code":"invalid","error":"invalid job_id: `claim` is reserved (it names an endpoint)","field":"job_id","success":false}"#);
+    w.get("/api/vault/guards/acct/jobs/nope")
+        .expect(404, JSON, r#"{"code":"not_found","error":"job 'nope' not found for account 'acct'","success":false}"#);
 }
 
 #[test]
