@@ -137,7 +137,8 @@ impl Jobs {
                 .scan_keys(&prefix, after.as_deref(), SCAN_PAGE)
                 .await?;
             for key in &keys {
-                let Ok(id) = JobId::new(String::from_utf8_lossy(&key[prefix.len()..])) else {
+                let name = key.get(prefix.len()..).unwrap_or_default();
+                let Ok(id) = JobId::new(String::from_utf8_lossy(name)) else {
                     continue;
                 };
                 if !self
