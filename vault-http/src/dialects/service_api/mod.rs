@@ -184,6 +184,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(guards::get_state).put(guards::set_state),
         )
         .route(wire::GUARD_OVERRIDES, post(guards::create_override))
+        .route(
+            wire::GUARD_BUDGET_LLM,
+            get(guards::llm_budget).post(guards::admit_llm_call),
+        )
         .route(wire::AUDIT, get(audit::query))
         .route(wire::AUDIT_EXPORT, get(audit::export))
         .route(wire::AUDIT_VERIFY, get(audit::verify))
