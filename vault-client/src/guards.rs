@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use vault_core::guards::Account;
+use vault_core::guards::{Account, BudgetAdmission, BudgetWindow};
 use vault_core::{
     ConfigDiff, Decision, DecisionRecord, Error, Execution, ExecutionUpdate, GuardsApi,
     OverrideCreate, OverrideRecord, Page, PageRequest, PolicyPut, PolicyRecord, PolicyWritten,
@@ -15,9 +15,10 @@ use vault_core::{
 
 use crate::transport::{self, Transport};
 use crate::wire::service_api::{
-    DiffQuery, GUARD_DECIDE, GUARD_DECISIONS, GUARD_EXECUTION, GUARD_EXECUTIONS, GUARD_OVERRIDES,
-    GUARD_POLICY, GUARD_POLICY_DIFF, GUARD_POLICY_ROLLBACK, GUARD_STATE, PageQuery, PolicyPutQuery,
-    PolicyRollbackBody, VersionQuery, decision_from_reply, fill_path,
+    DiffQuery, GUARD_BUDGET_LLM, GUARD_DECIDE, GUARD_DECISIONS, GUARD_EXECUTION, GUARD_EXECUTIONS,
+    GUARD_OVERRIDES, GUARD_POLICY, GUARD_POLICY_DIFF, GUARD_POLICY_ROLLBACK, GUARD_STATE,
+    LlmAdmitBody, PageQuery, PolicyPutQuery, PolicyRollbackBody, VersionQuery, decision_from_reply,
+    fill_path,
 };
 
 /// The trading guards of a remote vault.
@@ -224,6 +225,49 @@ impl GuardsApi for RemoteGuards {
         whole(
             self.call(Method::PUT, &path(GUARD_STATE, account), &(), Some(&change))
                 .await?,
+        )
+    }
+
+    async fn admit_llm_call(
+        &self,
+        account: &Account,
+        model: Option<String>,
+    ) -> Result<BudgetAdmission> {
+        let url = self.transport.url(&path(GUARD_BUDGET_LLM, account), &())?;
+        let body = serde_json::to_vec(&LlmAdmitBody { model })
+            .map_err(|_| Error::Internal("cannot serialise the request".into()))?;
+        let (status, bytes) = self
+            .transport
+            .call(Method::POST, url, Some(body), true)
+            .await?;
+        // A refusal at the cap is an answer, not a failure.
+        let v: Option<Value> = serde_json::from_slice(&bytes).ok();
+        let admitted = status.is_success()
+            || v.as_ref()
+                .and_then(|v| v.get("code"))
+                .is_some_and(|c| c == "budget_exhausted");
+        if !admitted {
+            return Err(transport::error_from_response(status, &bytes));
+        }
+        let v = v.ok_or_else(|| unexpected("admission"))?;
+        Ok(BudgetAdmission {
+            admitted: status.is_success(),
+            call_id: v.get("call_id").and_then(Value::as_str).map(str::to_string),
+            exhausted: v.get("window").and_then(Value::as_str).map(str::to_string),
+            windows: field(v, "windows")?,
+        })
+    }
+
+    async fn llm_budget(&self, account: &Account) -> Result<Vec<BudgetWindow>> {
+        field(
+            self.call(
+                Method::GET,
+                &path(GUARD_BUDGET_LLM, account),
+                &(),
+                None::<&()>,
+            )
+            .await?,
+            "windows",
         )
     }
 

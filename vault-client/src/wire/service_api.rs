@@ -37,9 +37,10 @@ pub use constructs::{
     TranscriptReply, file_headers, file_info_from_headers,
 };
 pub use guards::{
-    GUARD_DECIDE, GUARD_DECISIONS, GUARD_EXECUTION, GUARD_EXECUTIONS, GUARD_OVERRIDES,
-    GUARD_POLICY, GUARD_POLICY_DIFF, GUARD_POLICY_ROLLBACK, GUARD_STATE, PolicyPutQuery,
-    PolicyRollbackBody, decision_from_reply, decision_reply, object, success,
+    GUARD_BUDGET_LLM, GUARD_DECIDE, GUARD_DECISIONS, GUARD_EXECUTION, GUARD_EXECUTIONS,
+    GUARD_OVERRIDES, GUARD_POLICY, GUARD_POLICY_DIFF, GUARD_POLICY_ROLLBACK, GUARD_STATE,
+    LlmAdmitBody, PolicyPutQuery, PolicyRollbackBody, admission_reply, decision_from_reply,
+    decision_reply, object, success,
 };
 pub use jobs::{
     JOB, JOB_RELEASE, JOB_RENEW, JOBS, JOBS_CLAIM, JOBS_SWEEP, JobClaimBody, JobCreateBody,

@@ -443,3 +443,58 @@ async fn the_remote_client_decides_like_the_embedded_vault() {
         .expect("decisions");
     assert_eq!(page.items.len(), 2);
 }
+
+#[tokio::test]
+async fn an_exhausted_llm_budget_is_429_with_retry_after_and_the_window() {
+    let dir = TestDir::new();
+    let server = dir.start();
+    let http = server.http();
+    let r = put_policy(&http, &json!({"llm_calls": {"hourly": 1, "daily": 10}})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = http
+        .post(&format!("{G}/budget/llm"), &json!({"model": "gpt-4o-mini"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["admitted"], true);
+    assert!(
+        r.body["call_id"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("llm_"))
+    );
+    let r = http.post(&format!("{G}/budget/llm"), &json!({})).await;
+    assert_error(&r, 429, "budget_exhausted");
+    assert_eq!(r.body["window"], "hourly");
+    assert_eq!(r.body["limit"], 1);
+    assert!(r.body["resets_at"].as_str().is_some(), "{}", r.text);
+    assert!(
+        r.text.contains("Hourly LLM call budget exceeded"),
+        "{}",
+        r.text
+    );
+    let r = http
+        .send(
+            "POST",
+            &format!("{G}/budget/llm"),
+            crate::support::BEARER,
+            Some(b"{}".to_vec()),
+        )
+        .await;
+    assert_eq!(r.status, 429);
+    let retry: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("seconds");
+    assert!((1..=3600).contains(&retry), "{retry}");
+    let r = http.get(&format!("{G}/budget/llm")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["windows"][0]["used"], 1);
+    assert_eq!(r.body["windows"][1]["remaining"], 9);
+    let r = http
+        .post(
+            &format!("{G}/budget/llm"),
+            &json!({"model": "x", "tokens": 5}),
+        )
+        .await;
+    assert_error(&r, 400, "invalid");
+}

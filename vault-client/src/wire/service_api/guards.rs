@@ -28,6 +28,68 @@ pub const GUARD_STATE: &str = "/api/vault/guards/{account}/state";
 /// `POST` an override (`{"proposal_id", "rules", "reason"}`).
 pub const GUARD_OVERRIDES: &str = "/api/vault/guards/{account}/overrides";
 
+/// `POST` admit one LLM call (`{"model"?}`), `GET` the budget windows.
+pub const GUARD_BUDGET_LLM: &str = "/api/vault/guards/{account}/budget/llm";
+
+/// Body of `POST` [`GUARD_BUDGET_LLM`].
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmAdmitBody {
+    /// The model the call is for (recorded with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+/// The answer to an admission: its HTTP status, `Retry-After` seconds (when refused) and body.
+/// Admitted: 200 `{"admitted": true, "call_id", "success": true, "windows"}`; refused: 429
+/// `{"admitted": false, "code": "budget_exhausted", "error", "limit", "resets_at",
+/// "success": false, "window", "windows"}`.
+pub fn admission_reply(
+    a: &vault_core::guards::BudgetAdmission,
+    now: vault_core::Timestamp,
+) -> Result<(u16, Option<u64>, Value)> {
+    let windows = serde_json::to_value(&a.windows)
+        .map_err(|e| Error::Internal(format!("encode windows: {e}")))?;
+    match a.exhausted_window() {
+        None => Ok((
+            200,
+            None,
+            serde_json::json!({
+                "admitted": true,
+                "call_id": a.call_id,
+                "success": true,
+                "windows": windows,
+            }),
+        )),
+        Some(w) => {
+            let wait_ms = (w.resets_at.as_millis() - now.as_millis()).max(0);
+            let retry = u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000).max(1);
+            let name = if w.window == "hourly" {
+                "Hourly"
+            } else {
+                "Daily"
+            };
+            Ok((
+                429,
+                Some(retry),
+                serde_json::json!({
+                    "admitted": false,
+                    "code": "budget_exhausted",
+                    "error": format!(
+                        "{name} LLM call budget exceeded for this account (limit {}); resets at {}",
+                        w.limit, w.resets_at
+                    ),
+                    "limit": w.limit,
+                    "resets_at": w.resets_at,
+                    "success": false,
+                    "window": w.window,
+                    "windows": windows,
+                }),
+            ))
+        }
+    }
+}
+
 /// Query of `PUT` [`GUARD_POLICY`].
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,7 +5,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use vault_client::wire::service_api::{
-    DiffQuery, PageQuery, PolicyPutQuery, PolicyRollbackBody, VersionQuery, decision_reply, success,
+    DiffQuery, LlmAdmitBody, PageQuery, PolicyPutQuery, PolicyRollbackBody, VersionQuery,
+    admission_reply, decision_reply, success,
 };
 use vault_core::guards::{Account, GuardPolicy};
 use vault_core::prelude::*;
@@ -151,6 +152,36 @@ pub async fn set_state(
     JsonBody(change, ..): Body<StateChange>,
 ) -> ApiResult {
     ok(vault.guards().set_state(&account(a)?, change).await?)
+}
+
+/// `POST .../budget/llm` `{"model"?}`: admit one LLM call; 429 `budget_exhausted` with
+/// `Retry-After` at the cap.
+pub async fn admit_llm_call(
+    CallerVault(vault): CallerVault,
+    ApiPath(a, ..): Path<String>,
+    JsonBody(body, ..): Body<LlmAdmitBody>,
+) -> ApiResult {
+    let admission = vault
+        .guards()
+        .admit_llm_call(&account(a)?, body.model)
+        .await?;
+    let (status, retry, body) = admission_reply(&admission, vault.now())?;
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, Json(body)).into_response();
+    if let Some(r) = retry.and_then(|r| axum::http::HeaderValue::from_str(&r.to_string()).ok()) {
+        resp.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, r);
+    }
+    Ok(resp)
+}
+
+/// `GET .../budget/llm`: the windows now.
+pub async fn llm_budget(
+    CallerVault(vault): CallerVault,
+    ApiPath(a, ..): Path<String>,
+) -> ApiResult {
+    let windows = vault.guards().llm_budget(&account(a)?).await?;
+    ok(serde_json::json!({ "windows": windows }))
 }
 
 /// `POST .../overrides` `{"proposal_id", "rules", "reason"}`.

@@ -185,6 +185,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(guards::get_state).put(guards::set_state),
         )
         .route(wire::GUARD_OVERRIDES, post(guards::create_override))
+        .route(
+            wire::GUARD_BUDGET_LLM,
+            get(guards::llm_budget).post(guards::admit_llm_call),
+        )
         .route(wire::JOBS, get(jobs::list).post(jobs::create))
         .route(wire::JOBS_CLAIM, post(jobs::claim))
         .route(wire::JOBS_SWEEP, post(jobs::sweep))
