@@ -82,6 +82,8 @@ impl VaultBuilder {
         let key = self.key.ok_or_else(|| {
             Error::invalid("encryption_key", "a root key or passphrase is required")
         })?;
+        // Subscribed before the unlock: no commit of another process after it is missed.
+        let changes = store.changes(crate::configs::embedded::REVISION_PREFIX);
         let barrier = Barrier::unlock(store, &key, self.kdf).await?;
         let core = Arc::new(Core {
             barrier,
@@ -91,6 +93,9 @@ impl VaultBuilder {
             turns: crate::locks::Turns::new(),
         });
         spawn_audit_flusher(&core);
+        if let Some(changes) = changes {
+            spawn_change_follower(&core, changes);
+        }
         Ok(Vault::from_ctx(Ctx::new(core, Caller::Embedded)))
     }
 }
@@ -135,6 +140,20 @@ impl Vault {
             .open()
             .await?;
         Ok((vault, dev))
+    }
+
+    /// Opens the vault in the PostgreSQL database at `url` (`postgres://...`), creating or
+    /// migrating its schema; several processes may open the same database at once. There is no
+    /// dev mode: the root key is required. `backend_unavailable` when the database cannot be
+    /// reached.
+    #[cfg(feature = "postgres")]
+    pub async fn open_postgres(url: &str, key: RootKeySource) -> Result<Vault> {
+        let store = crate::store::PgStore::open(url).await?;
+        Vault::builder()
+            .store(Arc::new(store))
+            .key(key)
+            .open()
+            .await
     }
 
     /// The same vault seen by `caller`: every operation through the returned handle is checked
@@ -325,6 +344,35 @@ fn spawn_audit_flusher(core: &Arc<Core>) {
         .flusher
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((stop, task));
+}
+
+/// Wakes this vault's config watches when another process sharing the store (a server on the
+/// same PostgreSQL database) commits a config write: the store's change feed of revision keys.
+/// Ends with the store's feed (when the last handle of the vault is dropped).
+fn spawn_change_follower(core: &Arc<Core>, mut changes: tokio::sync::broadcast::Receiver<Vec<u8>>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = Arc::downgrade(core);
+    runtime.spawn(async move {
+        loop {
+            let key = match changes.recv().await {
+                Ok(key) => Some(key),
+                // Missed some: wake every watch, each re-reads its revision.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => None,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let Some(core) = weak.upgrade() else { return };
+            let service = key.as_deref().and_then(|k| {
+                k.strip_prefix(crate::configs::embedded::REVISION_PREFIX)
+                    .and_then(|s| std::str::from_utf8(s).ok())
+            });
+            match service {
+                Some(service) if !service.is_empty() => core.configs.changed(service),
+                _ => core.configs.changed_all(),
+            }
+        }
+    });
 }
 
 #[async_trait]

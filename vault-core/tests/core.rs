@@ -17,6 +17,7 @@ mod core {
     pub mod group;
     pub mod ledger_mutants;
     pub mod limits;
+    pub mod postgres;
     #[cfg(feature = "sled")]
     pub mod sled;
     pub mod support;

@@ -25,9 +25,15 @@ enum Command {
     /// Serve the HTTP API. Token and key come from VVAULT_SERVICE_TOKEN and
     /// VVAULT_ENCRYPTION_KEY (dev-mode files in the data directory when unset).
     Serve {
-        /// Data directory.
-        #[arg(long, default_value = "./vault-data")]
-        data: PathBuf,
+        /// Data directory (default ./vault-data). With --store, only for dev-mode key and
+        /// token files.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Keep the vault in PostgreSQL instead: postgres://user[:password]@host[:port]/db
+        /// (default: the VAULT_STORE_URL environment variable; several servers may share it).
+        /// Requires VVAULT_ENCRYPTION_KEY and VVAULT_SERVICE_TOKEN unless --data is given.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
         /// Address to listen on (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8000")]
         addr: String,
@@ -116,9 +122,9 @@ fn main() -> ExitCode {
             .build()
             .map_err(|e| vault_core::Error::Internal(format!("cannot start the runtime: {e}")))?;
         match cli.command {
-            Command::Serve { data, addr } => {
+            Command::Serve { data, store, addr } => {
                 init_logging()?;
-                rt.block_on(serve(ServeOptions::from_env(data, addr)?))
+                rt.block_on(serve(ServeOptions::from_env(data, store, addr)?))
                     .map(|()| true)
             }
             Command::Token { command } => {

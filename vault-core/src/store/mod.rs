@@ -7,6 +7,8 @@
 //! secret values; the crypto barrier sits above them.
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sled")]
 mod sled_store;
 #[cfg(feature = "testing")]
@@ -17,6 +19,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PgOptions, PgStore};
 #[cfg(feature = "sled")]
 pub use sled_store::SledStore;
 
@@ -93,13 +97,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// A short name of the backend, for health output ("memory", "sled", ...).
     fn backend_name(&self) -> &'static str;
+
+    /// The keys starting with `prefix` written by any commit to this store from now on,
+    /// including commits of other processes sharing it (several servers on one database),
+    /// delivered shortly after they commit. The empty key means "anything may have changed"
+    /// (the feed was interrupted; re-read). `None` (the default) when the backend has no such
+    /// feed: a store only one process opens needs none, as that process knows its own commits.
+    fn changes(&self, _prefix: &[u8]) -> Option<tokio::sync::broadcast::Receiver<Vec<u8>>> {
+        None
+    }
 }
 
 /// A shared store handle.
 pub type SharedStore = Arc<dyn Store>;
 
 /// The smallest key strictly greater than every key starting with `prefix`, if any.
-#[cfg(any(feature = "sled", test))]
+#[cfg(any(feature = "sled", feature = "postgres", test))]
 pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {

@@ -43,11 +43,20 @@ fn env_with_alias(name: &str) -> Result<Option<SecretString>> {
 /// Name of the dev-mode token file inside the data directory.
 pub const DEV_TOKEN_FILE: &str = "service.token";
 
+/// Environment variable naming the store (`postgres://...`) when `--store` is not given.
+pub const STORE_ENV: &str = "VAULT_STORE_URL";
+/// The data directory when neither `--data` nor a store URL is given.
+pub const DEFAULT_DATA_DIR: &str = "./vault-data";
+
 /// What `vault-http serve` needs to start.
 #[derive(Debug)]
 pub struct ServeOptions {
-    /// Data directory (sled store, dev key and token files).
-    pub data_dir: PathBuf,
+    /// Data directory: the sled store, dev key and token files. With a store URL, only the dev
+    /// key and token files, and only when given (`None`: key and token must be set).
+    pub data_dir: Option<PathBuf>,
+    /// The store's URL (`postgres://...`, from `--store` or [`STORE_ENV`]); `None` = sled in
+    /// the data directory. Kept secret: it may hold the database password.
+    pub store_url: Option<SecretString>,
     /// Address to listen on, `HOST:PORT` (port 0 picks a free one).
     pub addr: String,
     /// The service token; `None` = dev mode (token file in the data directory).
@@ -63,8 +72,13 @@ pub struct ServeOptions {
 impl ServeOptions {
     /// Options with the token and key read from [`TOKEN_ENV`] and [`KEY_ENV`], and the limits
     /// from `VAULT_HEADER_TIMEOUT`, `VAULT_BODY_TIMEOUT`, `VAULT_SHUTDOWN_DEADLINE` (durations
-    /// such as `10s`, `500ms`) and `VAULT_MAX_CONNECTIONS`.
-    pub fn from_env(data_dir: PathBuf, addr: String) -> Result<Self> {
+    /// such as `10s`, `500ms`) and `VAULT_MAX_CONNECTIONS`. `store_url` is `--store`, else
+    /// [`STORE_ENV`].
+    pub fn from_env(
+        data_dir: Option<PathBuf>,
+        store_url: Option<String>,
+        addr: String,
+    ) -> Result<Self> {
         let mut limits = Limits::default();
         let duration = |name: &str, into: &mut std::time::Duration| -> Result<()> {
             if let Ok(v) = std::env::var(name) {
@@ -101,8 +115,13 @@ impl ServeOptions {
                         Error::invalid("VAULT_AUTH_FAILURE_BURST", "expected a positive integer")
                     })?;
         }
+        let store_url = store_url
+            .or_else(|| std::env::var(STORE_ENV).ok())
+            .map(|u| SecretString::new(u.trim().to_string()))
+            .filter(|u| !u.is_empty());
         Ok(ServeOptions {
             data_dir,
+            store_url,
             addr,
             service_token: env_with_alias(TOKEN_ENV)?,
             encryption_key: env_with_alias(KEY_ENV)?,
@@ -220,8 +239,47 @@ pub async fn open(opts: ServeOptions) -> Result<(AppState, Vec<String>)> {
         Some(k) => Some(RootKeySource::parse(k.expose_secret())?),
         None => None,
     };
-    let (vault, dev_key) = Vault::open_dir(&opts.data_dir, key).await?;
-    let (token, dev_token) = token_for_dir(&opts.data_dir, opts.service_token)?;
+    let (vault, dev_key, data_dir) = match (&opts.store_url, opts.data_dir) {
+        (None, dir) => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+            let (vault, dev_key) = Vault::open_dir(&dir, key).await?;
+            (vault, dev_key, dir)
+        }
+        (Some(url), dir) => {
+            let url = url.expose_secret();
+            if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+                return Err(Error::invalid(
+                    "--store",
+                    "expected a postgres:// URL (without --store, the vault is kept in --data)",
+                ));
+            }
+            // No data directory: nowhere for dev-mode files, so both secrets must be given.
+            let (key, dev_key, dir) = match dir {
+                Some(dir) => {
+                    let (key, dev) = vault_core::data_dir::key_for_dir(&dir, key)?;
+                    (key, dev, dir)
+                }
+                None => {
+                    let key = key.ok_or_else(|| {
+                        Error::invalid(
+                            KEY_ENV,
+                            "is required with a PostgreSQL store (or give --data DIR for                              dev-mode key and token files)",
+                        )
+                    })?;
+                    if opts.service_token.is_none() {
+                        return Err(Error::invalid(
+                            TOKEN_ENV,
+                            "is required with a PostgreSQL store (or give --data DIR for                              dev-mode key and token files)",
+                        ));
+                    }
+                    (key, None, PathBuf::new())
+                }
+            };
+            (Vault::open_postgres(url, key).await?, dev_key, dir)
+        }
+    };
+    // With a token given, the directory is not touched.
+    let (token, dev_token) = token_for_dir(&data_dir, opts.service_token)?;
     let mut notices = Vec::new();
     if let Some(dev) = dev_key {
         notices.push(format!(
