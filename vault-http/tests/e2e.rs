@@ -39,3 +39,6 @@ mod config_lifecycle;
 
 #[path = "e2e/constructs.rs"]
 mod constructs;
+
+#[path = "e2e/multi_server.rs"]
+mod multi_server;
