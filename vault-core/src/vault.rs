@@ -290,6 +290,19 @@ impl Vault {
             Err(e) => Err(e.clone()),
         };
         let (status, message) = match (&check, &overdue) {
+            // The store cannot be reached now, and the vault goes on once it can.
+            (Err(e @ Error::BackendUnavailable(_)), _)
+            | (Ok(()), Err(e @ Error::BackendUnavailable(_)))
+                if !barrier.failed_closed() =>
+            {
+                components.insert("store".to_string(), "unreachable".to_string());
+                (
+                    HealthStatus::Degraded,
+                    format!(
+                        "the store is unreachable; operations answer backend_unavailable until it is back: {e}"
+                    ),
+                )
+            }
             (Err(e), _) | (Ok(()), Err(e)) => {
                 (HealthStatus::Down, format!("the vault is down: {e}"))
             }
@@ -331,12 +344,13 @@ fn spawn_audit_flusher(core: &Arc<Core>) {
             let Some(core) = weak.upgrade() else { break };
             if let Err(e) = core.barrier.commit_audit().await {
                 tracing::error!(error = %e, "audit entries could not be committed");
-                if core.barrier.check().await.is_err() {
-                    // Failing closed (or the store is gone): every later operation is refused
-                    // and there is nothing more to commit.
+                if core.barrier.failed_closed() {
+                    // Failing closed: every later operation is refused and there is nothing
+                    // more to commit.
                     break;
                 }
-                // Otherwise (a transient conflict) the entries are queued again: next tick.
+                // Otherwise (a transient conflict, or a store unreachable for now) the entries
+                // are queued again: next tick.
             }
         }
     });

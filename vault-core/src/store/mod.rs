@@ -98,6 +98,16 @@ pub trait Store: Send + Sync + 'static {
     /// A short name of the backend, for health output ("memory", "sled", ...).
     fn backend_name(&self) -> &'static str;
 
+    /// Whether the store's answers stay true after a `commit` that returned an error: every
+    /// later read returns what is durable, whether that commit applied or not (a database that
+    /// commits or aborts as a whole). Then the vault answers that commit's error and goes on
+    /// (recovering by itself when the backend comes back). `false` (the default, sled's case:
+    /// a failed flush may leave applied but not durable writes) makes the vault fail closed
+    /// until it is reopened.
+    fn reads_stay_true_after_failed_commit(&self) -> bool {
+        false
+    }
+
     /// The keys starting with `prefix` written by any commit to this store from now on,
     /// including commits of other processes sharing it (several servers on one database),
     /// delivered shortly after they commit. The empty key means "anything may have changed"

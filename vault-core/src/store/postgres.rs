@@ -177,7 +177,12 @@ impl PgStore {
     /// is not checked. For a process that starts while the database is down; call
     /// [`PgStore::migrate`] before use.
     pub fn connect_lazy(url: &str, options: PgOptions) -> Result<PgStore> {
-        let config = parse_url(url)?;
+        let mut config = parse_url(url)?;
+        if config.get_connect_timeout().is_none() {
+            // A database behind a dropped route would otherwise hold each connect for the
+            // operating system's TCP timeout (minutes).
+            config.connect_timeout(options.wait_timeout);
+        }
         let manager = Manager::from_config(
             config.clone(),
             NoTls,
@@ -506,6 +511,12 @@ impl Store for PgStore {
 
     fn backend_name(&self) -> &'static str {
         "postgres"
+    }
+
+    /// A transaction commits or aborts as a whole, and only a committed one is ever read: after
+    /// a failed commit (even one whose `COMMIT` answer was lost) every read is the truth.
+    fn reads_stay_true_after_failed_commit(&self) -> bool {
+        true
     }
 
     fn changes(&self, prefix: &[u8]) -> Option<broadcast::Receiver<Vec<u8>>> {

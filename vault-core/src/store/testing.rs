@@ -393,6 +393,10 @@ impl<H: Hooks + 'static> super::Store for Hooked<H> {
     fn changes(&self, prefix: &[u8]) -> Option<tokio::sync::broadcast::Receiver<Vec<u8>>> {
         self.inner.changes(prefix)
     }
+
+    fn reads_stay_true_after_failed_commit(&self) -> bool {
+        self.inner.reads_stay_true_after_failed_commit()
+    }
 }
 
 /// The first `n` arrivals wait until all `n` have arrived; later ones pass straight through.
@@ -741,6 +745,36 @@ pub mod postgres {
         /// The database's URL.
         pub fn url(&self) -> &str {
             &self.url
+        }
+
+        /// The database's URL with the server's address replaced by `host_port` (for a proxy
+        /// in front of the server).
+        pub fn url_at(&self, host_port: &str) -> String {
+            let (scheme_user, rest) = self.url.split_once('@').expect("URL with a user");
+            let (_, path) = rest.split_once('/').expect("URL with a database");
+            format!("{scheme_user}@{host_port}/{path}")
+        }
+
+        /// The server's `host:port`.
+        pub fn host_port(&self) -> String {
+            let (_, rest) = self.url.split_once('@').expect("URL with a user");
+            rest.split_once('/')
+                .expect("URL with a database")
+                .0
+                .to_string()
+        }
+
+        /// Terminates every connection to the database (but the one doing it), as a restart of
+        /// the server would; how many were terminated.
+        pub async fn terminate_connections(&self) -> usize {
+            self.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .await
+            .iter()
+            .filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+            .count()
         }
 
         /// The database's name.

@@ -239,7 +239,7 @@ pub async fn open(opts: ServeOptions) -> Result<(AppState, Vec<String>)> {
         Some(k) => Some(RootKeySource::parse(k.expose_secret())?),
         None => None,
     };
-    let (vault, dev_key, data_dir) = match (&opts.store_url, opts.data_dir) {
+    let (vault, dev_key, data_dir) = match (&opts.store_url, opts.data_dir.clone()) {
         (None, dir) => {
             let dir = dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
             let (vault, dev_key) = Vault::open_dir(&dir, key).await?;
@@ -275,11 +275,66 @@ pub async fn open(opts: ServeOptions) -> Result<(AppState, Vec<String>)> {
                     (key, None, PathBuf::new())
                 }
             };
-            (Vault::open_postgres(url, key).await?, dev_key, dir)
+            let (token, dev_token) = token_for_dir(&dir, opts.service_token)?;
+            let notices = dev_notices(dev_key, dev_token);
+            let state = match Vault::open_postgres(url, copy_key(&key)).await {
+                Ok(vault) => AppState::new(vault, token, opts.auth_failure_burst),
+                Err(e @ Error::BackendUnavailable(_)) => {
+                    // Serve anyway: health says degraded, operations answer 503, and the vault
+                    // opens as soon as the database answers.
+                    tracing::warn!(error = %e, "the database is unreachable; serving degraded and retrying");
+                    let state = AppState::pending("postgres", token, opts.auth_failure_burst);
+                    tokio::spawn(open_when_reachable(state.clone(), url.to_string(), key));
+                    state
+                }
+                Err(e) => return Err(e),
+            };
+            return Ok((state, notices));
         }
     };
-    // With a token given, the directory is not touched.
     let (token, dev_token) = token_for_dir(&data_dir, opts.service_token)?;
+    Ok((
+        AppState::new(vault, token, opts.auth_failure_burst),
+        dev_notices(dev_key, dev_token),
+    ))
+}
+
+/// Opens the vault in the PostgreSQL database at `url` once it answers (retrying every second
+/// while it is unreachable), then serves it from `state`. A failure other than an unreachable
+/// database (a wrong key) is logged and retried too, more slowly.
+async fn open_when_reachable(state: AppState, url: String, key: RootKeySource) {
+    loop {
+        match Vault::open_postgres(&url, copy_key(&key)).await {
+            Ok(vault) => {
+                tracing::info!("the database is reachable: the vault is open");
+                state.opened(vault);
+                return;
+            }
+            Err(e @ Error::BackendUnavailable(_)) => {
+                tracing::debug!(error = %e, "the database is still unreachable");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the vault cannot be opened");
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            }
+        }
+    }
+}
+
+/// A copy of `key` for another open (both copies are wiped on drop).
+fn copy_key(key: &RootKeySource) -> RootKeySource {
+    match key {
+        RootKeySource::Key(k) => RootKeySource::Key(k.clone()),
+        RootKeySource::Passphrase(p) => RootKeySource::Passphrase(p.clone()),
+    }
+}
+
+/// The dev-mode notices (paths only, never a secret).
+fn dev_notices(
+    dev_key: Option<vault_core::data_dir::DevKey>,
+    dev_token: Option<PathBuf>,
+) -> Vec<String> {
     let mut notices = Vec::new();
     if let Some(dev) = dev_key {
         notices.push(format!(
@@ -299,10 +354,7 @@ pub async fn open(opts: ServeOptions) -> Result<(AppState, Vec<String>)> {
             path.display()
         ));
     }
-    Ok((
-        AppState::new(vault, token, opts.auth_failure_burst),
-        notices,
-    ))
+    notices
 }
 
 /// Registers SIGINT and SIGTERM handlers now and returns a future that resolves on either.
@@ -364,17 +416,21 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         max_connections = limits.max_connections,
         "vault-http started"
     );
-    let vault = state.vault().clone();
-    let watches = vault.clone();
+    let at_end = state.clone();
+    let watches = state.clone();
     let shutdown = async move {
         shutdown.await;
         // Long-polls answer now (no changes) instead of holding the shutdown to its deadline.
-        watches.end_watches();
+        if let Ok(vault) = watches.vault() {
+            vault.end_watches();
+        }
     };
     listen::serve(listener, router(state), limits, shutdown).await?;
     // Stops the audit flusher (so the runtime's shutdown cannot cancel a commit it is making)
     // and commits the queued audit entries.
-    vault.close().await?;
+    if let Ok(vault) = at_end.vault() {
+        vault.close().await?;
+    }
     tracing::info!("vault-http stopped");
     Ok(())
 }

@@ -232,3 +232,217 @@ async fn a_postgres_store_without_data_dir_needs_key_and_token() {
         assert!(!data.exists(), "no data directory is created");
     }
 }
+
+/// A TCP proxy in front of the PostgreSQL server that the test can cut (refusing new
+/// connections and dropping the open ones) and restore: the database "down" and "back".
+struct Proxy {
+    addr: String,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    open: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accept = tokio::spawn({
+            let (up, open) = (up.clone(), open.clone());
+            async move {
+                loop {
+                    let Ok((mut client, _)) = listener.accept().await else {
+                        return;
+                    };
+                    if !up.load(std::sync::atomic::Ordering::SeqCst) {
+                        continue; // dropped: the connection is refused
+                    }
+                    let target = target.clone();
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut server) = tokio::net::TcpStream::connect(&target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    open.lock().expect("lock").push(task.abort_handle());
+                }
+            }
+        });
+        Proxy {
+            addr,
+            up,
+            open,
+            accept,
+        }
+    }
+
+    fn up(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Refuses new connections and drops every open one.
+    fn down(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for t in self.open.lock().expect("lock").drain(..) {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.down();
+    }
+}
+
+/// Polls (a guard of 60 s against a hang, not a measure) until `done` says the answer is the
+/// one awaited; returns it.
+async fn until(
+    http: &Http,
+    path: &str,
+    done: impl Fn(&crate::support::Reply) -> bool,
+) -> crate::support::Reply {
+    for _ in 0..300 {
+        let r = http.get(path).await;
+        if done(&r) {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("{path} never answered as awaited");
+}
+
+/// A server started while its database is unreachable starts anyway: health is `degraded`,
+/// operations answer 503 `backend_unavailable`; once the database answers it serves by itself.
+/// The same when the database goes away later (its connections dropped) and comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_serves_degraded_while_the_database_is_unreachable_and_recovers() {
+    let Some(db) = TestDb::create("degraded").await else {
+        return;
+    };
+    let proxy = Proxy::start(db.host_port()).await;
+    let url = db.url_at(&proxy.addr);
+    let dir = TestDir::new();
+    let (data, log) = (dir.data(), dir.log());
+    let server = Start {
+        store: Some(&url),
+        ..Start::new(&data, &log)
+    }
+    .spawn();
+    let http = server.http();
+    let health = || http.send("GET", "/api/vault/health", Auth::None, None);
+
+    let r = health().await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "degraded", "{}", r.text);
+    assert_eq!(r.body["components"]["store"], "unreachable", "{}", r.text);
+    let cred = "/api/vault/credentials/K?service=svc";
+    assert_error(&http.get(cred).await, 503, "backend_unavailable");
+    let put = json!({"key": "K", "service": "svc", "value": "kept-value"});
+    assert_error(
+        &http.post("/api/vault/credentials", &put).await,
+        503,
+        "backend_unavailable",
+    );
+
+    proxy.up();
+    until(&http, "/api/vault/health", |r| r.body["status"] == "ok").await;
+    let r = http.post("/api/vault/credentials", &put).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    proxy.down();
+    let r = http.get(cred).await;
+    assert_error(&r, 503, "backend_unavailable");
+    let r = health().await;
+    assert_eq!(r.body["status"], "degraded", "{}", r.text);
+    assert_eq!(r.body["components"]["store"], "unreachable", "{}", r.text);
+
+    proxy.up();
+    let r = until(&http, cred, |r| r.status == 200).await;
+    assert_eq!(r.body["value"], "kept-value");
+    let r = http
+        .post(
+            "/api/vault/credentials",
+            &json!({"key": "K2", "service": "svc", "value": "after"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = http.get("/api/vault/audit/verify").await;
+    assert_eq!(r.body["valid"], true, "{}", r.text);
+}
+
+/// Writers keep putting credentials while every connection to the database is terminated, five
+/// times over (as a database restart does): every write the server acknowledged is there after,
+/// and the server goes on serving without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_acknowledged_write_is_lost_when_the_database_drops_connections() {
+    let Some(p) = pair("terminate").await else {
+        return;
+    };
+    let (a, b) = (Arc::new(p.a.http()), Arc::new(p.b.http()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..6 {
+        let http = if w % 2 == 0 { a.clone() } else { b.clone() };
+        let stop = stop.clone();
+        writers.push(tokio::spawn(async move {
+            let (mut acked, mut refused) = (Vec::new(), 0);
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) || i < 10 {
+                let key = format!("K_{w}_{i}");
+                let r = http
+                    .post(
+                        "/api/vault/credentials",
+                        &json!({"key": key, "service": "load", "value": format!("v-{w}-{i}")}),
+                    )
+                    .await;
+                match r.status {
+                    200 => acked.push(key),
+                    503 => {
+                        assert_eq!(r.body["code"], "backend_unavailable", "{}", r.text);
+                        refused += 1;
+                    }
+                    s => panic!("unexpected {s}: {}", r.text),
+                }
+                i += 1;
+            }
+            (acked, refused)
+        }));
+    }
+    let mut terminated = 0;
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        terminated += p._db.terminate_connections().await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (mut acked, mut refused) = (Vec::new(), 0);
+    for t in writers {
+        let (a, r) = t.await.expect("join");
+        acked.extend(a);
+        refused += r;
+    }
+    assert!(terminated > 0, "connections were terminated");
+    assert!(!acked.is_empty());
+    for http in [&a, &b] {
+        until(http, "/api/vault/health", |r| r.body["status"] == "ok").await;
+    }
+    for key in &acked {
+        let (w, i) = key["K_".len()..].split_once('_').expect("key");
+        let r = b
+            .get(&format!("/api/vault/credentials/{key}?service=load"))
+            .await;
+        assert_eq!(r.status, 200, "acknowledged {key} lost: {}", r.text);
+        assert_eq!(r.body["value"], format!("v-{w}-{i}"));
+    }
+    for http in [&a, &b] {
+        let r = http.get("/api/vault/audit/verify").await;
+        assert_eq!(r.body["valid"], true, "{}", r.text);
+    }
+    eprintln!(
+        "{} writes acknowledged, {refused} refused with 503, {terminated} connections terminated",
+        acked.len()
+    );
+}
