@@ -121,6 +121,118 @@ pub trait Store: Send + Sync + 'static {
 /// A shared store handle.
 pub type SharedStore = Arc<dyn Store>;
 
+/// What [`copy_all`] copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Copied {
+    /// Records copied (every key of the source).
+    pub records: u64,
+    /// Bytes of keys and values copied.
+    pub bytes: u64,
+}
+
+/// The key whose presence makes a store a vault (the canary, sealed by the root key): copied
+/// last by [`copy_all`], so that a half-copied target is never taken for a vault.
+const CANARY_KEY: &[u8] = b"sys/canary";
+
+/// Copies every record of `from` into `to` as the bytes they are (still sealed: the target
+/// opens with the same root key), then checks that `to` holds exactly what `from` does.
+/// `progress(done, total)` is called after each batch. `to` must be empty (`invalid`
+/// otherwise), and `from` must not change meanwhile (a server must not be using it). The
+/// canary goes last, on condition that the target still has none: a server that started on the
+/// target meanwhile (and made a vault of its own there) makes the copy fail (`conflict`).
+pub async fn copy_all(
+    from: &dyn Store,
+    to: &dyn Store,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<Copied> {
+    const PAGE: usize = 500;
+    if !to.scan(b"", None, 1).await?.is_empty() {
+        return Err(crate::error::Error::invalid(
+            "to",
+            "the target store is not empty: migrate into a new, empty database",
+        ));
+    }
+    let mut total = 0u64;
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = from.scan(b"", after.as_deref(), PAGE).await?;
+        total += page.len() as u64;
+        match page.last() {
+            Some((k, _)) if page.len() == PAGE => after = Some(k.clone()),
+            _ => break,
+        }
+    }
+    let mut copied = Copied {
+        records: 0,
+        bytes: 0,
+    };
+    let mut canary = None;
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = from.scan(b"", after.as_deref(), PAGE).await?;
+        let full = page.len() == PAGE;
+        after = page.last().map(|(k, _)| k.clone());
+        let mut writes = Vec::with_capacity(page.len());
+        for (k, v) in page {
+            copied.records += 1;
+            copied.bytes += (k.len() + v.len()) as u64;
+            if k == CANARY_KEY {
+                canary = Some(v);
+            } else {
+                writes.push(Write::Put(k, v));
+            }
+        }
+        if !writes.is_empty() && !to.commit(Vec::new(), writes).await? {
+            return Err(crate::error::Error::Internal(
+                "an unconditional commit did not apply".into(),
+            ));
+        }
+        progress(copied.records, total);
+        if !full {
+            break;
+        }
+    }
+    if let Some(canary) = canary
+        && !to
+            .commit(
+                vec![Condition::Absent(CANARY_KEY.to_vec())],
+                vec![Write::Put(CANARY_KEY.to_vec(), canary)],
+            )
+            .await?
+    {
+        return Err(crate::error::Error::Conflict(
+            "a vault was created in the target during the copy (a server started on it?): \
+             drop the target database and migrate again with no server on it"
+                .into(),
+        ));
+    }
+    to.flush().await?;
+    // The check: the same keys with the same bytes, in the same order.
+    let (mut a, mut b): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
+    let mut checked = 0u64;
+    loop {
+        let left = from.scan(b"", a.as_deref(), PAGE).await?;
+        let right = to.scan(b"", b.as_deref(), PAGE).await?;
+        if left != right {
+            return Err(crate::error::Error::Integrity);
+        }
+        checked += left.len() as u64;
+        if left.len() < PAGE {
+            break;
+        }
+        a = left.last().map(|(k, _)| k.clone());
+        b = a.clone();
+    }
+    if checked != copied.records {
+        return Err(crate::error::Error::Conflict(format!(
+            "the source changed during the copy ({} records copied, {checked} there now): stop \
+             every server using it and migrate again into a new database",
+            copied.records
+        )));
+    }
+    Ok(copied)
+}
+
 /// The smallest key strictly greater than every key starting with `prefix`, if any.
 #[cfg(any(feature = "sled", feature = "postgres", test))]
 pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {

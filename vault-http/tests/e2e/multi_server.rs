@@ -446,3 +446,77 @@ async fn no_acknowledged_write_is_lost_when_the_database_drops_connections() {
         acked.len()
     );
 }
+
+/// `vault-http migrate --from sled:DIR --to URL` copies a stopped server's vault into an empty
+/// database; a server on the database then serves the same credentials, configs, tokens and
+/// audit log with the same key. A second migration into the now non-empty database is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrate_copies_a_sled_vault_into_postgres() {
+    let Some(db) = TestDb::create("migrate").await else {
+        return;
+    };
+    let dir = TestDir::new();
+    let server = dir.start();
+    let http = server.http();
+    let r = http
+        .post(
+            "/api/vault/credentials",
+            &json!({"key": "API_KEY", "service": "svc", "value": "migrated-secret"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for v in 0..3 {
+        let r = http
+            .post(CONFIGS, &json!({"strategy_id": "m", "params": {"v": v}}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let (token, _) = mint(&http, "reader").await;
+    assert!(server.terminate().success());
+
+    let migrate = |to: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vault-http"))
+            .args(["migrate", "--to", to, "--from"])
+            .arg(format!("sled:{}", dir.data().display()))
+            .output()
+            .expect("run migrate")
+    };
+    let out = migrate(db.url());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("verified"), "{stdout}");
+    assert!(stderr.contains("(100%)"), "progress: {stderr}");
+
+    let (data, log) = (dir.data(), dir.tmp.path().join("pg.log"));
+    let server = Start {
+        store: Some(db.url()),
+        ..Start::new(&data, &log)
+    }
+    .spawn();
+    let http = server.http();
+    let r = http.get("/api/vault/credentials/API_KEY?service=svc").await;
+    assert_eq!(r.body["value"], "migrated-secret", "{}", r.text);
+    let r = http.get(&format!("{CONFIGS}/m")).await;
+    assert_eq!(r.body["config"]["version"], 3, "{}", r.text);
+    let r = http
+        .send(
+            "GET",
+            "/api/vault/credentials/API_KEY?service=svc",
+            Auth::Bearer(&token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = http.get("/api/vault/audit/verify").await;
+    assert_eq!(r.body["valid"], true, "{}", r.text);
+    drop(server);
+
+    let out = migrate(db.url());
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not empty"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
