@@ -142,6 +142,37 @@ impl Vault {
         Ok((vault, dev))
     }
 
+    /// Opens the vault at `location`: a PostgreSQL database when it is a `postgres://` (or
+    /// `postgresql://`) URL (see [`Vault::open_postgres`]: the key is required, `invalid`
+    /// without it), else the data directory at that path (see [`Vault::open_dir`]: dev mode
+    /// without a key). What the bindings' `open` does with the location they are given.
+    #[cfg(feature = "sled")]
+    pub async fn open_location(
+        location: &str,
+        key: Option<RootKeySource>,
+    ) -> Result<(Vault, Option<crate::data_dir::DevKey>)> {
+        if !is_postgres_url(location) {
+            return Vault::open_dir(location, key).await;
+        }
+        let Some(key) = key else {
+            return Err(Error::invalid(
+                "encryption_key",
+                "is required with a PostgreSQL store (no data directory to keep a dev-mode key \
+                 in)",
+            ));
+        };
+        #[cfg(feature = "postgres")]
+        return Ok((Vault::open_postgres(location, key).await?, None));
+        #[cfg(not(feature = "postgres"))]
+        {
+            drop(key);
+            Err(Error::invalid(
+                "path",
+                "this build has no PostgreSQL store (vault-core's `postgres` feature)",
+            ))
+        }
+    }
+
     /// Opens the vault in the PostgreSQL database at `url` (`postgres://...`), creating or
     /// migrating its schema; several processes may open the same database at once. There is no
     /// dev mode: the root key is required. `backend_unavailable` when the database cannot be
@@ -321,6 +352,12 @@ impl Vault {
             overdue_credentials: overdue.unwrap_or(0),
         }
     }
+}
+
+/// Whether `location` names a PostgreSQL database (`postgres://` or `postgresql://`) rather
+/// than a data directory.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
 }
 
 /// Commits queued audit entries every [`FLUSH_EVERY`](crate::audit::FLUSH_EVERY) while the
