@@ -96,21 +96,31 @@ pub enum Capability {
     Delete,
     /// Enumerate names (never values).
     List,
-    /// Manage: create and revoke tokens.
+    /// Manage: create and revoke tokens; set guard policies and trading states.
     Admin,
+    /// Guards: submit a trade proposal (what a strategy or a model's tool may do).
+    Propose,
+    /// Guards: decide and claim an execution, report its outcome; run scheduler jobs.
+    Execute,
+    /// Guards: override a cooldown or anti-flip for one proposal, and propose `risk_exit`s.
+    Override,
 }
 
 impl Capability {
     /// Every capability, in the order they are documented.
-    pub const ALL: [Capability; 5] = [
+    pub const ALL: [Capability; 8] = [
         Capability::Read,
         Capability::Write,
         Capability::Delete,
         Capability::List,
         Capability::Admin,
+        Capability::Propose,
+        Capability::Execute,
+        Capability::Override,
     ];
 
-    /// The name used in rules: `read`, `write`, `delete`, `list`, `admin`.
+    /// The name used in rules: `read`, `write`, `delete`, `list`, `admin`, `propose`,
+    /// `execute`, `override`.
     pub fn as_str(self) -> &'static str {
         match self {
             Capability::Read => "read",
@@ -118,6 +128,9 @@ impl Capability {
             Capability::Delete => "delete",
             Capability::List => "list",
             Capability::Admin => "admin",
+            Capability::Propose => "propose",
+            Capability::Execute => "execute",
+            Capability::Override => "override",
         }
     }
 }
@@ -189,6 +202,8 @@ pub(crate) struct Core {
     pub(crate) configs: crate::configs::signals::ConfigSignals,
     /// Turns of writers of one contended key (see `crate::locks`).
     pub(crate) turns: crate::locks::Turns,
+    /// Where credential versions' value keys live (see `crate::crypto::ValueKeys`).
+    pub(crate) value_keys: crate::crypto::ValueKeys,
 }
 
 /// An opened vault seen by one caller. Cheap to clone.
@@ -236,6 +251,10 @@ impl Ctx {
 
     pub(crate) fn barrier(&self) -> &Arc<Barrier> {
         &self.core.barrier
+    }
+
+    pub(crate) fn value_keys(&self) -> &crate::crypto::ValueKeys {
+        &self.core.value_keys
     }
 
     pub(crate) fn clock(&self) -> &dyn Clock {

@@ -47,6 +47,7 @@ pub struct VaultBuilder {
     key: Option<RootKeySource>,
     clock: Arc<dyn Clock>,
     kdf: KdfParams,
+    value_keys: Option<crate::crypto::ValueKeys>,
 }
 
 impl VaultBuilder {
@@ -74,6 +75,15 @@ impl VaultBuilder {
         self
     }
 
+    /// Test support: credential value keys in the slot file at `path`, as
+    /// `Vault::open_dir` keeps them, over any store.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn value_key_file_for_tests(mut self, path: &std::path::Path) -> Result<Self> {
+        self.value_keys = Some(crate::crypto::ValueKeys::file(path)?);
+        Ok(self)
+    }
+
     /// Unlocks (or initialises) the vault. `wrong_key` when the key does not open its data.
     pub async fn open(self) -> Result<Vault> {
         let store = self
@@ -85,18 +95,65 @@ impl VaultBuilder {
         // Subscribed before the unlock: no commit of another process after it is missed.
         let changes = store.changes(crate::configs::embedded::REVISION_PREFIX);
         let barrier = Barrier::unlock(store, &key, self.kdf).await?;
+        if let Some(vk) = &self.value_keys {
+            check_value_key_file(&barrier, vk).await?;
+        }
         let core = Arc::new(Core {
             barrier,
             clock: self.clock,
             flusher: std::sync::Mutex::new(None),
             configs: crate::configs::signals::ConfigSignals::new(),
             turns: crate::locks::Turns::new(),
+            value_keys: self
+                .value_keys
+                .unwrap_or_else(crate::crypto::ValueKeys::in_store),
         });
         spawn_audit_flusher(&core);
         if let Some(changes) = changes {
             spawn_change_follower(&core, changes);
         }
         Ok(Vault::from_ctx(Ctx::new(core, Caller::Embedded)))
+    }
+}
+
+/// Where the store records the id of its value key file.
+const VALUE_KEY_FILE_RECORD: &[u8] = b"sys/vk-file";
+
+/// The value key file `vk` is the one this store was written with: recorded at the first open
+/// with a file, refused when it differs (a lost file recreated empty would otherwise turn every
+/// value into a "destroyed" one).
+async fn check_value_key_file(barrier: &Arc<Barrier>, vk: &crate::crypto::ValueKeys) -> Result<()> {
+    let Some(id) = vk.file_id() else {
+        return Ok(());
+    };
+    match barrier.read(VALUE_KEY_FILE_RECORD).await? {
+        Some(opened) if opened.plain.as_slice() == id.as_bytes() => Ok(()),
+        Some(_) => Err(Error::BackendUnavailable(format!(
+            "the value key file ({}) is not the one this vault's store was written with: it \
+             was lost or replaced; put back the one backed up with the store",
+            crate::data_dir::VALUE_KEYS_FILE
+        ))),
+        None => {
+            let sealed = barrier.seal(VALUE_KEY_FILE_RECORD, id.as_bytes())?;
+            let written = barrier
+                .commit(
+                    vec![crate::store::Condition::Absent(
+                        VALUE_KEY_FILE_RECORD.to_vec(),
+                    )],
+                    vec![crate::store::Write::Put(
+                        VALUE_KEY_FILE_RECORD.to_vec(),
+                        sealed,
+                    )],
+                )
+                .await?;
+            if written {
+                Ok(())
+            } else {
+                Err(Error::Conflict(
+                    "the value key file was recorded concurrently; open again".into(),
+                ))
+            }
+        }
     }
 }
 
@@ -108,6 +165,7 @@ impl Vault {
             key: None,
             clock: Arc::new(SystemClock),
             kdf: KdfParams::default(),
+            value_keys: None,
         }
     }
 
@@ -129,16 +187,16 @@ impl Vault {
         dir: impl AsRef<std::path::Path>,
         key: Option<RootKeySource>,
     ) -> Result<(Vault, Option<crate::data_dir::DevKey>)> {
-        use crate::data_dir::{STORE_DIR, create_private_dir, key_for_dir};
+        use crate::data_dir::{STORE_DIR, VALUE_KEYS_FILE, create_private_dir, key_for_dir};
         let dir = dir.as_ref();
         create_private_dir(dir)?;
         let (key, dev) = key_for_dir(dir, key)?;
         let store = crate::store::SledStore::open(dir.join(STORE_DIR))?;
-        let vault = Vault::builder()
-            .store(Arc::new(store))
-            .key(key)
-            .open()
-            .await?;
+        // Opened after the store, whose lock keeps a second process out of the directory.
+        let value_keys = crate::crypto::ValueKeys::file(&dir.join(VALUE_KEYS_FILE))?;
+        let mut builder = Vault::builder().store(Arc::new(store)).key(key);
+        builder.value_keys = Some(value_keys);
+        let vault = builder.open().await?;
         Ok((vault, dev))
     }
 
@@ -300,7 +358,9 @@ impl Vault {
             // A flusher that panicked has nothing left to finish.
             let _ = task.await;
         }
-        self.flush().await
+        let flushed = self.flush().await;
+        let freed = self.ctx.value_keys().close().await;
+        flushed.and(freed)
     }
 
     /// Health: the store answers and the canary still opens with this vault's key (else

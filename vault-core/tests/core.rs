@@ -22,4 +22,5 @@ mod core {
     pub mod sled;
     pub mod support;
     pub mod tokens;
+    pub mod value_keys_failures;
 }

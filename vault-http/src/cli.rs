@@ -223,27 +223,16 @@ pub async fn migrate(from: &str, to: Option<String>) -> Result<String> {
             "expected sled:DIR, the data directory of serve --data DIR",
         )
     })?;
-    let store_dir = std::path::Path::new(dir).join(vault_core::data_dir::STORE_DIR);
-    if !store_dir.is_dir() {
-        return Err(Error::invalid(
-            "--from",
-            format!(
-                "{} holds no vault (no {} directory)",
-                dir,
-                store_dir.display()
-            ),
-        ));
-    }
     let to = to
         .or_else(|| std::env::var(crate::server::startup::STORE_ENV).ok())
         .filter(|u| !u.trim().is_empty())
         .ok_or_else(|| Error::invalid("--to", "give --to postgres://... or VAULT_STORE_URL"))?;
-    // Fails while a server has the directory open (sled's lock).
-    let source = vault_core::store::SledStore::open(&store_dir)?;
     let target = vault_core::store::PgStore::open(to.trim()).await?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut last = 0;
-    let copied = vault_core::store::copy_all(&source, &target, |done, total| {
+    // Fails while a server has the directory open (sled's lock).
+    let dir_path = std::path::Path::new(dir);
+    let copied = vault_core::data_dir::copy_dir_store(dir_path, &target, |done, total| {
         let pct = (done * 100).checked_div(total).unwrap_or(100);
         let bar = "#".repeat(usize::try_from(pct / 4).unwrap_or(25));
         let mut err = std::io::stderr().lock();

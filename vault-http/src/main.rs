@@ -84,7 +84,7 @@ enum TokenCommand {
         #[arg(long)]
         name: String,
         /// A rule: CAPABILITY[,CAPABILITY...]:PATH, e.g. read:credentials/fxshinobi/KEY_*
-        /// (capabilities: read, write, delete, list, admin). Repeat for more rules.
+        /// (capabilities: read, write, delete, list, admin, propose, execute, override). Repeat for more rules.
         #[arg(long, value_name = "CAPS:PATH", required = true)]
         allow: Vec<String>,
         /// Time to live, e.g. 30d, 12h, or a number of seconds (default: until revoked).

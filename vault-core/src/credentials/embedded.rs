@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::lifecycle;
 use super::stored::{
     FAMILY, Lifecycle, Stored, StoredInfo, StoredRef, VersionMeta, check_served, due_at, due_moves,
-    due_prefix, due_time_key, info_key,
+    due_prefix, due_time_key, info_key, open_value, seal_value,
 };
 use super::{
     Credential, CredentialDeleted, CredentialInfo, CredentialPut, CredentialSettings,
@@ -140,7 +140,10 @@ impl Credentials {
                     && v.created_at == head.created_at
                     && v.life == head.life =>
             {
-                Ok(v.into_credential(service, key))
+                Ok(self
+                    .open_value(service, key, v)
+                    .await?
+                    .into_credential(service, key))
             }
             // Not of this head's life: damage, unless the credential was deleted and
             // created again since the head was read.
@@ -167,7 +170,12 @@ impl Credentials {
         let barrier = self.ctx.barrier();
         let head = head_key(FAMILY, &put.service, &put.key);
         let what = || format!("credential '{}' of service '{}'", put.key, put.service);
-        write_next_version(
+        let value_keys = self.ctx.value_keys();
+        let issued = value_keys.issue(barrier).await?;
+        // Whether the last plan went on to a commit: after that the key may be in use (a
+        // commit can fail after it applied), so it is never given back.
+        let committing = std::sync::atomic::AtomicBool::new(false);
+        let written = write_next_version(
             barrier,
             &head,
             put.expected_version,
@@ -177,6 +185,7 @@ impl Credentials {
                  version,
                  action,
              }: NextVersion<Stored>| {
+                committing.store(false, std::sync::atomic::Ordering::SeqCst);
                 let now = self.ctx.clock().now().as_millis();
                 let metadata = match (&put.metadata, &prev) {
                     (Some(m), _) => m.clone(),
@@ -206,10 +215,13 @@ impl Credentials {
                     at: Some(now),
                     deleted_at: None,
                     destroyed: false,
+                    k: Some(issued.id.clone()),
                 });
                 let pruned = lc.prune(version - 1, version);
+                let sealed = seal_value(&issued, service, key, version, &life, value)?;
                 let record = StoredRef {
-                    value: value.expose_secret(),
+                    value: "",
+                    sv: Some(&sealed),
                     metadata: &metadata,
                     version,
                     created_at: prev.as_ref().map_or(now, |p| p.created_at),
@@ -238,25 +250,74 @@ impl Credentials {
                     Write::Put(vkey.clone(), seal_json(barrier, &vkey, &version_record)?),
                     Write::Put(index_key(&put.key, &put.service), Vec::new()),
                 ];
-                writes.extend(
-                    pruned.map(|old| Write::Delete(version_key(FAMILY, service, key, old))),
-                );
+                writes.extend(issued.writes.iter().cloned());
+                writes.extend(pruned.writes(value_keys, service, key));
                 writes.extend(due_moves(service, key, old_due, due_at(&lc, now)));
                 if let Some(p) = prev {
                     drop(SecretString::new(p.value));
                 }
+                committing.store(true, std::sync::atomic::Ordering::SeqCst);
                 Ok((
                     writes,
-                    CredentialWritten {
-                        service: put.service.clone(),
-                        key: put.key.clone(),
-                        action,
-                        version,
-                    },
+                    (
+                        CredentialWritten {
+                            service: put.service.clone(),
+                            key: put.key.clone(),
+                            action,
+                            version,
+                        },
+                        pruned.keys,
+                    ),
                 ))
             },
         )
-        .await
+        .await;
+        match written {
+            Ok((written, pruned_keys)) => {
+                // The pruned versions' records are gone: now their keys (a crash before this
+                // leaves them in the key file, their records gone from the store's index).
+                value_keys.shred_after_commit(pruned_keys).await;
+                Ok(written)
+            }
+            // Refused before any commit, or every commit's conditions failed (a lost
+            // compare-and-set): the key protects nothing and goes back to the pool. Any other
+            // failure after a commit began may have applied it: the key is never issued again
+            // (its slot stays allocated).
+            Err(e)
+                if !committing.load(std::sync::atomic::Ordering::SeqCst)
+                    || matches!(e, Error::Conflict(_)) =>
+            {
+                value_keys.unused(issued);
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `record` with its value opened from its sealed value (records written before value
+    /// keys existed carry it as is); `not_found` when its value key was erased.
+    pub(super) async fn open_value(
+        &self,
+        service: &ServiceName,
+        key: &CredentialKey,
+        mut record: Stored,
+    ) -> Result<Stored> {
+        let Some(sv) = record.sv.take() else {
+            return Ok(record);
+        };
+        let vk = self
+            .ctx
+            .value_keys()
+            .get(self.ctx.barrier(), &sv.k)
+            .await?
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "Credential '{key}' version {} was destroyed (put a new value)",
+                    record.version
+                ))
+            })?;
+        record.value = open_value(&vk, service, key, record.version, &record.life, &sv)?;
+        Ok(record)
     }
 
     /// One page of the heads of `service`, each listed from its info record (the head itself,
@@ -305,22 +366,36 @@ impl Credentials {
         // Works on sealed bytes, decrypting nothing: a record that fails its integrity check
         // can still be deleted.
         for _ in 0..MAX_ATTEMPTS {
-            let unchanged = match barrier.read_sealed(&head).await? {
-                Some(current) => Condition::Equals(head.clone(), current),
-                // Absent, but the freshness ledger says it exists (removed behind the
-                // vault's back): deleting it is the way to clear the damage.
-                None => match barrier.read(&head).await {
-                    Err(Error::Integrity) => Condition::Absent(head.clone()),
-                    Err(e) => return Err(e),
-                    Ok(_) => return Err(not_found(key)),
+            // The kept versions' value keys are named by the head when it opens; one that
+            // does not (damaged) is deleted all the same, its keys left in place.
+            let (unchanged, keys) = match read_head::<Stored>(barrier, &head).await {
+                Ok(Some(h)) => {
+                    let keys = h.record.lc.value_keys();
+                    drop(SecretString::new(h.record.value));
+                    (Condition::Equals(head.clone(), h.raw), keys)
+                }
+                Ok(None) => return Err(not_found(key)),
+                Err(Error::Integrity) => match barrier.read_sealed(&head).await? {
+                    Some(current) => (Condition::Equals(head.clone(), current), Vec::new()),
+                    // Absent, but the freshness ledger says it exists (removed behind the
+                    // vault's back): deleting it is the way to clear the damage.
+                    None => (Condition::Absent(head.clone()), Vec::new()),
                 },
+                Err(e) => return Err(e),
             };
+            // The keys go before the commit, as a destroy's do: a delete is a destroy of every
+            // version, and a caller that goes away while its commit is in flight must not
+            // leave them behind. A delete that then loses every race leaves those versions
+            // unreadable ("destroyed"), which is what was asked of them.
+            let value_keys = self.ctx.value_keys();
+            value_keys.shred(keys.clone()).await?;
             let mut writes: Vec<Write> = barrier
                 .scan_keys(&versions, None, usize::MAX)
                 .await?
                 .into_iter()
                 .map(Write::Delete)
                 .collect();
+            writes.extend(value_keys.erase_writes(keys.iter().map(String::as_str)));
             // Both due entries, the time-ordered one found from the due time in the other.
             for d in barrier
                 .scan_keys(&due_prefix(service, key), None, usize::MAX)
@@ -368,7 +443,8 @@ impl CredentialsApi for Credentials {
                 match read_head::<Stored>(self.ctx.barrier(), &head).await? {
                     Some(h) => {
                         check_served(key, &h.record.lc, h.record.version)?;
-                        Ok(h.record.into_credential(&service, key))
+                        let record = self.open_value(&service, key, h.record).await?;
+                        Ok(record.into_credential(&service, key))
                     }
                     None => Err(not_found(key)),
                 }

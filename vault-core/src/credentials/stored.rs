@@ -17,7 +17,7 @@ use super::lifecycle::{self, VersionState};
 use super::{Credential, CredentialInfo, KEPT_VERSIONS};
 use crate::JsonObject;
 use crate::clock::Timestamp;
-use crate::crypto::SecretString;
+use crate::crypto::{IssuedKey, KeyMaterial, SecretString, ValueKeys, open_blob, seal_blob};
 use crate::error::{Error, Result};
 use crate::names::{CredentialKey, ServiceName};
 use crate::records::Versioned;
@@ -25,9 +25,24 @@ use crate::store::Write;
 
 pub(super) const FAMILY: &str = "cred";
 
+/// A value sealed under its version's own value key (see `crate::crypto::ValueKeys`): erasing
+/// the key erases every copy of the value, wherever the store left them.
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct SealedValue {
+    /// The value key's id.
+    pub(super) k: String,
+    /// The sealed value, base64.
+    pub(super) c: String,
+}
+
 #[derive(Serialize)]
 pub(super) struct StoredRef<'a> {
+    /// The value in the record itself: only records written before value keys existed (and
+    /// read back into a rewritten head) have one.
+    #[serde(skip_serializing_if = "str::is_empty")]
     pub(super) value: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) sv: Option<&'a SealedValue>,
     pub(super) metadata: &'a JsonObject,
     pub(super) version: u64,
     pub(super) created_at: i64,
@@ -39,7 +54,12 @@ pub(super) struct StoredRef<'a> {
 
 #[derive(Deserialize)]
 pub(super) struct Stored {
+    /// The value: in the record (written before value keys existed), or opened from `sv` by
+    /// the reader (empty until then, and in a head whose value was destroyed).
+    #[serde(default)]
     pub(super) value: String,
+    #[serde(default)]
+    pub(super) sv: Option<SealedValue>,
     pub(super) metadata: JsonObject,
     pub(super) version: u64,
     pub(super) created_at: i64,
@@ -67,6 +87,10 @@ pub(super) struct VersionMeta {
     pub(super) deleted_at: Option<i64>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(super) destroyed: bool,
+    /// The id of the value key sealing this version's value (none: written before value keys
+    /// existed, or destroyed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) k: Option<String>,
 }
 
 /// A credential's lifecycle: settings, oldest kept version and the kept versions' states.
@@ -130,6 +154,7 @@ impl Lifecycle {
                     at: None,
                     deleted_at: None,
                     destroyed: false,
+                    k: None,
                 });
                 self.versions.sort_by_key(|m| m.v);
                 self.versions
@@ -156,13 +181,50 @@ impl Lifecycle {
 
     /// Keeps the last `max()` versions of a credential now at version `current`, which was at
     /// version `before` (the same when nothing new is written): moves `oldest` up (never down)
-    /// and returns the versions that are no longer kept (their records to erase).
-    pub(super) fn prune(&mut self, before: u64, current: u64) -> std::ops::Range<u64> {
+    /// and returns the versions that are no longer kept (their records to erase) and their
+    /// value keys.
+    pub(super) fn prune(&mut self, before: u64, current: u64) -> Pruned {
         let from = self.oldest(before.max(1)).min(current);
         let keep_from = current.saturating_sub(self.max() - 1).max(1).max(from);
         self.oldest = Some(keep_from);
+        let keys = self
+            .versions
+            .iter()
+            .filter(|m| m.v < keep_from || m.v > current)
+            .filter_map(|m| m.k.clone())
+            .collect();
         self.versions.retain(|m| m.v >= keep_from && m.v <= current);
-        from..keep_from
+        Pruned {
+            versions: from..keep_from,
+            keys,
+        }
+    }
+
+    /// The value keys of every kept version.
+    pub(super) fn value_keys(&self) -> Vec<String> {
+        self.versions.iter().filter_map(|m| m.k.clone()).collect()
+    }
+}
+
+/// What [`Lifecycle::prune`] dropped.
+pub(super) struct Pruned {
+    /// Versions whose records go.
+    pub(super) versions: std::ops::Range<u64>,
+    /// Value keys to erase once they are gone.
+    pub(super) keys: Vec<String>,
+}
+
+impl Pruned {
+    /// The writes erasing the pruned version records of `service`/`key` (and in-store value
+    /// keys).
+    pub(super) fn writes(&self, vk: &ValueKeys, service: &str, key: &str) -> Vec<Write> {
+        let mut w: Vec<Write> = self
+            .versions
+            .clone()
+            .map(|old| Write::Delete(crate::records::version_key(FAMILY, service, key, old)))
+            .collect();
+        w.extend(vk.erase_writes(self.keys.iter().map(String::as_str)));
+        w
     }
 }
 
@@ -243,6 +305,47 @@ impl Stored {
             lc,
         }
     }
+}
+
+/// What a version's sealed value is bound to: the credential, the version and its life.
+fn value_aad(service: &str, key: &str, version: u64, life: &str) -> Vec<u8> {
+    format!("{FAMILY}/{service}/{key}/{version}/{life}").into_bytes()
+}
+
+/// `value` sealed under the issued value key of version `version`.
+pub(super) fn seal_value(
+    issued: &IssuedKey,
+    service: &str,
+    key: &str,
+    version: u64,
+    life: &str,
+    value: &SecretString,
+) -> Result<SealedValue> {
+    use base64::Engine as _;
+    let aad = value_aad(service, key, version, life);
+    let sealed = seal_blob(&issued.key, &aad, value.expose_secret().as_bytes())?;
+    Ok(SealedValue {
+        k: issued.id.clone(),
+        c: base64::engine::general_purpose::STANDARD.encode(sealed),
+    })
+}
+
+/// Opens what [`seal_value`] sealed; `integrity` when it does not open.
+pub(super) fn open_value(
+    vk: &KeyMaterial,
+    service: &ServiceName,
+    key: &CredentialKey,
+    version: u64,
+    life: &str,
+    sv: &SealedValue,
+) -> Result<String> {
+    use base64::Engine as _;
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(&sv.c)
+        .map_err(|_| Error::Integrity)?;
+    let aad = value_aad(service.as_str(), key.as_str(), version, life);
+    let plain = open_blob(vk, &aad, &sealed)?;
+    String::from_utf8(plain.to_vec()).map_err(|_| Error::Integrity)
 }
 
 /// `cred/d/<service>/<key>\0<due at, ms, u64 BE>`: the clear due-for-rotation index of a service

@@ -186,6 +186,7 @@ impl Credentials {
         let ikey = info_key(service, key);
         let record = StoredRef {
             value: if erase_value { "" } else { &prev.value },
+            sv: if erase_value { None } else { prev.sv.as_ref() },
             metadata: &prev.metadata,
             version: prev.version,
             created_at: prev.created_at,
@@ -218,6 +219,22 @@ impl Credentials {
         let head = head_key(FAMILY, service, key);
         let what = || format!("credential '{key}' of service '{service}'");
         let now = self.ctx.clock().now().as_millis();
+        let value_keys = self.ctx.value_keys();
+        // A destroy erases the version's value key first (a key file is overwritten in place
+        // here; an in-store key goes in the commit): if the commit then fails, the value is
+        // gone all the same, which is what was asked.
+        let shredded = match change {
+            VersionOp::Destroy => {
+                let current = self.read_stored_head(service, key).await?;
+                let k = current.lc.meta(version).and_then(|m| m.k.clone());
+                drop(SecretString::new(current.value));
+                if let Some(k) = &k {
+                    value_keys.shred(vec![k.clone()]).await?;
+                }
+                k
+            }
+            _ => None,
+        };
         commit_unless_changed(
             barrier,
             &head,
@@ -246,6 +263,16 @@ impl Credentials {
                         }
                         VersionOp::Undelete => meta.deleted_at = None,
                         VersionOp::Destroy => {
+                            // The version was written again (a credential deleted and created
+                            // again since the key was erased): its key is another one.
+                            if meta.k.is_some() && meta.k != shredded {
+                                return Err(Error::Conflict(format!(
+                                    "{} was changed concurrently; retry",
+                                    what()
+                                )));
+                            }
+                            writes.extend(value_keys.erase_writes(meta.k.as_deref()));
+                            meta.k = None;
                             meta.destroyed = true;
                             meta.deleted_at.get_or_insert(now);
                             // The ciphertext of the value goes: its version record, and the
@@ -280,7 +307,8 @@ impl Credentials {
         let barrier = self.ctx.barrier();
         let head = head_key(FAMILY, service, key);
         let what = || format!("credential '{key}' of service '{service}'");
-        let info = commit_unless_changed(
+        let value_keys = self.ctx.value_keys();
+        let (info, pruned_keys) = commit_unless_changed(
             barrier,
             &head,
             false,
@@ -312,12 +340,13 @@ impl Credentials {
                 };
                 drop(SecretString::new(prev.value));
                 let mut writes = outcome?;
-                writes.extend(pruned.map(|v| Write::Delete(version_key(FAMILY, service, key, v))));
+                writes.extend(pruned.writes(value_keys, service, key));
                 writes.extend(due_moves(service, key, old_due, new_due));
-                Ok((writes, info))
+                Ok((writes, (info, pruned.keys)))
             },
         )
         .await?;
+        value_keys.shred_after_commit(pruned_keys).await;
         Ok(info.into_info(service, key.clone(), self.ctx.clock().now()))
     }
 

@@ -63,7 +63,8 @@ pub fn check_private_file(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Creates `path` with mode 0600 (failing if it exists) and writes `contents` durably.
+/// Creates `path` with mode 0600 (failing if it exists) and writes `contents` durably (the file
+/// and its directory entry are synced).
 pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -79,6 +80,18 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<()> {
     f.write_all(contents).map_err(io)?;
     f.write_all(b"\n").map_err(io)?;
     f.sync_all().map_err(io)?;
+    write_private_file_sync_dir(path)
+}
+
+/// Syncs the directory of `path`: a new (or renamed) name is durable once it is.
+pub fn write_private_file_sync_dir(path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| {
+                Error::BackendUnavailable(format!("cannot sync {}: {e}", parent.display()))
+            })?;
+    }
     Ok(())
 }
 

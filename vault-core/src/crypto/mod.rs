@@ -10,14 +10,18 @@ mod keyfile;
 mod keyring;
 mod ledger;
 mod secret;
+mod value_keys;
 
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub use barrier::downgrade_to_pre_ledger_for_tests;
 pub use barrier::{Barrier, KdfParams, Opened};
-pub use keyfile::{check_private_file, load_or_create_key_file, write_private_file};
+pub use keyfile::{
+    check_private_file, load_or_create_key_file, write_private_file, write_private_file_sync_dir,
+};
 pub use keyring::Keyring;
 pub use secret::{KeyMaterial, SecretString};
+pub(crate) use value_keys::{IssuedKey, ValueKeys};
 
 use base64::Engine as _;
 

@@ -321,6 +321,143 @@ async fn cred_on_sled_destroy_leaves_no_value_in_the_data_directory() {
     assert!(read > 0);
 }
 
+/// Copies directory `from` to `to` (files and subdirectories).
+#[cfg(feature = "sled")]
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// In a data directory, `erase` (a destroy, a delete) makes a version's value unrecoverable
+/// even by someone holding the root key and **every byte the store ever held**: the sled
+/// database copied before the erase (a superset of what its log keeps after it) is put back
+/// under the current value key file, and the value does not open. The other version does.
+#[cfg(feature = "sled")]
+async fn erased_in_a_data_directory_for_good<F, Fut>(erase: F)
+where
+    F: FnOnce(Vault) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let open = || async {
+        Vault::open_dir(&data, Some(super::support::key(7)))
+            .await
+            .expect("open")
+            .0
+    };
+    let v = open().await;
+    let planted = "planted-shredded-0xdead";
+    v.credentials()
+        .put(cput("s", "K", planted))
+        .await
+        .expect("put");
+    v.credentials()
+        .put(cput("s", "K", "kept-value"))
+        .await
+        .expect("put");
+    v.close().await.expect("close");
+    drop(v);
+    let before = dir.path().join("store-before");
+    copy_dir(&data.join("store"), &before);
+
+    let v = open().await;
+    erase(v.clone()).await;
+    v.close().await.expect("close");
+    drop(v);
+
+    std::fs::remove_dir_all(data.join("store")).expect("rm store");
+    copy_dir(&before, &data.join("store"));
+    let v = open().await;
+    let (k, s) = (ckey("K"), svc("s"));
+    let e = v
+        .credentials()
+        .get_version(&k, Some(&s), 1)
+        .await
+        .expect_err("the erased value opened from the old store");
+    assert_eq!(e.code(), "not_found", "{e}");
+    assert!(e.to_string().contains("destroyed"), "{e}");
+    assert!(!e.to_string().contains(planted));
+    v.close().await.expect("close");
+}
+
+#[cfg(feature = "sled")]
+#[tokio::test]
+async fn cred_destroy_in_a_data_directory_erases_the_value_for_good() {
+    erased_in_a_data_directory_for_good(|v| async move {
+        v.credentials()
+            .change_version(&ckey("K"), &svc("s"), 1, VersionOp::Destroy)
+            .await
+            .expect("destroy");
+        // Version 2 is untouched by it.
+        let got = v.credentials().get(&ckey("K"), Some(&svc("s"))).await;
+        assert_eq!(got.expect("v2").value.expose_secret(), "kept-value");
+    })
+    .await;
+}
+
+#[cfg(feature = "sled")]
+#[tokio::test]
+async fn cred_delete_in_a_data_directory_erases_every_version_for_good() {
+    erased_in_a_data_directory_for_good(|v| async move {
+        v.credentials()
+            .delete(&ckey("K"), Some(&svc("s")))
+            .await
+            .expect("delete");
+    })
+    .await;
+}
+
+#[cfg(feature = "sled")]
+#[tokio::test]
+async fn cred_pruned_versions_in_a_data_directory_are_erased_for_good() {
+    erased_in_a_data_directory_for_good(|v| async move {
+        let mut put = cput("s", "K", "third");
+        put.max_versions = Some(2);
+        v.credentials().put(put).await.expect("put prunes v1");
+    })
+    .await;
+}
+
+/// In a store without a data directory the value keys are store records, written and erased
+/// in the commits of their versions: a destroy, a prune and a delete each leave exactly the
+/// keys of the versions still kept.
+#[tokio::test]
+async fn cred_value_keys_in_the_store_go_with_their_versions() {
+    let (v, _, store) = memory_vault().await;
+    let keys = || async { store.scan(b"sys/vk/", None, 100).await.expect("scan").len() };
+    put_versions(&v, 3).await;
+    assert_eq!(keys().await, 3);
+    let (k, s) = (ckey("K"), svc("s"));
+    v.credentials()
+        .change_version(&k, &s, 2, VersionOp::Destroy)
+        .await
+        .expect("destroy");
+    assert_eq!(keys().await, 2);
+    v.credentials()
+        .set_settings(
+            &k,
+            &s,
+            CredentialSettings {
+                max_versions: Some(1),
+                ..CredentialSettings::default()
+            },
+        )
+        .await
+        .expect("prune to one");
+    assert_eq!(keys().await, 1);
+    v.credentials().delete(&k, Some(&s)).await.expect("delete");
+    assert_eq!(keys().await, 0);
+}
+
 #[tokio::test]
 async fn cred_max_versions_is_per_credential_bounded_and_prunes() {
     let (v, _, store) = memory_vault().await;

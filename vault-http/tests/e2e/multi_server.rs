@@ -447,48 +447,79 @@ async fn no_acknowledged_write_is_lost_when_the_database_drops_connections() {
     );
 }
 
-/// `vault-http migrate --from sled:DIR --to URL` copies a stopped server's vault into an empty
+/// `vault-http migrate --from sled:DIR --to URL` copies a stopped vault's store into an empty
 /// database; a server on the database then serves the same credentials, configs, tokens and
-/// audit log with the same key. A second migration into the now non-empty database is refused.
+/// audit log with the same key. A second migration into the now non-empty database is refused,
+/// and so is a vault keeping its value keys in its directory's key file (what `serve --data`
+/// writes since crypto-shredding): the database could not reach those keys.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn migrate_copies_a_sled_vault_into_postgres() {
     let Some(db) = TestDb::create("migrate").await else {
         return;
     };
-    let dir = TestDir::new();
-    let server = dir.start();
-    let http = server.http();
-    let r = http
-        .post(
-            "/api/vault/credentials",
-            &json!({"key": "API_KEY", "service": "svc", "value": "migrated-secret"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    for v in 0..3 {
-        let r = http
-            .post(CONFIGS, &json!({"strategy_id": "m", "params": {"v": v}}))
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
-    }
-    let (token, _) = mint(&http, "reader").await;
-    assert!(server.terminate().success());
-
-    let migrate = |to: &str| {
+    let migrate = |data: &std::path::Path, to: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_vault-http"))
             .args(["migrate", "--to", to, "--from"])
-            .arg(format!("sled:{}", dir.data().display()))
+            .arg(format!("sled:{}", data.display()))
             .output()
             .expect("run migrate")
     };
-    let out = migrate(db.url());
+
+    // What `serve --data` writes: refused, nothing copied.
+    let served = TestDir::new();
+    let server = served.start();
+    let r = server
+        .http()
+        .post(
+            "/api/vault/credentials",
+            &json!({"key": "API_KEY", "service": "svc", "value": "in-a-key-file"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(server.terminate().success());
+    let out = migrate(&served.data(), db.url());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("value.keys"), "{stderr}");
+
+    // A vault whose value keys are in its store (written by the library on a sled store).
+    let dir = TestDir::new();
+    let data = dir.data();
+    {
+        let store = vault_core::store::SledStore::open(data.join("store")).expect("sled");
+        let key = vault_core::crypto::RootKeySource::parse(crate::support::KEY_HEX).expect("key");
+        let v = vault_core::Vault::builder()
+            .store(Arc::new(store))
+            .key(key)
+            .open()
+            .await
+            .expect("open");
+        let put = vault_core::CredentialPut::new(
+            vault_core::ServiceName::new("svc").expect("svc"),
+            vault_core::CredentialKey::new("API_KEY").expect("key"),
+            "migrated-secret",
+        );
+        vault_core::CredentialsApi::put(v.credentials(), put)
+            .await
+            .expect("put");
+        v.close().await.expect("close");
+    }
+    // sled lets go of its lock a moment after the last handle is dropped.
+    let mut out = migrate(&data, db.url());
+    for _ in 0..50 {
+        if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("in use") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        out = migrate(&data, db.url());
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("verified"), "{stdout}");
     assert!(stderr.contains("(100%)"), "progress: {stderr}");
 
-    let (data, log) = (dir.data(), dir.tmp.path().join("pg.log"));
+    let log = dir.tmp.path().join("pg.log");
     let server = Start {
         store: Some(db.url()),
         ..Start::new(&data, &log)
@@ -497,8 +528,13 @@ async fn migrate_copies_a_sled_vault_into_postgres() {
     let http = server.http();
     let r = http.get("/api/vault/credentials/API_KEY?service=svc").await;
     assert_eq!(r.body["value"], "migrated-secret", "{}", r.text);
-    let r = http.get(&format!("{CONFIGS}/m")).await;
-    assert_eq!(r.body["config"]["version"], 3, "{}", r.text);
+    for v in 0..3 {
+        let r = http
+            .post(CONFIGS, &json!({"strategy_id": "m", "params": {"v": v}}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let (token, _) = mint(&http, "reader").await;
     let r = http
         .send(
             "GET",
@@ -512,7 +548,7 @@ async fn migrate_copies_a_sled_vault_into_postgres() {
     assert_eq!(r.body["valid"], true, "{}", r.text);
     drop(server);
 
-    let out = migrate(db.url());
+    let out = migrate(&data, db.url());
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("not empty"),

@@ -358,7 +358,7 @@ mod tests {
         assert_eq!(e.field(), Some("rules[1].capabilities[1]"));
         assert!(
             e.to_string()
-                .contains("known: read, write, delete, list, admin")
+                .contains("known: read, write, delete, list, admin, propose, execute, override")
         );
     }
 
