@@ -262,6 +262,17 @@ impl PgStore {
         Ok(row.get(0))
     }
 
+    /// The value of server setting `name` as the store's pooled connections see it (e.g.
+    /// `synchronous_commit`): for operators and tests.
+    pub async fn session_setting(&self, name: &str) -> Result<String> {
+        let client = self.inner.pool.get().await.map_err(pool_error)?;
+        let row = client
+            .query_one("SELECT current_setting($1)", &[&name])
+            .await
+            .map_err(db("reading a setting"))?;
+        Ok(row.get(0))
+    }
+
     /// Closes the pool's connections (the change feed's listener stops too): for tests that
     /// drop the database afterwards.
     pub fn close(&self) {

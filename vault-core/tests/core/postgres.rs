@@ -185,6 +185,29 @@ async fn concurrent_opens_migrate_once() {
     }
 }
 
+/// Acknowledged commits are durable even where the database's default is not: a connection of
+/// the store turns `synchronous_commit = off` back on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn connections_commit_synchronously_even_where_the_default_is_off() {
+    let Some(db) = TestDb::create("synccommit").await else {
+        return;
+    };
+    db.execute(&format!(
+        "ALTER DATABASE {} SET synchronous_commit = off",
+        db.name()
+    ))
+    .await;
+    let store = db.store().await;
+    assert_eq!(
+        store
+            .session_setting("synchronous_commit")
+            .await
+            .expect("setting"),
+        "on"
+    );
+    store.close();
+}
+
 /// A commit through one store under a followed prefix reaches the other store's feed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn change_feed_carries_commits_of_another_store() {
