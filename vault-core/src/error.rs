@@ -153,6 +153,9 @@ pub enum Error {
     /// A stored record failed its integrity check (tampered or corrupt ciphertext).
     #[error("a stored record failed its integrity check")]
     Integrity,
+    /// A trade proposal id was decided before with other trade fields.
+    #[error("{0}")]
+    ProposalMismatch(String),
     /// Too many requests (or failed attempts); retry after `retry_after_secs` seconds.
     #[error("{message}")]
     RateLimited {
@@ -214,6 +217,7 @@ impl Error {
             Error::WrongKey => ErrorCode::WrongKey,
             Error::Integrity => ErrorCode::Integrity,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::ProposalMismatch(_) => ErrorCode::ProposalMismatch,
             Error::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Error::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
             Error::BackendUnavailable(_) => ErrorCode::BackendUnavailable,
@@ -271,6 +275,7 @@ impl Error {
                 message,
                 retry_after_secs: 1,
             },
+            Some(ErrorCode::ProposalMismatch) => Error::ProposalMismatch(message),
             Some(ErrorCode::PayloadTooLarge) => Error::PayloadTooLarge(message),
             Some(ErrorCode::MethodNotAllowed) => Error::MethodNotAllowed(message),
             Some(ErrorCode::BackendUnavailable) => Error::BackendUnavailable(message),

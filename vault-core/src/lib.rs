@@ -37,6 +37,7 @@ pub mod credentials;
 pub mod crypto;
 pub mod data_dir;
 pub mod error;
+pub mod guards;
 mod locks;
 pub mod names;
 pub mod page;
@@ -64,6 +65,12 @@ pub use credentials::{
     VersionInfo, VersionOp, VersionState,
 };
 pub use error::{Error, ErrorCode, Result};
+pub use guards::{
+    Decision, DecisionOutcome, DecisionRecord, Execution, ExecutionState, ExecutionUpdate,
+    GuardPolicy, Guards, GuardsApi, OverrideCreate, OverrideRecord, PolicyPut, PolicyRecord,
+    PolicyWritten, Proposal, ProposalOrigin, Side, StateChange, StateRecord, TradingState,
+    Violation,
+};
 pub use names::{ConstructId, CredentialKey, FileName, ServiceName, StrategyId};
 pub use page::{Page, PageRequest, Unreadable};
 pub use tokens::{Policy, Rule, TokenCreate, TokenCreated, TokenInfo, TokenRevoked, TokensApi};
@@ -76,5 +83,6 @@ pub mod prelude {
     pub use crate::configs::ConfigsApi;
     pub use crate::constructs::ConstructsApi;
     pub use crate::credentials::CredentialsApi;
+    pub use crate::guards::GuardsApi;
     pub use crate::tokens::TokensApi;
 }

@@ -25,6 +25,7 @@ pub struct Vault {
     credentials: Credentials,
     configs: Configs,
     constructs: Constructs,
+    guards: crate::guards::Guards,
     tokens: Tokens,
     audit: Audit,
 }
@@ -174,6 +175,7 @@ impl Vault {
             credentials: Credentials::new(ctx.clone()),
             configs: Configs::new(ctx.clone()),
             constructs: Constructs::new(ctx.clone()),
+            guards: crate::guards::Guards::new(ctx.clone()),
             tokens: Tokens::new(ctx.clone()),
             audit: Audit::new(ctx.clone()),
             ctx,
@@ -298,6 +300,11 @@ impl Vault {
     /// Constructs: capsules, identity files and transcripts of AI personas.
     pub fn constructs(&self) -> &Constructs {
         &self.constructs
+    }
+
+    /// Trading guards: policies, decide-and-claim, executions, trading states, overrides.
+    pub fn guards(&self) -> &crate::guards::Guards {
+        &self.guards
     }
 
     /// Tokens with scoped policies (and [`Tokens::authenticate`] for servers).

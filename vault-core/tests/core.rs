@@ -15,6 +15,7 @@ mod core {
     pub mod failures;
     pub mod freshness;
     pub mod group;
+    pub mod guards;
     pub mod ledger_mutants;
     pub mod limits;
     pub mod postgres;

@@ -308,6 +308,16 @@ pub(crate) fn set_current_path(path: String) {
     });
 }
 
+/// Records in the running operation's draft the outcome its commit stands for (a decision the
+/// guards denied is written, and is `guard_rejected`, not `ok`).
+pub(crate) fn set_current_outcome(outcome: &str) {
+    let _ = CURRENT_OP.try_with(|slot| {
+        if let Some(d) = lock(&slot.draft).as_mut() {
+            d.outcome = outcome.to_string();
+        }
+    });
+}
+
 /// The running operation's draft, if it has one not yet committed.
 pub(crate) fn take_current() -> Option<(Arc<OpSlot>, Draft)> {
     CURRENT_OP

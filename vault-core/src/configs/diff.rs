@@ -59,7 +59,7 @@ pub const MAX_DIFF_PATH_BYTES: usize = 1024 * 1024;
 /// [`MAX_DIFF_PATH_BYTES`], each field that differs is one `replace` of the whole field
 /// instead (still exact, and bounded by the size of the two configs).
 pub(crate) fn changes(a: &StrategyConfig, b: &StrategyConfig) -> Vec<ConfigChange> {
-    let fields: [(&str, Value, Value); 5] = [
+    fields_changes(&[
         (
             "params",
             Value::Object(a.params.clone()),
@@ -77,14 +77,32 @@ pub(crate) fn changes(a: &StrategyConfig, b: &StrategyConfig) -> Vec<ConfigChang
         ),
         ("enabled", a.enabled.into(), b.enabled.into()),
         ("deleted", a.deleted.into(), b.deleted.into()),
-    ];
+    ])
+}
+
+/// The changes from `a` to `b` (a guard policy's versions), at JSON Pointers from the root;
+/// past [`MAX_DIFF_PATH_BYTES`] of paths, one `replace` of the whole document.
+pub(crate) fn value_changes(a: &Value, b: &Value) -> Vec<ConfigChange> {
     let mut walk = Walk {
         path: Vec::new(),
         path_len: 0,
         budget: MAX_DIFF_PATH_BYTES,
         out: Vec::new(),
     };
-    for (name, old, new) in &fields {
+    match walk.walk(a, b) {
+        Ok(()) => walk.out,
+        Err(OverBudget) => vec![change(ChangeOp::Replace, String::new(), Some(a), Some(b))],
+    }
+}
+
+fn fields_changes(fields: &[(&str, Value, Value)]) -> Vec<ConfigChange> {
+    let mut walk = Walk {
+        path: Vec::new(),
+        path_len: 0,
+        budget: MAX_DIFF_PATH_BYTES,
+        out: Vec::new(),
+    };
+    for (name, old, new) in fields {
         walk.enter(name.to_string());
         let fine = walk.walk(old, new);
         walk.leave();

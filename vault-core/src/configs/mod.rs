@@ -11,6 +11,7 @@ pub(crate) mod signals;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub(crate) use diff::value_changes;
 pub use diff::{ChangeOp, ConfigChange, ConfigDiff, MAX_DIFF_PATH_BYTES};
 pub use embedded::Configs;
 pub use signals::{MAX_WAITING_WATCHES, MAX_WAITING_WATCHES_PER_TOKEN};
