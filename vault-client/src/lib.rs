@@ -27,6 +27,7 @@ mod cache;
 mod configs;
 mod constructs;
 mod credentials;
+mod guards;
 mod tokens;
 mod transport;
 pub mod wire;
@@ -44,6 +45,7 @@ pub use audit::RemoteAudit;
 pub use configs::RemoteConfigs;
 pub use constructs::RemoteConstructs;
 pub use credentials::RemoteCredentials;
+pub use guards::RemoteGuards;
 pub use tokens::RemoteTokens;
 
 use crate::wire::service_api::{HEALTH, HealthReply};
@@ -101,6 +103,7 @@ struct Inner {
     constructs: RemoteConstructs,
     tokens: RemoteTokens,
     audit: RemoteAudit,
+    guards: RemoteGuards,
 }
 
 impl std::fmt::Debug for RemoteVault {
@@ -147,9 +150,17 @@ impl RemoteVault {
                 audit: RemoteAudit {
                     transport: transport.clone(),
                 },
+                guards: RemoteGuards {
+                    transport: transport.clone(),
+                },
                 transport,
             }),
         })
+    }
+
+    /// The trading guards of the server.
+    pub fn guards(&self) -> &RemoteGuards {
+        &self.inner.guards
     }
 
     /// The server's base URL.

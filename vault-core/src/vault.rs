@@ -282,6 +282,11 @@ impl Vault {
         self.ctx.record_rejected(route, outcome).await
     }
 
+    /// The time by this vault's clock (what its time rules read).
+    pub fn now(&self) -> crate::clock::Timestamp {
+        self.ctx.clock().now()
+    }
+
     /// Who this handle's operations are attributed to.
     pub fn caller(&self) -> &Caller {
         self.ctx.caller()

@@ -42,3 +42,6 @@ mod constructs;
 
 #[path = "e2e/multi_server.rs"]
 mod multi_server;
+
+#[path = "e2e/guards.rs"]
+mod guards;

@@ -7,6 +7,7 @@
 
 mod audit;
 mod constructs;
+mod guards;
 mod lifecycle;
 mod tokens;
 
@@ -33,6 +34,12 @@ pub use constructs::{
     FILE_SHA256_HEADER, FILE_UPDATED_HEADER, FILE_VERSION_HEADER, FileDeletedReply, FileInfoWire,
     FileListReply, FilePutQuery, FileWrittenReply, ImportReply, TranscriptQueryParams,
     TranscriptReply, file_headers, file_info_from_headers,
+};
+pub use guards::{
+    GUARD_BUDGET_LLM, GUARD_DECIDE, GUARD_DECISIONS, GUARD_EXECUTION, GUARD_EXECUTIONS,
+    GUARD_OVERRIDES, GUARD_POLICY, GUARD_POLICY_DIFF, GUARD_POLICY_ROLLBACK, GUARD_STATE,
+    LlmAdmitBody, PolicyPutQuery, PolicyRollbackBody, admission_reply, decision_from_reply,
+    decision_reply, object, success,
 };
 pub use lifecycle::{
     CREDENTIAL_ROTATE, CREDENTIAL_SETTINGS, CREDENTIAL_VERSION_OP, CREDENTIAL_VERSIONS,

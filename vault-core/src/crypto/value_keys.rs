@@ -18,6 +18,9 @@
 //!   deleted in the same commit as the version that uses them; their erasure is as good as
 //!   the store's delete (for stores opened without a data directory).
 
+// Without sled (and its data directories) nothing opens a key file.
+#![cfg_attr(not(any(feature = "sled", feature = "testing")), allow(dead_code))]
+
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};

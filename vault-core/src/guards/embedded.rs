@@ -55,7 +55,7 @@ impl std::fmt::Debug for Guards {
 }
 
 #[derive(Serialize, Deserialize)]
-struct StoredPolicy {
+pub(super) struct StoredPolicy {
     policy: GuardPolicy,
     hash: String,
     version: u64,
@@ -192,7 +192,7 @@ fn check_account(account: &Account) -> Result<()> {
 }
 
 /// What a decision read, with the raw bytes its commit is conditioned on.
-struct Read<T> {
+pub(super) struct Read<T> {
     key: Vec<u8>,
     head: Option<Head<T>>,
 }
@@ -217,7 +217,11 @@ impl Guards {
         Guards { ctx }
     }
 
-    fn who(&self) -> ChangedBy {
+    pub(super) fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    pub(super) fn who(&self) -> ChangedBy {
         let c = self.ctx.caller();
         ChangedBy {
             id: c.id().to_string(),
@@ -230,7 +234,7 @@ impl Guards {
     }
 
     /// The policy in force: its record (none: the default, deny everything), hash and version.
-    async fn policy_in_force(
+    pub(super) async fn policy_in_force(
         &self,
         account: &str,
     ) -> Result<(Read<StoredPolicy>, GuardPolicy, String, u64)> {
@@ -1055,6 +1059,37 @@ impl GuardsApi for Guards {
         let operation = op("guards.state.set", Capability::Admin, account, "state");
         self.ctx
             .run(operation, self.set_state_inner(account, change))
+            .await
+    }
+
+    async fn admit_llm_call(
+        &self,
+        account: &Account,
+        model: Option<String>,
+    ) -> Result<super::BudgetAdmission> {
+        let operation = op(
+            "guards.budget.admit",
+            Capability::Execute,
+            account,
+            "budget/llm",
+        );
+        self.ctx
+            .run(operation, async {
+                check_account(account)?;
+                self.admit_inner(account, model).await
+            })
+            .await
+    }
+
+    async fn llm_budget(&self, account: &Account) -> Result<Vec<super::BudgetWindow>> {
+        let operation = op("guards.budget.get", Capability::Read, account, "budget/llm");
+        self.ctx
+            .run(operation, async {
+                check_account(account)?;
+                let (_, policy, _, _) = self.policy_in_force(account.as_str()).await?;
+                self.windows(account.as_str(), &policy.llm_calls, self.now())
+                    .await
+            })
             .await
     }
 

@@ -10,6 +10,7 @@
 //! This module owns the family's records and its interface, [`GuardsApi`], which the embedded
 //! vault ([`Guards`]) implements.
 
+mod budget;
 pub(crate) mod decimal;
 mod embedded;
 mod policy;
@@ -18,8 +19,9 @@ mod rules;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use budget::MAX_MODEL_LEN;
 pub use embedded::Guards;
-pub use policy::{GuardPolicy, LlmCalls, PositionLimits, Scope};
+pub use policy::{GuardPolicy, LlmCalls, PositionLimits, Scope, Window};
 pub use rust_decimal::Decimal;
 
 use crate::clock::Timestamp;
@@ -476,6 +478,44 @@ pub struct ExecutionUpdate {
     pub realized_pnl: Option<Decimal>,
 }
 
+/// One budget window as admission saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetWindow {
+    /// `hourly` or `daily`.
+    pub window: String,
+    /// The policy's cap.
+    pub limit: u64,
+    /// Calls admitted in the window (this one included, when admitted).
+    pub used: u64,
+    /// Calls left.
+    pub remaining: u64,
+    /// When the window frees a call (calendar: its end; rolling: when its oldest call leaves).
+    pub resets_at: Timestamp,
+}
+
+/// The answer of [`GuardsApi::admit_llm_call`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetAdmission {
+    /// Whether the call was admitted (and counted).
+    pub admitted: bool,
+    /// The admitted call's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
+    /// The window that refused it (`hourly` or `daily`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exhausted: Option<String>,
+    /// Both windows.
+    pub windows: Vec<BudgetWindow>,
+}
+
+impl BudgetAdmission {
+    /// The window that refused the call, when one did.
+    pub fn exhausted_window(&self) -> Option<&BudgetWindow> {
+        let name = self.exhausted.as_deref()?;
+        self.windows.iter().find(|w| w.window == name)
+    }
+}
+
 /// The guards of the vault, per account.
 #[async_trait]
 pub trait GuardsApi: Send + Sync {
@@ -527,6 +567,19 @@ pub trait GuardsApi: Send + Sync {
 
     /// Sets the trading state (a no-op, with no event, when it is already so). Needs `admin`.
     async fn set_state(&self, account: &Account, change: StateChange) -> Result<StateRecord>;
+
+    /// Admits one LLM call against the account's hourly and daily budgets, counting it in the
+    /// same commit (`admitted: false`, with the window that refused it and when it resets, at
+    /// the cap). `model` is recorded with the call. Needs `execute` on
+    /// `guards/<account>/budget/llm`.
+    async fn admit_llm_call(
+        &self,
+        account: &Account,
+        model: Option<String>,
+    ) -> Result<BudgetAdmission>;
+
+    /// The account's budget windows now, counting nothing. Needs `read`.
+    async fn llm_budget(&self, account: &Account) -> Result<Vec<BudgetWindow>>;
 
     /// Grants an override of cooldown and/or anti-flip for one proposal (single use, at most
     /// the policy's `max_overrides_per_day` per UTC day). Needs `override`.

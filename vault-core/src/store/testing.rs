@@ -322,8 +322,11 @@ macro_rules! store_conformance_suite {
 /// each hook does nothing unless a wrapper says otherwise.
 #[async_trait::async_trait]
 pub trait Hooks: Send + Sync {
-    /// Runs before a `get` of `key` reaches the store.
-    async fn before_get(&self, _key: &[u8]) {}
+    /// Runs after a `get` of `key` has read the store, before its caller sees the value.
+    async fn after_get(&self, _key: &[u8]) {}
+
+    /// Runs after a `scan` of `prefix` has read the store, before its caller sees the entries.
+    async fn after_scan(&self, _prefix: &[u8]) {}
 
     /// Runs before a commit reaches the store.
     async fn before_commit(&self) {}
@@ -357,8 +360,9 @@ impl<H> std::ops::Deref for Hooked<H> {
 #[async_trait::async_trait]
 impl<H: Hooks + 'static> super::Store for Hooked<H> {
     async fn get(&self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
-        self.hooks.before_get(key).await;
-        self.inner.get(key).await
+        let value = self.inner.get(key).await;
+        self.hooks.after_get(key).await;
+        value
     }
 
     async fn scan(
@@ -367,7 +371,9 @@ impl<H: Hooks + 'static> super::Store for Hooked<H> {
         after: Option<&[u8]>,
         limit: usize,
     ) -> crate::Result<Vec<super::Entry>> {
-        self.inner.scan(prefix, after, limit).await
+        let entries = self.inner.scan(prefix, after, limit).await;
+        self.hooks.after_scan(prefix).await;
+        entries
     }
 
     async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> crate::Result<bool> {
@@ -454,7 +460,9 @@ impl InterleavingStore {
 }
 
 /// A store wrapper that forces every contender of one vault to read before any commits: the
-/// first `n` reads of one key wait until all `n` have arrived. A vault commits its concurrent
+/// first `n` reads of one key (gets of it, or scans with it as the prefix) are held, once they
+/// have read the store, until all `n` have (a read released before it reads could still see a
+/// commit made meanwhile). A vault commits its concurrent
 /// writes as one group (so [`InterleavingStore`], which holds commits, cannot interleave
 /// writers of one vault); holding their reads instead gives every writer the same stale view.
 pub type ReadGateStore = Hooked<ReadGate>;
@@ -467,8 +475,15 @@ pub struct ReadGate {
 
 #[async_trait::async_trait]
 impl Hooks for ReadGate {
-    async fn before_get(&self, key: &[u8]) {
+    async fn after_get(&self, key: &[u8]) {
         if key == self.key.as_slice() {
+            self.gate.pass().await;
+        }
+    }
+
+    /// A scan of the key as a prefix is a read of it too (a count over a log).
+    async fn after_scan(&self, prefix: &[u8]) {
+        if prefix == self.key.as_slice() {
             self.gate.pass().await;
         }
     }

@@ -921,3 +921,212 @@ async fn random_sequences_keep_every_invariant() {
         }
     }
 }
+
+fn budget_policy(hourly: u32, daily: u32, window: &str) -> PolicyPut {
+    policy(json!({"llm_calls": {"hourly": hourly, "daily": daily, "window": window}}))
+}
+
+#[tokio::test]
+async fn llm_budgets_refuse_at_the_cap_and_say_which_window_and_when_it_resets() {
+    let (v, clock, _) = memory_vault().await;
+    let a = acct("acct1");
+    v.guards()
+        .put_policy(&a, budget_policy(2, 3, "calendar"))
+        .await
+        .expect("policy");
+    // T0 is 09:00:00 UTC: the hour resets at 10:00, the day at midnight.
+    for i in 1..=2 {
+        let ok = v
+            .guards()
+            .admit_llm_call(&a, Some("gpt-4o-mini".into()))
+            .await
+            .expect("admit");
+        assert!(ok.admitted);
+        assert_eq!(ok.windows[0].used, i);
+    }
+    let refused = v.guards().admit_llm_call(&a, None).await.expect("refused");
+    assert!(!refused.admitted);
+    let w = refused.exhausted_window().expect("window");
+    assert_eq!((w.window.as_str(), w.limit), ("hourly", 2));
+    assert_eq!(w.resets_at, Timestamp::from_millis(T0 + 3_600_000));
+    // The next hour admits one more, then the day is spent.
+    clock.advance(Duration::from_secs(3600));
+    assert!(
+        v.guards()
+            .admit_llm_call(&a, None)
+            .await
+            .expect("admit")
+            .admitted
+    );
+    let refused = v.guards().admit_llm_call(&a, None).await.expect("refused");
+    let w = refused.exhausted_window().expect("window");
+    assert_eq!((w.window.as_str(), w.limit, w.used), ("daily", 3, 3));
+    assert_eq!(w.resets_at, Timestamp::from_millis(T0 + 15 * 3_600_000));
+    // Raising the cap applies at once to the current window.
+    v.guards()
+        .put_policy(&a, budget_policy(10, 10, "calendar"))
+        .await
+        .expect("policy");
+    assert!(
+        v.guards()
+            .admit_llm_call(&a, None)
+            .await
+            .expect("admit")
+            .admitted
+    );
+    let windows = v.guards().llm_budget(&a).await.expect("windows");
+    assert_eq!((windows[0].used, windows[1].used), (2, 4));
+    let e = v
+        .guards()
+        .admit_llm_call(&a, Some("a model".into()))
+        .await
+        .expect_err("bad model");
+    assert_eq!(e.field(), Some("model"));
+}
+
+#[tokio::test]
+async fn a_rolling_window_frees_its_oldest_call_first() {
+    let (v, clock, _) = memory_vault().await;
+    let a = acct("acct1");
+    v.guards()
+        .put_policy(&a, budget_policy(2, 100, "rolling"))
+        .await
+        .expect("policy");
+    assert!(
+        v.guards()
+            .admit_llm_call(&a, None)
+            .await
+            .expect("1")
+            .admitted
+    );
+    clock.advance(Duration::from_secs(1800));
+    assert!(
+        v.guards()
+            .admit_llm_call(&a, None)
+            .await
+            .expect("2")
+            .admitted
+    );
+    let refused = v.guards().admit_llm_call(&a, None).await.expect("3");
+    assert!(!refused.admitted);
+    assert_eq!(
+        refused.exhausted_window().expect("window").resets_at,
+        Timestamp::from_millis(T0 + 3_600_000)
+    );
+    clock.advance(Duration::from_secs(1800));
+    assert!(
+        v.guards()
+            .admit_llm_call(&a, None)
+            .await
+            .expect("4")
+            .admitted
+    );
+}
+
+/// Eight admissions with one call left, every one counting the usage log before any commits:
+/// exactly one is admitted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_admissions_at_the_cap_admit_exactly_one() {
+    let (v, clock, store) = memory_vault().await;
+    let a = acct("acct1");
+    v.guards()
+        .put_policy(&a, budget_policy(3, 100, "calendar"))
+        .await
+        .expect("policy");
+    for _ in 0..2 {
+        assert!(
+            v.guards()
+                .admit_llm_call(&a, None)
+                .await
+                .expect("admit")
+                .admitted
+        );
+    }
+    // The same clock: the windows are the ones the first two calls were counted in.
+    let gated = Vault::builder()
+        .store(Arc::new(vault_core::store::testing::ReadGateStore::new(
+            store.clone(),
+            b"grd/u/acct1/",
+            8,
+        )))
+        .key(key(1))
+        .clock(Arc::new(clock.clone()))
+        .kdf(KdfParams::dangerously_cheap_for_tests())
+        .open()
+        .await
+        .expect("open");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let v = gated.clone();
+            tokio::spawn(async move { v.guards().admit_llm_call(&acct("acct1"), None).await })
+        })
+        .collect();
+    let mut admitted = 0;
+    for t in tasks {
+        let r = t.await.expect("join").expect("admit");
+        eprintln!("DBG {} {:?}", r.admitted, r.windows[0]);
+        if r.admitted {
+            admitted += 1;
+        }
+    }
+    assert_eq!(admitted, 1);
+    assert_eq!(v.guards().llm_budget(&a).await.expect("windows")[0].used, 3);
+}
+
+/// Decisions on different assets queued behind one in flight are made as one store commit:
+/// they all read (condition on) the account's policy and trading states, which none of them
+/// writes, so they commute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn decisions_on_different_assets_share_one_store_commit() {
+    let (v, _, store) = memory_vault().await;
+    let a = acct("acct1");
+    let allowlist: Vec<String> = (0..9).map(|i| format!("C{i}/*")).collect();
+    v.guards()
+        .put_policy(
+            &a,
+            policy(json!({"allowlist": allowlist, "max_position_notional": {"default": "1000"}})),
+        )
+        .await
+        .expect("policy");
+    let holding = Arc::new(vault_core::store::testing::HoldingStore::new(store.clone()));
+    let held = reopen(&(holding.clone() as SharedStore)).await;
+    held.close().await.expect("stop the flusher");
+    let spawn = |i: usize| {
+        let v = held.clone();
+        tokio::spawn(async move {
+            v.guards()
+                .decide(
+                    &acct("acct1"),
+                    proposal(&format!("p{i}"), &format!("C{i}/USD"), Side::Buy, 10),
+                )
+                .await
+        })
+    };
+    let hold = holding.hold();
+    let first = spawn(0);
+    hold.arrived().await;
+    let tasks: Vec<_> = (1..9).map(spawn).collect();
+    while held.queued_commits_for_tests() < 8 {
+        tokio::task::yield_now().await;
+    }
+    hold.release();
+    assert!(first.await.expect("join").expect("decide").allowed());
+    for t in tasks {
+        let d = t.await.expect("join").expect("decide");
+        assert!(d.allowed(), "{:?}", d.violations);
+    }
+    let claims: Vec<(usize, bool)> = holding
+        .log()
+        .iter()
+        .filter(|c| c.writes_under(b"grd/s/acct1/e/"))
+        .map(|c| {
+            let n = c
+                .keys
+                .iter()
+                .filter(|k| k.starts_with(b"grd/s/acct1/e/"))
+                .count();
+            (n, c.applied)
+        })
+        .collect();
+    assert_eq!(claims, [(1, true), (8, true)]);
+}

@@ -209,10 +209,22 @@ pub const BEARER: Auth<'static> = Auth::Bearer(TOKEN);
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
+    /// Every header, names in lowercase.
+    pub headers: Vec<(String, String)>,
     pub content_type: String,
     pub body: Value,
     pub text: String,
     pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    /// The value of header `name` (lowercase), if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A JSON HTTP client for one server: HTTP/1.1 written by hand on a fresh loopback connection
@@ -316,9 +328,11 @@ impl Http {
         let mut content_type = String::new();
         let mut content_length = None;
         let mut chunked = false;
+        let mut headers = Vec::new();
         for line in lines {
             let (name, value) = line.split_once(':').expect("header line");
             let value = value.trim();
+            headers.push((name.to_ascii_lowercase(), value.to_string()));
             match name.to_ascii_lowercase().as_str() {
                 "content-type" => content_type = value.to_string(),
                 "content-length" => content_length = Some(value.parse().expect("length")),
@@ -353,6 +367,7 @@ impl Http {
         };
         Reply {
             status,
+            headers,
             content_type,
             body,
             text,

@@ -6,6 +6,7 @@
 mod audit;
 mod constructs;
 mod error;
+mod guards;
 mod handlers;
 mod lifecycle;
 mod tokens;
@@ -171,6 +172,28 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(constructs::transcript).post(constructs::append),
         )
         .route(wire::CONSTRUCT_EXPORT, get(constructs::export))
+        .route(
+            wire::GUARD_POLICY,
+            get(guards::get_policy).put(guards::put_policy),
+        )
+        .route(wire::GUARD_POLICY_DIFF, get(guards::policy_diff))
+        .route(wire::GUARD_POLICY_ROLLBACK, post(guards::policy_rollback))
+        .route(wire::GUARD_DECIDE, post(guards::decide))
+        .route(wire::GUARD_EXECUTIONS, get(guards::executions))
+        .route(
+            wire::GUARD_EXECUTION,
+            get(guards::get_execution).post(guards::update_execution),
+        )
+        .route(wire::GUARD_DECISIONS, get(guards::decisions))
+        .route(
+            wire::GUARD_STATE,
+            get(guards::get_state).put(guards::set_state),
+        )
+        .route(wire::GUARD_OVERRIDES, post(guards::create_override))
+        .route(
+            wire::GUARD_BUDGET_LLM,
+            get(guards::llm_budget).post(guards::admit_llm_call),
+        )
         .route(wire::AUDIT, get(audit::query))
         .route(wire::AUDIT_EXPORT, get(audit::export))
         .route(wire::AUDIT_VERIFY, get(audit::verify))
