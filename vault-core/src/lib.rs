@@ -69,8 +69,8 @@ pub use error::{Error, ErrorCode, Result};
 pub use guards::{
     Decision, DecisionOutcome, DecisionRecord, Execution, ExecutionState, ExecutionUpdate,
     GuardPolicy, Guards, GuardsApi, OverrideCreate, OverrideRecord, PolicyPut, PolicyRecord,
-    PolicyWritten, Proposal, ProposalOrigin, Side, StateChange, StateRecord, TradingState,
-    Violation,
+    PolicyWritten, Proposal, ProposalOrigin, ProposalRecord, ProposalState, Side, StateChange,
+    StateRecord, TradingState, Violation,
 };
 pub use jobs::{
     Job, JobClaim, JobCreate, JobCreated, JobLease, JobOutcome, JobRelease, JobState, JobsApi,

@@ -19,6 +19,7 @@ mod core {
     pub mod jobs;
     pub mod ledger_mutants;
     pub mod limits;
+    pub mod postgres;
     #[cfg(feature = "sled")]
     pub mod sled;
     pub mod support;

@@ -40,6 +40,9 @@ mod config_lifecycle;
 #[path = "e2e/constructs.rs"]
 mod constructs;
 
+#[path = "e2e/multi_server.rs"]
+mod multi_server;
+
 #[path = "e2e/guards.rs"]
 mod guards;
 #[path = "e2e/jobs.rs"]

@@ -53,7 +53,7 @@ impl FromRequestParts<AppState> for CallerVault {
             .get::<Caller>()
             .cloned()
             .ok_or_else(|| Error::Internal("route is not behind authentication".into()))?;
-        let mut vault = state.vault().with_caller(caller);
+        let mut vault = state.vault()?.with_caller(caller);
         if let Some(origin) = parts.extensions.get::<Origin>() {
             vault = vault.with_origin(origin.clone());
         }
@@ -90,8 +90,14 @@ async fn require_token(State(state): State<AppState>, mut req: Request, next: Ne
             if !origin.recorded()
                 && let Some(error::AnsweredError(code)) = resp.extensions().get().cloned()
             {
-                let vault = state.vault().with_caller(caller).with_origin(origin);
-                if let Err(e) = vault.record_rejected(&route, &code).await {
+                let recorded = match state.vault() {
+                    Ok(vault) => {
+                        let vault = vault.with_caller(caller).with_origin(origin);
+                        vault.record_rejected(&route, &code).await
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = recorded {
                     resp = ApiError(e).into_response();
                 }
             }
@@ -174,6 +180,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(wire::GUARD_POLICY_DIFF, get(guards::policy_diff))
         .route(wire::GUARD_POLICY_ROLLBACK, post(guards::policy_rollback))
         .route(wire::GUARD_DECIDE, post(guards::decide))
+        .route(
+            wire::GUARD_PROPOSALS,
+            get(guards::proposals).post(guards::propose),
+        )
+        .route(wire::GUARD_PROPOSALS_SWEEP, post(guards::sweep_proposals))
         .route(wire::GUARD_EXECUTIONS, get(guards::executions))
         .route(
             wire::GUARD_EXECUTION,
