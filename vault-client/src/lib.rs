@@ -191,6 +191,10 @@ impl VaultApi for RemoteVault {
         &self.inner.audit
     }
 
+    fn guards(&self) -> &dyn vault_core::GuardsApi {
+        &self.inner.guards
+    }
+
     async fn health(&self) -> Result<Health> {
         let t = &self.inner.transport;
         let (status, bytes) = t

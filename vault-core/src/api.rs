@@ -13,6 +13,7 @@ use crate::configs::ConfigsApi;
 use crate::constructs::ConstructsApi;
 use crate::credentials::CredentialsApi;
 use crate::error::Result;
+use crate::guards::GuardsApi;
 use crate::tokens::TokensApi;
 
 /// A JSON object (params, risk limits, metadata).
@@ -126,6 +127,10 @@ pub trait VaultApi: Send + Sync {
 
     /// The audit log: query and verify (`read` on `audit`).
     fn audit(&self) -> &dyn AuditApi;
+
+    /// Trading guards: policies, decide-and-claim, executions, trading states, overrides and
+    /// the LLM-call budget (`guards/<account>/...`).
+    fn guards(&self) -> &dyn GuardsApi;
 
     /// Health of the vault and its store.
     async fn health(&self) -> Result<Health>;

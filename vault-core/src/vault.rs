@@ -421,6 +421,10 @@ impl VaultApi for Vault {
         &self.audit
     }
 
+    fn guards(&self) -> &dyn crate::guards::GuardsApi {
+        &self.guards
+    }
+
     async fn close(&self) -> Result<()> {
         Vault::close(self).await
     }

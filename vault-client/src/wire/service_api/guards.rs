@@ -213,3 +213,40 @@ pub fn decision_from_reply(status: u16, body: &Value) -> Option<Decision> {
         policy_hash,
     })
 }
+
+/// A JSON document handed over by a binding (a policy dict or object) decoded as `T`. Errors
+/// are `invalid`, naming `root` and the path that did not fit (`policy.cooldown_s`), and never
+/// repeat a submitted value: serde's message is reduced to what it says about the field.
+pub fn from_document<T: serde::de::DeserializeOwned>(root: &str, v: Value) -> Result<T> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let mut field = root.to_string();
+        if path.starts_with('[') {
+            field = format!("{root}{path}");
+        } else if !(path.is_empty() || path == ".") {
+            field = format!("{root}.{path}");
+        }
+        let (field, reason) = if let Some(rest) = message.strip_prefix("unknown field `") {
+            let name = rest.split('`').next().unwrap_or_default();
+            if path.ends_with(name) {
+                (field, "unknown field")
+            } else {
+                (format!("{field}.{name}"), "unknown field")
+            }
+        } else if let Some(rest) = message.strip_prefix("missing field `") {
+            let name = rest.split('`').next().unwrap_or_default();
+            (format!("{field}.{name}"), "is required")
+        } else if message.starts_with("invalid type") {
+            (field, "has the wrong type")
+        } else {
+            (field, "has an invalid value")
+        };
+        // Only plain field names are repeated (a map key may be anything a caller sent).
+        let plain = field.len() <= 128
+            && field
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'));
+        Error::invalid(if plain { field } else { root.to_string() }, reason)
+    })
+}
