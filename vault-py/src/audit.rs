@@ -96,7 +96,7 @@ impl Audit {
 
 /// `since` / `until`: `None`, a timezone-aware `datetime` (to the millisecond, rounded down),
 /// or a string parsed as the server parses its query ([`Timestamp::parse`]).
-fn time_in(field: &str, t: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Timestamp>> {
+pub(crate) fn time_in(field: &str, t: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Timestamp>> {
     let Some(t) = t.filter(|t| !t.is_none()) else {
         return Ok(None);
     };

@@ -4,7 +4,7 @@
 //! process (`vault.open`) or a running `vault-http` server (`vault.connect`), behind one API.
 //! Both hold a closable [`vault_core::VaultHandle`] over an `Arc<dyn VaultApi>`; every call runs
 //! on a tokio runtime owned by the module with the GIL released. The modules mirror vault-core's: [`credentials`], [`configs`], [`constructs`], [`tokens`],
-//! [`audit`], [`error`], [`vault`].
+//! [`guards`], [`audit`], [`error`], [`vault`].
 //!
 //! ```python
 //! import vault
@@ -21,6 +21,7 @@ pub mod constructs;
 mod convert;
 pub mod credentials;
 pub mod error;
+pub mod guards;
 pub mod page;
 mod runtime;
 pub mod tokens;
@@ -64,6 +65,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tokens::TokenCreated>()?;
     m.add_class::<tokens::TokenInfo>()?;
     m.add_class::<tokens::TokenRevoked>()?;
+    m.add_class::<guards::Guards>()?;
     m.add_class::<audit::Audit>()?;
     m.add_class::<audit::AuditEntry>()?;
     m.add_class::<audit::AuditReport>()?;

@@ -18,11 +18,12 @@ use crate::configs::Configs;
 use crate::constructs::Constructs;
 use crate::credentials::Credentials;
 use crate::error::check;
+use crate::guards::Guards;
 use crate::runtime::{block_on, runtime};
 use crate::tokens::Tokens;
 
-/// The handle shared by a `Vault` and its `credentials`, `configs`, `constructs`, `tokens` and
-/// `audit` objects.
+/// The handle shared by a `Vault` and its `credentials`, `configs`, `constructs`, `tokens`,
+/// `guards` and `audit` objects.
 pub(crate) type Shared = VaultHandle;
 
 /// The open vault behind `handle`; `InvalidInput` (code `invalid`) once it is closed.
@@ -43,6 +44,7 @@ pub struct Vault {
     constructs: Py<Constructs>,
     tokens: Py<Tokens>,
     audit: Py<Audit>,
+    guards: Py<Guards>,
     mode: &'static str,
     location: String,
     dev_key_file: Option<String>,
@@ -62,6 +64,7 @@ impl Vault {
             constructs: Py::new(py, Constructs::new(shared.clone()))?,
             tokens: Py::new(py, Tokens::new(shared.clone()))?,
             audit: Py::new(py, Audit::new(shared.clone()))?,
+            guards: Py::new(py, Guards::new(shared.clone()))?,
             shared,
             mode,
             location,
@@ -100,6 +103,13 @@ impl Vault {
     #[getter]
     fn audit(&self, py: Python<'_>) -> Py<Audit> {
         self.audit.clone_ref(py)
+    }
+
+    /// Trading guards: policies, decide-and-claim, executions, trading states, overrides and
+    /// the LLM-call budget, per account.
+    #[getter]
+    fn guards(&self, py: Python<'_>) -> Py<Guards> {
+        self.guards.clone_ref(py)
     }
 
     /// `"embedded"` or `"remote"`.

@@ -1,5 +1,6 @@
 """The vault from Python: encrypted credentials, versioned strategy configs, constructs (AI
-personas' capsules, identity files and transcripts), scoped tokens, and the audit log.
+personas' capsules, identity files and transcripts), trading guards, scoped tokens, and the
+audit log.
 
 Two ways in, one API::
 
@@ -14,6 +15,17 @@ credential's value is shown only by ``Credential.value``; once read it is an ord
 ``str``, which cannot be wiped from memory.
 """
 
+from ._guards import (
+    BudgetAdmission,
+    BudgetWindow,
+    Decision,
+    DecisionRecord,
+    Execution,
+    OverrideRecord,
+    PolicyRecord,
+    PolicyWritten,
+    StateRecord,
+)
 from ._native import (
     ERROR_CODES,
     AlreadyExecuted,
@@ -47,6 +59,7 @@ from ._native import (
     FileWritten,
     Forbidden,
     GuardRejected,
+    Guards,
     Health,
     ImportReport,
     IntegrityError,
@@ -85,7 +98,9 @@ __all__ = [
     "AuditEntry",
     "AuditReport",
     "BackendUnavailable",
+    "BudgetAdmission",
     "BudgetExhausted",
+    "BudgetWindow",
     "Capsule",
     "CapsuleWritten",
     "ConfigDiff",
@@ -105,12 +120,16 @@ __all__ = [
     "CredentialVersions",
     "CredentialWritten",
     "Credentials",
+    "Decision",
+    "DecisionRecord",
     "ERROR_CODES",
     "EntryAppended",
+    "Execution",
     "FileInfo",
     "FileWritten",
     "Forbidden",
     "GuardRejected",
+    "Guards",
     "Health",
     "ImportReport",
     "IntegrityError",
@@ -118,11 +137,15 @@ __all__ = [
     "InvalidInput",
     "MethodNotAllowed",
     "NotFound",
+    "OverrideRecord",
     "Page",
     "PayloadTooLarge",
+    "PolicyRecord",
+    "PolicyWritten",
     "ProposalMismatch",
     "RateLimited",
     "Rule",
+    "StateRecord",
     "StrategyConfig",
     "TokenCreated",
     "TokenInfo",
@@ -137,7 +160,7 @@ __all__ = [
     "VaultError",
     "VersionInfo",
     "WrongKey",
-    "__version__",
     "connect",
     "open",
+    "__version__",
 ]
