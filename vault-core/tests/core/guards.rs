@@ -1072,3 +1072,61 @@ async fn concurrent_admissions_at_the_cap_admit_exactly_one() {
     assert_eq!(admitted, 1);
     assert_eq!(v.guards().llm_budget(&a).await.expect("windows")[0].used, 3);
 }
+
+/// Decisions on different assets queued behind one in flight are made as one store commit:
+/// they all read (condition on) the account's policy and trading states, which none of them
+/// writes, so they commute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn decisions_on_different_assets_share_one_store_commit() {
+    let (v, _, store) = memory_vault().await;
+    let a = acct("acct1");
+    let allowlist: Vec<String> = (0..9).map(|i| format!("C{i}/*")).collect();
+    v.guards()
+        .put_policy(
+            &a,
+            policy(json!({"allowlist": allowlist, "max_position_notional": {"default": "1000"}})),
+        )
+        .await
+        .expect("policy");
+    let holding = Arc::new(vault_core::store::testing::HoldingStore::new(store.clone()));
+    let held = reopen(&(holding.clone() as SharedStore)).await;
+    held.close().await.expect("stop the flusher");
+    let spawn = |i: usize| {
+        let v = held.clone();
+        tokio::spawn(async move {
+            v.guards()
+                .decide(
+                    &acct("acct1"),
+                    proposal(&format!("p{i}"), &format!("C{i}/USD"), Side::Buy, 10),
+                )
+                .await
+        })
+    };
+    let hold = holding.hold();
+    let first = spawn(0);
+    hold.arrived().await;
+    let tasks: Vec<_> = (1..9).map(spawn).collect();
+    while held.queued_commits_for_tests() < 8 {
+        tokio::task::yield_now().await;
+    }
+    hold.release();
+    assert!(first.await.expect("join").expect("decide").allowed());
+    for t in tasks {
+        let d = t.await.expect("join").expect("decide");
+        assert!(d.allowed(), "{:?}", d.violations);
+    }
+    let claims: Vec<(usize, bool)> = holding
+        .log()
+        .iter()
+        .filter(|c| c.writes_under(b"grd/s/acct1/e/"))
+        .map(|c| {
+            let n = c
+                .keys
+                .iter()
+                .filter(|k| k.starts_with(b"grd/s/acct1/e/"))
+                .count();
+            (n, c.applied)
+        })
+        .collect();
+    assert_eq!(claims, [(1, true), (8, true)]);
+}

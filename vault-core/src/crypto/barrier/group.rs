@@ -7,11 +7,13 @@
 //! for the next group. Sixteen concurrent writes so cost one store transaction, one audit
 //! record and one chain head instead of sixteen of each; a lone write goes straight through.
 //!
-//! Correctness rests on one rule: a group holds only commits whose keys (conditions and
-//! writes) are disjoint. Such commits commute, so applying them together is the same as
-//! applying them one after the other, each checking its own conditions. A commit that shares a
-//! key with an earlier one of the queue waits for the next round (where its condition, if the
-//! earlier one changed that key, fails as it would have alone). When a group's store commit
+//! Correctness rests on one rule: a group holds only commits none of which writes a key
+//! another one reads (in its conditions) or writes; keys they only read may be shared (every
+//! guard decision of an account reads its policy and trading state). Such commits commute, so
+//! applying them together is the same as applying them one after the other, each checking its
+//! own conditions. A commit that clashes with an earlier one of the queue waits for the next
+//! round (where its condition, if the earlier one changed that key, fails as it would have
+//! alone). When a group's store commit
 //! does not apply, each member's conditions are checked again: members whose conditions fail
 //! get `false`, and the rest are committed again (as before grouping, a bucket or head that
 //! moved under a commit is retried, at most `LEDGER_ATTEMPTS` times).
@@ -50,13 +52,14 @@ struct Member {
 }
 
 impl Member {
-    fn keys(&self) -> impl Iterator<Item = &[u8]> {
-        self.conditions
-            .iter()
-            .map(Condition::key)
-            .chain(self.writes.iter().map(|w| match w {
-                Write::Put(k, _) | Write::Delete(k) => k.as_slice(),
-            }))
+    fn read_keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.conditions.iter().map(Condition::key)
+    }
+
+    fn written_keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.writes.iter().map(|w| match w {
+            Write::Put(k, _) | Write::Delete(k) => k.as_slice(),
+        })
     }
 
     fn finish(self, outcome: Result<bool>) {
@@ -191,7 +194,7 @@ impl Barrier {
         self.group.queued()
     }
 
-    /// Commits `members`, in rounds of commits with disjoint keys, then tells each its outcome.
+    /// Commits `members`, in rounds of commits that do not clash (see the module doc), then tells each its outcome.
     ///
     /// Fairness: members that lost more races before go first (a key's first member in a
     /// round is the one that can win it). Without it, a writer that just won came back first
@@ -200,15 +203,22 @@ impl Barrier {
         members.sort_by_key(|m| std::cmp::Reverse(m.lost));
         let mut outcomes = Vec::with_capacity(members.len());
         while !members.is_empty() {
-            let mut seen: HashSet<&[u8]> = HashSet::new();
+            // Keys some member of the round writes, and keys some member only reads (its
+            // conditions): a key read by several and written by none is shared safely.
+            let mut written: HashSet<&[u8]> = HashSet::new();
+            let mut read: HashSet<&[u8]> = HashSet::new();
             let mut round = Vec::new();
             let mut later = Vec::new();
             for (i, m) in members.iter().enumerate() {
-                let keys: Vec<&[u8]> = m.keys().collect();
-                if keys.iter().any(|k| seen.contains(k)) {
+                let clash = m
+                    .written_keys()
+                    .any(|k| written.contains(k) || read.contains(k))
+                    || m.read_keys().any(|k| written.contains(k));
+                if clash {
                     later.push(i);
                 } else {
-                    seen.extend(keys);
+                    written.extend(m.written_keys());
+                    read.extend(m.read_keys());
                     round.push(i);
                 }
             }
@@ -225,7 +235,7 @@ impl Barrier {
         }
     }
 
-    /// One store commit for `members` (disjoint keys), retried for those whose conditions
+    /// One store commit for `members` (none writing what another reads or writes), retried for those whose conditions
     /// still hold when it did not apply; each member's outcome goes to `outcomes`.
     async fn run_round(
         &self,
