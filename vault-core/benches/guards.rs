@@ -37,7 +37,11 @@ fn proposal(c: usize) -> Proposal {
     Proposal {
         proposal_id: format!("p{n}"),
         instrument: format!("C{c}/USD"),
-        side: if n.is_multiple_of(2) { Side::Buy } else { Side::Sell },
+        side: if n.is_multiple_of(2) {
+            Side::Buy
+        } else {
+            Side::Sell
+        },
         notional: Decimal::from(10),
         confidence: 0.9,
         origin: ProposalOrigin::Discretionary,
