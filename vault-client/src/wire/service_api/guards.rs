@@ -250,3 +250,51 @@ pub fn from_document<T: serde::de::DeserializeOwned>(root: &str, v: Value) -> Re
         Error::invalid(if plain { field } else { root.to_string() }, reason)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use vault_core::{GuardPolicy, Side};
+
+    use super::*;
+
+    fn refused(root: &str, v: Value) -> (String, String) {
+        let e = from_document::<GuardPolicy>(root, v).unwrap_err();
+        assert_eq!(e.code(), "invalid");
+        (e.field().unwrap_or_default().to_string(), e.to_string())
+    }
+
+    #[test]
+    fn documents_are_refused_naming_the_path_and_never_the_value() {
+        let planted = "s3cr3t-planted-0123";
+        let cases = [
+            (json!({"cooldown_s": planted}), "policy.cooldown_s"),
+            (
+                json!({"max_position_notional": {"default": planted}}),
+                "policy.max_position_notional.default",
+            ),
+            (
+                json!({"llm_calls": {"window": planted}}),
+                "policy.llm_calls.window",
+            ),
+            (json!({"bogus": planted}), "policy.bogus"),
+            (json!({"allowlist": [planted, 1]}), "policy.allowlist[1]"),
+            // serde reads a struct from a sequence too: the first element is its first field.
+            (json!([planted]), "policy[0]"),
+            (
+                Value::Object([(planted.to_string(), json!(1))].into_iter().collect()),
+                "policy",
+            ),
+        ];
+        for (doc, field) in cases {
+            let (got, message) = refused("policy", doc);
+            assert_eq!(got, field, "{message}");
+            assert!(!message.contains(planted), "{message}");
+        }
+        let side: Side = from_document("side", Value::String("sell".into())).unwrap();
+        assert_eq!(side, Side::Sell);
+        let e = from_document::<Side>("side", Value::String(planted.into())).unwrap_err();
+        assert_eq!(e.field(), Some("side"));
+        assert!(!e.to_string().contains(planted));
+    }
+}
