@@ -259,7 +259,7 @@ mod tests {
     use super::*;
 
     fn refused(root: &str, v: Value) -> (String, String) {
-        let e = from_document::<GuardPolicy>(root, v).unwrap_err();
+        let e = from_document::<GuardPolicy>(root, v).expect_err("refused");
         assert_eq!(e.code(), "invalid");
         (e.field().unwrap_or_default().to_string(), e.to_string())
     }
@@ -291,9 +291,9 @@ mod tests {
             assert_eq!(got, field, "{message}");
             assert!(!message.contains(planted), "{message}");
         }
-        let side: Side = from_document("side", Value::String("sell".into())).unwrap();
+        let side: Side = from_document("side", Value::String("sell".into())).expect("a side");
         assert_eq!(side, Side::Sell);
-        let e = from_document::<Side>("side", Value::String(planted.into())).unwrap_err();
+        let e = from_document::<Side>("side", Value::String(planted.into())).expect_err("refused");
         assert_eq!(e.field(), Some("side"));
         assert!(!e.to_string().contains(planted));
     }
