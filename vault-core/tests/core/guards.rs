@@ -156,119 +156,89 @@ async fn a_second_claim_returns_the_first_decision_and_other_fields_are_a_mismat
         .expect_err("other side");
     assert_eq!(e.code(), "proposal_mismatch", "{e}");
     assert_eq!(e.http_status(), 422);
-    let page = v
-        .guards()
-        .executions(&a, vault_core::PageRequest::default())
+    assert_eq!(executions_of(&v).await.len(), 1);
+}
+
+/// A vault on a memory store whose account `acct1` may trade `BTC/*` (large limits), and the
+/// store.
+async fn btc_vault() -> (Vault, SharedStore) {
+    let (v, _, store) = memory_vault().await;
+    v.guards()
+        .put_policy(
+            &acct("acct1"),
+            policy(
+                json!({"allowlist": ["BTC/*"], "max_position_notional": {"default": "1000000"}}),
+            ),
+        )
         .await
-        .expect("executions");
-    assert_eq!(page.items.len(), 1);
+        .expect("policy");
+    (v, store)
+}
+
+/// Every execution of `acct1`.
+async fn executions_of(v: &Vault) -> Vec<vault_core::Execution> {
+    v.guards()
+        .executions(&acct("acct1"), vault_core::PageRequest::default())
+        .await
+        .expect("executions")
+        .items
+}
+
+/// 64 decisions of proposal `once`, spread over `servers` in turn, all at once: how many were
+/// allowed (the others must have got the claim back as already executed).
+async fn sixty_four_claims_of_one_proposal(servers: &[Vault]) -> usize {
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let v = servers[i % servers.len()].clone();
+            tokio::spawn(async move {
+                v.guards()
+                    .decide(&acct("acct1"), proposal("once", "BTC/USDT", Side::Buy, 10))
+                    .await
+            })
+        })
+        .collect();
+    let mut allowed = 0;
+    for t in tasks {
+        let d = t.await.expect("join").expect("decide");
+        match d.outcome {
+            DecisionOutcome::Allowed => allowed += 1,
+            DecisionOutcome::AlreadyExecuted => {}
+            DecisionOutcome::Denied => panic!("denied: {:?}", d.violations),
+        }
+    }
+    allowed
 }
 
 /// 64 decisions of one proposal in one vault, every one reading before any commits: exactly
 /// one claim, the other 63 get it back as already executed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_four_concurrent_claims_of_one_proposal_make_one_execution() {
-    let (v, _, store) = memory_vault().await;
-    let a = acct("acct1");
-    v.guards()
-        .put_policy(
-            &a,
-            policy(
-                json!({"allowlist": ["BTC/*"], "max_position_notional": {"default": "1000000"}}),
-            ),
-        )
-        .await
-        .expect("policy");
+    let (v, store) = btc_vault().await;
     let gated = read_gated(&store, b"grd/s/acct1/a/BTC", 64).await;
-    let tasks: Vec<_> = (0..64)
-        .map(|_| {
-            let v = gated.clone();
-            tokio::spawn(async move {
-                v.guards()
-                    .decide(&acct("acct1"), proposal("once", "BTC/USDT", Side::Buy, 10))
-                    .await
-            })
-        })
-        .collect();
-    let mut allowed = 0;
-    let mut ids = std::collections::BTreeSet::new();
-    for t in tasks {
-        let d = t.await.expect("join").expect("decide");
-        match d.outcome {
-            DecisionOutcome::Allowed => allowed += 1,
-            DecisionOutcome::AlreadyExecuted => {}
-            DecisionOutcome::Denied => panic!("denied: {:?}", d.violations),
-        }
-        ids.insert(d.execution.expect("execution").execution_id);
-    }
-    assert_eq!(allowed, 1);
-    assert_eq!(ids.len(), 1);
+    assert_eq!(sixty_four_claims_of_one_proposal(&[gated]).await, 1);
+    assert_eq!(executions_of(&v).await.len(), 1);
 }
 
 /// The same over two vaults on one store (two servers on one database): 32 on each, all 64
 /// reading before any commits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn claims_of_one_proposal_spread_over_two_servers_make_one_execution() {
-    let (v, _, store) = memory_vault().await;
-    let a = acct("acct1");
-    v.guards()
-        .put_policy(
-            &a,
-            policy(
-                json!({"allowlist": ["BTC/*"], "max_position_notional": {"default": "1000000"}}),
-            ),
-        )
-        .await
-        .expect("policy");
+    let (v, store) = btc_vault().await;
     let gate: SharedStore = Arc::new(vault_core::store::testing::ReadGateStore::new(
         store.clone(),
         b"grd/s/acct1/a/BTC",
         64,
     ));
     let servers = [reopen(&gate).await, reopen(&gate).await];
-    let tasks: Vec<_> = (0..64)
-        .map(|i| {
-            let v = servers[i % 2].clone();
-            tokio::spawn(async move {
-                v.guards()
-                    .decide(&acct("acct1"), proposal("once", "BTC/USDT", Side::Buy, 10))
-                    .await
-            })
-        })
-        .collect();
-    let mut allowed = 0;
-    for t in tasks {
-        let d = t.await.expect("join").expect("decide");
-        match d.outcome {
-            DecisionOutcome::Allowed => allowed += 1,
-            DecisionOutcome::AlreadyExecuted => {}
-            DecisionOutcome::Denied => panic!("denied: {:?}", d.violations),
-        }
-    }
-    assert_eq!(allowed, 1);
-    let page = v
-        .guards()
-        .executions(&a, vault_core::PageRequest::default())
-        .await
-        .expect("executions");
-    assert_eq!(page.items.len(), 1);
+    assert_eq!(sixty_four_claims_of_one_proposal(&servers).await, 1);
+    assert_eq!(executions_of(&v).await.len(), 1);
 }
 
 /// Two different proposals on one asset, both reading the asset before either commits: one
 /// wins, the other is judged on the winner's claim (cooldown), never both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_concurrent_proposals_on_one_asset_never_both_pass() {
-    let (v, _, store) = memory_vault().await;
-    let a = acct("acct1");
-    v.guards()
-        .put_policy(
-            &a,
-            policy(
-                json!({"allowlist": ["BTC/*"], "max_position_notional": {"default": "1000000"}}),
-            ),
-        )
-        .await
-        .expect("policy");
+    let (_, store) = btc_vault().await;
     let gated = read_gated(&store, b"grd/s/acct1/a/BTC", 2).await;
     let tasks: Vec<_> = [("p1", "BTC/USDT"), ("p2", "BTC/USDC")]
         .into_iter()
@@ -492,12 +462,10 @@ async fn expired_proposals_and_bad_input_are_refused() {
         let e = v.guards().decide(&a, p).await.expect_err(field);
         assert_eq!(e.field(), Some(field), "{e}");
     }
-    let page = v
-        .guards()
-        .executions(&a, vault_core::PageRequest::default())
-        .await
-        .expect("executions");
-    assert!(page.items.is_empty(), "bad input claimed something");
+    assert!(
+        executions_of(&v).await.is_empty(),
+        "bad input claimed something"
+    );
     let e = v
         .guards()
         .put_policy(&a, policy(json!({"allowlist": ["BTC*"]})))
