@@ -111,6 +111,13 @@ for (const mode of ['embedded', 'remote']) {
         ],
       )
 
+      const first = await v.guards.decisions('dec', { limit: 1 })
+      assert.deepEqual([first.map((r) => r.proposalId), typeof first.next], [['p2'], 'string'])
+      const rest = await v.guards.decisions('dec', { after: first.next })
+      assert.deepEqual(
+        rest.map((r) => r.proposalId),
+        ['p1'],
+      )
       assert.equal((await v.guards.updateExecution('dec', ex.executionId, 'submitted')).state, 'submitted')
       const filled = await v.guards.updateExecution('dec', ex.executionId, 'filled', { fill: '1000.5', realizedPnl: '-2.5' })
       assert.deepEqual([filled.state, filled.filledNotional, filled.realizedPnl], ['filled', '1000.5', '-2.5'])

@@ -106,7 +106,9 @@ def test_allowed_then_denied_by_cooldown_then_already_executed(h: Harness) -> No
     decisions = g.decisions(ACCT, limit=10)
     assert [(r.proposal_id, r.outcome) for r in decisions] == [("p2", "denied"), ("p1", "allowed")]
     assert decisions[0].violations[0]["rule"] == "COOLDOWN_ACTIVE"
-    assert [r.proposal_id for r in g.decisions(ACCT, limit=1)] == ["p2"]
+    first = g.decisions(ACCT, limit=1)
+    assert [r.proposal_id for r in first] == ["p2"] and first.next is not None
+    assert [r.proposal_id for r in g.decisions(ACCT, after=first.next)] == ["p1"]
 
     submitted = g.update_execution(ACCT, ex.execution_id, "submitted")
     assert submitted.state == "submitted"
