@@ -1082,6 +1082,7 @@ class Guards {
   decide(account, proposal) {
     return call(async () => {
       const keys = ['proposalId', 'instrument', 'side', 'notional', 'confidence', 'origin', 'expiresAt']
+      if (!isPlainObject(proposal)) throw invalid('proposal', 'must be an object { proposalId, instrument, ... }')
       const p = options(proposal, keys, 'proposal')
       if (typeof p.confidence !== 'number') throw invalid('confidence', 'must be a number')
       const r = await this.#native.guardDecide(

@@ -148,7 +148,8 @@ for (const mode of ['embedded', 'remote']) {
         const err = await rejectsWith(assert, buy('bad', 'p1', extra), 'invalid')
         assert.equal(err.field, field, `${JSON.stringify(extra)}: ${err.message}`)
       }
-      assert.equal((await buy('bad', 'p1', { unknown: 1 }).catch((e) => e)).field, 'proposal')
+      assert.equal((await rejectsWith(assert, buy('bad', 'p1', { unknown: 1 }), 'invalid')).field, 'proposal')
+      assert.equal((await rejectsWith(assert, v.guards.decide('bad'), 'invalid')).field, 'proposal')
       assert.equal((await rejectsWith(assert, v.guards.getState('no/slash'), 'invalid')).field, 'account')
       const policyErr = await rejectsWith(assert, v.guards.putPolicy('bad', { ...POLICY, cooldown_s: 'soon' }), 'invalid')
       assert.equal(policyErr.field, 'policy.cooldown_s')

@@ -67,7 +67,7 @@ fn opt_decimal(field: &str, v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Dec
         .transpose()
 }
 
-/// `value`'s JSON form, as a dict; `extra` adds fields (`allowed`).
+/// `value`'s JSON form (what the server sends for it).
 fn json_of(value: &impl Serialize) -> PyResult<Value> {
     serde_json::to_value(value)
         .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))
