@@ -10,15 +10,15 @@ use vault_core::guards::{Account, BudgetAdmission, BudgetWindow};
 use vault_core::{
     ConfigDiff, Decision, DecisionRecord, Error, Execution, ExecutionUpdate, GuardsApi,
     OverrideCreate, OverrideRecord, Page, PageRequest, PolicyPut, PolicyRecord, PolicyWritten,
-    Proposal, Result, StateChange, StateRecord,
+    Proposal, ProposalRecord, Result, StateChange, StateRecord,
 };
 
 use crate::transport::{self, Transport};
 use crate::wire::service_api::{
     DiffQuery, GUARD_BUDGET_LLM, GUARD_DECIDE, GUARD_DECISIONS, GUARD_EXECUTION, GUARD_EXECUTIONS,
-    GUARD_OVERRIDES, GUARD_POLICY, GUARD_POLICY_DIFF, GUARD_POLICY_ROLLBACK, GUARD_STATE,
-    LlmAdmitBody, PageQuery, PolicyPutQuery, PolicyRollbackBody, VersionQuery, decision_from_reply,
-    fill_path,
+    GUARD_OVERRIDES, GUARD_POLICY, GUARD_POLICY_DIFF, GUARD_POLICY_ROLLBACK, GUARD_PROPOSALS,
+    GUARD_PROPOSALS_SWEEP, GUARD_STATE, LlmAdmitBody, PageQuery, PolicyPutQuery,
+    PolicyRollbackBody, VersionQuery, decision_from_reply, fill_path,
 };
 
 /// The trading guards of a remote vault.
@@ -225,6 +225,50 @@ impl GuardsApi for RemoteGuards {
         whole(
             self.call(Method::PUT, &path(GUARD_STATE, account), &(), Some(&change))
                 .await?,
+        )
+    }
+
+    async fn propose(&self, account: &Account, proposal: Proposal) -> Result<ProposalRecord> {
+        field(
+            self.call(
+                Method::POST,
+                &path(GUARD_PROPOSALS, account),
+                &(),
+                Some(&proposal),
+            )
+            .await?,
+            "proposal",
+        )
+    }
+
+    async fn proposals(
+        &self,
+        account: &Account,
+        page: PageRequest,
+    ) -> Result<Page<ProposalRecord>> {
+        let q = PageQuery::new(&page);
+        page_of(
+            self.call(
+                Method::GET,
+                &path(GUARD_PROPOSALS, account),
+                &q,
+                None::<&()>,
+            )
+            .await?,
+            "proposals",
+        )
+    }
+
+    async fn expire_proposals(&self, account: &Account) -> Result<u64> {
+        field(
+            self.call(
+                Method::POST,
+                &path(GUARD_PROPOSALS_SWEEP, account),
+                &(),
+                None::<&()>,
+            )
+            .await?,
+            "expired",
         )
     }
 

@@ -68,8 +68,8 @@ pub use error::{Error, ErrorCode, Result};
 pub use guards::{
     Decision, DecisionOutcome, DecisionRecord, Execution, ExecutionState, ExecutionUpdate,
     GuardPolicy, Guards, GuardsApi, OverrideCreate, OverrideRecord, PolicyPut, PolicyRecord,
-    PolicyWritten, Proposal, ProposalOrigin, Side, StateChange, StateRecord, TradingState,
-    Violation,
+    PolicyWritten, Proposal, ProposalOrigin, ProposalRecord, ProposalState, Side, StateChange,
+    StateRecord, TradingState, Violation,
 };
 pub use names::{ConstructId, CredentialKey, FileName, ServiceName, StrategyId};
 pub use page::{Page, PageRequest, Unreadable};

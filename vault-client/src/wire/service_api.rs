@@ -37,9 +37,9 @@ pub use constructs::{
 };
 pub use guards::{
     GUARD_BUDGET_LLM, GUARD_DECIDE, GUARD_DECISIONS, GUARD_EXECUTION, GUARD_EXECUTIONS,
-    GUARD_OVERRIDES, GUARD_POLICY, GUARD_POLICY_DIFF, GUARD_POLICY_ROLLBACK, GUARD_STATE,
-    LlmAdmitBody, PolicyPutQuery, PolicyRollbackBody, admission_reply, decision_from_reply,
-    decision_reply, from_document, object, success,
+    GUARD_OVERRIDES, GUARD_POLICY, GUARD_POLICY_DIFF, GUARD_POLICY_ROLLBACK, GUARD_PROPOSALS,
+    GUARD_PROPOSALS_SWEEP, GUARD_STATE, LlmAdmitBody, PolicyPutQuery, PolicyRollbackBody,
+    admission_reply, decision_from_reply, decision_reply, from_document, object, success,
 };
 pub use lifecycle::{
     CREDENTIAL_ROTATE, CREDENTIAL_SETTINGS, CREDENTIAL_VERSION_OP, CREDENTIAL_VERSIONS,

@@ -24,8 +24,8 @@ use super::{
     Account, Decision, DecisionOutcome, DecisionRecord, Execution, ExecutionState, ExecutionUpdate,
     GLOBAL, GuardsApi, MAX_PROPOSAL_ID_LEN, MAX_PROPOSAL_TTL_S, MAX_REASON_BYTES,
     MIN_OVERRIDE_REASON_CHARS, OverrideCreate, OverrideRecord, OverrideUse, PolicyPut,
-    PolicyRecord, PolicyWritten, Proposal, ProposalOrigin, StateChange, StateRecord, TradingState,
-    decimal,
+    PolicyRecord, PolicyWritten, Proposal, ProposalOrigin, ProposalRecord, ProposalState,
+    StateChange, StateRecord, TradingState, decimal,
 };
 use crate::clock::Timestamp;
 use crate::configs::{ChangedBy, ConfigDiff};
@@ -98,6 +98,16 @@ struct StoredExecution {
     fingerprint: String,
 }
 
+#[derive(Clone, Serialize, Deserialize)]
+struct StoredProposal {
+    #[serde(flatten)]
+    record: ProposalRecord,
+    fingerprint: String,
+}
+
+/// Most proposals one expiry sweep marks.
+const SWEEP_BATCH: usize = 1000;
+
 fn state_key(account: &str) -> Vec<u8> {
     let scope = if account == GLOBAL {
         "~global"
@@ -122,6 +132,16 @@ fn executions_prefix(account: &str) -> Vec<u8> {
 fn execution_key(account: &str, id: &str) -> Vec<u8> {
     let mut k = executions_prefix(account);
     k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn proposals_prefix(account: &str) -> Vec<u8> {
+    format!("{FAMILY}/s/{account}/p/").into_bytes()
+}
+
+fn proposal_key(account: &str, proposal_id: &str) -> Vec<u8> {
+    let mut k = proposals_prefix(account);
+    k.extend_from_slice(proposal_id.as_bytes());
     k
 }
 
@@ -353,7 +373,10 @@ impl Guards {
         }
     }
 
-    async fn decide_inner(&self, account: &Account, proposal: Proposal) -> Result<Decision> {
+    /// Checks a proposal (`invalid` naming the field; `forbidden` for a `risk_exit` from a
+    /// caller without `override`): its normalized instrument and its fingerprint (the trade
+    /// fields that make two proposals of one id the same).
+    fn check_proposal(&self, account: &Account, proposal: &Proposal) -> Result<(String, String)> {
         check_account(account)?;
         check_proposal_id("proposal_id", &proposal.proposal_id)?;
         let instrument = normalize_instrument("instrument", &proposal.instrument)?;
@@ -363,23 +386,20 @@ impl Guards {
         if !proposal.confidence.is_finite() || !(0.0..=1.0).contains(&proposal.confidence) {
             return Err(Error::invalid("confidence", "must be a number in [0, 1]"));
         }
-        let now = self.now();
         if let Some(e) = proposal.expires_at
-            && e.as_millis() > now.saturating_add(MAX_PROPOSAL_TTL_S as i64 * 1000)
+            && e.as_millis() > self.now().saturating_add(MAX_PROPOSAL_TTL_S as i64 * 1000)
         {
             return Err(Error::invalid(
                 "expires_at",
                 format!("must be at most {MAX_PROPOSAL_TTL_S} s from now"),
             ));
         }
-        let path = format!("guards/{account}/decide");
         if proposal.origin == ProposalOrigin::RiskExit {
             // Authority never comes from a proposal's own fields: only a caller allowed to
             // override may say it is a risk exit.
-            self.ctx.require(Capability::Override, &path)?;
+            self.ctx
+                .require(Capability::Override, &format!("guards/{account}/decide"))?;
         }
-        self.ctx
-            .resolved(format!("guards/{account}/decide/{}", proposal.proposal_id));
         let fingerprint = crate::crypto::sha256_hex(
             serde_json::json!([
                 account.as_str(),
@@ -391,6 +411,20 @@ impl Guards {
             .to_string()
             .as_bytes(),
         )?;
+        Ok((instrument, fingerprint))
+    }
+
+    fn mismatch(proposal_id: &str) -> Error {
+        Error::ProposalMismatch(format!(
+            "proposal '{proposal_id}' was given before with other trade fields (instrument, \
+             side, notional or origin)"
+        ))
+    }
+
+    async fn decide_inner(&self, account: &Account, proposal: Proposal) -> Result<Decision> {
+        let (instrument, fingerprint) = self.check_proposal(account, &proposal)?;
+        self.ctx
+            .resolved(format!("guards/{account}/decide/{}", proposal.proposal_id));
         let id = execution_id(account.as_str(), &proposal.proposal_id)?;
         let base = base_of(&instrument).to_string();
         let barrier = self.ctx.barrier();
@@ -402,11 +436,7 @@ impl Guards {
             let mut attempt = 1;
             if let Some(prev) = exec.record() {
                 if prev.fingerprint != fingerprint {
-                    return Err(Error::ProposalMismatch(format!(
-                        "proposal '{}' was decided before with other trade fields \
-                         (instrument, side, notional or origin)",
-                        proposal.proposal_id
-                    )));
+                    return Err(Self::mismatch(&proposal.proposal_id));
                 }
                 if prev.execution.state != ExecutionState::FailedBeforeSubmit {
                     return Ok(Decision {
@@ -433,6 +463,17 @@ impl Guards {
                 override_key(account.as_str(), &proposal.proposal_id),
             )
             .await?;
+            // A stored proposal: the same trade fields, and its own expiry.
+            let proposed = Read::<StoredProposal>::of(
+                &self.ctx,
+                proposal_key(account.as_str(), &proposal.proposal_id),
+            )
+            .await?;
+            if let Some(p) = proposed.record()
+                && p.fingerprint != fingerprint
+            {
+                return Err(Self::mismatch(&proposal.proposal_id));
+            }
             let stricter = |a: Option<&StoredState>, b: Option<&StoredState>| {
                 let s = |x: Option<&StoredState>| x.map_or(TradingState::Active, |x| x.state);
                 match (s(a), s(b)) {
@@ -455,10 +496,14 @@ impl Guards {
                     .unwrap_or(0),
                 now_ms: now,
             };
-            let expires_at_ms = proposal.expires_at.map_or_else(
-                || now.saturating_add(policy.proposal_ttl_s as i64 * 1000),
-                Timestamp::as_millis,
-            );
+            let expires_at_ms = match proposed.record() {
+                Some(p) if p.record.state == ProposalState::Expired => now,
+                Some(p) => p.record.expires_at.as_millis(),
+                None => proposal.expires_at.map_or_else(
+                    || now.saturating_add(policy.proposal_ttl_s as i64 * 1000),
+                    Timestamp::as_millis,
+                ),
+            };
             let checked = Checked {
                 instrument: &instrument,
                 side: proposal.side,
@@ -491,6 +536,7 @@ impl Guards {
                 global.condition(),
                 asset.condition(),
                 over.condition(),
+                proposed.condition(),
             ];
             if let Some(d) = &day {
                 conditions.push(d.condition());
@@ -576,6 +622,14 @@ impl Guards {
                         seal_json(barrier, &d.key, &next)?,
                     ));
                 }
+                if let Some(p) = proposed.record() {
+                    let mut decided = p.clone();
+                    decided.record.state = ProposalState::Decided;
+                    writes.push(Write::Put(
+                        proposed.key.clone(),
+                        seal_json(barrier, &proposed.key, &decided)?,
+                    ));
+                }
                 if let Some(o) = over.record().filter(|_| !lifted.is_empty()) {
                     let mut used = o.clone();
                     used.used_by = Some(id.clone());
@@ -602,6 +656,90 @@ impl Guards {
             "proposal '{}' of account '{account}' is under heavy concurrent decisions; retry",
             proposal.proposal_id
         )))
+    }
+
+    async fn propose_inner(&self, account: &Account, proposal: Proposal) -> Result<ProposalRecord> {
+        let (instrument, fingerprint) = self.check_proposal(account, &proposal)?;
+        let barrier = self.ctx.barrier();
+        let key = proposal_key(account.as_str(), &proposal.proposal_id);
+        for lost in 0..MAX_ATTEMPTS {
+            let now = self.now();
+            let read = Read::<StoredProposal>::of(&self.ctx, key.clone()).await?;
+            if let Some(p) = read.record() {
+                if p.fingerprint != fingerprint {
+                    return Err(Self::mismatch(&proposal.proposal_id));
+                }
+                return Ok(p.record.clone());
+            }
+            let (_, policy, _, _) = self.policy_in_force(account.as_str()).await?;
+            let expires_at = proposal.expires_at.map_or_else(
+                || now.saturating_add(policy.proposal_ttl_s as i64 * 1000),
+                Timestamp::as_millis,
+            );
+            let record = ProposalRecord {
+                account: account.clone(),
+                proposal_id: proposal.proposal_id.clone(),
+                instrument: instrument.clone(),
+                side: proposal.side,
+                notional: proposal.notional,
+                confidence: proposal.confidence,
+                origin: proposal.origin,
+                state: ProposalState::Pending,
+                created_at: Timestamp::from_millis(now),
+                expires_at: Timestamp::from_millis(expires_at),
+                proposed_by: self.who(),
+            };
+            let stored = StoredProposal {
+                record: record.clone(),
+                fingerprint: fingerprint.clone(),
+            };
+            let writes = vec![Write::Put(key.clone(), seal_json(barrier, &key, &stored)?)];
+            if barrier
+                .commit_after_losses(vec![read.condition()], writes, lost)
+                .await?
+            {
+                return Ok(record);
+            }
+        }
+        Err(Error::Conflict(format!(
+            "proposal '{}' is under heavy concurrent writes; retry",
+            proposal.proposal_id
+        )))
+    }
+
+    async fn expire_inner(&self, account: &Account) -> Result<u64> {
+        check_account(account)?;
+        let barrier = self.ctx.barrier();
+        let prefix = proposals_prefix(account.as_str());
+        let now = self.now();
+        let mut conditions = Vec::new();
+        let mut writes = Vec::new();
+        for key in barrier.scan_keys(&prefix, None, SWEEP_BATCH).await? {
+            let read = Read::<StoredProposal>::of(&self.ctx, key).await?;
+            let Some(p) = read.record() else { continue };
+            if p.record.state != ProposalState::Pending || now < p.record.expires_at.as_millis() {
+                continue;
+            }
+            let mut expired = p.clone();
+            expired.record.state = ProposalState::Expired;
+            conditions.push(read.condition());
+            writes.push(Write::Put(
+                read.key.clone(),
+                seal_json(barrier, &read.key, &expired)?,
+            ));
+        }
+        let n = writes.len() as u64;
+        if n == 0 {
+            return Ok(0);
+        }
+        // One commit: a proposal decided meanwhile fails it, and the next sweep goes again.
+        if barrier.commit(conditions, writes).await? {
+            Ok(n)
+        } else {
+            Err(Error::Conflict(
+                "a proposal changed during the sweep; sweep again".into(),
+            ))
+        }
     }
 
     async fn update_inner(
@@ -1060,6 +1198,57 @@ impl GuardsApi for Guards {
         self.ctx
             .run(operation, self.set_state_inner(account, change))
             .await
+    }
+
+    async fn propose(&self, account: &Account, proposal: Proposal) -> Result<ProposalRecord> {
+        let operation = op(
+            "guards.propose",
+            Capability::Propose,
+            account,
+            &format!("proposals/{}", proposal.proposal_id),
+        );
+        self.ctx
+            .run(operation, self.propose_inner(account, proposal))
+            .await
+    }
+
+    async fn proposals(
+        &self,
+        account: &Account,
+        page: PageRequest,
+    ) -> Result<Page<ProposalRecord>> {
+        let operation = op("guards.proposals", Capability::Read, account, "proposals");
+        self.ctx
+            .run(operation, async {
+                let resource = format!("guards/{account}/proposals");
+                let visible = Visible {
+                    capability: Capability::Read,
+                    resource: &resource,
+                };
+                read_page(
+                    &self.ctx,
+                    &proposals_prefix(account.as_str()),
+                    &page,
+                    visible,
+                    |key, _| async move {
+                        Ok(read_head::<StoredProposal>(self.ctx.barrier(), &key)
+                            .await?
+                            .map(|h| h.record.record))
+                    },
+                )
+                .await
+            })
+            .await
+    }
+
+    async fn expire_proposals(&self, account: &Account) -> Result<u64> {
+        let operation = op(
+            "guards.proposals.expire",
+            Capability::Execute,
+            account,
+            "proposals",
+        );
+        self.ctx.run(operation, self.expire_inner(account)).await
     }
 
     async fn admit_llm_call(

@@ -201,6 +201,46 @@ pub struct Proposal {
     pub expires_at: Option<Timestamp>,
 }
 
+/// Where a stored proposal is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalState {
+    /// Waiting for a decision.
+    Pending,
+    /// Decided and claimed.
+    Decided,
+    /// Its `expires_at` passed before it was claimed (the sweep marks it).
+    Expired,
+}
+
+/// A proposal stored by [`GuardsApi::propose`] (to be decided later, by another caller).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposalRecord {
+    /// The account.
+    pub account: Account,
+    /// The proposal's id.
+    pub proposal_id: String,
+    /// The normalized instrument.
+    pub instrument: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// The notional.
+    #[serde(with = "decimal::string")]
+    pub notional: Decimal,
+    /// The proposer's confidence.
+    pub confidence: f64,
+    /// Discretionary or risk exit.
+    pub origin: ProposalOrigin,
+    /// Pending, decided or expired.
+    pub state: ProposalState,
+    /// When it was proposed.
+    pub created_at: Timestamp,
+    /// When it stops being valid.
+    pub expires_at: Timestamp,
+    /// Who proposed it.
+    pub proposed_by: ChangedBy,
+}
+
 /// One guard that denied a proposal: a stable rule code and the numbers behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Violation {
@@ -573,6 +613,22 @@ pub trait GuardsApi: Send + Sync {
 
     /// Sets the trading state (a no-op, with no event, when it is already so). Needs `admin`.
     async fn set_state(&self, account: &Account, change: StateChange) -> Result<StateRecord>;
+
+    /// Stores a proposal to be decided later (`pending`), with its `expires_at` (default: now +
+    /// the policy's `proposal_ttl_s`). The same proposal again returns it; the same id with
+    /// other trade fields is `proposal_mismatch`. Needs `propose` on
+    /// `guards/<account>/proposals/<id>` (and `override` for a `risk_exit`). A later
+    /// [`GuardsApi::decide`] of the id must carry the same trade fields and judges it by its
+    /// stored `expires_at`.
+    async fn propose(&self, account: &Account, proposal: Proposal) -> Result<ProposalRecord>;
+
+    /// A page of the account's stored proposals (by id). Needs `read`.
+    async fn proposals(&self, account: &Account, page: PageRequest)
+    -> Result<Page<ProposalRecord>>;
+
+    /// Marks the account's pending proposals whose `expires_at` passed as `expired` (at most
+    /// 1000 per call); returns how many. Needs `execute` on `guards/<account>/proposals`.
+    async fn expire_proposals(&self, account: &Account) -> Result<u64>;
 
     /// Admits one LLM call against the account's hourly and daily budgets, counting it in the
     /// same commit (`admitted: false`, with the window that refused it and when it resets, at

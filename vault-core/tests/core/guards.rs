@@ -1098,3 +1098,84 @@ async fn decisions_on_different_assets_share_one_store_commit() {
         .collect();
     assert_eq!(claims, [(1, true), (8, true)]);
 }
+
+#[tokio::test]
+async fn stored_proposals_are_decided_once_and_the_sweep_expires_the_rest() {
+    let (v, clock, _) = memory_vault().await;
+    let a = acct("acct1");
+    v.guards().put_policy(&a, example()).await.expect("policy");
+    let model = scoped(&v, vec![Capability::Propose]).await;
+    let p = model
+        .guards()
+        .propose(&a, proposal("p1", "EUR_USD", Side::Buy, 100))
+        .await
+        .expect("propose");
+    assert_eq!(p.state, vault_core::ProposalState::Pending);
+    assert_eq!(p.instrument, "EUR/USD");
+    assert_eq!(p.expires_at, Timestamp::from_millis(T0 + 300_000));
+    // Proposing is not deciding: the model's token cannot claim.
+    let e = model
+        .guards()
+        .decide(&a, proposal("p1", "EUR_USD", Side::Buy, 100))
+        .await
+        .expect_err("no execute");
+    assert_eq!(e.code(), "forbidden");
+    let exit = Proposal {
+        origin: ProposalOrigin::RiskExit,
+        ..proposal("p9", "EUR_USD", Side::Sell, 100)
+    };
+    let e = model
+        .guards()
+        .propose(&a, exit)
+        .await
+        .expect_err("risk exit");
+    assert_eq!(e.code(), "forbidden");
+    // Decided by the engine with the same fields: claimed, and the proposal is decided.
+    let e = v
+        .guards()
+        .decide(&a, proposal("p1", "EUR_USD", Side::Buy, 200))
+        .await
+        .expect_err("other notional");
+    assert_eq!(e.code(), "proposal_mismatch");
+    assert!(
+        v.guards()
+            .decide(&a, proposal("p1", "EUR_USD", Side::Buy, 100))
+            .await
+            .expect("decide")
+            .allowed()
+    );
+    // One left pending past its expiry: the sweep marks it, and a decision of it is denied.
+    model
+        .guards()
+        .propose(&a, proposal("p2", "BTC/USDT", Side::Buy, 100))
+        .await
+        .expect("propose");
+    clock.advance(Duration::from_secs(299));
+    assert_eq!(v.guards().expire_proposals(&a).await.expect("sweep"), 0);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(v.guards().expire_proposals(&a).await.expect("sweep"), 1);
+    assert_eq!(v.guards().expire_proposals(&a).await.expect("sweep"), 0);
+    let listed = v
+        .guards()
+        .proposals(&a, vault_core::PageRequest::default())
+        .await
+        .expect("list")
+        .items;
+    let states: Vec<(&str, vault_core::ProposalState)> = listed
+        .iter()
+        .map(|p| (p.proposal_id.as_str(), p.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("p1", vault_core::ProposalState::Decided),
+            ("p2", vault_core::ProposalState::Expired)
+        ]
+    );
+    let d = v
+        .guards()
+        .decide(&a, proposal("p2", "BTC/USDT", Side::Buy, 100))
+        .await
+        .expect("decide");
+    assert_eq!(rules_of(&d), ["PROPOSAL_EXPIRED"]);
+}

@@ -498,3 +498,44 @@ async fn an_exhausted_llm_budget_is_429_with_retry_after_and_the_window() {
         .await;
     assert_error(&r, 400, "invalid");
 }
+
+#[tokio::test]
+async fn proposals_are_stored_listed_and_swept() {
+    let dir = TestDir::new();
+    let server = dir.start();
+    let http = server.http();
+    put_policy(&http, &example()).await;
+    let r = http
+        .post(
+            &format!("{G}/proposals"),
+            &decide_body("p1", "EUR_USD", "buy", "100"),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["proposal"]["state"], "pending");
+    assert_eq!(r.body["proposal"]["notional"], "100");
+    let r = http
+        .post(
+            &format!("{G}/proposals"),
+            &decide_body("p1", "EUR_USD", "sell", "100"),
+        )
+        .await;
+    assert_error(&r, 422, "proposal_mismatch");
+    let r = http.post(&format!("{G}/proposals/sweep"), &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["expired"], 0);
+    let r = http
+        .post(&format!("{G}/proposals/sweep"), &json!({"all": true}))
+        .await;
+    assert_error(&r, 400, "invalid");
+    let r = http
+        .post(
+            &format!("{G}/decide"),
+            &decide_body("p1", "EUR_USD", "buy", "100"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = http.get(&format!("{G}/proposals")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["proposals"][0]["state"], "decided");
+}

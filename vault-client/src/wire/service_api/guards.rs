@@ -28,6 +28,11 @@ pub const GUARD_STATE: &str = "/api/vault/guards/{account}/state";
 /// `POST` an override (`{"proposal_id", "rules", "reason"}`).
 pub const GUARD_OVERRIDES: &str = "/api/vault/guards/{account}/overrides";
 
+/// `POST` a proposal to decide later (`propose`), `GET` the stored proposals.
+pub const GUARD_PROPOSALS: &str = "/api/vault/guards/{account}/proposals";
+/// `POST` mark the pending proposals past their `expires_at` as expired.
+pub const GUARD_PROPOSALS_SWEEP: &str = "/api/vault/guards/{account}/proposals/sweep";
+
 /// `POST` admit one LLM call (`{"model"?}`), `GET` the budget windows.
 pub const GUARD_BUDGET_LLM: &str = "/api/vault/guards/{account}/budget/llm";
 

@@ -98,6 +98,38 @@ pub async fn decide(
     Ok((status, Json(body)).into_response())
 }
 
+/// `POST .../proposals` with a proposal: stored, pending (201).
+pub async fn propose(
+    CallerVault(vault): CallerVault,
+    ApiPath(a, ..): Path<String>,
+    JsonBody(proposal, ..): Body<Proposal>,
+) -> ApiResult {
+    let p = vault.guards().propose(&account(a)?, proposal).await?;
+    let body = success(serde_json::json!({ "proposal": p }))?;
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `GET .../proposals[?limit=&after=]`.
+pub async fn proposals(
+    CallerVault(vault): CallerVault,
+    ApiPath(a, ..): Path<String>,
+    ApiQuery(q, ..): Query<PageQuery>,
+) -> ApiResult {
+    let p = vault.guards().proposals(&account(a)?, page(q)).await?;
+    ok(serde_json::json!({"next": p.next, "proposals": p.items}))
+}
+
+/// `POST .../proposals/sweep`: pending proposals past their expiry become expired.
+pub async fn sweep_proposals(
+    CallerVault(vault): CallerVault,
+    ApiPath(a, ..): Path<String>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult {
+    super::lifecycle::no_body(body)?;
+    let n = vault.guards().expire_proposals(&account(a)?).await?;
+    ok(serde_json::json!({ "expired": n }))
+}
+
 /// `GET .../executions[?limit=&after=]`.
 pub async fn executions(
     CallerVault(vault): CallerVault,

@@ -53,7 +53,7 @@ pub async fn versions(
 #[serde(deny_unknown_fields)]
 struct NoFields {}
 
-fn no_body(
+pub(super) fn no_body(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(), Error> {
     let bytes = body.map_err(|e| {

@@ -173,6 +173,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(wire::GUARD_POLICY_DIFF, get(guards::policy_diff))
         .route(wire::GUARD_POLICY_ROLLBACK, post(guards::policy_rollback))
         .route(wire::GUARD_DECIDE, post(guards::decide))
+        .route(
+            wire::GUARD_PROPOSALS,
+            get(guards::proposals).post(guards::propose),
+        )
+        .route(wire::GUARD_PROPOSALS_SWEEP, post(guards::sweep_proposals))
         .route(wire::GUARD_EXECUTIONS, get(guards::executions))
         .route(
             wire::GUARD_EXECUTION,
