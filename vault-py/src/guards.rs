@@ -98,6 +98,29 @@ fn page_of<'py, T: Serialize>(
     ))
 }
 
+/// The proposal of `decide` and `propose`, from their arguments.
+#[allow(clippy::too_many_arguments)] // the proposal's fields, one argument each
+fn proposal_of(
+    py: Python<'_>,
+    proposal_id: String,
+    instrument: String,
+    side: String,
+    notional: &Bound<'_, PyAny>,
+    confidence: f64,
+    origin: &str,
+    expires_at: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Proposal> {
+    Ok(Proposal {
+        proposal_id,
+        instrument,
+        side: enum_of(py, "side", side)?,
+        notional: decimal_of("notional", notional)?,
+        confidence,
+        origin: enum_of(py, "origin", origin.to_string())?,
+        expires_at: time_in("expires_at", expires_at)?,
+    })
+}
+
 /// The trading guards of a vault: `v.guards`.
 #[pyclass(module = "vault", frozen)]
 pub struct Guards {
@@ -221,15 +244,16 @@ impl Guards {
         expires_at: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let account = account_of(py, account)?;
-        let proposal = Proposal {
+        let proposal = proposal_of(
+            py,
             proposal_id,
             instrument,
-            side: enum_of(py, "side", side)?,
-            notional: decimal_of("notional", notional)?,
+            side,
+            notional,
             confidence,
-            origin: enum_of(py, "origin", origin.to_string())?,
-            expires_at: time_in("expires_at", expires_at)?,
-        };
+            origin,
+            expires_at,
+        )?;
         let api = api(py, &self.shared)?;
         let d = block_on(
             py,
@@ -380,6 +404,79 @@ impl Guards {
             api.guards().create_override(&account, create).await
         })?;
         record(py, "OverrideRecord", &json_of(&check(py, o)?)?)
+    }
+
+    /// Stores a proposal to be decided later (`state` `"pending"` until decided or expired),
+    /// with its `expires_at` (default: now + the policy's `proposal_ttl_s`). The same proposal
+    /// again returns it; the same id with other trade fields raises `ProposalMismatch`. A later
+    /// `decide` of the id must carry the same trade fields. Needs `propose`. Returns a
+    /// `ProposalRecord`.
+    #[pyo3(signature = (
+        account, proposal_id, instrument, side, notional, confidence,
+        origin="discretionary", expires_at=None
+    ))]
+    #[allow(clippy::too_many_arguments)] // the proposal's fields, one argument each
+    fn propose<'py>(
+        &self,
+        py: Python<'py>,
+        account: String,
+        proposal_id: String,
+        instrument: String,
+        side: String,
+        notional: &Bound<'py, PyAny>,
+        confidence: f64,
+        origin: &str,
+        expires_at: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let account = account_of(py, account)?;
+        let proposal = proposal_of(
+            py,
+            proposal_id,
+            instrument,
+            side,
+            notional,
+            confidence,
+            origin,
+            expires_at,
+        )?;
+        let api = api(py, &self.shared)?;
+        let r = block_on(
+            py,
+            async move { api.guards().propose(&account, proposal).await },
+        )?;
+        record(py, "ProposalRecord", &json_of(&check(py, r)?)?)
+    }
+
+    /// One page of `account`'s stored proposals, by id. Returns a `vault.Page` of
+    /// `ProposalRecord`.
+    #[pyo3(signature = (account, *, limit=None, after=None))]
+    fn proposals<'py>(
+        &self,
+        py: Python<'py>,
+        account: String,
+        limit: Option<usize>,
+        after: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let account = account_of(py, account)?;
+        let page = PageRequest::new(limit, after);
+        let api = api(py, &self.shared)?;
+        let p = block_on(
+            py,
+            async move { api.guards().proposals(&account, page).await },
+        )?;
+        page_of(py, "ProposalRecord", check(py, p)?)
+    }
+
+    /// Marks `account`'s pending proposals whose `expires_at` passed as `"expired"` (at most
+    /// 1000 per call); returns how many.
+    fn expire_proposals(&self, py: Python<'_>, account: String) -> PyResult<u64> {
+        let account = account_of(py, account)?;
+        let api = api(py, &self.shared)?;
+        let n = block_on(
+            py,
+            async move { api.guards().expire_proposals(&account).await },
+        )?;
+        check(py, n)
     }
 
     /// Admits one LLM call against `account`'s hourly and daily budgets, counting it. At the

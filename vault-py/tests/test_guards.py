@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import Harness, fresh_secret, raises
+from conftest import Harness, fresh_secret, parse_ts, raises
 
 import vault
 
@@ -260,3 +262,29 @@ def test_a_planted_value_never_reaches_an_error(h: Harness) -> None:
         err = info.value
         assert secret not in str(err) and secret not in repr(err), err
         assert secret not in str(err.field)
+
+
+def test_stored_proposals_pending_decided_and_expired(h: Harness) -> None:
+    g = h.v.guards
+    put(h.v)
+    p = g.propose(ACCT, "p1", "EUR_USD", "buy", "1000", 0.9)
+    assert isinstance(p, vault.ProposalRecord)
+    assert (p.proposal_id, p.instrument, p.notional, p.state) == (
+        "p1",
+        "EUR/USD",
+        "1000",
+        "pending",
+    )
+    assert parse_ts(p.expires_at) > parse_ts(p.created_at)
+    assert g.propose(ACCT, "p1", "EUR_USD", "buy", Decimal("1000"), 0.9) == p
+    raises(vault.ProposalMismatch, lambda: g.propose(ACCT, "p1", "EUR_USD", "buy", "999", 0.9))
+    raises(vault.ProposalMismatch, lambda: buy(h.v, "p1", notional="999"))
+    assert buy(h.v, "p1").allowed is True
+
+    soon = datetime.now(timezone.utc) + timedelta(seconds=1)
+    g.propose(ACCT, "p2", "BTC/USDT", "buy", "10", 0.9, expires_at=soon)
+    time.sleep(1.2)
+    assert g.expire_proposals(ACCT) == 1
+    page = g.proposals(ACCT)
+    assert [(r.proposal_id, r.state) for r in page] == [("p1", "decided"), ("p2", "expired")]
+    assert page.next is None

@@ -24,6 +24,7 @@ from ._guards import (
     OverrideRecord,
     PolicyRecord,
     PolicyWritten,
+    ProposalRecord,
     StateRecord,
 )
 from ._native import (
@@ -143,6 +144,7 @@ __all__ = [
     "PolicyRecord",
     "PolicyWritten",
     "ProposalMismatch",
+    "ProposalRecord",
     "RateLimited",
     "Rule",
     "StateRecord",

@@ -97,6 +97,24 @@ class Decision(_Record):
             self["execution"] = Execution(self["execution"])
 
 
+class ProposalRecord(_Record):
+    """A stored proposal (``guards.propose``): ``state`` ``"pending"``, ``"decided"`` or
+    ``"expired"``."""
+
+    __slots__ = ()
+    account: str
+    proposal_id: str
+    instrument: str
+    side: Literal["buy", "sell"]
+    notional: str
+    confidence: float
+    origin: Literal["discretionary", "risk_exit"]
+    state: Literal["pending", "decided", "expired"]
+    created_at: str
+    expires_at: str
+    proposed_by: dict[str, Any]
+
+
 class DecisionRecord(_Record):
     """One decision as the log keeps it (allowed or denied, with its violations)."""
 

@@ -18,6 +18,7 @@ from ._guards import (
     OverrideRecord,
     PolicyRecord,
     PolicyWritten,
+    ProposalRecord,
     StateRecord,
 )
 from ._page import Page
@@ -832,6 +833,25 @@ class Guards:
     ) -> OverrideRecord:
         """Lets one proposal through cooldown and/or anti-flip (``"cooldown"``,
         ``"anti_flip"``), once; ``reason`` at least 10 characters."""
+    def propose(
+        self,
+        account: str,
+        proposal_id: str,
+        instrument: str,
+        side: Literal["buy", "sell"],
+        notional: str | Decimal,
+        confidence: float,
+        origin: Literal["discretionary", "risk_exit"] = "discretionary",
+        expires_at: str | datetime | None = None,
+    ) -> ProposalRecord:
+        """Stores a proposal to be decided later (``"pending"``); the same id with other trade
+        fields raises ``ProposalMismatch``. Needs ``propose``."""
+    def proposals(
+        self, account: str, *, limit: int | None = None, after: str | None = None
+    ) -> Page[ProposalRecord]:
+        """One page of ``account``'s stored proposals, by id."""
+    def expire_proposals(self, account: str) -> int:
+        """Marks the pending proposals past their ``expires_at`` as ``"expired"``; how many."""
     def admit_llm_call(self, account: str, model: str | None = None) -> BudgetAdmission:
         """Admits and counts one LLM call; at the cap ``admitted`` is false and ``exhausted``
         names the window (not an exception)."""
