@@ -846,6 +846,21 @@ export interface Proposal {
   expiresAt?: Date | string
 }
 
+/** A stored proposal (`guards.propose`). */
+export interface ProposalRecord {
+  readonly account: string
+  readonly proposalId: string
+  readonly instrument: string
+  readonly side: 'buy' | 'sell'
+  readonly notional: string
+  readonly confidence: number
+  readonly origin: 'discretionary' | 'risk_exit'
+  readonly state: 'pending' | 'decided' | 'expired'
+  readonly createdAt: string
+  readonly expiresAt: string
+  readonly proposedBy: ChangedBy
+}
+
 /** The answer of `guards.decide`: a denial resolves too (`outcome: 'denied'`). */
 export interface Decision {
   readonly outcome: 'allowed' | 'denied' | 'already_executed'
@@ -966,6 +981,11 @@ export declare class Guards {
     rules: ('cooldown' | 'anti_flip' | 'COOLDOWN_ACTIVE' | 'ANTI_FLIP_ACTIVE')[],
     reason: string,
   ): Promise<OverrideRecord>
+  /** Stores a proposal to be decided later; `proposal_mismatch` for a reused id with other trade fields. Needs `propose`. */
+  propose(account: string, proposal: Proposal): Promise<ProposalRecord>
+  proposals(account: string, options?: ListOptions): Promise<Page<ProposalRecord>>
+  /** Marks the pending proposals past their `expiresAt` as `expired`; resolves to how many. */
+  expireProposals(account: string): Promise<number>
   admitLlmCall(account: string, options?: { model?: string }): Promise<BudgetAdmission>
   llmBudget(account: string): Promise<BudgetWindow[]>
 }

@@ -1009,6 +1009,23 @@ function requiredUint(v, field) {
   return n
 }
 
+/** The native arguments of a proposal object (`decide`, `propose`), JS shapes checked. */
+function proposalArgs(proposal) {
+  const keys = ['proposalId', 'instrument', 'side', 'notional', 'confidence', 'origin', 'expiresAt']
+  if (!isPlainObject(proposal)) throw invalid('proposal', 'must be an object { proposalId, instrument, ... }')
+  const p = options(proposal, keys, 'proposal')
+  if (typeof p.confidence !== 'number') throw invalid('confidence', 'must be a number')
+  return [
+    str(p.proposalId, 'proposalId'),
+    str(p.instrument, 'instrument'),
+    str(p.side, 'side'),
+    decimal(p.notional, 'notional'),
+    p.confidence,
+    optStr(p.origin, 'origin'),
+    optTime(p.expiresAt, 'expiresAt'),
+  ]
+}
+
 /**
  * `v.guards`: trading guards per account (docs/guards.md). Decimals cross as strings; records
  * have camelCase keys, while a policy, a diff's changes and a violation keep their documented
@@ -1081,20 +1098,7 @@ class Guards {
    */
   decide(account, proposal) {
     return call(async () => {
-      const keys = ['proposalId', 'instrument', 'side', 'notional', 'confidence', 'origin', 'expiresAt']
-      if (!isPlainObject(proposal)) throw invalid('proposal', 'must be an object { proposalId, instrument, ... }')
-      const p = options(proposal, keys, 'proposal')
-      if (typeof p.confidence !== 'number') throw invalid('confidence', 'must be a number')
-      const r = await this.#native.guardDecide(
-        str(account, 'account'),
-        str(p.proposalId, 'proposalId'),
-        str(p.instrument, 'instrument'),
-        str(p.side, 'side'),
-        decimal(p.notional, 'notional'),
-        p.confidence,
-        optStr(p.origin, 'origin'),
-        optTime(p.expiresAt, 'expiresAt'),
-      )
+      const r = await this.#native.guardDecide(str(account, 'account'), ...proposalArgs(proposal))
       const d = guardRecord(r, ['execution'])
       if (d.execution !== null) d.execution = execution(r.execution)
       return d
@@ -1186,6 +1190,31 @@ class Guards {
         ['usedBy'],
       )
     })
+  }
+
+  /**
+   * Stores `proposal` (as `decide` takes it) to be decided later: `{ ..., state: 'pending',
+   * createdAt, expiresAt, proposedBy }`. The same proposal again resolves to it; the same id with
+   * other trade fields rejects with `proposal_mismatch`. Needs `propose`.
+   */
+  propose(account, proposal) {
+    return call(async () =>
+      guardRecord(await this.#native.guardPropose(str(account, 'account'), ...proposalArgs(proposal))),
+    )
+  }
+
+  /** One page of `account`'s stored proposals, by id (`{ limit, after }`). */
+  proposals(account, opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'after'], 'options')
+      const r = await this.#native.guardProposals(str(account, 'account'), optUint(o.limit, 'limit'), optStr(o.after, 'after'))
+      return page({ items: r.items.map((p) => guardRecord(p)), next: r.next, unreadable: [] })
+    })
+  }
+
+  /** Marks the pending proposals past their `expiresAt` as `expired`; resolves to how many. */
+  expireProposals(account) {
+    return call(async () => this.#native.guardExpireProposals(str(account, 'account')))
   }
 
   /**

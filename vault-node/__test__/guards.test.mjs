@@ -211,6 +211,31 @@ for (const mode of ['embedded', 'remote']) {
       )
     })
 
+    it('stores proposals: pending, decided by decide, expired by the sweep', async () => {
+      await v.guards.putPolicy('prop', POLICY)
+      const proposal = { proposalId: 'p1', instrument: 'EUR_USD', side: 'buy', notional: '1000', confidence: 0.9 }
+      const p = await v.guards.propose('prop', proposal)
+      assert.deepEqual([p.proposalId, p.instrument, p.notional, p.state], ['p1', 'EUR/USD', '1000', 'pending'])
+      assert.ok(Date.parse(p.expiresAt) > Date.parse(p.createdAt))
+      assert.deepEqual(await v.guards.propose('prop', proposal), p)
+      await rejectsWith(assert, v.guards.propose('prop', { ...proposal, notional: '999' }), 'proposal_mismatch')
+      await rejectsWith(assert, buy('prop', 'p1', { notional: '999' }), 'proposal_mismatch')
+      assert.equal((await buy('prop', 'p1')).allowed, true)
+
+      const soon = new Date(Date.now() + 1000)
+      await v.guards.propose('prop', { ...proposal, proposalId: 'p2', instrument: 'BTC/USDT', expiresAt: soon })
+      await new Promise((resolve) => setTimeout(resolve, 1200))
+      assert.equal(await v.guards.expireProposals('prop'), 1)
+      const listed = await v.guards.proposals('prop')
+      assert.deepEqual(
+        listed.map((r) => [r.proposalId, r.state]),
+        [
+          ['p1', 'decided'],
+          ['p2', 'expired'],
+        ],
+      )
+    })
+
     it('never puts a planted value in an error', async () => {
       await v.guards.putPolicy('leak', POLICY)
       const attempts = [

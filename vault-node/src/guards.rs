@@ -44,6 +44,35 @@ fn page_json<T: Serialize>(page: vault_core::Page<T>) -> Result<Value> {
     Ok(serde_json::json!({"items": json(&page.items)?, "next": page.next}))
 }
 
+/// The proposal of `decide` and `propose`, from their arguments.
+fn proposal_of(
+    proposal_id: String,
+    instrument: String,
+    side: String,
+    notional: String,
+    confidence: f64,
+    origin: Option<String>,
+    expires_at: Option<String>,
+) -> vault_core::Result<Proposal> {
+    Ok(Proposal {
+        proposal_id,
+        instrument,
+        side: enum_of("side", side)?,
+        notional: parse_decimal("notional", &notional)?,
+        confidence,
+        origin: origin
+            .map(|o| enum_of("origin", o))
+            .transpose()?
+            .unwrap_or_default(),
+        expires_at: expires_at
+            .map(|t| {
+                Timestamp::parse(&t)
+                    .ok_or_else(|| Error::invalid("expiresAt", "must be an RFC 3339 time"))
+            })
+            .transpose()?,
+    })
+}
+
 #[napi]
 impl NativeVault {
     /// Writes a new version of an account's policy.
@@ -125,25 +154,16 @@ impl NativeVault {
     ) -> Result<Value> {
         let api = self.api()?;
         let account = account_of(account).napi()?;
-        let expires_at = expires_at
-            .map(|t| {
-                Timestamp::parse(&t)
-                    .ok_or_else(|| Error::invalid("expiresAt", "must be an RFC 3339 time"))
-            })
-            .transpose()
-            .napi()?;
-        let proposal = Proposal {
+        let proposal = proposal_of(
             proposal_id,
             instrument,
-            side: enum_of("side", side).napi()?,
-            notional: parse_decimal("notional", &notional).napi()?,
+            side,
+            notional,
             confidence,
-            origin: match origin {
-                Some(o) => enum_of("origin", o).napi()?,
-                None => Default::default(),
-            },
+            origin,
             expires_at,
-        };
+        )
+        .napi()?;
         let d = api.guards().decide(&account, proposal).await.napi()?;
         let mut v = json(&d)?;
         if let Value::Object(m) = &mut v {
@@ -269,6 +289,58 @@ impl NativeVault {
                 .await
                 .napi()?,
         )
+    }
+
+    /// Stores a proposal to be decided later.
+    #[napi]
+    #[allow(clippy::too_many_arguments)] // the proposal's fields, one argument each
+    pub async fn guard_propose(
+        &self,
+        account: String,
+        proposal_id: String,
+        instrument: String,
+        side: String,
+        notional: String,
+        confidence: f64,
+        origin: Option<String>,
+        expires_at: Option<String>,
+    ) -> Result<Value> {
+        let api = self.api()?;
+        let account = account_of(account).napi()?;
+        let proposal = proposal_of(
+            proposal_id,
+            instrument,
+            side,
+            notional,
+            confidence,
+            origin,
+            expires_at,
+        )
+        .napi()?;
+        json(&api.guards().propose(&account, proposal).await.napi()?)
+    }
+
+    /// A page of stored proposals: `{ items, next }`.
+    #[napi]
+    pub async fn guard_proposals(
+        &self,
+        account: String,
+        limit: Option<i64>,
+        after: Option<String>,
+    ) -> Result<Value> {
+        let api = self.api()?;
+        let account = account_of(account).napi()?;
+        let page = PageRequest::new(limit_in(limit), after);
+        page_json(api.guards().proposals(&account, page).await.napi()?)
+    }
+
+    /// Marks the pending proposals past their expiry as expired; how many.
+    #[napi]
+    pub async fn guard_expire_proposals(&self, account: String) -> Result<i64> {
+        let api = self.api()?;
+        let account = account_of(account).napi()?;
+        let n = api.guards().expire_proposals(&account).await.napi()?;
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
     }
 
     /// Admits (and counts) one LLM call, or says which window refused it.

@@ -12,6 +12,7 @@ import {
   type PolicyDiff,
   type PolicyRecord,
   type PolicyWritten,
+  type ProposalRecord,
   type StateRecord,
   type Audit,
   type AuditEntry,
@@ -211,7 +212,11 @@ export async function everyCall(): Promise<void> {
   const exhausted: 'hourly' | 'daily' | null = admission.exhausted
   const windows: BudgetWindow[] = await v.guards.llmBudget('acct1')
   void [rolledBack, policyDiff, cooldown, outcome, firstRule, fetched, executionPage, decisionPage]
-  void [halted, globalState, override, exhausted, windows]
+  const proposed: ProposalRecord = await v.guards.propose('acct1', { proposalId: 'p3', instrument: 'EUR_USD', side: 'sell', notional: '10', confidence: 0.9 })
+  const proposalState: 'pending' | 'decided' | 'expired' = proposed.state
+  const proposalPage: ProposalRecord[] = await v.guards.proposals('acct1', { limit: 10 })
+  const expiredCount: number = await v.guards.expireProposals('acct1')
+  void [halted, globalState, override, exhausted, windows, proposalState, proposalPage, expiredCount]
   const audit: Audit = v.audit
   const entries: AuditEntry[] = await audit.query()
   const filtered = await v.audit.query({
