@@ -40,4 +40,4 @@ echo "== python: mypy --strict (stubs, example, tests) and stubtest (stubs vs th
 "$py" -m mypy.stubtest vault._native
 
 echo "== python: pytest"
-"$py" -m pytest -q vault-py/tests
+"$py" -m pytest -q -rs vault-py/tests

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== rust: cargo test --workspace"
+echo "== rust: cargo test --workspace (the PostgreSQL store's tests need a server: see README, Testing)"
 cargo test --workspace --locked
 
 echo "== python: vault-py"

@@ -87,7 +87,11 @@ export interface ConnectOptions {
   proxy?: string
 }
 
-/** Opens (creating if needed) the embedded vault in directory `path`. */
+/**
+ * Opens (creating if needed) the embedded vault in directory `path`, or in the PostgreSQL
+ * database `path` names when it is a `postgres://` URL (shared by every process opening it; the
+ * key is then required).
+ */
 export declare function open(path: string, options?: OpenOptions): Promise<Vault>
 
 /**

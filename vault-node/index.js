@@ -1340,7 +1340,9 @@ class Vault {
 }
 
 /**
- * Opens (creating if needed) the embedded vault in directory `path`.
+ * Opens (creating if needed) the embedded vault in directory `path`, or in the PostgreSQL
+ * database `path` names when it is a `postgres://` URL: every process opening the same database
+ * shares one vault (the key is then required).
  * `{ encryptionKey }` (64 hex digits or base64 of 32 bytes; another string is a passphrase),
  * `{ passphrase }`, or no key: the dev key file `<path>/root.key`, created on first open.
  * `{ token }`: a `vault_sk_...` token of this vault; every call is then checked against its

@@ -110,6 +110,28 @@ pub struct Health {
     pub overdue_credentials: u64,
 }
 
+impl Health {
+    /// The health of a vault not opened yet because its store cannot be reached (a server
+    /// started while its database is down, and retrying): `degraded`, store `unreachable`.
+    pub fn store_unreachable(backend: &str, now: Timestamp, reason: &str) -> Health {
+        let mut components = std::collections::BTreeMap::new();
+        components.insert("store".to_string(), "unreachable".to_string());
+        components.insert("backend".to_string(), backend.to_string());
+        components.insert("encryption".to_string(), "sealed".to_string());
+        Health {
+            status: HealthStatus::Degraded,
+            components,
+            message: format!(
+                "the store is unreachable; operations answer backend_unavailable until it is \
+                 back: {reason}"
+            ),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            timestamp: now,
+            overdue_credentials: 0,
+        }
+    }
+}
+
 /// A vault, embedded or remote: its families and its health. Object-safe.
 #[async_trait]
 pub trait VaultApi: Send + Sync {

@@ -107,6 +107,49 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Copies the vault of data directory `dir` into the empty store `to`, every record as the
+/// sealed bytes it is, then checks the copy (see [`crate::store::copy_all`]); `progress(done,
+/// total)` after each batch. Fails while a process has the directory open (sled's lock).
+///
+/// Refused (`invalid`, field `from`) for a vault that keeps credential value keys in its
+/// directory's key file (`value.keys`, written by every open since crypto-shredding): a store
+/// without that file (PostgreSQL) could not open those credentials' values, and moving the keys
+/// into the store is not done yet.
+#[cfg(feature = "sled")]
+pub async fn copy_dir_store(
+    dir: &Path,
+    to: &dyn crate::store::Store,
+    progress: impl FnMut(u64, u64),
+) -> Result<crate::store::Copied> {
+    use crate::store::Store as _;
+    let store_dir = dir.join(STORE_DIR);
+    if !store_dir.is_dir() {
+        return Err(Error::invalid(
+            "from",
+            format!(
+                "{} holds no vault (no {STORE_DIR} directory)",
+                dir.display()
+            ),
+        ));
+    }
+    let source = crate::store::SledStore::open(&store_dir)?;
+    if source.get(VALUE_KEY_FILE_RECORD).await?.is_some() {
+        return Err(Error::invalid(
+            "from",
+            format!(
+                "this vault keeps its credential value keys in {} (crypto-shredding), which a \
+                 PostgreSQL store cannot reach; moving them into the store is not supported yet",
+                dir.join(VALUE_KEYS_FILE).display()
+            ),
+        ));
+    }
+    crate::store::copy_all(&source, to, progress).await
+}
+
+/// The record of a store written with a value key file (see `vault.rs`).
+#[cfg(feature = "sled")]
+const VALUE_KEY_FILE_RECORD: &[u8] = b"sys/vk-file";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,6 +93,8 @@ impl VaultBuilder {
         let key = self.key.ok_or_else(|| {
             Error::invalid("encryption_key", "a root key or passphrase is required")
         })?;
+        // Subscribed before the unlock: no commit of another process after it is missed.
+        let changes = store.changes(crate::configs::embedded::REVISION_PREFIX);
         let barrier = Barrier::unlock(store, &key, self.kdf).await?;
         if let Some(vk) = &self.value_keys {
             check_value_key_file(&barrier, vk).await?;
@@ -108,6 +110,9 @@ impl VaultBuilder {
                 .unwrap_or_else(crate::crypto::ValueKeys::in_store),
         });
         spawn_audit_flusher(&core);
+        if let Some(changes) = changes {
+            spawn_change_follower(&core, changes);
+        }
         Ok(Vault::from_ctx(Ctx::new(core, Caller::Embedded)))
     }
 }
@@ -195,6 +200,51 @@ impl Vault {
         builder.value_keys = Some(value_keys);
         let vault = builder.open().await?;
         Ok((vault, dev))
+    }
+
+    /// Opens the vault at `location`: a PostgreSQL database when it is a `postgres://` (or
+    /// `postgresql://`) URL (see [`Vault::open_postgres`]: the key is required, `invalid`
+    /// without it), else the data directory at that path (see [`Vault::open_dir`]: dev mode
+    /// without a key). What the bindings' `open` does with the location they are given.
+    #[cfg(feature = "sled")]
+    pub async fn open_location(
+        location: &str,
+        key: Option<RootKeySource>,
+    ) -> Result<(Vault, Option<crate::data_dir::DevKey>)> {
+        if !is_postgres_url(location) {
+            return Vault::open_dir(location, key).await;
+        }
+        let Some(key) = key else {
+            return Err(Error::invalid(
+                "encryption_key",
+                "is required with a PostgreSQL store (no data directory to keep a dev-mode key \
+                 in)",
+            ));
+        };
+        #[cfg(feature = "postgres")]
+        return Ok((Vault::open_postgres(location, key).await?, None));
+        #[cfg(not(feature = "postgres"))]
+        {
+            drop(key);
+            Err(Error::invalid(
+                "path",
+                "this build has no PostgreSQL store (vault-core's `postgres` feature)",
+            ))
+        }
+    }
+
+    /// Opens the vault in the PostgreSQL database at `url` (`postgres://...`), creating or
+    /// migrating its schema; several processes may open the same database at once. There is no
+    /// dev mode: the root key is required. `backend_unavailable` when the database cannot be
+    /// reached.
+    #[cfg(feature = "postgres")]
+    pub async fn open_postgres(url: &str, key: RootKeySource) -> Result<Vault> {
+        let store = crate::store::PgStore::open(url).await?;
+        Vault::builder()
+            .store(Arc::new(store))
+            .key(key)
+            .open()
+            .await
     }
 
     /// The same vault seen by `caller`: every operation through the returned handle is checked
@@ -343,6 +393,19 @@ impl Vault {
             Err(e) => Err(e.clone()),
         };
         let (status, message) = match (&check, &overdue) {
+            // The store cannot be reached now, and the vault goes on once it can.
+            (Err(e @ Error::BackendUnavailable(_)), _)
+            | (Ok(()), Err(e @ Error::BackendUnavailable(_)))
+                if !barrier.failed_closed() =>
+            {
+                components.insert("store".to_string(), "unreachable".to_string());
+                (
+                    HealthStatus::Degraded,
+                    format!(
+                        "the store is unreachable; operations answer backend_unavailable until it is back: {e}"
+                    ),
+                )
+            }
             (Err(e), _) | (Ok(()), Err(e)) => {
                 (HealthStatus::Down, format!("the vault is down: {e}"))
             }
@@ -361,6 +424,12 @@ impl Vault {
             overdue_credentials: overdue.unwrap_or(0),
         }
     }
+}
+
+/// Whether `location` names a PostgreSQL database (`postgres://` or `postgresql://`) rather
+/// than a data directory.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
 }
 
 /// Commits queued audit entries every [`FLUSH_EVERY`](crate::audit::FLUSH_EVERY) while the
@@ -384,12 +453,13 @@ fn spawn_audit_flusher(core: &Arc<Core>) {
             let Some(core) = weak.upgrade() else { break };
             if let Err(e) = core.barrier.commit_audit().await {
                 tracing::error!(error = %e, "audit entries could not be committed");
-                if core.barrier.check().await.is_err() {
-                    // Failing closed (or the store is gone): every later operation is refused
-                    // and there is nothing more to commit.
+                if core.barrier.failed_closed() {
+                    // Failing closed: every later operation is refused and there is nothing
+                    // more to commit.
                     break;
                 }
-                // Otherwise (a transient conflict) the entries are queued again: next tick.
+                // Otherwise (a transient conflict, or a store unreachable for now) the entries
+                // are queued again: next tick.
             }
         }
     });
@@ -397,6 +467,35 @@ fn spawn_audit_flusher(core: &Arc<Core>) {
         .flusher
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((stop, task));
+}
+
+/// Wakes this vault's config watches when another process sharing the store (a server on the
+/// same PostgreSQL database) commits a config write: the store's change feed of revision keys.
+/// Ends with the store's feed (when the last handle of the vault is dropped).
+fn spawn_change_follower(core: &Arc<Core>, mut changes: tokio::sync::broadcast::Receiver<Vec<u8>>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = Arc::downgrade(core);
+    runtime.spawn(async move {
+        loop {
+            let key = match changes.recv().await {
+                Ok(key) => Some(key),
+                // Missed some: wake every watch, each re-reads its revision.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => None,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let Some(core) = weak.upgrade() else { return };
+            let service = key.as_deref().and_then(|k| {
+                k.strip_prefix(crate::configs::embedded::REVISION_PREFIX)
+                    .and_then(|s| std::str::from_utf8(s).ok())
+            });
+            match service {
+                Some(service) if !service.is_empty() => core.configs.changed(service),
+                _ => core.configs.changed_all(),
+            }
+        }
+    });
 }
 
 #[async_trait]

@@ -18,6 +18,7 @@ mod core {
     pub mod guards;
     pub mod ledger_mutants;
     pub mod limits;
+    pub mod postgres;
     #[cfg(feature = "sled")]
     pub mod sled;
     pub mod support;

@@ -1,6 +1,6 @@
 //! The `vault-http` binary: `vault-http serve [--data DIR] [--addr HOST:PORT]`, and
 //! `vault-http token create|list|revoke|whoami` against a running server, and
-//! `vault-http audit verify [--file EXPORT]`.
+//! `vault-http audit verify [--file EXPORT]`, and `vault-http migrate --from sled:DIR --to URL`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,12 +25,31 @@ enum Command {
     /// Serve the HTTP API. Token and key come from VVAULT_SERVICE_TOKEN and
     /// VVAULT_ENCRYPTION_KEY (dev-mode files in the data directory when unset).
     Serve {
-        /// Data directory.
-        #[arg(long, default_value = "./vault-data")]
-        data: PathBuf,
+        /// Data directory (default ./vault-data). With --store, only for dev-mode key and
+        /// token files.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Keep the vault in PostgreSQL instead: postgres://user[:password]@host[:port]/db
+        /// (default: the VAULT_STORE_URL environment variable; several servers may share it).
+        /// Requires VVAULT_ENCRYPTION_KEY and VVAULT_SERVICE_TOKEN unless --data is given.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
         /// Address to listen on (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8000")]
         addr: String,
+    },
+    /// Copy a vault from a data directory into a new PostgreSQL database, records still
+    /// encrypted (start servers on it with the same VVAULT_ENCRYPTION_KEY; a dev-mode vault's
+    /// key is DIR/root.key), then check that the database holds exactly what the directory
+    /// does. No server may use either meanwhile.
+    Migrate {
+        /// The source: sled:DIR, the data directory of `serve --data DIR`.
+        #[arg(long, value_name = "sled:DIR")]
+        from: String,
+        /// The target: postgres://user[:password]@host[:port]/database (empty; the schema is
+        /// created). Default: the VAULT_STORE_URL environment variable.
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
     },
     /// Manage tokens on a running server: VAULT_ADDR (default http://127.0.0.1:8000) and
     /// VAULT_TOKEN (the service token, or a vault_sk_ token with admin on tokens/*).
@@ -116,10 +135,13 @@ fn main() -> ExitCode {
             .build()
             .map_err(|e| vault_core::Error::Internal(format!("cannot start the runtime: {e}")))?;
         match cli.command {
-            Command::Serve { data, addr } => {
+            Command::Serve { data, store, addr } => {
                 init_logging()?;
-                rt.block_on(serve(ServeOptions::from_env(data, addr)?))
+                rt.block_on(serve(ServeOptions::from_env(data, store, addr)?))
                     .map(|()| true)
+            }
+            Command::Migrate { from, to } => {
+                print(&rt.block_on(cli::migrate(&from, to))?).map(|()| true)
             }
             Command::Token { command } => {
                 print(&rt.block_on(token_command(command))?).map(|()| true)

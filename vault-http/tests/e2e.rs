@@ -40,5 +40,8 @@ mod config_lifecycle;
 #[path = "e2e/constructs.rs"]
 mod constructs;
 
+#[path = "e2e/multi_server.rs"]
+mod multi_server;
+
 #[path = "e2e/guards.rs"]
 mod guards;

@@ -61,7 +61,8 @@ pub struct OpenOptions {
     pub token: Option<String>,
 }
 
-/// Opens (creating if needed) the embedded vault in directory `path`, seen through
+/// Opens (creating if needed) the embedded vault in directory `path` (or in the PostgreSQL
+/// database it names when it is a `postgres://` URL; the key is then required), seen through
 /// `options.token` when given (`unauthorized` when it is unknown, revoked or expired).
 #[napi]
 pub async fn open_embedded(path: String, options: Option<OpenOptions>) -> Result<NativeVault> {
@@ -106,6 +107,12 @@ async fn open_dir(
     key: Option<SecretString>,
     pass: Option<SecretString>,
 ) -> vault_core::Result<(Vault, Option<vault_core::data_dir::DevKey>)> {
+    if let Some(url) = dir
+        .to_str()
+        .filter(|d| vault_core::vault::is_postgres_url(d))
+    {
+        return Vault::open_location(url, key_source(key, pass)?).await;
+    }
     let deadline = tokio::time::Instant::now() + RELEASE_WAIT;
     let mut pause = Duration::from_millis(1);
     loop {

@@ -211,7 +211,9 @@ fn wait_for_calls_in_flight(api: &Arc<dyn VaultApi>) {
     }
 }
 
-/// Opens (creating when missing) the embedded vault in data directory `path`.
+/// Opens (creating when missing) the embedded vault in data directory `path`, or in the
+/// PostgreSQL database `path` names when it is a `postgres://` URL (shared by every process
+/// that opens it; the key is then required).
 ///
 /// The key is `encryption_key` (32 bytes as 64 hex digits or base64; any other string is taken
 /// as a passphrase, as the server does with `VVAULT_ENCRYPTION_KEY`) or `passphrase`
@@ -278,6 +280,13 @@ async fn open_dir(
     encryption_key: Option<SecretString>,
     passphrase: Option<SecretString>,
 ) -> vault_core::Result<(vault_core::Vault, Option<vault_core::data_dir::DevKey>)> {
+    if let Some(url) = dir
+        .to_str()
+        .filter(|d| vault_core::vault::is_postgres_url(d))
+    {
+        let key = key_source(encryption_key, passphrase)?;
+        return vault_core::Vault::open_location(url, key).await;
+    }
     let deadline = tokio::time::Instant::now() + RELEASE_WAIT;
     let mut pause = Duration::from_millis(1);
     loop {

@@ -83,6 +83,10 @@ fn settings_key(service: &str) -> Vec<u8> {
     format!("{FAMILY}/s/{service}").into_bytes()
 }
 
+/// The prefix of every service's revision key: the keys other processes' commits are
+/// followed on (see [`crate::store::Store::changes`]).
+pub(crate) const REVISION_PREFIX: &[u8] = b"cfg/r/";
+
 /// `cfg/r/<service>`: the service's revision.
 fn revision_key(service: &str) -> Vec<u8> {
     format!("{FAMILY}/r/{service}").into_bytes()

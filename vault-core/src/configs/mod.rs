@@ -5,7 +5,7 @@
 //! vault ([`Configs`]) and the remote client both implement.
 
 mod diff;
-mod embedded;
+pub(crate) mod embedded;
 pub(crate) mod signals;
 
 use async_trait::async_trait;

@@ -54,6 +54,14 @@ impl ConfigSignals {
             .send_modify(|n| *n = n.wrapping_add(1));
     }
 
+    /// Wakes every watch (which re-read their revision): another process may have written
+    /// any service's config (a change feed was interrupted).
+    pub(crate) fn changed_all(&self) {
+        for s in &self.stripes {
+            s.changed.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
     /// A receiver that wakes at the next [`ConfigSignals::changed`] of `service`'s stripe or at
     /// [`ConfigSignals::end`].
     pub(crate) fn subscribe(&self, service: &str) -> watch::Receiver<u64> {

@@ -555,8 +555,13 @@ impl Barrier {
         let result = store.commit(conditions, writes).await;
         if let Err(e) = &result {
             let reason = e.to_string();
-            tracing::error!(error = %reason, "store write failed; failing closed until restart");
-            let _ = self.failed.set(reason);
+            if store.reads_stay_true_after_failed_commit() {
+                // The store reads back whatever the outcome was: nothing to fail closed for.
+                tracing::warn!(error = %reason, "store write failed");
+            } else {
+                tracing::error!(error = %reason, "store write failed; failing closed until restart");
+                let _ = self.failed.set(reason);
+            }
         }
         result
     }
@@ -574,6 +579,11 @@ impl Barrier {
     pub async fn flush(self: &Arc<Self>) -> Result<()> {
         self.commit_audit().await?;
         self.live()?.flush().await
+    }
+
+    /// Whether the vault fails closed (a write with an unknown outcome; until restart).
+    pub fn failed_closed(&self) -> bool {
+        self.failed.get().is_some()
     }
 
     /// The store backend's short name.

@@ -395,6 +395,14 @@ impl<H: Hooks + 'static> super::Store for Hooked<H> {
     fn backend_name(&self) -> &'static str {
         self.inner.backend_name()
     }
+
+    fn changes(&self, prefix: &[u8]) -> Option<tokio::sync::broadcast::Receiver<Vec<u8>>> {
+        self.inner.changes(prefix)
+    }
+
+    fn reads_stay_true_after_failed_commit(&self) -> bool {
+        self.inner.reads_stay_true_after_failed_commit()
+    }
 }
 
 /// The first `n` arrivals wait until all `n` have arrived; later ones pass straight through.
@@ -653,4 +661,215 @@ impl Hooks for Holding {
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// PostgreSQL for tests: a database of its own per test, dropped when the guard is.
+#[cfg(feature = "postgres")]
+pub mod postgres {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The server the tests use unless `VAULT_TEST_POSTGRES_URL` names another (any database
+    /// of it the user may connect to; the tests create their own next to it).
+    pub const DEFAULT_URLS: &[&str] = &[
+        "postgres://postgres@127.0.0.1:5432/test",
+        "postgres://root@127.0.0.1:5432/test",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    ];
+    /// Names another server (a URL of a database the tests' user may `CREATE DATABASE` from).
+    pub const URL_ENV: &str = "VAULT_TEST_POSTGRES_URL";
+
+    /// A database created for one test; dropped (its connections terminated) on drop.
+    pub struct TestDb {
+        admin: tokio_postgres::Config,
+        name: String,
+        url: String,
+    }
+
+    impl std::fmt::Debug for TestDb {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("TestDb").field("name", &self.name).finish()
+        }
+    }
+
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+    async fn admin_client(
+        config: &tokio_postgres::Config,
+    ) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+
+    impl TestDb {
+        /// A new empty database, or `None` when no PostgreSQL server answers: then the test
+        /// is skipped with a loud message on stderr, except under `CI=true`, where it panics
+        /// (a CI run must not pass without its PostgreSQL tests).
+        pub async fn create(test: &str) -> Option<TestDb> {
+            let urls: Vec<String> = match std::env::var(URL_ENV) {
+                Ok(u) if !u.trim().is_empty() => vec![u],
+                _ => DEFAULT_URLS.iter().map(|s| s.to_string()).collect(),
+            };
+            let mut errors = Vec::new();
+            for url in &urls {
+                let Ok(admin) = super::super::postgres::parse_url(url) else {
+                    errors.push(format!("{URL_ENV} does not parse"));
+                    continue;
+                };
+                let client = match admin_client(&admin).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        errors.push(format!("{}: {e}", redacted(&admin)));
+                        continue;
+                    }
+                };
+                let name = format!(
+                    "vault_test_{}_{}_{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, Ordering::SeqCst),
+                    test.chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .take(24)
+                        .collect::<String>()
+                        .to_lowercase()
+                );
+                client
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+                let mut config = admin.clone();
+                config.dbname(&name);
+                let url = config_url(&config);
+                return Some(TestDb { admin, name, url });
+            }
+            let why = format!(
+                "no PostgreSQL server answers ({}); start one on 127.0.0.1:5432 (trust auth) \
+                 or set {URL_ENV}",
+                errors.join("; ")
+            );
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true and the PostgreSQL tests cannot run: {why}");
+            }
+            // Straight to the process's stderr: the test harness captures `eprintln!` of a
+            // passing test, and this must be seen.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!(
+                    "\n!!!!!!!! SKIPPED PostgreSQL test `{test}`: {why}. It passes without \
+                     testing anything (under CI=true it would fail).\n\n"
+                )
+                .as_bytes(),
+            );
+            None
+        }
+
+        /// The database's URL.
+        pub fn url(&self) -> &str {
+            &self.url
+        }
+
+        /// The database's URL with the server's address replaced by `host_port` (for a proxy
+        /// in front of the server).
+        pub fn url_at(&self, host_port: &str) -> String {
+            let (scheme_user, rest) = self.url.split_once('@').expect("URL with a user");
+            let (_, path) = rest.split_once('/').expect("URL with a database");
+            format!("{scheme_user}@{host_port}/{path}")
+        }
+
+        /// The server's `host:port`.
+        pub fn host_port(&self) -> String {
+            let (_, rest) = self.url.split_once('@').expect("URL with a user");
+            rest.split_once('/')
+                .expect("URL with a database")
+                .0
+                .to_string()
+        }
+
+        /// Terminates every connection to the database (but the one doing it), as a restart of
+        /// the server would; how many were terminated.
+        pub async fn terminate_connections(&self) -> usize {
+            self.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .await
+            .iter()
+            .filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+            .count()
+        }
+
+        /// The database's name.
+        pub fn name(&self) -> &str {
+            &self.name
+        }
+
+        /// A store on the database (migrated).
+        pub async fn store(&self) -> super::super::PgStore {
+            super::super::PgStore::open(&self.url)
+                .await
+                .expect("open the test database")
+        }
+
+        /// Runs `sql` on the database (its own connection).
+        pub async fn execute(&self, sql: &str) -> Vec<tokio_postgres::SimpleQueryMessage> {
+            let mut config = self.admin.clone();
+            config.dbname(&self.name);
+            let client = admin_client(&config).await.expect("connect");
+            client.simple_query(sql).await.expect("sql")
+        }
+    }
+
+    fn redacted(c: &tokio_postgres::Config) -> String {
+        format!(
+            "postgres://{}@{:?}:{:?}/{}",
+            c.get_user().unwrap_or(""),
+            c.get_hosts(),
+            c.get_ports(),
+            c.get_dbname().unwrap_or("")
+        )
+    }
+
+    /// A URL for `config` (user, first host and port, database; a password is carried over).
+    fn config_url(c: &tokio_postgres::Config) -> String {
+        let host = match c.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+            #[cfg(unix)]
+            Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+            None => "127.0.0.1".into(),
+        };
+        let port = c.get_ports().first().copied().unwrap_or(5432);
+        let user = c.get_user().unwrap_or("postgres");
+        let password = c
+            .get_password()
+            .map(|p| format!(":{}", String::from_utf8_lossy(p)))
+            .unwrap_or_default();
+        format!(
+            "postgres://{user}{password}@{host}:{port}/{}",
+            c.get_dbname().unwrap_or("postgres")
+        )
+    }
+
+    impl Drop for TestDb {
+        fn drop(&mut self) {
+            let admin = self.admin.clone();
+            let name = self.name.clone();
+            // Drop may run inside a runtime: a thread of its own with its own runtime.
+            let dropped = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    let client = admin_client(&admin).await?;
+                    client
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("could not drop the test database {}", self.name);
+            }
+        }
+    }
 }

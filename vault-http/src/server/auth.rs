@@ -156,7 +156,7 @@ pub async fn authenticate(
     peer: Option<IpAddr>,
     origin: &Origin,
 ) -> Result<Caller> {
-    let vault = state.vault().with_origin(origin.clone());
+    let vault = state.vault()?.with_origin(origin.clone());
     // Checked before anything is looked at or recorded: an address out of attempts gets 429
     // and adds nothing to the audit log.
     if let Some(ip) = peer {

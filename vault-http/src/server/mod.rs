@@ -24,7 +24,11 @@ pub struct AppState {
 }
 
 struct StateInner {
-    vault: Vault,
+    /// Set once the vault is open: at start, or later when the server started while its store
+    /// (a PostgreSQL database) could not be reached and a background task opened it since.
+    vault: std::sync::OnceLock<Vault>,
+    /// The store's backend name, for health while the vault is not open.
+    backend: &'static str,
     token: SecretString,
     auth_failures: auth::FailureLimiter,
 }
@@ -32,7 +36,7 @@ struct StateInner {
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
-            .field("vault", &self.inner.vault)
+            .field("vault", &self.inner.vault.get())
             .finish_non_exhaustive()
     }
 }
@@ -41,18 +45,42 @@ impl AppState {
     /// State for a server over `vault` that accepts `token`, allowing `failure_burst` failed
     /// authentications per client address before slowing it down.
     pub fn new(vault: Vault, token: SecretString, failure_burst: u32) -> Self {
+        let state = AppState::pending("", token, failure_burst);
+        let _ = state.inner.vault.set(vault);
+        state
+    }
+
+    /// State for a server whose vault is not open yet (its `backend` store cannot be reached):
+    /// every operation answers `backend_unavailable` until [`AppState::opened`].
+    pub fn pending(backend: &'static str, token: SecretString, failure_burst: u32) -> Self {
         AppState {
             inner: Arc::new(StateInner {
-                vault,
+                vault: std::sync::OnceLock::new(),
+                backend,
                 token,
                 auth_failures: auth::FailureLimiter::new(failure_burst),
             }),
         }
     }
 
-    /// The vault.
-    pub fn vault(&self) -> &Vault {
-        &self.inner.vault
+    /// Serves `vault` from now on (once; a second call is ignored).
+    pub fn opened(&self, vault: Vault) {
+        let _ = self.inner.vault.set(vault);
+    }
+
+    /// The vault; `backend_unavailable` while it is not open (its store unreachable since the
+    /// start).
+    pub fn vault(&self) -> vault_core::Result<&Vault> {
+        self.inner.vault.get().ok_or_else(|| {
+            vault_core::Error::BackendUnavailable(
+                "the store has not been reachable since the server started; retrying".into(),
+            )
+        })
+    }
+
+    /// The backend of a vault not open yet.
+    pub fn pending_backend(&self) -> &'static str {
+        self.inner.backend
     }
 
     pub(crate) fn auth_failures(&self) -> &auth::FailureLimiter {

@@ -43,11 +43,20 @@ fn env_with_alias(name: &str) -> Result<Option<SecretString>> {
 /// Name of the dev-mode token file inside the data directory.
 pub const DEV_TOKEN_FILE: &str = "service.token";
 
+/// Environment variable naming the store (`postgres://...`) when `--store` is not given.
+pub const STORE_ENV: &str = "VAULT_STORE_URL";
+/// The data directory when neither `--data` nor a store URL is given.
+pub const DEFAULT_DATA_DIR: &str = "./vault-data";
+
 /// What `vault-http serve` needs to start.
 #[derive(Debug)]
 pub struct ServeOptions {
-    /// Data directory (sled store, dev key and token files).
-    pub data_dir: PathBuf,
+    /// Data directory: the sled store, dev key and token files. With a store URL, only the dev
+    /// key and token files, and only when given (`None`: key and token must be set).
+    pub data_dir: Option<PathBuf>,
+    /// The store's URL (`postgres://...`, from `--store` or [`STORE_ENV`]); `None` = sled in
+    /// the data directory. Kept secret: it may hold the database password.
+    pub store_url: Option<SecretString>,
     /// Address to listen on, `HOST:PORT` (port 0 picks a free one).
     pub addr: String,
     /// The service token; `None` = dev mode (token file in the data directory).
@@ -63,8 +72,13 @@ pub struct ServeOptions {
 impl ServeOptions {
     /// Options with the token and key read from [`TOKEN_ENV`] and [`KEY_ENV`], and the limits
     /// from `VAULT_HEADER_TIMEOUT`, `VAULT_BODY_TIMEOUT`, `VAULT_SHUTDOWN_DEADLINE` (durations
-    /// such as `10s`, `500ms`) and `VAULT_MAX_CONNECTIONS`.
-    pub fn from_env(data_dir: PathBuf, addr: String) -> Result<Self> {
+    /// such as `10s`, `500ms`) and `VAULT_MAX_CONNECTIONS`. `store_url` is `--store`, else
+    /// [`STORE_ENV`].
+    pub fn from_env(
+        data_dir: Option<PathBuf>,
+        store_url: Option<String>,
+        addr: String,
+    ) -> Result<Self> {
         let mut limits = Limits::default();
         let duration = |name: &str, into: &mut std::time::Duration| -> Result<()> {
             if let Ok(v) = std::env::var(name) {
@@ -101,8 +115,13 @@ impl ServeOptions {
                         Error::invalid("VAULT_AUTH_FAILURE_BURST", "expected a positive integer")
                     })?;
         }
+        let store_url = store_url
+            .or_else(|| std::env::var(STORE_ENV).ok())
+            .map(|u| SecretString::new(u.trim().to_string()))
+            .filter(|u| !u.is_empty());
         Ok(ServeOptions {
             data_dir,
+            store_url,
             addr,
             service_token: env_with_alias(TOKEN_ENV)?,
             encryption_key: env_with_alias(KEY_ENV)?,
@@ -220,8 +239,102 @@ pub async fn open(opts: ServeOptions) -> Result<(AppState, Vec<String>)> {
         Some(k) => Some(RootKeySource::parse(k.expose_secret())?),
         None => None,
     };
-    let (vault, dev_key) = Vault::open_dir(&opts.data_dir, key).await?;
-    let (token, dev_token) = token_for_dir(&opts.data_dir, opts.service_token)?;
+    let (vault, dev_key, data_dir) = match (&opts.store_url, opts.data_dir.clone()) {
+        (None, dir) => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+            let (vault, dev_key) = Vault::open_dir(&dir, key).await?;
+            (vault, dev_key, dir)
+        }
+        (Some(url), dir) => {
+            let url = url.expose_secret();
+            if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+                return Err(Error::invalid(
+                    "--store",
+                    "expected a postgres:// URL (without --store, the vault is kept in --data)",
+                ));
+            }
+            // No data directory: nowhere for dev-mode files, so both secrets must be given.
+            let (key, dev_key, dir) = match dir {
+                Some(dir) => {
+                    let (key, dev) = vault_core::data_dir::key_for_dir(&dir, key)?;
+                    (key, dev, dir)
+                }
+                None => {
+                    let key = key.ok_or_else(|| {
+                        Error::invalid(
+                            KEY_ENV,
+                            "is required with a PostgreSQL store (or give --data DIR for                              dev-mode key and token files)",
+                        )
+                    })?;
+                    if opts.service_token.is_none() {
+                        return Err(Error::invalid(
+                            TOKEN_ENV,
+                            "is required with a PostgreSQL store (or give --data DIR for                              dev-mode key and token files)",
+                        ));
+                    }
+                    (key, None, PathBuf::new())
+                }
+            };
+            let (token, dev_token) = token_for_dir(&dir, opts.service_token)?;
+            let notices = dev_notices(dev_key, dev_token);
+            let state = match Vault::open_postgres(url, copy_key(&key)).await {
+                Ok(vault) => AppState::new(vault, token, opts.auth_failure_burst),
+                Err(e @ Error::BackendUnavailable(_)) => {
+                    // Serve anyway: health says degraded, operations answer 503, and the vault
+                    // opens as soon as the database answers.
+                    tracing::warn!(error = %e, "the database is unreachable; serving degraded and retrying");
+                    let state = AppState::pending("postgres", token, opts.auth_failure_burst);
+                    tokio::spawn(open_when_reachable(state.clone(), url.to_string(), key));
+                    state
+                }
+                Err(e) => return Err(e),
+            };
+            return Ok((state, notices));
+        }
+    };
+    let (token, dev_token) = token_for_dir(&data_dir, opts.service_token)?;
+    Ok((
+        AppState::new(vault, token, opts.auth_failure_burst),
+        dev_notices(dev_key, dev_token),
+    ))
+}
+
+/// Opens the vault in the PostgreSQL database at `url` once it answers (retrying every second
+/// while it is unreachable), then serves it from `state`. A failure other than an unreachable
+/// database (a wrong key) is logged and retried too, more slowly.
+async fn open_when_reachable(state: AppState, url: String, key: RootKeySource) {
+    loop {
+        match Vault::open_postgres(&url, copy_key(&key)).await {
+            Ok(vault) => {
+                tracing::info!("the database is reachable: the vault is open");
+                state.opened(vault);
+                return;
+            }
+            Err(e @ Error::BackendUnavailable(_)) => {
+                tracing::debug!(error = %e, "the database is still unreachable");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the vault cannot be opened");
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            }
+        }
+    }
+}
+
+/// A copy of `key` for another open (both copies are wiped on drop).
+fn copy_key(key: &RootKeySource) -> RootKeySource {
+    match key {
+        RootKeySource::Key(k) => RootKeySource::Key(k.clone()),
+        RootKeySource::Passphrase(p) => RootKeySource::Passphrase(p.clone()),
+    }
+}
+
+/// The dev-mode notices (paths only, never a secret).
+fn dev_notices(
+    dev_key: Option<vault_core::data_dir::DevKey>,
+    dev_token: Option<PathBuf>,
+) -> Vec<String> {
     let mut notices = Vec::new();
     if let Some(dev) = dev_key {
         notices.push(format!(
@@ -241,10 +354,7 @@ pub async fn open(opts: ServeOptions) -> Result<(AppState, Vec<String>)> {
             path.display()
         ));
     }
-    Ok((
-        AppState::new(vault, token, opts.auth_failure_burst),
-        notices,
-    ))
+    notices
 }
 
 /// Registers SIGINT and SIGTERM handlers now and returns a future that resolves on either.
@@ -306,17 +416,21 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         max_connections = limits.max_connections,
         "vault-http started"
     );
-    let vault = state.vault().clone();
-    let watches = vault.clone();
+    let at_end = state.clone();
+    let watches = state.clone();
     let shutdown = async move {
         shutdown.await;
         // Long-polls answer now (no changes) instead of holding the shutdown to its deadline.
-        watches.end_watches();
+        if let Ok(vault) = watches.vault() {
+            vault.end_watches();
+        }
     };
     listen::serve(listener, router(state), limits, shutdown).await?;
     // Stops the audit flusher (so the runtime's shutdown cannot cancel a commit it is making)
     // and commits the queued audit entries.
-    vault.close().await?;
+    if let Ok(vault) = at_end.vault() {
+        vault.close().await?;
+    }
     tracing::info!("vault-http stopped");
     Ok(())
 }

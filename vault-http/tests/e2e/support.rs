@@ -33,6 +33,8 @@ pub struct Start<'a> {
     pub env: Vec<(&'a str, &'a str)>,
     /// Run under `ulimit -n <n>` (soft and hard).
     pub fd_limit: Option<u32>,
+    /// `--store URL` (a PostgreSQL database) instead of `--data`.
+    pub store: Option<&'a str>,
 }
 
 impl<'a> Start<'a> {
@@ -46,6 +48,7 @@ impl<'a> Start<'a> {
             addr: "127.0.0.1:0",
             env: Vec::new(),
             fd_limit: None,
+            store: None,
         }
     }
 
@@ -59,9 +62,13 @@ impl<'a> Start<'a> {
             }
             None => Command::new(bin),
         };
-        cmd.args(["serve", "--addr", self.addr, "--data"])
-            .arg(self.data)
-            .env_remove("VVAULT_SERVICE_TOKEN")
+        cmd.args(["serve", "--addr", self.addr]);
+        match self.store {
+            Some(url) => cmd.args(["--store", url]),
+            None => cmd.arg("--data").arg(self.data),
+        };
+        cmd.env_remove("VVAULT_SERVICE_TOKEN")
+            .env_remove("VAULT_STORE_URL")
             .env_remove("VVAULT_ENCRYPTION_KEY")
             .env_remove("VAULT_LOG")
             .env("VAULT_LOG_FORMAT", "json")

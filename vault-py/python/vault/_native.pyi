@@ -101,7 +101,10 @@ def open(
     passphrase: str | None = None,
     token: str | None = None,
 ) -> Vault:
-    """Opens (creating when missing) the embedded vault in data directory ``path``.
+    """Opens (creating when missing) the embedded vault in data directory ``path``, or in the
+    PostgreSQL database ``path`` names when it is a ``postgres://`` URL: every process that
+    opens the same database shares one vault (the key is then required; ``InvalidInput``
+    without it, ``BackendUnavailable`` when the database cannot be reached).
 
     ``encryption_key``: 32 bytes as 64 hex digits or base64 (any other string is a passphrase);
     ``passphrase``: stretched with Argon2id. With neither: dev mode, a random key kept in

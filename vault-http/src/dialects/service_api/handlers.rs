@@ -17,7 +17,8 @@ use vault_client::wire::service_api::{
 use vault_core::crypto::SecretString;
 use vault_core::prelude::*;
 use vault_core::{
-    ConfigSettings, CredentialKey, CredentialPut, Error, HealthStatus, ServiceName, StrategyId,
+    ConfigSettings, CredentialKey, CredentialPut, Error, Health, HealthStatus, ServiceName,
+    StrategyId,
 };
 
 use super::{ApiError, Body, CallerVault, Path, Query};
@@ -39,7 +40,14 @@ fn credential_names(
 
 /// `GET /api/vault/health` (no auth): 200 when ok/degraded, 503 when down.
 pub async fn health(State(state): State<AppState>) -> Response {
-    let mut h = state.vault().health().await;
+    let mut h = match state.vault() {
+        Ok(vault) => vault.health().await,
+        Err(e) => Health::store_unreachable(
+            state.pending_backend(),
+            vault_core::Clock::now(&vault_core::SystemClock),
+            &e.to_string(),
+        ),
+    };
     h.components
         .insert("service_api".to_string(), "enabled".to_string());
     let status = match h.status {

@@ -52,7 +52,7 @@ impl FromRequestParts<AppState> for CallerVault {
             .get::<Caller>()
             .cloned()
             .ok_or_else(|| Error::Internal("route is not behind authentication".into()))?;
-        let mut vault = state.vault().with_caller(caller);
+        let mut vault = state.vault()?.with_caller(caller);
         if let Some(origin) = parts.extensions.get::<Origin>() {
             vault = vault.with_origin(origin.clone());
         }
@@ -89,8 +89,14 @@ async fn require_token(State(state): State<AppState>, mut req: Request, next: Ne
             if !origin.recorded()
                 && let Some(error::AnsweredError(code)) = resp.extensions().get().cloned()
             {
-                let vault = state.vault().with_caller(caller).with_origin(origin);
-                if let Err(e) = vault.record_rejected(&route, &code).await {
+                let recorded = match state.vault() {
+                    Ok(vault) => {
+                        let vault = vault.with_caller(caller).with_origin(origin);
+                        vault.record_rejected(&route, &code).await
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = recorded {
                     resp = ApiError(e).into_response();
                 }
             }

@@ -1,0 +1,558 @@
+//! Two `vault-http` processes on one PostgreSQL database, as behind a load balancer: writes
+//! through either are seen by the other at once, compare-and-set holds across them, a revoked
+//! token is refused by both, a config write through one wakes a watcher on the other, and each
+//! server's audit chain verifies.
+//!
+//! Each test creates its own database and drops it at the end. Without a PostgreSQL server the
+//! tests say loudly that they were skipped and pass, except under `CI=true` (they fail).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::json;
+use vault_core::store::testing::postgres::TestDb;
+
+use crate::support::{Auth, Http, Server, Start, TestDir, assert_error};
+
+/// Two servers on one fresh database (and the test directory holding their logs).
+struct Pair {
+    a: Server,
+    b: Server,
+    _dirs: (TestDir, TestDir),
+    _db: TestDb,
+}
+
+async fn pair(test: &str) -> Option<Pair> {
+    let db = TestDb::create(test).await?;
+    let (da, db_dir) = (TestDir::new(), TestDir::new());
+    let start = |dir: &TestDir| {
+        let (data, log) = (dir.data(), dir.log());
+        Start {
+            store: Some(db.url()),
+            ..Start::new(&data, &log)
+        }
+        .spawn()
+    };
+    let a = start(&da);
+    let b = start(&db_dir);
+    Some(Pair {
+        a,
+        b,
+        _dirs: (da, db_dir),
+        _db: db,
+    })
+}
+
+const CONFIGS: &str = "/api/vault/configs/fx";
+
+/// 200 writers, each putting the config once with the version it read as `expected_version`
+/// (retrying on 409), through the two servers alternately, 20 in flight at any time (all 200 at
+/// once retry some 16 000 times, most of a minute, for no more coverage): every write lands
+/// exactly once, as one version of 2..=201.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn config_puts_through_two_servers_lose_no_update() {
+    let Some(p) = pair("multiconfigs").await else {
+        return;
+    };
+    let (a, b) = (Arc::new(p.a.http()), Arc::new(p.b.http()));
+    let r = a
+        .post(
+            CONFIGS,
+            &json!({"strategy_id": "m", "params": {"writer": -1}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let writers = 200;
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(20));
+    let mut tasks = Vec::new();
+    for i in 0..writers {
+        let http = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let in_flight = in_flight.clone();
+        tasks.push(tokio::spawn(async move {
+            let _turn = in_flight.acquire().await.expect("semaphore");
+            let mut conflicts = 0u32;
+            loop {
+                let r = http.get(&format!("{CONFIGS}/m")).await;
+                assert_eq!(r.status, 200, "{}", r.text);
+                let read = r.body["config"]["version"].as_u64().expect("version");
+                let r = http
+                    .post(
+                        CONFIGS,
+                        &json!({"strategy_id": "m", "params": {"writer": i},
+                                "expected_version": read}),
+                    )
+                    .await;
+                match r.status {
+                    200 => {
+                        let v = r.body["version"].as_u64().expect("version");
+                        assert_eq!(v, read + 1, "a put is the next version of what it read");
+                        return (v, conflicts);
+                    }
+                    409 => conflicts += 1,
+                    s => panic!("unexpected {s}: {}", r.text),
+                }
+            }
+        }));
+    }
+    let mut versions = BTreeSet::new();
+    let mut conflicts = 0;
+    for t in tasks {
+        let (v, c) = t.await.expect("join");
+        assert!(versions.insert(v), "version {v} acknowledged twice");
+        conflicts += c;
+    }
+    assert_eq!(versions, (2..=writers + 1).collect::<BTreeSet<u64>>());
+    for http in [&a, &b] {
+        let r = http.get(&format!("{CONFIGS}/m")).await;
+        assert_eq!(r.body["config"]["version"], writers + 1, "{}", r.text);
+    }
+    eprintln!("{writers} puts over two servers, {conflicts} conflicts retried");
+}
+
+async fn mint(http: &Http, name: &str) -> (String, String) {
+    let r = http
+        .post(
+            "/api/vault/tokens",
+            &json!({"name": name, "rules": [{"path": "credentials/svc/*", "capabilities": ["read"]}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    (
+        r.body["token"].as_str().expect("token").to_string(),
+        r.body["id"].as_str().expect("id").to_string(),
+    )
+}
+
+/// A credential written through one server is read through the other at once; a token made on
+/// one works on the other, and once revoked on one is refused by the other at its next request.
+/// Both servers' audit chains (one writer each) verify afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn credentials_and_tokens_are_shared_and_audit_verifies_on_both() {
+    let Some(p) = pair("multicreds").await else {
+        return;
+    };
+    let (a, b) = (p.a.http(), p.b.http());
+    for n in 1..=3 {
+        let value = format!("secret-value-{n}");
+        let r = a
+            .post(
+                "/api/vault/credentials",
+                &json!({"key": "API_KEY", "service": "svc", "value": value}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = b.get("/api/vault/credentials/API_KEY?service=svc").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["value"], value.as_str(), "{}", r.text);
+        assert_eq!(r.body["version"], n);
+    }
+
+    let (token, id) = mint(&a, "reader").await;
+    let read = "/api/vault/credentials/API_KEY?service=svc";
+    let r = b.send("GET", read, Auth::Bearer(&token), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = a.delete(&format!("/api/vault/tokens/{id}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = b.send("GET", read, Auth::Bearer(&token), None).await;
+    assert_error(&r, 401, "unauthorized");
+
+    for http in [&a, &b] {
+        let r = http.get("/api/vault/audit/verify").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["valid"], true, "{}", r.text);
+        assert!(r.body["entries"].as_u64().expect("entries") > 0);
+    }
+}
+
+/// A watcher parked on one server is woken by a config write through the other (the store's
+/// LISTEN/NOTIFY feed), and comes back with the change: without the feed it would wait out its
+/// 30 s and come back empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_through_one_server_wakes_a_watcher_on_the_other() {
+    let Some(p) = pair("multiwatch").await else {
+        return;
+    };
+    let (a, b) = (p.a.http(), Arc::new(p.b.http()));
+    for round in 1..=3u64 {
+        let r = b.get(&format!("{CONFIGS}/watch?timeout=0")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let since = r.body["revision"].as_u64().expect("revision");
+        let watch = tokio::spawn({
+            let b = b.clone();
+            async move {
+                b.get(&format!("{CONFIGS}/watch?since={since}&timeout=30"))
+                    .await
+            }
+        });
+        // Gives the watch time to park (if it has not, it still sees the write when it reads
+        // the revision; the assertion below holds either way).
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let written = std::time::Instant::now();
+        let r = a
+            .post(CONFIGS, &json!({"strategy_id": format!("s{round}")}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = watch.await.expect("join");
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(
+            r.body["changes"],
+            json!([{"strategy_id": format!("s{round}"), "version": 1}]),
+            "{}",
+            r.text
+        );
+        assert_eq!(r.body["revision"], since + 1);
+        eprintln!(
+            "round {round}: the watcher on the other server answered {:?} after the write",
+            written.elapsed()
+        );
+    }
+}
+
+/// Without a data directory, a PostgreSQL store needs the root key and the service token:
+/// there is nowhere for dev-mode files.
+#[tokio::test]
+async fn a_postgres_store_without_data_dir_needs_key_and_token() {
+    let dir = TestDir::new();
+    let (data, log) = (dir.data(), dir.log());
+    let url = "postgres://nobody@127.0.0.1:1/none";
+    for (token, key, missing) in [
+        (None, Some(crate::support::KEY_HEX), "VVAULT_SERVICE_TOKEN"),
+        (Some(crate::support::TOKEN), None, "VVAULT_ENCRYPTION_KEY"),
+    ] {
+        let status = Start {
+            store: Some(url),
+            token,
+            key,
+            ..Start::new(&data, &log)
+        }
+        .run_to_exit();
+        assert!(!status.success());
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(text.contains(missing), "{text}");
+        assert!(!data.exists(), "no data directory is created");
+    }
+}
+
+/// A TCP proxy in front of the PostgreSQL server that the test can cut (refusing new
+/// connections and dropping the open ones) and restore: the database "down" and "back".
+struct Proxy {
+    addr: String,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    open: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accept = tokio::spawn({
+            let (up, open) = (up.clone(), open.clone());
+            async move {
+                loop {
+                    let Ok((mut client, _)) = listener.accept().await else {
+                        return;
+                    };
+                    if !up.load(std::sync::atomic::Ordering::SeqCst) {
+                        continue; // dropped: the connection is refused
+                    }
+                    let target = target.clone();
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut server) = tokio::net::TcpStream::connect(&target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    open.lock().expect("lock").push(task.abort_handle());
+                }
+            }
+        });
+        Proxy {
+            addr,
+            up,
+            open,
+            accept,
+        }
+    }
+
+    fn up(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Refuses new connections and drops every open one.
+    fn down(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for t in self.open.lock().expect("lock").drain(..) {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.down();
+    }
+}
+
+/// Polls (a guard of 60 s against a hang, not a measure) until `done` says the answer is the
+/// one awaited; returns it.
+async fn until(
+    http: &Http,
+    path: &str,
+    done: impl Fn(&crate::support::Reply) -> bool,
+) -> crate::support::Reply {
+    for _ in 0..300 {
+        let r = http.get(path).await;
+        if done(&r) {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("{path} never answered as awaited");
+}
+
+/// A server started while its database is unreachable starts anyway: health is `degraded`,
+/// operations answer 503 `backend_unavailable`; once the database answers it serves by itself.
+/// The same when the database goes away later (its connections dropped) and comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_serves_degraded_while_the_database_is_unreachable_and_recovers() {
+    let Some(db) = TestDb::create("degraded").await else {
+        return;
+    };
+    let proxy = Proxy::start(db.host_port()).await;
+    let url = db.url_at(&proxy.addr);
+    let dir = TestDir::new();
+    let (data, log) = (dir.data(), dir.log());
+    let server = Start {
+        store: Some(&url),
+        ..Start::new(&data, &log)
+    }
+    .spawn();
+    let http = server.http();
+    let health = || http.send("GET", "/api/vault/health", Auth::None, None);
+
+    let r = health().await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "degraded", "{}", r.text);
+    assert_eq!(r.body["components"]["store"], "unreachable", "{}", r.text);
+    let cred = "/api/vault/credentials/K?service=svc";
+    assert_error(&http.get(cred).await, 503, "backend_unavailable");
+    let put = json!({"key": "K", "service": "svc", "value": "kept-value"});
+    assert_error(
+        &http.post("/api/vault/credentials", &put).await,
+        503,
+        "backend_unavailable",
+    );
+
+    proxy.up();
+    until(&http, "/api/vault/health", |r| r.body["status"] == "ok").await;
+    let r = http.post("/api/vault/credentials", &put).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    proxy.down();
+    let r = http.get(cred).await;
+    assert_error(&r, 503, "backend_unavailable");
+    let r = health().await;
+    assert_eq!(r.body["status"], "degraded", "{}", r.text);
+    assert_eq!(r.body["components"]["store"], "unreachable", "{}", r.text);
+
+    proxy.up();
+    let r = until(&http, cred, |r| r.status == 200).await;
+    assert_eq!(r.body["value"], "kept-value");
+    let r = http
+        .post(
+            "/api/vault/credentials",
+            &json!({"key": "K2", "service": "svc", "value": "after"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = http.get("/api/vault/audit/verify").await;
+    assert_eq!(r.body["valid"], true, "{}", r.text);
+}
+
+/// Writers keep putting credentials while every connection to the database is terminated, five
+/// times over (as a database restart does): every write the server acknowledged is there after,
+/// and the server goes on serving without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_acknowledged_write_is_lost_when_the_database_drops_connections() {
+    let Some(p) = pair("terminate").await else {
+        return;
+    };
+    let (a, b) = (Arc::new(p.a.http()), Arc::new(p.b.http()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..6 {
+        let http = if w % 2 == 0 { a.clone() } else { b.clone() };
+        let stop = stop.clone();
+        writers.push(tokio::spawn(async move {
+            let (mut acked, mut refused) = (Vec::new(), 0);
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) || i < 10 {
+                let key = format!("K_{w}_{i}");
+                let r = http
+                    .post(
+                        "/api/vault/credentials",
+                        &json!({"key": key, "service": "load", "value": format!("v-{w}-{i}")}),
+                    )
+                    .await;
+                match r.status {
+                    200 => acked.push(key),
+                    503 => {
+                        assert_eq!(r.body["code"], "backend_unavailable", "{}", r.text);
+                        refused += 1;
+                    }
+                    s => panic!("unexpected {s}: {}", r.text),
+                }
+                i += 1;
+            }
+            (acked, refused)
+        }));
+    }
+    let mut terminated = 0;
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        terminated += p._db.terminate_connections().await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (mut acked, mut refused) = (Vec::new(), 0);
+    for t in writers {
+        let (a, r) = t.await.expect("join");
+        acked.extend(a);
+        refused += r;
+    }
+    assert!(terminated > 0, "connections were terminated");
+    assert!(!acked.is_empty());
+    for http in [&a, &b] {
+        until(http, "/api/vault/health", |r| r.body["status"] == "ok").await;
+    }
+    for key in &acked {
+        let (w, i) = key["K_".len()..].split_once('_').expect("key");
+        let r = b
+            .get(&format!("/api/vault/credentials/{key}?service=load"))
+            .await;
+        assert_eq!(r.status, 200, "acknowledged {key} lost: {}", r.text);
+        assert_eq!(r.body["value"], format!("v-{w}-{i}"));
+    }
+    for http in [&a, &b] {
+        let r = http.get("/api/vault/audit/verify").await;
+        assert_eq!(r.body["valid"], true, "{}", r.text);
+    }
+    eprintln!(
+        "{} writes acknowledged, {refused} refused with 503, {terminated} connections terminated",
+        acked.len()
+    );
+}
+
+/// `vault-http migrate --from sled:DIR --to URL` copies a stopped vault's store into an empty
+/// database; a server on the database then serves the same credentials, configs, tokens and
+/// audit log with the same key. A second migration into the now non-empty database is refused,
+/// and so is a vault keeping its value keys in its directory's key file (what `serve --data`
+/// writes since crypto-shredding): the database could not reach those keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrate_copies_a_sled_vault_into_postgres() {
+    let Some(db) = TestDb::create("migrate").await else {
+        return;
+    };
+    let migrate = |data: &std::path::Path, to: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vault-http"))
+            .args(["migrate", "--to", to, "--from"])
+            .arg(format!("sled:{}", data.display()))
+            .output()
+            .expect("run migrate")
+    };
+
+    // What `serve --data` writes: refused, nothing copied.
+    let served = TestDir::new();
+    let server = served.start();
+    let r = server
+        .http()
+        .post(
+            "/api/vault/credentials",
+            &json!({"key": "API_KEY", "service": "svc", "value": "in-a-key-file"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(server.terminate().success());
+    let out = migrate(&served.data(), db.url());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("value.keys"), "{stderr}");
+
+    // A vault whose value keys are in its store (written by the library on a sled store).
+    let dir = TestDir::new();
+    let data = dir.data();
+    {
+        let store = vault_core::store::SledStore::open(data.join("store")).expect("sled");
+        let key = vault_core::crypto::RootKeySource::parse(crate::support::KEY_HEX).expect("key");
+        let v = vault_core::Vault::builder()
+            .store(Arc::new(store))
+            .key(key)
+            .open()
+            .await
+            .expect("open");
+        let put = vault_core::CredentialPut::new(
+            vault_core::ServiceName::new("svc").expect("svc"),
+            vault_core::CredentialKey::new("API_KEY").expect("key"),
+            "migrated-secret",
+        );
+        vault_core::CredentialsApi::put(v.credentials(), put)
+            .await
+            .expect("put");
+        v.close().await.expect("close");
+    }
+    // sled lets go of its lock a moment after the last handle is dropped.
+    let mut out = migrate(&data, db.url());
+    for _ in 0..50 {
+        if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("in use") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        out = migrate(&data, db.url());
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("verified"), "{stdout}");
+    assert!(stderr.contains("(100%)"), "progress: {stderr}");
+
+    let log = dir.tmp.path().join("pg.log");
+    let server = Start {
+        store: Some(db.url()),
+        ..Start::new(&data, &log)
+    }
+    .spawn();
+    let http = server.http();
+    let r = http.get("/api/vault/credentials/API_KEY?service=svc").await;
+    assert_eq!(r.body["value"], "migrated-secret", "{}", r.text);
+    for v in 0..3 {
+        let r = http
+            .post(CONFIGS, &json!({"strategy_id": "m", "params": {"v": v}}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let (token, _) = mint(&http, "reader").await;
+    let r = http
+        .send(
+            "GET",
+            "/api/vault/credentials/API_KEY?service=svc",
+            Auth::Bearer(&token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = http.get("/api/vault/audit/verify").await;
+    assert_eq!(r.body["valid"], true, "{}", r.text);
+    drop(server);
+
+    let out = migrate(&data, db.url());
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not empty"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
