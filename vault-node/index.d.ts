@@ -113,6 +113,8 @@ export declare class Vault {
   readonly tokens: Tokens
   /** Scheduler jobs: due jobs handed to one instance at a time under a lease. */
   readonly jobs: Jobs
+  /** Trading guards: policies, decide-and-claim, executions, trading states, overrides and the LLM-call budget. */
+  readonly guards: Guards
   /** The audit log: query and verify (needs `read` on `audit`). */
   readonly audit: Audit
   /** `"embedded"` or `"remote"`. */
@@ -740,6 +742,258 @@ export interface TokenListOptions {
   limit?: number
   /** Return tokens whose ids sort after this one; pass a page's `next`. */
   after?: string
+}
+
+/**
+ * A guard policy document (docs/guards.md), in and out in its documented snake-case form;
+ * decimals are strings. Omitted fields take their defaults (no `allowlist`: deny everything).
+ */
+export interface GuardPolicy {
+  allowlist?: string[]
+  max_position_notional?: { default?: string; per_instrument?: Record<string, string> }
+  min_confidence?: number
+  cooldown_s?: number
+  anti_flip_s?: number
+  proposal_ttl_s?: number
+  max_trades_per_day?: number
+  max_daily_loss?: string
+  llm_calls?: { hourly?: number; daily?: number; window?: 'calendar' | 'rolling' }
+  max_overrides_per_day?: number
+  scope?: 'asset' | 'instrument'
+}
+
+/** What a policy write made. */
+export interface PolicyWritten {
+  readonly account: string
+  readonly version: number
+  /** `sha256:<hex>` of the policy's canonical JSON. */
+  readonly policyHash: string
+}
+
+/** A stored policy version (every field with its default filled in). */
+export interface PolicyRecord {
+  readonly account: string
+  readonly version: number
+  readonly policy: Required<Omit<GuardPolicy, 'max_trades_per_day' | 'max_daily_loss'>> & GuardPolicy
+  readonly policyHash: string
+  readonly updatedAt: string
+  readonly changedBy: ChangedBy
+  readonly comment: string | null
+}
+
+/**
+ * One guard that denied a proposal: its stable `rule` code and the numbers behind it, in the
+ * documented snake-case form (`{ rule: 'COOLDOWN_ACTIVE', remaining_s: 1234, last_execution_id }`).
+ */
+export interface Violation {
+  readonly rule:
+    | 'RISK_EXIT_NOT_REDUCING'
+    | 'TRADING_HALTED'
+    | 'TRADING_STATE_REDUCING'
+    | 'PROPOSAL_EXPIRED'
+    | 'NOT_ALLOWLISTED'
+    | 'CONFIDENCE_BELOW_MINIMUM'
+    | 'POSITION_LIMIT_EXCEEDED'
+    | 'COOLDOWN_ACTIVE'
+    | 'ANTI_FLIP_ACTIVE'
+    | 'MAX_TRADES_PER_DAY'
+  readonly [detail: string]: unknown
+}
+
+export type ExecutionState =
+  | 'claimed'
+  | 'submitted'
+  | 'filled'
+  | 'partially_filled'
+  | 'rejected'
+  | 'cancelled'
+  | 'failed_before_submit'
+  | 'unknown'
+
+/** An execution: a claimed proposal and where it is. Decimals are strings. */
+export interface Execution {
+  /** `ex_` + 24 hex: use it as the venue's client order id. */
+  readonly executionId: string
+  readonly account: string
+  readonly proposalId: string
+  /** Normalized (`EUR/USD`). */
+  readonly instrument: string
+  readonly asset: string
+  readonly side: 'buy' | 'sell'
+  readonly notional: string
+  readonly confidence: number
+  readonly origin: 'discretionary' | 'risk_exit'
+  readonly state: ExecutionState
+  readonly policyHash: string
+  readonly policyVersion: number
+  readonly decidedAt: string
+  readonly updatedAt: string
+  readonly decidedBy: ChangedBy
+  /** Guards an override lifted for it. */
+  readonly overrides: { readonly overridden: Violation; readonly by: ChangedBy; readonly reason: string }[]
+  readonly filledNotional: string | null
+  readonly realizedPnl: string | null
+  readonly attempt: number
+}
+
+/** A proposal to decide. */
+export interface Proposal {
+  /** One execution per id, ever (1 to 128 of `A-Z a-z 0-9 _ - . :`). */
+  proposalId: string
+  instrument: string
+  side: 'buy' | 'sell'
+  /** A decimal string (money is never a JS number). */
+  notional: string
+  /** In [0, 1]. */
+  confidence: number
+  /** Default `'discretionary'`; `'risk_exit'` needs the `override` capability. */
+  origin?: 'discretionary' | 'risk_exit'
+  /** Default: now + the policy's `proposal_ttl_s`. */
+  expiresAt?: Date | string
+}
+
+/** A stored proposal (`guards.propose`). */
+export interface ProposalRecord {
+  readonly account: string
+  readonly proposalId: string
+  readonly instrument: string
+  readonly side: 'buy' | 'sell'
+  readonly notional: string
+  readonly confidence: number
+  readonly origin: 'discretionary' | 'risk_exit'
+  readonly state: 'pending' | 'decided' | 'expired'
+  readonly createdAt: string
+  readonly expiresAt: string
+  readonly proposedBy: ChangedBy
+}
+
+/** The answer of `guards.decide`: a denial resolves too (`outcome: 'denied'`). */
+export interface Decision {
+  readonly outcome: 'allowed' | 'denied' | 'already_executed'
+  /** Whether this call allowed (and claimed) the proposal. */
+  readonly allowed: boolean
+  /** The execution claimed (allowed) or claimed before (already executed). */
+  readonly execution: Execution | null
+  /** Every guard that denied it, in evaluation order (empty unless denied). */
+  readonly violations: Violation[]
+  readonly policyHash: string
+}
+
+/** One decision as the log keeps it. */
+export interface DecisionRecord {
+  readonly proposalId: string
+  readonly outcome: 'allowed' | 'denied'
+  readonly executionId: string | null
+  readonly instrument: string
+  readonly side: 'buy' | 'sell'
+  readonly notional: string
+  readonly violations: Violation[]
+  readonly policyHash: string
+  readonly decidedAt: string
+  readonly decidedBy: ChangedBy
+}
+
+export type TradingState = 'ACTIVE' | 'REDUCING' | 'HALTED'
+
+/** An account's (or the global) trading state. */
+export interface StateRecord {
+  readonly account: string
+  readonly state: TradingState
+  readonly reason: string | null
+  /** `manual`, or the rule that tripped it (`daily_loss`). */
+  readonly trigger: string
+  readonly changedAt: string | null
+  readonly changedBy: ChangedBy | null
+  readonly policyHash: string | null
+}
+
+/** An override for one proposal (single use). */
+export interface OverrideRecord {
+  readonly account: string
+  readonly proposalId: string
+  /** `COOLDOWN_ACTIVE` and/or `ANTI_FLIP_ACTIVE`. */
+  readonly rules: string[]
+  readonly reason: string
+  readonly by: ChangedBy
+  readonly createdAt: string
+  /** The execution that used it. */
+  readonly usedBy: string | null
+}
+
+/** One LLM-call budget window. */
+export interface BudgetWindow {
+  readonly window: 'hourly' | 'daily'
+  readonly limit: number
+  /** Calls admitted in the window (this one included, when admitted). */
+  readonly used: number
+  readonly remaining: number
+  /** When the window frees a call. */
+  readonly resetsAt: string
+}
+
+/** The answer of `guards.admitLlmCall`: at the cap `admitted` is false (a resolution). */
+export interface BudgetAdmission {
+  readonly admitted: boolean
+  readonly callId: string | null
+  /** The window that refused the call. */
+  readonly exhausted: 'hourly' | 'daily' | null
+  readonly windows: BudgetWindow[]
+}
+
+/** The changes between two policy versions (`{ op, path, old?, new? }` each). */
+export interface PolicyDiff {
+  readonly from: number
+  readonly to: number
+  readonly changes: ConfigChange[]
+}
+
+/**
+ * Trading guards per account (docs/guards.md). Decimals cross as strings; records have camelCase
+ * keys, while a policy, a diff's changes and a violation keep their documented snake-case form.
+ */
+export declare class Guards {
+  private constructor()
+  /** Writes a new version of `account`'s policy. Needs `admin`. */
+  putPolicy(
+    account: string,
+    policy: GuardPolicy,
+    options?: { comment?: string; expectedVersion?: number },
+  ): Promise<PolicyWritten>
+  /** The latest version, or `version`; `not_found` when none is set. */
+  getPolicy(account: string, options?: { version?: number }): Promise<PolicyRecord>
+  rollbackPolicy(account: string, toVersion: number, options?: { comment?: string }): Promise<PolicyWritten>
+  diffPolicy(account: string, from: number, to: number): Promise<PolicyDiff>
+  /** Every guard, and the claim when all pass; `proposal_mismatch` for a reused id with other trade fields. */
+  decide(account: string, proposal: Proposal): Promise<Decision>
+  /** Reports a change of an execution; `conflict` for a move the states forbid. */
+  updateExecution(
+    account: string,
+    executionId: string,
+    state: ExecutionState,
+    options?: { fill?: string; realizedPnl?: string },
+  ): Promise<Execution>
+  getExecution(account: string, executionId: string): Promise<Execution>
+  executions(account: string, options?: ListOptions): Promise<Page<Execution>>
+  /** Newest first. */
+  decisions(account: string, options?: ListOptions): Promise<Page<DecisionRecord>>
+  /** `'global'`: the global state. */
+  getState(account: string): Promise<StateRecord>
+  /** Latched: only this returns to `ACTIVE`. Needs `admin`. */
+  setState(account: string, state: TradingState, reason: string): Promise<StateRecord>
+  /** `rules`: `'cooldown'`, `'anti_flip'` or their codes; `reason` at least 10 characters. Needs `override`. */
+  createOverride(
+    account: string,
+    proposalId: string,
+    rules: ('cooldown' | 'anti_flip' | 'COOLDOWN_ACTIVE' | 'ANTI_FLIP_ACTIVE')[],
+    reason: string,
+  ): Promise<OverrideRecord>
+  /** Stores a proposal to be decided later; `proposal_mismatch` for a reused id with other trade fields. Needs `propose`. */
+  propose(account: string, proposal: Proposal): Promise<ProposalRecord>
+  proposals(account: string, options?: ListOptions): Promise<Page<ProposalRecord>>
+  /** Marks the pending proposals past their `expiresAt` as `expired`; resolves to how many. */
+  expireProposals(account: string): Promise<number>
+  admitLlmCall(account: string, options?: { model?: string }): Promise<BudgetAdmission>
+  llmBudget(account: string): Promise<BudgetWindow[]>
 }
 
 /** `v.tokens`. Creating, listing and revoking need `admin` on `tokens/...`. */

@@ -4,7 +4,7 @@
  *
  * This hand-written wrapper sits over the generated napi loader (`native.js`, built by
  * `npm run build`). It adds:
- * - the `credentials` / `configs` / `constructs` / `tokens` / `jobs` / `audit` namespaces and camelCase
+ * - the `credentials` / `configs` / `constructs` / `tokens` / `guards` / `jobs` / `audit` namespaces and camelCase
  *   option objects;
  * - `credentials.getSync` / `configs.getSync`: embedded-only reads on the calling thread (an
  *   awaited call's thread hand-offs cost far more than the read); they throw instead of reject;
@@ -960,6 +960,283 @@ class Tokens {
   }
 }
 
+// ---- trading guards ----
+
+/** Record fields whose values are documents kept as vault-core writes them (snake case). */
+const GUARD_DOCUMENTS = new Set(['policy', 'changes', 'violations', 'overridden'])
+
+function camelKey(k) {
+  return k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())
+}
+
+/**
+ * A guard record from the native layer with its keys in camelCase, except the documents of
+ * GUARD_DOCUMENTS (a policy, a diff's changes, a violation: `{ rule, remaining_s, ... }` as
+ * docs/guards.md shows them), and `nulls` set to null when absent.
+ */
+function guardRecord(v, nulls = []) {
+  if (Array.isArray(v)) return v.map((x) => guardRecord(x))
+  if (v === null || typeof v !== 'object') return v
+  const out = {}
+  for (const k of nulls) out[k] = null
+  for (const [k, val] of Object.entries(v)) {
+    out[camelKey(k)] = GUARD_DOCUMENTS.has(k) ? val : guardRecord(val)
+  }
+  return out
+}
+
+const EXECUTION_NULLS = ['filledNotional', 'realizedPnl']
+
+function execution(r) {
+  const e = guardRecord(r, EXECUTION_NULLS)
+  e.overrides = e.overrides ?? []
+  return e
+}
+
+/** A decimal argument: a string (money is never a JS number). */
+function decimal(v, field) {
+  if (typeof v !== 'string') throw invalid(field, 'must be a decimal string such as "12.5"')
+  return v
+}
+
+function optDecimal(v, field) {
+  return v === undefined || v === null ? undefined : decimal(v, field)
+}
+
+function requiredUint(v, field) {
+  const n = optUint(v, field)
+  if (n === undefined) throw invalid(field, 'is required')
+  return n
+}
+
+/** The native arguments of a proposal object (`decide`, `propose`), JS shapes checked. */
+function proposalArgs(proposal) {
+  const keys = ['proposalId', 'instrument', 'side', 'notional', 'confidence', 'origin', 'expiresAt']
+  if (!isPlainObject(proposal)) throw invalid('proposal', 'must be an object { proposalId, instrument, ... }')
+  const p = options(proposal, keys, 'proposal')
+  if (typeof p.confidence !== 'number') throw invalid('confidence', 'must be a number')
+  return [
+    str(p.proposalId, 'proposalId'),
+    str(p.instrument, 'instrument'),
+    str(p.side, 'side'),
+    decimal(p.notional, 'notional'),
+    p.confidence,
+    optStr(p.origin, 'origin'),
+    optTime(p.expiresAt, 'expiresAt'),
+  ]
+}
+
+/**
+ * `v.guards`: trading guards per account (docs/guards.md). Decimals cross as strings; records
+ * have camelCase keys, while a policy, a diff's changes and a violation keep their documented
+ * snake-case form. A denial is a resolved decision (`outcome: 'denied'`), not a rejection.
+ */
+class Guards {
+  #native
+
+  constructor(nativeVault) {
+    this.#native = nativeVault
+  }
+
+  /**
+   * Writes a new version of `account`'s policy (the document of docs/guards.md; omitted fields
+   * take their defaults). `{ comment, expectedVersion }` (compare-and-set; 0: none yet).
+   * Resolves to `{ account, version, policyHash }`. Needs `admin`.
+   */
+  putPolicy(account, policy, opts) {
+    return call(async () => {
+      const o = options(opts, ['comment', 'expectedVersion'], 'options')
+      if (!isPlainObject(policy)) throw invalid('policy', 'must be a plain object')
+      return guardRecord(
+        await this.#native.guardPutPolicy(
+          str(account, 'account'),
+          policy,
+          optStr(o.comment, 'comment'),
+          optUint(o.expectedVersion, 'expectedVersion'),
+        ),
+      )
+    })
+  }
+
+  /** `account`'s policy (the latest, or `{ version }`); `not_found` when none is set. */
+  getPolicy(account, opts) {
+    return call(async () => {
+      const o = options(opts, ['version'], 'options')
+      const r = await this.#native.guardGetPolicy(str(account, 'account'), optUint(o.version, 'version'))
+      return guardRecord(r, ['comment'])
+    })
+  }
+
+  /** Writes a new version with version `toVersion`'s policy (`{ comment }`). */
+  rollbackPolicy(account, toVersion, opts) {
+    return call(async () => {
+      const o = options(opts, ['comment'], 'options')
+      return guardRecord(
+        await this.#native.guardRollbackPolicy(
+          str(account, 'account'),
+          requiredUint(toVersion, 'toVersion'),
+          optStr(o.comment, 'comment'),
+        ),
+      )
+    })
+  }
+
+  /** The changes between two versions of `account`'s policy: `{ from, to, changes }`. */
+  diffPolicy(account, from, to) {
+    return call(async () =>
+      this.#native.guardDiffPolicy(str(account, 'account'), requiredUint(from, 'from'), requiredUint(to, 'to')),
+    )
+  }
+
+  /**
+   * Evaluates every guard for `proposal` (`{ proposalId, instrument, side, notional,
+   * confidence, origin?, expiresAt? }`, `notional` a decimal string, `expiresAt` a `Date` or RFC
+   * 3339 string) and, when all pass, claims its execution in the same commit. Resolves to
+   * `{ outcome, allowed, execution, violations, policyHash }`: `'allowed'`, `'denied'` (every
+   * violation; nothing claimed) or `'already_executed'` (the first execution, unchanged). The
+   * same id with other trade fields rejects with `proposal_mismatch`.
+   */
+  decide(account, proposal) {
+    return call(async () => {
+      const r = await this.#native.guardDecide(str(account, 'account'), ...proposalArgs(proposal))
+      const d = guardRecord(r, ['execution'])
+      if (d.execution !== null) d.execution = execution(r.execution)
+      return d
+    })
+  }
+
+  /**
+   * Reports a change of an execution: `state` and `{ fill, realizedPnl }` (decimal strings).
+   * `conflict` for a move the states do not allow. Resolves to the execution.
+   */
+  updateExecution(account, executionId, state, opts) {
+    return call(async () => {
+      const o = options(opts, ['fill', 'realizedPnl'], 'options')
+      return execution(
+        await this.#native.guardUpdateExecution(
+          str(account, 'account'),
+          str(executionId, 'executionId'),
+          str(state, 'state'),
+          optDecimal(o.fill, 'fill'),
+          optDecimal(o.realizedPnl, 'realizedPnl'),
+        ),
+      )
+    })
+  }
+
+  /** One execution; `not_found` when missing. */
+  getExecution(account, executionId) {
+    return call(async () =>
+      execution(await this.#native.guardGetExecution(str(account, 'account'), str(executionId, 'executionId'))),
+    )
+  }
+
+  /** One page of `account`'s executions, by id (`{ limit, after }`), as `credentials.list`. */
+  executions(account, opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'after'], 'options')
+      const r = await this.#native.guardExecutions(
+        str(account, 'account'),
+        optUint(o.limit, 'limit'),
+        optStr(o.after, 'after'),
+      )
+      return page({ items: r.items.map(execution), next: r.next, unreadable: [] })
+    })
+  }
+
+  /** One page of `account`'s decisions (allowed and denied), newest first. */
+  decisions(account, opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'after'], 'options')
+      const r = await this.#native.guardDecisions(
+        str(account, 'account'),
+        optUint(o.limit, 'limit'),
+        optStr(o.after, 'after'),
+      )
+      return page({ items: r.items.map((d) => guardRecord(d, ['executionId'])), next: r.next, unreadable: [] })
+    })
+  }
+
+  /** The trading state of `account` (`'global'`: the global state). */
+  getState(account) {
+    return call(async () => guardRecord(await this.#native.guardGetState(str(account, 'account')), STATE_NULLS))
+  }
+
+  /** Sets the trading state (`'ACTIVE' | 'REDUCING' | 'HALTED'`) with a reason. Needs `admin`. */
+  setState(account, state, reason) {
+    return call(async () =>
+      guardRecord(
+        await this.#native.guardSetState(str(account, 'account'), str(state, 'state'), str(reason, 'reason')),
+        STATE_NULLS,
+      ),
+    )
+  }
+
+  /**
+   * Lets proposal `proposalId` through `rules` (`'cooldown'`, `'anti_flip'` or their codes)
+   * once; `reason` at least 10 characters. Needs `override`.
+   */
+  createOverride(account, proposalId, rules, reason) {
+    return call(async () => {
+      if (!Array.isArray(rules)) throw invalid('rules', 'must be an array of strings')
+      rules.forEach((r, i) => str(r, `rules[${i}]`))
+      return guardRecord(
+        await this.#native.guardCreateOverride(
+          str(account, 'account'),
+          str(proposalId, 'proposalId'),
+          [...rules],
+          str(reason, 'reason'),
+        ),
+        ['usedBy'],
+      )
+    })
+  }
+
+  /**
+   * Stores `proposal` (as `decide` takes it) to be decided later: `{ ..., state: 'pending',
+   * createdAt, expiresAt, proposedBy }`. The same proposal again resolves to it; the same id with
+   * other trade fields rejects with `proposal_mismatch`. Needs `propose`.
+   */
+  propose(account, proposal) {
+    return call(async () =>
+      guardRecord(await this.#native.guardPropose(str(account, 'account'), ...proposalArgs(proposal))),
+    )
+  }
+
+  /** One page of `account`'s stored proposals, by id (`{ limit, after }`). */
+  proposals(account, opts) {
+    return call(async () => {
+      const o = options(opts, ['limit', 'after'], 'options')
+      const r = await this.#native.guardProposals(str(account, 'account'), optUint(o.limit, 'limit'), optStr(o.after, 'after'))
+      return page({ items: r.items.map((p) => guardRecord(p)), next: r.next, unreadable: [] })
+    })
+  }
+
+  /** Marks the pending proposals past their `expiresAt` as `expired`; resolves to how many. */
+  expireProposals(account) {
+    return call(async () => this.#native.guardExpireProposals(str(account, 'account')))
+  }
+
+  /**
+   * Admits and counts one LLM call (`{ model }`). At the cap it resolves with `admitted: false`
+   * and `exhausted` naming the window (`'hourly'` or `'daily'`); not a rejection.
+   */
+  admitLlmCall(account, opts) {
+    return call(async () => {
+      const o = options(opts, ['model'], 'options')
+      const r = await this.#native.guardAdmitLlmCall(str(account, 'account'), optStr(o.model, 'model'))
+      return guardRecord(r, ['callId', 'exhausted'])
+    })
+  }
+
+  /** The budget windows now, counting nothing. */
+  llmBudget(account) {
+    return call(async () => guardRecord(await this.#native.guardLlmBudget(str(account, 'account'))))
+  }
+}
+
+const STATE_NULLS = ['reason', 'changedAt', 'changedBy', 'policyHash']
+
 /** A job as the native layer returns it, with absent fields as `null`. */
 function job(r) {
   return {
@@ -1158,6 +1435,7 @@ class Vault {
     this.constructs = new Constructs(nativeVault)
     this.tokens = new Tokens(nativeVault)
     this.jobs = new Jobs(nativeVault)
+    this.guards = new Guards(nativeVault)
     this.audit = new Audit(nativeVault)
     Object.freeze(this)
   }

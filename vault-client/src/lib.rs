@@ -197,6 +197,10 @@ impl VaultApi for RemoteVault {
         &self.inner.audit
     }
 
+    fn guards(&self) -> &dyn vault_core::GuardsApi {
+        &self.inner.guards
+    }
+
     fn jobs(&self) -> &dyn vault_core::JobsApi {
         &self.inner.jobs
     }

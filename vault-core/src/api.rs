@@ -13,6 +13,7 @@ use crate::configs::ConfigsApi;
 use crate::constructs::ConstructsApi;
 use crate::credentials::CredentialsApi;
 use crate::error::Result;
+use crate::guards::GuardsApi;
 use crate::jobs::JobsApi;
 use crate::tokens::TokensApi;
 
@@ -150,6 +151,9 @@ pub trait VaultApi: Send + Sync {
     /// The audit log: query and verify (`read` on `audit`).
     fn audit(&self) -> &dyn AuditApi;
 
+    /// Trading guards: policies, decide-and-claim, executions, trading states, overrides and
+    /// the LLM-call budget (`guards/<account>/...`).
+    fn guards(&self) -> &dyn GuardsApi;
     /// Scheduler jobs with leases and fencing tokens (`guards/<account>/jobs/...`).
     fn jobs(&self) -> &dyn JobsApi;
 

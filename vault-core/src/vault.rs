@@ -528,6 +528,10 @@ impl VaultApi for Vault {
         &self.audit
     }
 
+    fn guards(&self) -> &dyn crate::guards::GuardsApi {
+        &self.guards
+    }
+
     fn jobs(&self) -> &dyn JobsApi {
         &self.jobs
     }

@@ -26,9 +26,9 @@ describe('package surface', () => {
     for (const n of names) assert.equal(esm[n], vault[n], n)
   })
 
-  it('a vault has the credentials, configs, constructs, tokens, jobs and audit namespaces and nothing unexpected', () => {
+  it('a vault has the credentials, configs, constructs, tokens, guards, jobs and audit namespaces and nothing unexpected', () => {
     assert.ok(v instanceof vault.Vault)
-    assert.deepEqual(Object.keys(v).sort(), ['audit', 'configs', 'constructs', 'credentials', 'jobs', 'tokens'])
+    assert.deepEqual(Object.keys(v).sort(), ['audit', 'configs', 'constructs', 'credentials', 'guards', 'jobs', 'tokens'])
     const methods = (o) =>
       Object.getOwnPropertyNames(Object.getPrototypeOf(o))
         .filter((n) => n !== 'constructor')
@@ -62,6 +62,25 @@ describe('package surface', () => {
       'transcript',
     ])
     assert.deepEqual(methods(v.tokens), ['create', 'list', 'revoke', 'self'])
+    assert.deepEqual(methods(v.guards), [
+      'admitLlmCall',
+      'createOverride',
+      'decide',
+      'decisions',
+      'diffPolicy',
+      'executions',
+      'expireProposals',
+      'getExecution',
+      'getPolicy',
+      'getState',
+      'llmBudget',
+      'proposals',
+      'propose',
+      'putPolicy',
+      'rollbackPolicy',
+      'setState',
+      'updateExecution',
+    ])
     assert.deepEqual(methods(v.jobs), ['claimDue', 'create', 'get', 'list', 'release', 'renew', 'sweep'])
     assert.deepEqual(methods(v.audit), ['query', 'verify'])
     assert.deepEqual(methods(v), ['close', 'closed', 'devKeyFile', 'health', 'mode'])

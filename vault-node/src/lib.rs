@@ -11,7 +11,8 @@
 //! before it returns so that the directory can be reopened at once.
 //!
 //! The npm package's hand-written wrapper (`index.js`, `index.d.ts`) turns this native surface
-//! into `open` / `connect` with `credentials`, `configs`, `constructs`, `tokens`, `jobs` and
+//! into `open` / `connect` with `credentials`, `configs`, `constructs`, `tokens`, `guards`,
+//! `jobs` and
 //! `audit` namespaces, redacts credential values and created tokens from `util.inspect` and
 //! `JSON.stringify`, and turns the `[vault:<code>]` prefix of a native error message into `error.code` (see [`error`]).
 //!
@@ -22,13 +23,14 @@
 //! vault-core's.
 //!
 //! Modules mirror vault-core's: [`vault`] (open, health, close), [`credentials`], [`configs`],
-//! [`constructs`], [`tokens`], [`jobs`], [`audit`], [`error`], plus [`remote`] (connect) and [`sync`] (synchronous embedded reads).
+//! [`constructs`], [`tokens`], [`guards`], [`jobs`], [`audit`], [`error`], plus [`remote`] (connect) and [`sync`] (synchronous embedded reads).
 
 pub mod audit;
 pub mod configs;
 pub mod constructs;
 pub mod credentials;
 pub mod error;
+pub mod guards;
 pub mod jobs;
 pub mod remote;
 pub mod sync;

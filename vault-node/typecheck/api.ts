@@ -4,6 +4,18 @@
 import {
   type Job,
   type Jobs,
+  type BudgetAdmission,
+  type BudgetWindow,
+  type Decision,
+  type DecisionRecord,
+  type Execution,
+  type Guards,
+  type OverrideRecord,
+  type PolicyDiff,
+  type PolicyRecord,
+  type PolicyWritten,
+  type ProposalRecord,
+  type StateRecord,
   type Audit,
   type AuditEntry,
   type AuditVerifyReport,
@@ -164,6 +176,49 @@ export async function everyCall(): Promise<void> {
   const revoked: TokenRevoked = await v.tokens.revoke(scanner.id)
   const laterCapability: Rule = { path: 'llm/gpt-4o', capabilities: ['infer'] }
   void [expires, tokenJson, scopedRemote, used, tokenNext, listed, revoked, laterCapability]
+  const guards: Guards = v.guards
+  const policyWritten: PolicyWritten = await guards.putPolicy(
+    'acct1',
+    { allowlist: ['EUR_USD'], max_position_notional: { default: '5000' }, llm_calls: { hourly: 1 } },
+    { comment: 'limits', expectedVersion: 0 },
+  )
+  const policy: PolicyRecord = await v.guards.getPolicy('acct1', { version: policyWritten.version })
+  const cooldown: number | undefined = policy.policy.cooldown_s
+  const rolledBack: PolicyWritten = await v.guards.rollbackPolicy('acct1', 1, { comment: 'back' })
+  const policyDiff: PolicyDiff = await v.guards.diffPolicy('acct1', 1, 2)
+  const decision: Decision = await v.guards.decide('acct1', {
+    proposalId: 'p1',
+    instrument: 'EUR_USD',
+    side: 'buy',
+    notional: '2500',
+    confidence: 0.8,
+    origin: 'discretionary',
+    expiresAt: new Date(),
+  })
+  const outcome: 'allowed' | 'denied' | 'already_executed' = decision.outcome
+  const firstRule: string | undefined = decision.violations[0]?.rule
+  // @ts-expect-error notional is a decimal string, never a number
+  await v.guards.decide('acct1', { proposalId: 'p1', instrument: 'EUR_USD', side: 'buy', notional: 2500, confidence: 0.8 })
+  // @ts-expect-error a side is buy or sell
+  await v.guards.decide('acct1', { proposalId: 'p1', instrument: 'EUR_USD', side: 'long', notional: '1', confidence: 0.8 })
+  const updated: Execution = await v.guards.updateExecution('acct1', 'ex_1', 'filled', { fill: '2500', realizedPnl: '-3' })
+  const fetched: Execution = await v.guards.getExecution('acct1', updated.executionId)
+  const executionPage: Execution[] = await v.guards.executions('acct1', { limit: 10 })
+  const decisionPage: DecisionRecord[] = await v.guards.decisions('acct1', { after: 'x' })
+  const halted: StateRecord = await v.guards.setState('acct1', 'HALTED', 'venue outage')
+  // @ts-expect-error a trading state is ACTIVE, REDUCING or HALTED
+  await v.guards.setState('acct1', 'PAUSED', 'no')
+  const globalState: StateRecord = await v.guards.getState('global')
+  const override: OverrideRecord = await v.guards.createOverride('acct1', 'p2', ['cooldown'], 'desk approved re-entry')
+  const admission: BudgetAdmission = await v.guards.admitLlmCall('acct1', { model: 'gpt-4o' })
+  const exhausted: 'hourly' | 'daily' | null = admission.exhausted
+  const windows: BudgetWindow[] = await v.guards.llmBudget('acct1')
+  void [rolledBack, policyDiff, cooldown, outcome, firstRule, fetched, executionPage, decisionPage]
+  const proposed: ProposalRecord = await v.guards.propose('acct1', { proposalId: 'p3', instrument: 'EUR_USD', side: 'sell', notional: '10', confidence: 0.9 })
+  const proposalState: 'pending' | 'decided' | 'expired' = proposed.state
+  const proposalPage: ProposalRecord[] = await v.guards.proposals('acct1', { limit: 10 })
+  const expiredCount: number = await v.guards.expireProposals('acct1')
+  void [halted, globalState, override, exhausted, windows, proposalState, proposalPage, expiredCount]
   const jobs: Jobs = v.jobs
   const made: { job: Job; created: boolean } = await jobs.create('acct', 'scan', { runAt: new Date(), maxAttempts: 3 })
   const leased: Job[] = await v.jobs.claimDue('acct', 'scheduler-1', { limit: 10, ttl: 60 })

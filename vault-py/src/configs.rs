@@ -298,18 +298,7 @@ impl Configs {
                 .diff(&service, &strategy_id, from_version, to_version)
                 .await
         })?;
-        let d = check(py, got)?;
-        let changes = PyList::empty(py);
-        for c in &d.changes {
-            let value = serde_json::to_value(c)
-                .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-            changes.append(to_py(py, &value)?)?;
-        }
-        Ok(ConfigDiff {
-            from_version: d.from,
-            to_version: d.to,
-            changes: changes.unbind(),
-        })
+        ConfigDiff::new(py, check(py, got)?)
     }
 
     fn __repr__(&self) -> &'static str {
@@ -435,6 +424,23 @@ pub struct ConfigDiff {
     /// The changes, as dicts.
     #[pyo3(get)]
     changes: Py<PyList>,
+}
+
+impl ConfigDiff {
+    /// The Python record of a diff (of configs, or of guard policies).
+    pub(crate) fn new(py: Python<'_>, d: vault_core::ConfigDiff) -> PyResult<ConfigDiff> {
+        let changes = PyList::empty(py);
+        for c in &d.changes {
+            let value = serde_json::to_value(c)
+                .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+            changes.append(to_py(py, &value)?)?;
+        }
+        Ok(ConfigDiff {
+            from_version: d.from,
+            to_version: d.to,
+            changes: changes.unbind(),
+        })
+    }
 }
 
 #[pymethods]

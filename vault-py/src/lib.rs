@@ -4,7 +4,7 @@
 //! process (`vault.open`) or a running `vault-http` server (`vault.connect`), behind one API.
 //! Both hold a closable [`vault_core::VaultHandle`] over an `Arc<dyn VaultApi>`; every call runs
 //! on a tokio runtime owned by the module with the GIL released. The modules mirror vault-core's: [`credentials`], [`configs`], [`constructs`], [`tokens`],
-//! [`jobs`], [`audit`], [`error`], [`vault`].
+//! [`guards`], [`jobs`], [`audit`], [`error`], [`vault`].
 //!
 //! ```python
 //! import vault
@@ -21,6 +21,7 @@ pub mod constructs;
 mod convert;
 pub mod credentials;
 pub mod error;
+pub mod guards;
 pub mod jobs;
 pub mod page;
 mod runtime;
@@ -65,6 +66,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tokens::TokenCreated>()?;
     m.add_class::<tokens::TokenInfo>()?;
     m.add_class::<tokens::TokenRevoked>()?;
+    m.add_class::<guards::Guards>()?;
     m.add_class::<jobs::Jobs>()?;
     m.add_class::<jobs::Job>()?;
     m.add_class::<jobs::JobCreated>()?;

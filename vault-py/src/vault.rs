@@ -18,12 +18,13 @@ use crate::configs::Configs;
 use crate::constructs::Constructs;
 use crate::credentials::Credentials;
 use crate::error::check;
+use crate::guards::Guards;
 use crate::jobs::Jobs;
 use crate::runtime::{block_on, runtime};
 use crate::tokens::Tokens;
 
 /// The handle shared by a `Vault` and its `credentials`, `configs`, `constructs`, `tokens`,
-/// `jobs` and `audit` objects.
+/// `guards`, `jobs` and `audit` objects.
 pub(crate) type Shared = VaultHandle;
 
 /// The open vault behind `handle`; `InvalidInput` (code `invalid`) once it is closed.
@@ -44,6 +45,7 @@ pub struct Vault {
     constructs: Py<Constructs>,
     tokens: Py<Tokens>,
     audit: Py<Audit>,
+    guards: Py<Guards>,
     jobs: Py<Jobs>,
     mode: &'static str,
     location: String,
@@ -64,6 +66,7 @@ impl Vault {
             constructs: Py::new(py, Constructs::new(shared.clone()))?,
             tokens: Py::new(py, Tokens::new(shared.clone()))?,
             audit: Py::new(py, Audit::new(shared.clone()))?,
+            guards: Py::new(py, Guards::new(shared.clone()))?,
             jobs: Py::new(py, Jobs::new(shared.clone()))?,
             shared,
             mode,
@@ -103,6 +106,13 @@ impl Vault {
     #[getter]
     fn audit(&self, py: Python<'_>) -> Py<Audit> {
         self.audit.clone_ref(py)
+    }
+
+    /// Trading guards: policies, decide-and-claim, executions, trading states, overrides and
+    /// the LLM-call budget, per account.
+    #[getter]
+    fn guards(&self, py: Python<'_>) -> Py<Guards> {
+        self.guards.clone_ref(py)
     }
 
     /// Scheduler jobs: due jobs handed to one instance at a time under a lease.

@@ -40,7 +40,7 @@ pub use guards::{
     GUARD_BUDGET_LLM, GUARD_DECIDE, GUARD_DECISIONS, GUARD_EXECUTION, GUARD_EXECUTIONS,
     GUARD_OVERRIDES, GUARD_POLICY, GUARD_POLICY_DIFF, GUARD_POLICY_ROLLBACK, GUARD_PROPOSALS,
     GUARD_PROPOSALS_SWEEP, GUARD_STATE, LlmAdmitBody, PolicyPutQuery, PolicyRollbackBody,
-    admission_reply, decision_from_reply, decision_reply, object, success,
+    admission_reply, decision_from_reply, decision_reply, from_document, object, success,
 };
 pub use jobs::{
     JOB, JOB_RELEASE, JOB_RENEW, JOBS, JOBS_CLAIM, JOBS_SWEEP, JobClaimBody, JobCreateBody,

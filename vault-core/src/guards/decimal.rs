@@ -17,12 +17,10 @@ pub(crate) fn parse(field: &str, s: &str) -> Result<Decimal> {
             format!("must be a decimal string of 1 to {MAX_DECIMAL_LEN} characters"),
         ));
     }
-    Decimal::from_str(s).map(|d| d.normalize()).map_err(|_| {
-        Error::invalid(
-            field,
-            format!("must be a decimal string such as \"12.5\", not {s:?}"),
-        )
-    })
+    // The input is not repeated: an error never carries a submitted value.
+    Decimal::from_str(s)
+        .map(|d| d.normalize())
+        .map_err(|_| Error::invalid(field, "must be a decimal string such as \"12.5\""))
 }
 
 /// The canonical text of `d` (no trailing zeros).

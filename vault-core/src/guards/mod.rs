@@ -30,6 +30,12 @@ use crate::error::Result;
 use crate::names::ServiceName;
 use crate::page::{Page, PageRequest};
 
+/// Parses `s` as a decimal the guards accept (`"2500"`, `"0.25"`; at most 40 characters), for
+/// bindings that take decimals as strings: `invalid` naming `field` otherwise (without `s`).
+pub fn parse_decimal(field: &str, s: &str) -> Result<Decimal> {
+    decimal::parse(field, s)
+}
+
 /// An account's name (the same rules as a service name). `global` is reserved for the global
 /// trading state.
 pub type Account = ServiceName;

@@ -306,3 +306,76 @@ async fn next(rx: &mut tokio::sync::broadcast::Receiver<Vec<u8>>) -> Vec<u8> {
         .expect("a change within 30 s")
         .expect("feed open")
 }
+
+/// The guards on PostgreSQL: 64 decisions of one proposal spread over two vaults (two servers)
+/// on one database, every one reading the asset before any commits, make one execution.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn guard_claims_over_two_servers_on_postgres_make_one_execution() {
+    use vault_core::guards::Decimal;
+    use vault_core::{DecisionOutcome, GuardsApi, PolicyPut, Proposal, ProposalOrigin, Side};
+
+    let Some((_db, store)) = pg("guards").await else {
+        return;
+    };
+    let open = |s: SharedStore| async move {
+        Vault::builder()
+            .store(s)
+            .key(key(7))
+            .kdf(vault_core::crypto::KdfParams::dangerously_cheap_for_tests())
+            .open()
+            .await
+            .expect("open")
+    };
+    let v = open(store.clone()).await;
+    let account = vault_core::ServiceName::new("acct1").expect("account");
+    let policy = serde_json::json!({"allowlist": ["BTC/*"],
+        "max_position_notional": {"default": "1000000"}});
+    v.guards()
+        .put_policy(
+            &account,
+            PolicyPut {
+                policy: serde_json::from_value(policy).expect("policy"),
+                comment: None,
+                expected_version: None,
+            },
+        )
+        .await
+        .expect("policy");
+    let gate: SharedStore = Arc::new(vault_core::store::testing::ReadGateStore::new(
+        store.clone(),
+        b"grd/s/acct1/a/BTC",
+        64,
+    ));
+    let servers = [open(gate.clone()).await, open(gate).await];
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let v = servers[i % 2].clone();
+            let account = account.clone();
+            tokio::spawn(async move {
+                let p = Proposal {
+                    proposal_id: "once".into(),
+                    instrument: "BTC/USDT".into(),
+                    side: Side::Buy,
+                    notional: Decimal::from(10),
+                    confidence: 0.9,
+                    origin: ProposalOrigin::Discretionary,
+                    expires_at: None,
+                };
+                v.guards().decide(&account, p).await
+            })
+        })
+        .collect();
+    let mut allowed = 0;
+    for t in tasks {
+        let d = t.await.expect("join").expect("decide");
+        assert_ne!(d.outcome, DecisionOutcome::Denied, "{:?}", d.violations);
+        allowed += usize::from(d.outcome == DecisionOutcome::Allowed);
+    }
+    assert_eq!(allowed, 1);
+    let executions = v
+        .guards()
+        .executions(&account, vault_core::PageRequest::default())
+        .await
+        .expect("executions");
+    assert_eq!(executions.items.len(), 1);
+}

@@ -1,5 +1,5 @@
 """The vault from Python: encrypted credentials, versioned strategy configs, constructs (AI
-personas' capsules, identity files and transcripts), scheduler jobs with leases, scoped
+personas' capsules, identity files and transcripts), trading guards, scheduler jobs, scoped
 tokens, and the audit log.
 
 Two ways in, one API::
@@ -15,6 +15,18 @@ credential's value is shown only by ``Credential.value``; once read it is an ord
 ``str``, which cannot be wiped from memory.
 """
 
+from ._guards import (
+    BudgetAdmission,
+    BudgetWindow,
+    Decision,
+    DecisionRecord,
+    Execution,
+    OverrideRecord,
+    PolicyRecord,
+    PolicyWritten,
+    ProposalRecord,
+    StateRecord,
+)
 from ._native import (
     ERROR_CODES,
     AlreadyExecuted,
@@ -48,6 +60,7 @@ from ._native import (
     FileWritten,
     Forbidden,
     GuardRejected,
+    Guards,
     Health,
     ImportReport,
     IntegrityError,
@@ -90,7 +103,9 @@ __all__ = [
     "AuditEntry",
     "AuditReport",
     "BackendUnavailable",
+    "BudgetAdmission",
     "BudgetExhausted",
+    "BudgetWindow",
     "Capsule",
     "CapsuleWritten",
     "ConfigDiff",
@@ -110,12 +125,16 @@ __all__ = [
     "CredentialVersions",
     "CredentialWritten",
     "Credentials",
+    "Decision",
+    "DecisionRecord",
     "ERROR_CODES",
     "EntryAppended",
+    "Execution",
     "FileInfo",
     "FileWritten",
     "Forbidden",
     "GuardRejected",
+    "Guards",
     "Health",
     "ImportReport",
     "IntegrityError",
@@ -126,11 +145,16 @@ __all__ = [
     "Jobs",
     "MethodNotAllowed",
     "NotFound",
+    "OverrideRecord",
     "Page",
     "PayloadTooLarge",
+    "PolicyRecord",
+    "PolicyWritten",
     "ProposalMismatch",
+    "ProposalRecord",
     "RateLimited",
     "Rule",
+    "StateRecord",
     "StrategyConfig",
     "SweepReport",
     "TokenCreated",
@@ -146,7 +170,7 @@ __all__ = [
     "VaultError",
     "VersionInfo",
     "WrongKey",
-    "__version__",
     "connect",
     "open",
+    "__version__",
 ]

@@ -3,11 +3,24 @@
 import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, final
 
 from typing_extensions import TypeAlias
 
+from ._guards import (
+    BudgetAdmission,
+    BudgetWindow,
+    Decision,
+    DecisionRecord,
+    Execution,
+    OverrideRecord,
+    PolicyRecord,
+    PolicyWritten,
+    ProposalRecord,
+    StateRecord,
+)
 from ._page import Page
 from ._rules import Rule
 
@@ -50,6 +63,7 @@ __all__ = [
     "Job",
     "JobCreated",
     "SweepReport",
+    "Guards",
     "Audit",
     "AuditEntry",
     "AuditReport",
@@ -156,6 +170,10 @@ class Vault:
     @property
     def jobs(self) -> Jobs:
         """Scheduler jobs: due jobs handed to one instance at a time under a lease."""
+    @property
+    def guards(self) -> Guards:
+        """Trading guards: policies, decide-and-claim, executions, trading states, overrides and
+        the LLM-call budget, per account."""
     @property
     def mode(self) -> Literal["embedded", "remote"]:
         """``"embedded"`` or ``"remote"``."""
@@ -756,6 +774,99 @@ class ImportReport:
     def files(self) -> int: ...
     @property
     def transcript_entries(self) -> int: ...
+
+@final
+class Guards:
+    """The trading guards of a vault: ``v.guards`` (docs/guards.md). Decimals cross as ``str``
+    (``decimal.Decimal`` is accepted in), times as RFC 3339 ``str``; records are ``dict``
+    subclasses whose keys read as attributes."""
+
+    def put_policy(
+        self,
+        account: str,
+        policy: dict[str, Any],
+        comment: str | None = None,
+        expected_version: int | None = None,
+    ) -> PolicyWritten:
+        """Writes a new version of ``account``'s policy (omitted fields take their defaults).
+        ``expected_version``: compare-and-set (0: none yet; ``Conflict`` when stale)."""
+    def get_policy(self, account: str, version: int | None = None) -> PolicyRecord:
+        """The latest version of ``account``'s policy, or ``version``; ``NotFound`` when none."""
+    def rollback_policy(
+        self, account: str, to_version: int, comment: str | None = None
+    ) -> PolicyWritten:
+        """Writes a new version with version ``to_version``'s policy."""
+    def diff_policy(self, account: str, from_version: int, to_version: int) -> ConfigDiff:
+        """The changes between two versions of ``account``'s policy."""
+    def decide(
+        self,
+        account: str,
+        proposal_id: str,
+        instrument: str,
+        side: Literal["buy", "sell"],
+        notional: str | Decimal,
+        confidence: float,
+        origin: Literal["discretionary", "risk_exit"] = "discretionary",
+        expires_at: str | datetime | None = None,
+    ) -> Decision:
+        """Evaluates every guard and, when all pass, claims the execution in the same commit. A
+        denial is a returned ``Decision`` (``outcome="denied"``, every violation), not an
+        exception; the same proposal again is ``"already_executed"`` with the first execution;
+        the same id with other trade fields raises ``ProposalMismatch``."""
+    def update_execution(
+        self,
+        account: str,
+        execution_id: str,
+        state: str,
+        fill: str | Decimal | None = None,
+        realized_pnl: str | Decimal | None = None,
+    ) -> Execution:
+        """Reports a change of an execution; ``Conflict`` for a move the states forbid."""
+    def get_execution(self, account: str, execution_id: str) -> Execution:
+        """One execution; ``NotFound`` when missing."""
+    def executions(
+        self, account: str, *, limit: int | None = None, after: str | None = None
+    ) -> Page[Execution]:
+        """One page of ``account``'s executions, by id."""
+    def decisions(
+        self, account: str, *, limit: int | None = None, after: str | None = None
+    ) -> Page[DecisionRecord]:
+        """One page of ``account``'s decisions, newest first."""
+    def get_state(self, account: str) -> StateRecord:
+        """The trading state of ``account`` (``"global"``: the global state)."""
+    def set_state(
+        self, account: str, state: Literal["ACTIVE", "REDUCING", "HALTED"], reason: str
+    ) -> StateRecord:
+        """Sets the trading state (latched: only this returns to ``"ACTIVE"``)."""
+    def create_override(
+        self, account: str, proposal_id: str, rules: Sequence[str], reason: str
+    ) -> OverrideRecord:
+        """Lets one proposal through cooldown and/or anti-flip (``"cooldown"``,
+        ``"anti_flip"``), once; ``reason`` at least 10 characters."""
+    def propose(
+        self,
+        account: str,
+        proposal_id: str,
+        instrument: str,
+        side: Literal["buy", "sell"],
+        notional: str | Decimal,
+        confidence: float,
+        origin: Literal["discretionary", "risk_exit"] = "discretionary",
+        expires_at: str | datetime | None = None,
+    ) -> ProposalRecord:
+        """Stores a proposal to be decided later (``"pending"``); the same id with other trade
+        fields raises ``ProposalMismatch``. Needs ``propose``."""
+    def proposals(
+        self, account: str, *, limit: int | None = None, after: str | None = None
+    ) -> Page[ProposalRecord]:
+        """One page of ``account``'s stored proposals, by id."""
+    def expire_proposals(self, account: str) -> int:
+        """Marks the pending proposals past their ``expires_at`` as ``"expired"``; how many."""
+    def admit_llm_call(self, account: str, model: str | None = None) -> BudgetAdmission:
+        """Admits and counts one LLM call; at the cap ``admitted`` is false and ``exhausted``
+        names the window (not an exception)."""
+    def llm_budget(self, account: str) -> list[BudgetWindow]:
+        """The budget windows now, counting nothing."""
 
 @final
 class Tokens:

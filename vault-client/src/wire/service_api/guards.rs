@@ -218,3 +218,88 @@ pub fn decision_from_reply(status: u16, body: &Value) -> Option<Decision> {
         policy_hash,
     })
 }
+
+/// A JSON document handed over by a binding (a policy dict or object) decoded as `T`. Errors
+/// are `invalid`, naming `root` and the path that did not fit (`policy.cooldown_s`), and never
+/// repeat a submitted value: serde's message is reduced to what it says about the field.
+pub fn from_document<T: serde::de::DeserializeOwned>(root: &str, v: Value) -> Result<T> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let mut field = root.to_string();
+        if path.starts_with('[') {
+            field = format!("{root}{path}");
+        } else if !(path.is_empty() || path == ".") {
+            field = format!("{root}.{path}");
+        }
+        let (field, reason) = if let Some(rest) = message.strip_prefix("unknown field `") {
+            let name = rest.split('`').next().unwrap_or_default();
+            if path.ends_with(name) {
+                (field, "unknown field")
+            } else {
+                (format!("{field}.{name}"), "unknown field")
+            }
+        } else if let Some(rest) = message.strip_prefix("missing field `") {
+            let name = rest.split('`').next().unwrap_or_default();
+            (format!("{field}.{name}"), "is required")
+        } else if message.starts_with("invalid type") {
+            (field, "has the wrong type")
+        } else {
+            (field, "has an invalid value")
+        };
+        // Only plain field names are repeated (a map key may be anything a caller sent).
+        let plain = field.len() <= 128
+            && field
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'));
+        Error::invalid(if plain { field } else { root.to_string() }, reason)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use vault_core::{GuardPolicy, Side};
+
+    use super::*;
+
+    fn refused(root: &str, v: Value) -> (String, String) {
+        let e = from_document::<GuardPolicy>(root, v).expect_err("refused");
+        assert_eq!(e.code(), "invalid");
+        (e.field().unwrap_or_default().to_string(), e.to_string())
+    }
+
+    #[test]
+    fn documents_are_refused_naming_the_path_and_never_the_value() {
+        let planted = "s3cr3t-planted-0123";
+        let cases = [
+            (json!({"cooldown_s": planted}), "policy.cooldown_s"),
+            (
+                json!({"max_position_notional": {"default": planted}}),
+                "policy.max_position_notional.default",
+            ),
+            (
+                json!({"llm_calls": {"window": planted}}),
+                "policy.llm_calls.window",
+            ),
+            (json!({"bogus": planted}), "policy.bogus"),
+            (json!({"allowlist": [planted, 1]}), "policy.allowlist[1]"),
+            // serde reads a struct from a sequence too: the first element is its first field.
+            (json!([planted]), "policy[0]"),
+            (
+                Value::Object([(planted.to_string(), json!(1))].into_iter().collect()),
+                "policy",
+            ),
+        ];
+        for (doc, field) in cases {
+            let (got, message) = refused("policy", doc);
+            assert_eq!(got, field, "{message}");
+            assert!(!message.contains(planted), "{message}");
+        }
+        let side: Side = from_document("side", Value::String("sell".into())).expect("a side");
+        assert_eq!(side, Side::Sell);
+        let e = from_document::<Side>("side", Value::String(planted.into())).expect_err("refused");
+        assert_eq!(e.field(), Some("side"));
+        assert!(!e.to_string().contains(planted));
+    }
+}
