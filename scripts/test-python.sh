@@ -36,7 +36,7 @@ echo "== python: ruff"
 "$venv/bin/ruff" format --check vault-py examples/python
 
 echo "== python: mypy --strict (stubs, example, tests) and stubtest (stubs vs the built module)"
-"$venv/bin/mypy" --strict vault-py/python/vault examples/python/trading_client.py vault-py/tests
+"$venv/bin/mypy" --strict vault-py/python/vault examples/python/trading_client.py examples/python/trading_loop.py vault-py/tests
 "$py" -m mypy.stubtest vault._native
 
 echo "== python: pytest"

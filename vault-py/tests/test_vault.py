@@ -34,6 +34,7 @@ from conftest import (
 import vault
 
 EXAMPLE = REPO / "examples" / "python" / "trading_client.py"
+LOOP = REPO / "examples" / "python" / "trading_loop.py"
 
 # ---------------------------------------------------------------- vault object
 
@@ -249,6 +250,28 @@ def run_example(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[
         env=dict(os.environ, **env),
         timeout=120,
     )
+
+
+def test_trading_loop_example_moves_money_only_through_the_guards(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [sys.executable, str(LOOP), "--embedded", str(tmp_path / "data"), "--cycles", "5"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, VVAULT_ENCRYPTION_KEY=KEY),
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "policy v1 sha256:" in out
+    claimed = [line for line in out.splitlines() if " claimed ex_" in line]
+    assert claimed, out
+    # DOGE is off the allowlist, the same asset again is inside its cooldown, and a budget of
+    # 3 LLM calls (an hour and a day) stops the 4th and 5th cycles.
+    assert "NOT_ALLOWLISTED instrument=DOGE/USDT" in out, out
+    assert "COOLDOWN_ACTIVE last_execution_id=ex_" in out, out
+    assert "cycle 4: LLM budget spent (" in out, out
+    assert "cycle 5: LLM budget spent (" in out, out
+    assert f"claimed {len(claimed)}," in out, out
 
 
 def test_example_embedded(tmp_path: Path) -> None:
