@@ -81,7 +81,7 @@ struct StoredState {
     policy_hash: String,
 }
 
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 struct Day {
     #[serde(default)]
     trades: u32,
@@ -611,11 +611,7 @@ impl Guards {
                     seal_json(barrier, &asset.key, &a)?,
                 ));
                 if let Some(d) = &day {
-                    let mut next = d.record().map_or_else(Day::default, |r| Day {
-                        trades: r.trades,
-                        realized_pnl: r.realized_pnl,
-                        overrides: r.overrides,
-                    });
+                    let mut next = d.record().cloned().unwrap_or_default();
                     next.trades = next.trades.saturating_add(1);
                     writes.push(Write::Put(
                         d.key.clone(),
@@ -802,11 +798,7 @@ impl Guards {
             if let Some(pnl) = update.realized_pnl {
                 e.realized_pnl = Some(e.realized_pnl.unwrap_or(Decimal::ZERO) + pnl);
                 let day = Read::<Day>::of(&self.ctx, day_key(account.as_str(), now)).await?;
-                let mut d = day.record().map_or_else(Day::default, |r| Day {
-                    trades: r.trades,
-                    realized_pnl: r.realized_pnl,
-                    overrides: r.overrides,
-                });
+                let mut d = day.record().cloned().unwrap_or_default();
                 d.realized_pnl += pnl;
                 conditions.push(day.condition());
                 writes.push(Write::Put(
@@ -955,11 +947,7 @@ impl Guards {
                 )));
             }
             let day = Read::<Day>::of(&self.ctx, day_key(account.as_str(), now)).await?;
-            let mut d = day.record().map_or_else(Day::default, |r| Day {
-                trades: r.trades,
-                realized_pnl: r.realized_pnl,
-                overrides: r.overrides,
-            });
+            let mut d = day.record().cloned().unwrap_or_default();
             if d.overrides >= policy.max_overrides_per_day {
                 return Err(Error::RateLimited {
                     message: format!(
