@@ -56,7 +56,7 @@ impl AssetRecord {
 
     /// Records a claim.
     pub(crate) fn claimed(&mut self, recent: Recent, signed: Decimal) {
-        self.add_position(&recent.instrument.clone(), signed);
+        self.add_position(&recent.instrument, signed);
         self.recent.push(recent);
         if self.recent.len() > RECENT_KEPT {
             let extra = self.recent.len() - RECENT_KEPT;
