@@ -28,7 +28,7 @@ pub const MIN_TOKEN_CHARS: usize = 32;
 pub const ALLOW_WEAK_TOKEN_ENV: &str = "VAULT_ALLOW_WEAK_TOKEN";
 
 /// The value of `name` or its `VAULT_*` alias; both set to different values is `invalid`.
-fn env_with_alias(name: &str) -> Result<Option<SecretString>> {
+pub(crate) fn env_with_alias(name: &str) -> Result<Option<SecretString>> {
     let alias = name.replacen("VVAULT_", "VAULT_", 1);
     let get = |n: &str| std::env::var(n).ok().map(SecretString::new);
     match (get(name), get(&alias)) {
