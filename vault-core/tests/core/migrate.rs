@@ -218,3 +218,44 @@ async fn migrating_without_the_right_key_or_key_file_is_refused() {
         .expect("open");
     assert_eq!(read(&v, "A", 1).await.expect("A v1"), "a1");
 }
+
+/// A data directory's store opened without its key file and without a migration (the bytes
+/// copied alone): its versions say where their keys are, never "destroyed", and a destroy is
+/// refused rather than leaving the key in the file it cannot reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_store_copied_without_its_key_file_says_where_the_keys_are() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let v = open_dir(&data).await;
+    v.credentials()
+        .put(cput("s", "A", "a1"))
+        .await
+        .expect("put");
+    v.close().await.expect("close");
+    drop(v);
+    let mut store = None;
+    for _ in 0..100 {
+        match vault_core::store::SledStore::open(data.join(vault_core::data_dir::STORE_DIR)) {
+            Ok(s) => {
+                store = Some(s);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+    let v = Vault::builder()
+        .store(Arc::new(store.expect("sled store")))
+        .key(key(1))
+        .open()
+        .await
+        .expect("open the store alone");
+    let e = read(&v, "A", 1).await.expect_err("its key is in the file");
+    assert_eq!(e.code(), "backend_unavailable", "{e}");
+    assert!(e.to_string().contains("value key file"), "{e}");
+    let e = v
+        .credentials()
+        .change_version(&ckey("A"), &svc("s"), 1, VersionOp::Destroy)
+        .await
+        .expect_err("a destroy that cannot reach the key");
+    assert!(e.to_string().contains("value key file"), "{e}");
+}
