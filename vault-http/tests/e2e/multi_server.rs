@@ -450,15 +450,26 @@ async fn no_acknowledged_write_is_lost_when_the_database_drops_connections() {
 /// Runs `vault-http migrate --from sled:DATA --to URL` with the test root key, retrying while
 /// sled still holds the lock of a vault that let go of the directory a moment ago.
 async fn migrate(data: &std::path::Path, to: &str) -> std::process::Output {
+    migrate_with_key(data, to, Some(crate::support::KEY_HEX)).await
+}
+
+/// [`migrate`] with `VVAULT_ENCRYPTION_KEY` set to `key` (`None`: unset, a dev-mode directory).
+async fn migrate_with_key(
+    data: &std::path::Path,
+    to: &str,
+    key: Option<&str>,
+) -> std::process::Output {
     let run = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_vault-http"))
-            .args(["migrate", "--to", to, "--from"])
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vault-http"));
+        cmd.args(["migrate", "--to", to, "--from"])
             .arg(format!("sled:{}", data.display()))
             .env_remove("VAULT_STORE_URL")
             .env_remove("VAULT_ENCRYPTION_KEY")
-            .env("VVAULT_ENCRYPTION_KEY", crate::support::KEY_HEX)
-            .output()
-            .expect("run migrate")
+            .env_remove("VVAULT_ENCRYPTION_KEY");
+        if let Some(k) = key {
+            cmd.env("VVAULT_ENCRYPTION_KEY", k);
+        }
+        cmd.output().expect("run migrate")
     };
     let mut out = run();
     for _ in 0..50 {
@@ -612,6 +623,73 @@ async fn migrate_moves_the_value_keys_of_a_served_vault_into_postgres() {
     for (i, k) in raw_keys.iter().enumerate() {
         assert!(!dump.contains(&hex_of(k)), "raw value key {i} in the dump");
     }
+}
+
+/// A dev-mode directory (its root key in `DIR/root.key`) migrates without a key in the
+/// environment: the moved value keys are sealed under the vault's keys from that file, and a
+/// server on the database started with that key reads the value. A directory made with a key
+/// given in the environment is refused without it (`wrong_key`), nothing copied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrate_of_a_dev_mode_directory_uses_its_key_file() {
+    let Some(db) = TestDb::create("migratedev").await else {
+        return;
+    };
+    let keyed = TestDir::new();
+    let server = keyed.start();
+    let r = server
+        .http()
+        .post(
+            "/api/vault/credentials",
+            &json!({"key": "K", "service": "svc", "value": "keyed-value"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(server.terminate().success());
+    let out = migrate_with_key(&keyed.data(), db.url(), None).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("wrong_key"), "{stderr}");
+
+    let dev = TestDir::new();
+    let data = dev.data();
+    let log = dev.log();
+    let server = Start {
+        key: None,
+        ..Start::new(&data, &log)
+    }
+    .spawn();
+    let r = server
+        .http()
+        .post(
+            "/api/vault/credentials",
+            &json!({"key": "K", "service": "svc", "value": "dev-mode-value"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(server.terminate().success());
+    let out = migrate_with_key(&data, db.url(), None).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("moved 1 credential value keys"), "{stdout}");
+
+    let root_key = std::fs::read_to_string(data.join("root.key")).expect("dev-mode key");
+    let pg_log = dev.tmp.path().join("pg.log");
+    let server = Start {
+        store: Some(db.url()),
+        key: Some(root_key.trim()),
+        ..Start::new(&data, &pg_log)
+    }
+    .spawn();
+    let r = server
+        .http()
+        .get("/api/vault/credentials/K?service=svc")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["value"], "dev-mode-value", "{}", r.text);
 }
 
 /// `vault-http migrate --from sled:DIR --to URL` copies a stopped vault's store into an empty
