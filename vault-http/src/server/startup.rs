@@ -263,13 +263,13 @@ pub async fn open(opts: ServeOptions) -> Result<(AppState, Vec<String>)> {
                     let key = key.ok_or_else(|| {
                         Error::invalid(
                             KEY_ENV,
-                            "is required with a PostgreSQL store (or give --data DIR for                              dev-mode key and token files)",
+                            "is required with a PostgreSQL store (or give --data DIR for dev-mode key and token files)",
                         )
                     })?;
                     if opts.service_token.is_none() {
                         return Err(Error::invalid(
                             TOKEN_ENV,
-                            "is required with a PostgreSQL store (or give --data DIR for                              dev-mode key and token files)",
+                            "is required with a PostgreSQL store (or give --data DIR for dev-mode key and token files)",
                         ));
                     }
                     (key, None, PathBuf::new())
