@@ -360,4 +360,96 @@ mod tests {
         assert!(!eq.holds(Some(b"w")));
         assert!(!eq.holds(None));
     }
+
+    /// A target that silently drops the puts under `prefix` (and changes nothing else).
+    struct Dropping(MemoryStore, &'static [u8]);
+
+    #[async_trait]
+    impl Store for Dropping {
+        async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+            self.0.get(key).await
+        }
+        async fn scan(
+            &self,
+            prefix: &[u8],
+            after: Option<&[u8]>,
+            limit: usize,
+        ) -> Result<Vec<Entry>> {
+            self.0.scan(prefix, after, limit).await
+        }
+        async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> Result<bool> {
+            let kept = writes
+                .into_iter()
+                .filter(|w| !matches!(w, Write::Put(k, _) if k.starts_with(self.1)))
+                .collect();
+            self.0.commit(conditions, kept).await
+        }
+        fn backend_name(&self) -> &'static str {
+            "dropping"
+        }
+    }
+
+    fn entry(k: &str, v: &str) -> Entry {
+        (k.as_bytes().to_vec(), v.as_bytes().to_vec())
+    }
+
+    async fn source() -> MemoryStore {
+        let from = MemoryStore::new();
+        let writes = ["a/1", "sys/canary", "sys/vk-file", "z/9"]
+            .into_iter()
+            .map(|k| Write::Put(k.as_bytes().to_vec(), k.as_bytes().to_vec()))
+            .collect();
+        assert!(from.commit(Vec::new(), writes).await.expect("commit"));
+        from
+    }
+
+    /// The added records go in beside the copied ones, in key order among them, and the check
+    /// covers them: a target that lost one of them fails the copy.
+    #[tokio::test]
+    async fn copy_all_adds_records_and_checks_them_too() {
+        let from = source().await;
+        let added = vec![
+            entry("sys/vk/f1.ab", "sealed-1"),
+            entry("sys/vk-imported", "m"),
+        ];
+        let to = MemoryStore::new();
+        let mut seen = Vec::new();
+        let copied = copy_all(&from, &to, added.clone(), |d, t| seen.push((d, t)))
+            .await
+            .expect("copy");
+        assert_eq!((copied.records, copied.added), (4, 2));
+        assert_eq!(seen.last(), Some(&(6, 6)));
+        let keys: Vec<Vec<u8>> = to
+            .scan(b"", None, 100)
+            .await
+            .expect("scan")
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let want: Vec<&[u8]> = vec![
+            b"a/1",
+            b"sys/canary",
+            b"sys/vk-file",
+            b"sys/vk-imported",
+            b"sys/vk/f1.ab",
+            b"z/9",
+        ];
+        assert_eq!(keys, want);
+
+        let lossy = Dropping(MemoryStore::new(), b"sys/vk/");
+        let e = copy_all(&from, &lossy, added.clone(), |_, _| {})
+            .await
+            .expect_err("an added record lost on the way");
+        assert_eq!(e.code(), "integrity");
+
+        let e = copy_all(
+            &from,
+            &MemoryStore::new(),
+            vec![entry("z/9", "other")],
+            |_, _| {},
+        )
+        .await
+        .expect_err("a record the source has");
+        assert_eq!(e.field(), Some("from"));
+    }
 }
