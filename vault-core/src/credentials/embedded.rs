@@ -422,6 +422,23 @@ impl Credentials {
     }
 }
 
+impl Credentials {
+    /// The info of credential `key` of `service`, never its value (a `read` of the
+    /// credential, recorded as `credentials.info`); `not_found` when missing. The KV v2
+    /// metadata of a secret.
+    pub async fn info(&self, key: &CredentialKey, service: &ServiceName) -> Result<CredentialInfo> {
+        let operation = op("credentials.info", Capability::Read, service, key);
+        self.ctx
+            .run(operation, async {
+                let head = head_key(FAMILY, service, key);
+                self.read_info(service, &head, key.as_str())
+                    .await?
+                    .ok_or_else(|| not_found(key))
+            })
+            .await
+    }
+}
+
 #[async_trait]
 impl CredentialsApi for Credentials {
     async fn put(&self, put: CredentialPut) -> Result<CredentialWritten> {

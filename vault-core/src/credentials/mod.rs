@@ -4,6 +4,7 @@
 //! embedded vault ([`Credentials`]) and the remote client both implement.
 
 mod embedded;
+pub mod kv;
 pub mod lifecycle;
 mod stored;
 mod versions;
