@@ -3,9 +3,12 @@
 //! extraction ([`crate::server::extract`]) yields core errors that the dialect renders.
 //!
 //! - [`service_api`]: `/api/vault/*`, the service API the trading engine already uses.
-//! - next: `openai` (`/v1/chat/completions`, ...) and `hashicorp` (`/v1/secret/...`).
+//! - [`vault_api`]: `/v1/sys/...`, `/v1/auth/token/...`, `/v1/secret/...`, the
+//!   HashiCorp-Vault-compatible subset.
+//! - next: `openai` (`/v1/chat/completions`, ...).
 
 pub mod service_api;
+pub mod vault_api;
 
 /// What the shared extractors need from a dialect: how it renders a core error.
 pub trait Dialect: Send + Sync + 'static {

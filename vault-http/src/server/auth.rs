@@ -156,13 +156,23 @@ pub async fn authenticate(
     peer: Option<IpAddr>,
     origin: &Origin,
 ) -> Result<Caller> {
+    authenticate_tokens(presented_tokens(headers), state, peer, origin).await
+}
+
+/// [`authenticate`] for the tokens a dialect found in its own headers (the Vault-compatible
+/// dialect reads `X-Vault-Token` first): the same checks, limits and audit.
+pub async fn authenticate_tokens(
+    presented: Vec<&[u8]>,
+    state: &AppState,
+    peer: Option<IpAddr>,
+    origin: &Origin,
+) -> Result<Caller> {
     let vault = state.vault()?.with_origin(origin.clone());
     // Checked before anything is looked at or recorded: an address out of attempts gets 429
     // and adds nothing to the audit log.
     if let Some(ip) = peer {
         state.auth_failures().check(ip)?;
     }
-    let presented = presented_tokens(headers);
     match presented.len() {
         0 => {
             // A request without a token spends an attempt like a wrong one, so that it cannot
