@@ -47,3 +47,5 @@ mod multi_server;
 mod guards;
 #[path = "e2e/jobs.rs"]
 mod jobs;
+#[path = "e2e/vault_api.rs"]
+mod vault_api;

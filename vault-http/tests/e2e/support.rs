@@ -200,6 +200,8 @@ pub enum Auth<'a> {
     None,
     Bearer(&'a str),
     Header(&'a str),
+    /// `X-Vault-Token: <t>` (the Vault-compatible dialect).
+    Vault(&'a str),
 }
 
 /// The test token as a bearer token.
@@ -283,20 +285,37 @@ impl Http {
         auth: Auth<'_>,
         body: Option<Vec<u8>>,
     ) -> Reply {
+        let mut headers = Vec::new();
+        match auth {
+            Auth::None => {}
+            Auth::Bearer(t) => headers.push(("Authorization".to_string(), format!("Bearer {t}"))),
+            Auth::Header(t) => headers.push(("X-Service-Token".to_string(), t.to_string())),
+            Auth::Vault(t) => headers.push(("X-Vault-Token".to_string(), t.to_string())),
+        }
+        if body.is_some() {
+            headers.push(("Content-Type".to_string(), "application/json".to_string()));
+        }
+        self.send_headers(method, path, &headers, body).await
+    }
+
+    /// Sends `method path` with exactly these headers (plus `Host`, `Connection: close`,
+    /// `Accept` and the body's `Content-Length`) and an optional raw body.
+    pub async fn send_headers(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
         let addr = self.base.strip_prefix("http://").expect("http base");
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: */*\r\n"
         );
-        match auth {
-            Auth::None => {}
-            Auth::Bearer(t) => head.push_str(&format!("Authorization: Bearer {t}\r\n")),
-            Auth::Header(t) => head.push_str(&format!("X-Service-Token: {t}\r\n")),
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
         if let Some(b) = &body {
-            head.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                b.len()
-            ));
+            head.push_str(&format!("Content-Length: {}\r\n", b.len()));
         }
         head.push_str("\r\n");
         let mut request = head.into_bytes();
@@ -342,6 +361,8 @@ impl Http {
         }
         let rest = &raw[split + 4..];
         let bytes = match (chunked, content_length) {
+            // A HEAD answer has the headers of a GET and no body.
+            _ if method == "HEAD" => Vec::new(),
             (true, _) => dechunk(rest),
             (false, Some(n)) => rest
                 .get(..n)
@@ -359,7 +380,7 @@ impl Http {
         ]
         .iter()
         .any(|t| content_type.starts_with(t));
-        let body = if export {
+        let body = if export || bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text)
