@@ -15,8 +15,8 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 py="$venv/bin/python"
 
-echo "== python: tools (maturin pytest mypy ruff)"
-"$py" -m pip install -q --disable-pip-version-check maturin pytest mypy ruff
+echo "== python: tools (maturin pytest mypy ruff; hvac for the Vault-compatible API tests)"
+"$py" -m pip install -q --disable-pip-version-check maturin pytest mypy ruff hvac
 
 echo "== python: cargo build -p vault-http (server for the remote-mode tests)"
 cargo build -p vault-http
@@ -32,12 +32,15 @@ echo "== python: pip install ./vault-py (maturin backend, dev profile)"
     --config-settings=build-args="--profile dev" ./vault-py
 
 echo "== python: ruff"
-"$venv/bin/ruff" check vault-py examples/python
-"$venv/bin/ruff" format --check vault-py examples/python
+"$venv/bin/ruff" check vault-py examples/python vault-http/tests/python
+"$venv/bin/ruff" format --check vault-py examples/python vault-http/tests/python
 
 echo "== python: mypy --strict (stubs, example, tests) and stubtest (stubs vs the built module)"
-"$venv/bin/mypy" --strict vault-py/python/vault examples/python/trading_client.py examples/python/trading_loop.py vault-py/tests
+"$venv/bin/mypy" --strict vault-py/python/vault examples/python/trading_client.py examples/python/trading_loop.py vault-py/tests vault-http/tests/python
 "$py" -m mypy.stubtest vault._native
 
 echo "== python: pytest"
 "$py" -m pytest -q -rs vault-py/tests
+
+echo "== python: pytest vault-http/tests/python (the real hvac client against vault-http)"
+"$py" -m pytest -q -rs vault-http/tests/python
