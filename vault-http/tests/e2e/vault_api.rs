@@ -161,6 +161,18 @@ async fn sys_endpoints_and_token_lookup_answer_like_vault() {
     assert_eq!(r.body["type"], "shamir");
     let r = http.send("GET", "/v1/sys/init", Auth::None, None).await;
     assert_eq!(r.body, json!({"initialized": true}));
+    // The dialect's other paths and methods answer in its own format.
+    for (method, path, status) in [
+        ("GET", "/v1/sys/nope", 404),
+        ("GET", "/v1/auth/nope/x", 404),
+        ("POST", "/v1/sys/health", 405),
+        ("DELETE", "/v1/sys/seal-status", 405),
+    ] {
+        let r = http.send(method, path, Auth::None, None).await;
+        assert_errors(&r, status, Some(json!([])));
+    }
+    let r = vault(&http, "POST", "/v1/auth/token/lookup-self", None).await;
+    assert_errors(&r, 405, Some(json!([])));
 
     // lookup-self: wrapped; the token itself never in the answer.
     let r = vault(&http, "GET", "/v1/auth/token/lookup-self", None).await;

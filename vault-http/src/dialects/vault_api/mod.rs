@@ -201,7 +201,12 @@ async fn require_token(State(state): State<AppState>, mut req: Request, next: Ne
         Err(e) => return VaultError(e).into_response(),
     };
     let id = auth::CallerId(caller.id().to_string());
-    let route = req.uri().path().to_string();
+    // The raw (still percent-encoded, so ASCII) path, bounded like the request log's.
+    let mut route = req.uri().path().to_string();
+    if route.len() > 256 {
+        route.truncate(256);
+        route.push_str("...");
+    }
     req.extensions_mut().insert(caller.clone());
     req.extensions_mut().insert(origin.clone());
     let mut resp = next.run(req).await;
@@ -227,15 +232,37 @@ async fn require_token(State(state): State<AppState>, mut req: Request, next: Ne
 /// behind the token.
 pub fn routes(state: AppState) -> Router<AppState> {
     let protected = Router::new()
-        .route("/v1/auth/token/lookup-self", get(sys::lookup_self))
+        .route(
+            "/v1/auth/token/lookup-self",
+            get(sys::lookup_self).fallback(method_not_allowed),
+        )
         .route("/v1/secret/{*path}", any(kv::dispatch))
         .route("/v1/secret", any(kv::dispatch_root))
         .route_layer(axum::middleware::from_fn_with_state(state, require_token));
     Router::new()
-        .route("/v1/sys/health", get(sys::health))
-        .route("/v1/sys/seal-status", get(sys::seal_status))
-        .route("/v1/sys/init", get(sys::init))
+        .route(
+            "/v1/sys/health",
+            get(sys::health).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/sys/seal-status",
+            get(sys::seal_status).fallback(method_not_allowed),
+        )
+        .route("/v1/sys/init", get(sys::init).fallback(method_not_allowed))
+        // The rest of this dialect's prefixes answer in its own format, not another dialect's.
+        .route("/v1/sys/{*rest}", any(no_route))
+        .route("/v1/auth/{*rest}", any(no_route))
         .merge(protected)
+}
+
+/// A path under this dialect's prefixes that no route serves: 404 `{"errors":[]}`.
+async fn no_route() -> VaultError {
+    Error::NotFound("no handler for this route".into()).into()
+}
+
+/// A known path of this dialect with another method: 405 `{"errors":[]}`.
+async fn method_not_allowed() -> VaultError {
+    Error::MethodNotAllowed("method not allowed".into()).into()
 }
 
 #[cfg(test)]
