@@ -352,6 +352,16 @@ async fn kv_v2_replays_the_transcripts() {
         let r = vault(&http, method, path, None).await;
         assert_eq!(wrapped(&r)["keys"], json!(["api", "db"]), "{method} {path}");
     }
+    // Lists are paginated: a warning says where the next page starts.
+    let r = vault(&http, "LIST", "/v1/secret/metadata/app?limit=1", None).await;
+    assert_eq!(wrapped(&r)["keys"], json!(["api"]));
+    assert_eq!(
+        r.body["warnings"],
+        json!(["more keys follow: list again with ?after=api"])
+    );
+    let r = vault(&http, "LIST", "/v1/secret/metadata/app?after=api", None).await;
+    assert_eq!(wrapped(&r)["keys"], json!(["db"]));
+    assert_eq!(r.body["warnings"], Value::Null);
     let r = vault(&http, "LIST", "/v1/secret/metadata/nothing-here", None).await;
     assert_errors(&r, 404, Some(json!([])));
     let r = vault(&http, "GET", "/v1/secret/metadata/app?list=maybe", None).await;
