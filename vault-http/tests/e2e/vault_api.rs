@@ -455,6 +455,33 @@ async fn kv_v2_replays_the_transcripts() {
     let r = vault(&http, "GET", "/v1/secret/data/app/db", None).await;
     assert_errors(&r, 404, Some(json!([])));
 
+    // Bodies are JSON whatever their content type (curl's default form type included); the
+    // mount itself lists nothing.
+    let r = http
+        .send_headers(
+            "POST",
+            "/v1/secret/data/app/form",
+            &[
+                ("X-Vault-Token".into(), TOKEN.into()),
+                (
+                    "Content-Type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
+            ],
+            Some(br#"{"data":{"a":"b"}}"#.to_vec()),
+        )
+        .await;
+    assert_version_metadata(wrapped(&r), 1, false, false);
+    for path in [
+        "/v1/secret",
+        "/v1/secret/",
+        "/v1/secret/metadata",
+        "/v1/secret/metadata/",
+    ] {
+        let r = vault(&http, "LIST", path, None).await;
+        assert_errors(&r, 400, None);
+    }
+
     // Unknown body fields are accepted with Vault's warning.
     let r = vault(
         &http,

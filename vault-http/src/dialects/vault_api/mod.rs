@@ -238,6 +238,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/v1/secret/{*path}", any(kv::dispatch))
         .route("/v1/secret", any(kv::dispatch_root))
+        .route("/v1/secret/", any(kv::dispatch_root))
         .route_layer(axum::middleware::from_fn_with_state(state, require_token));
     Router::new()
         .route(
