@@ -10,6 +10,8 @@
 //! Each client claims one proposal after another on its own asset (`C<n>/USD`, sides
 //! alternating) under a policy with cooldown and anti-flip off, so every decision is allowed and
 //! is a claim: a durable commit (on sled, acknowledged after the batch's `fdatasync`). The
+//! process's CPU time per claim (user + system, warm-up included) is printed too: on a shared
+//! machine it varies less than the rate. The
 //! vault is opened as a server opens it (audit log on). Without `--postgres` or `--sled` the
 //! sled store is in a fresh temporary directory. With `--postgres`, the database should be
 //! empty (a vault made with another key does not open).
@@ -111,6 +113,22 @@ async fn store(args: &Args) -> (SharedStore, &'static str, Option<tempfile::Temp
     (Arc::new(SledStore::open(&dir).expect("sled")), "sled", tmp)
 }
 
+/// CPU time (user + system) this process used so far, from `/proc/self/stat` (Linux; zero
+/// elsewhere).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    // utime and stime are fields 14 and 15 of stat(5); after the `)`, items 11 and 12.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    // The usual USER_HZ of Linux.
+    Duration::from_millis(ticks * 10)
+}
+
 fn percentile(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -146,9 +164,12 @@ async fn run(args: Args) {
     let start = Instant::now();
     let measure_from = start + Duration::from_secs_f64(args.warmup);
     let until = measure_from + Duration::from_secs_f64(args.seconds);
+    let all_claims = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let cpu_before = cpu_time();
     let tasks: Vec<_> = (0..args.clients)
         .map(|c| {
             let v = vault.clone();
+            let all_claims = all_claims.clone();
             tokio::spawn(async move {
                 // Per call, in µs (calls that started after the warm-up and ended before the end).
                 let mut latencies = Vec::new();
@@ -163,6 +184,7 @@ async fn run(args: Args) {
                         .await
                         .expect("decide");
                     assert!(d.allowed(), "{:?}", d.violations);
+                    all_claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let t1 = Instant::now();
                     if t0 >= measure_from && t1 <= until {
                         let us = (t1 - t0).as_micros();
@@ -177,11 +199,13 @@ async fn run(args: Args) {
     for t in tasks {
         all.extend(t.await.expect("join"));
     }
+    let cpu = cpu_time().saturating_sub(cpu_before);
+    let claims = all_claims.load(std::sync::atomic::Ordering::Relaxed);
     all.sort_unstable();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "{backend}, {} clients, {:.0} s: {} claims, {:.0} claims/s; latency ms p50 {:.2} p90 {:.2} \
-         p99 {:.2} p99.9 {:.2} max {:.2} (loadavg {})",
+         p99 {:.2} p99.9 {:.2} max {:.2}; CPU {:.0} µs per claim (loadavg {})",
         args.clients,
         args.seconds,
         all.len(),
@@ -191,6 +215,7 @@ async fn run(args: Args) {
         percentile(&all, 99.0),
         percentile(&all, 99.9),
         percentile(&all, 100.0),
+        cpu.as_secs_f64() * 1e6 / claims.max(1) as f64,
         load.split_whitespace()
             .take(3)
             .collect::<Vec<_>>()
