@@ -204,6 +204,8 @@ pub(crate) struct Core {
     pub(crate) turns: crate::locks::Turns,
     /// Where credential versions' value keys live (see `crate::crypto::ValueKeys`).
     pub(crate) value_keys: crate::crypto::ValueKeys,
+    /// Policy and asset records the guards opened or wrote (see `crate::guards::cache`).
+    pub(crate) guards_opened: crate::guards::cache::Opened,
 }
 
 /// An opened vault seen by one caller. Cheap to clone.

@@ -110,6 +110,7 @@ impl VaultBuilder {
             value_keys: self
                 .value_keys
                 .unwrap_or_else(crate::crypto::ValueKeys::in_store),
+            guards_opened: Default::default(),
         });
         spawn_audit_flusher(&core);
         if let Some(changes) = changes {

@@ -125,7 +125,8 @@ impl Guards {
         let acct = account.as_str();
         for lost in 0..MAX_ATTEMPTS {
             let now = self.ctx().clock().now().as_millis();
-            let (_, policy, _, _) = self.policy_in_force(acct).await?;
+            let in_force = self.policy_in_force(acct).await?;
+            let policy = in_force.policy();
             let hkey = head_key(acct);
             let head = read_head::<Head>(barrier, &hkey).await?;
             let windows = self.windows(acct, &policy.llm_calls, now).await?;

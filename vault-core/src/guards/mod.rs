@@ -11,6 +11,7 @@
 //! vault ([`Guards`]) implements.
 
 mod budget;
+pub(crate) mod cache;
 pub(crate) mod decimal;
 mod embedded;
 mod policy;
