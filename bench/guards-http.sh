@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${VAULT_HTTP_BIN:-}" ]; then
   cargo build --release -p vault-http
-  VAULT_HTTP_BIN="${CARGO_TARGET_DIR:-target}/release/vault-http"
+  VAULT_HTTP_BIN="${CARGO_TARGET_DIR:-target}/$(rustc -vV | sed -n 's/^host: //p')/release/vault-http"
 fi
 duration=${DURATION:-10s}
 conns=${CONNS:-1 64}

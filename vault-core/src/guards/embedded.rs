@@ -1071,6 +1071,7 @@ impl Guards {
                 reason: create.reason.clone(),
                 by: self.who(),
                 created_at: Timestamp::from_millis(now),
+                policy_hash: in_force.hash().to_string(),
                 used_by: None,
             };
             let writes = vec![
@@ -1078,7 +1079,12 @@ impl Guards {
                 Write::Put(day.key.clone(), seal_json(barrier, &day.key, &d)?),
             ];
             if barrier
-                .commit_after_losses(vec![over.condition(), day.condition()], writes, lost)
+                .commit_after_losses(
+                    // The policy read too: the hash recorded is the one in force at the commit.
+                    vec![over.condition(), day.condition(), in_force.read.condition()],
+                    writes,
+                    lost,
+                )
                 .await?
             {
                 return Ok(record);
