@@ -401,7 +401,10 @@ impl Inference {
             Ok(b) => start(b, &upstream(spec, id)).await,
             Err(e) => Err(e),
         };
+        // A request the upstream refused as invalid would be refused by any other: no
+        // fallback for it.
         if let (Err(e), Some(fb)) = (&first, &spec.fallback)
+            && !matches!(e, Error::Invalid { .. })
             && let Some((fb_id, fb_spec)) = reg.resolve(fb)
         {
             tracing::warn!(call_id = %info.call_id, model = %id, fallback = %fb_id, error = %e,

@@ -250,6 +250,9 @@ pub struct TokenCreatedReply<'a> {
     pub name: String,
     /// Its rules.
     pub rules: Vec<Rule>,
+    /// Its limits on model calls (absent: unlimited).
+    #[serde(default, skip_serializing_if = "LlmLimits::is_unlimited")]
+    pub llm: LlmLimits,
     /// Always `true`.
     pub success: bool,
     /// The token. The server keeps only its hash: lose it and create another.
