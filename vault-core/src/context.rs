@@ -289,11 +289,11 @@ impl Ctx {
         let slot = OpSlot::new(self.draft(op, "ok"));
         let outcome = CURRENT_OP.scope(slot.clone(), work).await;
         if let Some(mut draft) = slot.take() {
-            draft.outcome = outcome
-                .as_ref()
-                .err()
-                .map_or("ok", |e| e.code())
-                .to_string();
+            // An answer that is not an error keeps the outcome the work set (a budget's
+            // refusal is `budget_exhausted`), `ok` by default.
+            if let Err(e) = &outcome {
+                draft.outcome = e.code().to_string();
+            }
             self.barrier().audit_later(draft).await?;
         }
         outcome

@@ -312,6 +312,23 @@ async fn hourly_daily_and_token_budgets_refuse_naming_the_limit() {
         panic!("fourth call of the day admitted");
     };
     assert_eq!(r.limit, "daily");
+    // A refusal is audited as one, not as `ok`.
+    let mut q = vault_core::AuditQuery::default();
+    q.filter.op = Some("inference.chat".into());
+    let outcomes: Vec<String> = v
+        .audit()
+        .query(q)
+        .await
+        .expect("audit")
+        .items
+        .into_iter()
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "budget_exhausted").count(),
+        2,
+        "{outcomes:?}"
+    );
 
     // Tokens: a call that uses up the day's budget completes; the next is refused.
     let (v, _, _) = memory_vault().await;
