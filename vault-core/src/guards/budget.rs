@@ -120,6 +120,11 @@ impl UsageLog {
         }
     }
 
+    /// Whether admission checks a cap here.
+    fn capped(&self) -> bool {
+        !self.caps.is_empty() || self.day_tokens.is_some()
+    }
+
     /// Whose log: the account's name or the token's id.
     pub(crate) fn owner(&self) -> &str {
         &self.owner
@@ -263,10 +268,14 @@ pub(crate) async fn admit(
         for log in logs {
             let hkey = log.head();
             let head = read_head::<Head>(barrier, &hkey).await?;
-            conditions.push(Condition::unchanged(
-                &hkey,
-                head.as_ref().map(|h| h.raw.as_slice()),
-            ));
+            // A log without caps has nothing to protect: its calls need not take turns on
+            // its head (a root caller's many concurrent calls would otherwise race for it).
+            if log.capped() {
+                conditions.push(Condition::unchanged(
+                    &hkey,
+                    head.as_ref().map(|h| h.raw.as_slice()),
+                ));
+            }
             for w in windows_of(barrier, log, now).await? {
                 if full.is_none() && w.remaining == 0 {
                     full = Some(Full {
@@ -311,8 +320,10 @@ pub(crate) async fn admit(
         for (log, (hkey, mut head)) in logs.iter().zip(heads) {
             let fkey = log.fact_key(&suffix);
             writes.push(Write::Put(fkey.clone(), seal_json(barrier, &fkey, &fact)?));
-            head.admitted += 1;
-            writes.push(Write::Put(hkey.clone(), seal_json(barrier, &hkey, &head)?));
+            if log.capped() {
+                head.admitted += 1;
+                writes.push(Write::Put(hkey.clone(), seal_json(barrier, &hkey, &head)?));
+            }
             // Facts past the longest window go, a bounded batch at a time.
             let prefix = log.prefix();
             let old_end = log.fact_key(&suffix_of(now - KEEP_MS, ""));
