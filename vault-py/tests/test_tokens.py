@@ -26,7 +26,15 @@ import vault
 READONLY = "BITVAVO_READONLY_KEY"
 TRADE = "BITVAVO_TRADE_KEY"
 ALL_CAPABILITIES = [
-    "read", "write", "delete", "list", "admin", "propose", "execute", "override", "invoke"
+    "read",
+    "write",
+    "delete",
+    "list",
+    "admin",
+    "propose",
+    "execute",
+    "override",
+    "invoke",
 ]
 SCANNER: list[vault.Rule] = [
     {"path": f"credentials/{SVC}/BITVAVO_READONLY_*", "capabilities": ["read"]}
