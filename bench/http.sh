@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${VAULT_HTTP_BIN:-}" ]; then
   cargo build --release -p vault-http
-  VAULT_HTTP_BIN="${CARGO_TARGET_DIR:-target}/release/vault-http"
+  # Binaries are under the host triple (.cargo/config.toml sets build.target = "host-tuple").
+  VAULT_HTTP_BIN="${CARGO_TARGET_DIR:-target}/$(rustc -vV | sed -n 's/^host: //p')/release/vault-http"
 fi
 duration=${DURATION:-10s}
 port=${PORT:-8077}

@@ -14,7 +14,7 @@ echo "== node: cargo build -p vault-http (server for the remote-mode tests)"
 cargo build -p vault-http
 target_dir="${CARGO_TARGET_DIR:-target}"
 case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
-export VAULT_HTTP_BIN="${VAULT_HTTP_BIN:-$target_dir/debug/vault-http}"
+export VAULT_HTTP_BIN="${VAULT_HTTP_BIN:-$target_dir/$(rustc -vV | sed -n 's/^host: //p')/debug/vault-http}"
 
 # `npm install` that fails on an EBADENGINE warning: the dev dependencies are pinned
 # (vault-node/package.json overrides) to versions whose engines accept every Node version

@@ -23,7 +23,7 @@ cargo build -p vault-http
 target_dir="${CARGO_TARGET_DIR:-target}"
 case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
 export CARGO_TARGET_DIR="$target_dir"
-export VAULT_HTTP_BIN="${VAULT_HTTP_BIN:-$target_dir/debug/vault-http}"
+export VAULT_HTTP_BIN="${VAULT_HTTP_BIN:-$target_dir/$(rustc -vV | sed -n 's/^host: //p')/debug/vault-http}"
 
 # pyproject.toml builds release (what `pip install ./vault-py` gives users); the tests take the
 # debug build, much quicker to compile (maturin's PEP 517 backend reads build-args).

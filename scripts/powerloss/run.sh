@@ -13,7 +13,7 @@
 # Environment:
 #   LAZYFS     the lazyfs binary (default /tmp/lazyfs-build/lazyfs/lazyfs/build/lazyfs)
 #   WRITER     a built powerloss_writer (default: `cargo build --release -p vault-core
-#              --example powerloss_writer` and target/release/examples/powerloss_writer)
+#              --example powerloss_writer` and target/<host triple>/release/examples/powerloss_writer)
 #   WRITERS    concurrent writers (16)       RUN_SECS  seconds of writing before the cut (4)
 #   BIG_EVERY  every Nth key of a writer gets a 200 KiB value, a sled blob file (0 = never)
 #   WORK       scratch dir (/tmp/vault-powerloss); ROOT, MNT, FIFOs and logs go there
@@ -39,7 +39,7 @@ BIG_EVERY=${BIG_EVERY:-0}
 WORK=${WORK:-/tmp/vault-powerloss}
 if [[ -z "${WRITER:-}" ]]; then
     cargo build --release -q -p vault-core --example powerloss_writer
-    WRITER=$PWD/target/release/examples/powerloss_writer
+    WRITER=${CARGO_TARGET_DIR:-$PWD/target}/$(rustc -vV | sed -n 's/^host: //p')/release/examples/powerloss_writer
 fi
 [[ -x "$LAZYFS" ]] || { echo "no lazyfs binary at $LAZYFS" >&2; exit 2; }
 

@@ -1,7 +1,7 @@
 // Shared test helpers: the two modes (embedded in a tmp dir, remote against a real vault-http
 // spawned on a free port), secrets that must never leak, and process cleanup.
 
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import fs from 'node:fs'
 import net from 'node:net'
@@ -42,16 +42,23 @@ export function tmpDir(prefix = 'vault-node-test-') {
 }
 
 /**
- * The vault-http binary: `VAULT_HTTP_BIN`, or `debug/vault-http` under `CARGO_TARGET_DIR` (default
- * `<repo>/target`). Fails loudly when missing.
+ * The vault-http binary: `VAULT_HTTP_BIN`, or `<host triple>/debug/vault-http` under
+ * `CARGO_TARGET_DIR` (default `<repo>/target`; .cargo/config.toml makes cargo build for the host
+ * triple by name). Fails loudly when missing.
  */
+/** This machine's target triple (`rustc -vV`'s `host:` line). */
+function hostTriple() {
+  const out = execFileSync('rustc', ['-vV'], { encoding: 'utf8' })
+  return /^host: (\S+)$/m.exec(out)[1]
+}
+
 export function serverBin() {
   const targetDir = process.env.CARGO_TARGET_DIR
     ? path.resolve(REPO_DIR, process.env.CARGO_TARGET_DIR)
     : path.join(REPO_DIR, 'target')
   const bin = process.env.VAULT_HTTP_BIN
     ? path.resolve(process.env.VAULT_HTTP_BIN)
-    : path.join(targetDir, 'debug', 'vault-http')
+    : path.join(targetDir, hostTriple(), 'debug', 'vault-http')
   if (!fs.existsSync(bin)) {
     throw new Error(
       `vault-http binary not found at ${bin}: run \`cargo build -p vault-http\` from the repo ` +

@@ -1,7 +1,7 @@
 // Run: (cd vault-node && npm run build && node bench/get.mjs [seconds-per-figure])
 // It measures what index.js loads: the release build of `npm run build`, unless VAULT_NODE_ADDON_DIR
 // is set (`build/debug` would give debug-build figures).
-// Needs target/debug/vault-http (or VAULT_HTTP_BIN) for the remote figures.
+// Needs target/<host triple>/debug/vault-http (or VAULT_HTTP_BIN) for the remote figures.
 //
 // credentials.get calls per second through the Node package: embedded (sled in a tmp dir) and
 // remote (a vault-http server on loopback), one call at a time and with 64 calls in flight, and

@@ -25,7 +25,18 @@ import pytest
 import vault
 
 REPO = Path(__file__).resolve().parents[2]
-SERVER_BIN = Path(os.environ.get("VAULT_HTTP_BIN", REPO / "target" / "debug" / "vault-http"))
+# Cargo builds for the host triple by name (.cargo/config.toml): target/<host>/debug/vault-http.
+_HOST = (
+    subprocess.run(["rustc", "-vV"], check=True, capture_output=True, text=True)
+    .stdout.split("host: ")[-1]
+    .split()[0]
+)
+SERVER_BIN = Path(
+    os.environ.get(
+        "VAULT_HTTP_BIN",
+        Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / _HOST / "debug" / "vault-http",
+    )
+)
 KEY = "11" * 32
 OTHER_KEY = "22" * 32
 TOKEN = "test-token-" + "a" * 32
