@@ -6,6 +6,7 @@
 //! log, and settles there with its counts, status and latency. Prompts and completions are
 //! never stored, logged or audited.
 
+mod call;
 mod embedded;
 pub mod mock;
 #[cfg(feature = "openai-compat")]
@@ -17,7 +18,8 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use embedded::{CallInfo, CallStream, Inference, Limited, Refusal};
+pub use call::CallStream;
+pub use embedded::{CallInfo, Inference, Limited, Refusal};
 pub use registry::{BackendSpec, ModelSpec, Registry};
 
 use crate::error::{Error, Result};
