@@ -1,5 +1,6 @@
 # Run: .venv/bin/python vault-py/bench/bench_get.py [--seconds 2] [--threads 4]
-#      (after scripts/test-python.sh; VAULT_HTTP_BIN overrides target/<host triple>/debug/vault-http)
+#      (after scripts/test-python.sh; VAULT_HTTP_BIN overrides
+#      target/<host triple>/debug/vault-http)
 """Calls per second of ``credentials.get``: embedded vs remote (a local vault-http), on one
 thread and on several (the GIL is released during each call, so threads add throughput).
 
