@@ -1,5 +1,5 @@
 //! Inference: the [`InferenceBackend`] trait (streaming chat and text completion, embeddings,
-//! models, health), its backends ([`mock`], and [`openai_compat`] with the `openai-compat`
+//! models, health), its backends ([`mock`], and `openai_compat` with the `openai-compat`
 //! feature), the model [`registry`] (a versioned config), and the gateway's operations
 //! ([`Inference`]): every call passes the choke point (`invoke` on `llm/<model>`), is admitted
 //! against the calling token's limits (and its account's LLM-call budget) in the shared usage
