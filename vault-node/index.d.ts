@@ -916,6 +916,8 @@ export interface OverrideRecord {
   readonly reason: string
   readonly by: ChangedBy
   readonly createdAt: string
+  /** The hash of the policy in force when it was granted. */
+  readonly policyHash: string
   /** The execution that used it. */
   readonly usedBy: string | null
 }

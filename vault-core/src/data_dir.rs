@@ -107,21 +107,37 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What [`copy_dir_store`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirCopied {
+    /// The records copied as they are, and those added (the moved value keys and the mark
+    /// saying the store holds them).
+    pub copied: crate::store::Copied,
+    /// Credential value keys moved from the directory's key file into the store.
+    pub value_keys: u64,
+    /// Value keys named by a record whose slot in the key file was erased (versions destroyed
+    /// before the copy): not moved, so those versions stay destroyed.
+    pub erased_value_keys: u64,
+}
+
 /// Copies the vault of data directory `dir` into the empty store `to`, every record as the
 /// sealed bytes it is, then checks the copy (see [`crate::store::copy_all`]); `progress(done,
 /// total)` after each batch. Fails while a process has the directory open (sled's lock).
 ///
-/// Refused (`invalid`, field `from`) for a vault that keeps credential value keys in its
-/// directory's key file (`value.keys`, written by every open since crypto-shredding): a store
-/// without that file (PostgreSQL) could not open those credentials' values, and moving the keys
-/// into the store is not done yet.
+/// A vault that keeps its credential value keys in the directory's key file (`value.keys`,
+/// written by every open since crypto-shredding) has those keys moved too: each live key that
+/// a credential record names becomes a sealed in-store record `sys/vk/<id>` under the same id,
+/// sealed by the vault's data key as a store without a data directory seals its own keys. That
+/// needs the vault's root key: `key`, or (`None`) the directory's dev-mode key file. Keys
+/// erased in the file stay erased (their versions stay destroyed); the file itself is left as
+/// it is. `invalid` (field `from`) when the key file is missing or is not the store's.
 #[cfg(feature = "sled")]
 pub async fn copy_dir_store(
     dir: &Path,
+    key: Option<RootKeySource>,
     to: &dyn crate::store::Store,
     progress: impl FnMut(u64, u64),
-) -> Result<crate::store::Copied> {
-    use crate::store::Store as _;
+) -> Result<DirCopied> {
     let store_dir = dir.join(STORE_DIR);
     if !store_dir.is_dir() {
         return Err(Error::invalid(
@@ -132,18 +148,62 @@ pub async fn copy_dir_store(
             ),
         ));
     }
-    let source = crate::store::SledStore::open(&store_dir)?;
-    if source.get(VALUE_KEY_FILE_RECORD).await?.is_some() {
+    let source: crate::store::SharedStore =
+        std::sync::Arc::new(crate::store::SledStore::open(&store_dir)?);
+    let import = match source.get(VALUE_KEY_FILE_RECORD).await? {
+        Some(_) => Some(value_keys_to_move(dir, key, &source).await?),
+        None => None,
+    };
+    let (added, value_keys, erased_value_keys) = match import {
+        Some(i) => (i.records, i.keys, i.erased),
+        None => (Vec::new(), 0, 0),
+    };
+    let copied = crate::store::copy_all(&*source, to, added, progress).await?;
+    Ok(DirCopied {
+        copied,
+        value_keys,
+        erased_value_keys,
+    })
+}
+
+/// The sealed in-store records of the value keys in `dir`'s key file that the credential
+/// records of `source` name (see [`copy_dir_store`]).
+#[cfg(feature = "sled")]
+async fn value_keys_to_move(
+    dir: &Path,
+    key: Option<RootKeySource>,
+    source: &crate::store::SharedStore,
+) -> Result<crate::crypto::ValueKeyImport> {
+    let path = dir.join(VALUE_KEYS_FILE);
+    if !path.is_file() {
         return Err(Error::invalid(
             "from",
             format!(
-                "this vault keeps its credential value keys in {} (crypto-shredding), which a \
-                 PostgreSQL store cannot reach; moving them into the store is not supported yet",
-                dir.join(VALUE_KEYS_FILE).display()
+                "{} is missing: this vault's credential values are sealed under keys kept \
+                 there; put back the file backed up with the store",
+                path.display()
             ),
         ));
     }
-    crate::store::copy_all(&source, to, progress).await
+    let (key, _) = key_for_dir(dir, key)?;
+    let barrier =
+        crate::crypto::Barrier::unlock(source.clone(), &key, crate::crypto::KdfParams::default())
+            .await?;
+    let file = crate::crypto::ValueKeys::file(&path)?;
+    let recorded = barrier.read(VALUE_KEY_FILE_RECORD).await?;
+    if recorded.as_ref().map(|r| r.plain.as_slice()) != file.file_id().as_deref().map(str::as_bytes)
+    {
+        return Err(Error::invalid(
+            "from",
+            format!(
+                "{} is not the key file this vault's store was written with: put back the one \
+                 backed up with the store",
+                path.display()
+            ),
+        ));
+    }
+    let ids = crate::credentials::value_key_ids(&barrier).await?;
+    file.import_writes(&barrier, ids.iter().map(String::as_str))
 }
 
 /// The record of a store written with a value key file (see `vault.rs`).
@@ -152,6 +212,8 @@ const VALUE_KEY_FILE_RECORD: &[u8] = b"sys/vk-file";
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     #[cfg(unix)]
@@ -178,6 +240,92 @@ mod tests {
         let fresh = tempfile::tempdir().expect("tempdir");
         let (_, dev) = key_for_dir(fresh.path(), None).expect("dev key");
         assert!(dev.expect("dev").created);
+    }
+
+    /// A version whose key was erased but which is still named by its records (a destroy whose
+    /// commit never happened, after the key went) stays destroyed after a migration: its slot
+    /// is not moved, and the copy reads it as destroyed.
+    #[cfg(feature = "sled")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_erased_key_named_by_a_record_is_not_moved() {
+        use crate::crypto::{KeyMaterial, ValueKeys};
+        use crate::store::{MemoryStore, SharedStore, SledStore};
+        use crate::{CredentialKey, CredentialPut, CredentialsApi, ServiceName, Vault};
+        let root = || RootKeySource::Key(KeyMaterial::from_slice(&[1; 32]).expect("key"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (s, k) = (
+            ServiceName::new("s").expect("service"),
+            CredentialKey::new("K").expect("key"),
+        );
+        let put = |v: &str| CredentialPut::new(s.clone(), k.clone(), v);
+        // Retries while sled still holds the lock of a vault dropped a moment ago.
+        async fn retry<T>(mut f: impl AsyncFnMut() -> Result<T>) -> T {
+            for _ in 0..100 {
+                match f().await {
+                    Err(e) if e.to_string().contains("in use") => {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                    other => return other.expect("retried"),
+                }
+            }
+            panic!("the data directory stayed locked")
+        }
+
+        let (v, _) = retry(async || Vault::open_dir(dir.path(), Some(root())).await).await;
+        v.credentials().put(put("one")).await.expect("v1");
+        v.close().await.expect("close");
+        drop(v);
+        {
+            // The key of version 1 erased behind the records' back.
+            let store: SharedStore =
+                Arc::new(retry(async || SledStore::open(dir.path().join(STORE_DIR))).await);
+            let barrier =
+                crate::crypto::Barrier::unlock(store, &root(), crate::crypto::KdfParams::default())
+                    .await
+                    .expect("unlock");
+            let ids = crate::credentials::value_key_ids(&barrier)
+                .await
+                .expect("ids");
+            assert_eq!(ids.len(), 1);
+            let file = ValueKeys::file(&dir.path().join(VALUE_KEYS_FILE)).expect("file");
+            file.shred(ids.into_iter().collect()).await.expect("shred");
+        }
+        let (v, _) = retry(async || Vault::open_dir(dir.path(), Some(root())).await).await;
+        v.credentials().put(put("two")).await.expect("v2");
+        v.close().await.expect("close");
+        drop(v);
+
+        let target: SharedStore = Arc::new(MemoryStore::new());
+        let copied =
+            retry(async || copy_dir_store(dir.path(), Some(root()), &*target, |_, _| {}).await)
+                .await;
+        assert_eq!((copied.value_keys, copied.erased_value_keys), (1, 1));
+        assert_eq!(
+            target
+                .scan(b"sys/vk/f", None, 10)
+                .await
+                .expect("scan")
+                .len(),
+            1
+        );
+        let v = Vault::builder()
+            .store(target)
+            .key(root())
+            .open()
+            .await
+            .expect("open the copy");
+        let e = v
+            .credentials()
+            .get_version(&k, Some(&s), 1)
+            .await
+            .expect_err("destroyed");
+        assert!(e.to_string().contains("destroyed"), "{e}");
+        let two = v
+            .credentials()
+            .get_version(&k, Some(&s), 2)
+            .await
+            .expect("v2");
+        assert_eq!(two.value.expose_secret(), "two");
     }
 
     #[test]

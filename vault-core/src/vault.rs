@@ -99,18 +99,20 @@ impl VaultBuilder {
         // Subscribed before the unlock: no commit of another process after it is missed.
         let changes = store.changes(crate::configs::embedded::REVISION_PREFIX);
         let barrier = Barrier::unlock(store, &key, self.kdf).await?;
-        if let Some(vk) = &self.value_keys {
-            check_value_key_file(&barrier, vk).await?;
-        }
+        let value_keys = match self.value_keys {
+            Some(vk) => {
+                check_value_key_file(&barrier, &vk).await?;
+                vk
+            }
+            None => crate::crypto::ValueKeys::in_store(&barrier).await?,
+        };
         let core = Arc::new(Core {
             barrier,
             clock: self.clock,
             flusher: std::sync::Mutex::new(None),
             configs: crate::configs::signals::ConfigSignals::new(),
             turns: crate::locks::Turns::new(),
-            value_keys: self
-                .value_keys
-                .unwrap_or_else(crate::crypto::ValueKeys::in_store),
+            value_keys,
         });
         spawn_audit_flusher(&core);
         if let Some(changes) = changes {

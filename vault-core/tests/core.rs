@@ -20,6 +20,8 @@ mod core {
     pub mod jobs;
     pub mod ledger_mutants;
     pub mod limits;
+    #[cfg(feature = "sled")]
+    pub mod migrate;
     pub mod postgres;
     #[cfg(feature = "sled")]
     pub mod sled;

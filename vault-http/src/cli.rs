@@ -219,7 +219,9 @@ pub async fn audit_verify(vault: &dyn VaultApi) -> Result<(String, bool)> {
 
 /// `migrate --from sled:DIR --to URL`: copies the vault of data directory DIR into the empty
 /// PostgreSQL database at URL (default: `VAULT_STORE_URL`), with a progress line on stderr,
-/// then checks the copy record by record; returns the summary to print.
+/// then checks the copy record by record; returns the summary to print. The credential value
+/// keys of DIR's key file move into the database sealed, which takes the vault's root key:
+/// `VVAULT_ENCRYPTION_KEY`, else DIR's dev-mode key file.
 pub async fn migrate(from: &str, to: Option<String>) -> Result<String> {
     use std::io::Write as _;
     let dir = from.strip_prefix("sled:").ok_or_else(|| {
@@ -232,12 +234,15 @@ pub async fn migrate(from: &str, to: Option<String>) -> Result<String> {
         .or_else(|| std::env::var(crate::server::startup::STORE_ENV).ok())
         .filter(|u| !u.trim().is_empty())
         .ok_or_else(|| Error::invalid("--to", "give --to postgres://... or VAULT_STORE_URL"))?;
+    let key = crate::server::startup::env_with_alias(crate::server::startup::KEY_ENV)?
+        .map(|k| vault_core::crypto::RootKeySource::parse(k.expose_secret()))
+        .transpose()?;
     let target = vault_core::store::PgStore::open(to.trim()).await?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut last = 0;
     // Fails while a server has the directory open (sled's lock).
     let dir_path = std::path::Path::new(dir);
-    let copied = vault_core::data_dir::copy_dir_store(dir_path, &target, |done, total| {
+    let copied = vault_core::data_dir::copy_dir_store(dir_path, key, &target, |done, total| {
         let pct = (done * 100).checked_div(total).unwrap_or(100);
         let bar = "#".repeat(usize::try_from(pct / 4).unwrap_or(25));
         let mut err = std::io::stderr().lock();
@@ -255,11 +260,33 @@ pub async fn migrate(from: &str, to: Option<String>) -> Result<String> {
     }
     let copied = copied?;
     target.close();
-    Ok(format!(
-        "migrated {} records ({} bytes) from {dir} to PostgreSQL; verified: the database holds \
-         exactly the same {} records, still encrypted\n",
-        copied.records, copied.bytes, copied.records
-    ))
+    let records = copied.copied.records;
+    let mut out = format!(
+        "migrated {records} records ({} bytes) from {dir} to PostgreSQL\n",
+        copied.copied.bytes
+    );
+    if copied.copied.added > 0 {
+        out.push_str(&format!(
+            "moved {} credential value keys from {dir}/{} into the database, sealed; {} keys of \
+             destroyed versions stay erased (the file is left as it is: destroy it once the \
+             database serves)\n",
+            copied.value_keys,
+            vault_core::data_dir::VALUE_KEYS_FILE,
+            copied.erased_value_keys
+        ));
+    }
+    out.push_str(&format!(
+        "verified: the database holds exactly those {records} records{}, still encrypted\n",
+        if copied.copied.added > 0 {
+            format!(
+                " and the {} added ({} value keys and the mark saying it holds them)",
+                copied.copied.added, copied.value_keys
+            )
+        } else {
+            String::new()
+        }
+    ));
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -39,9 +39,10 @@ enum Command {
         addr: String,
     },
     /// Copy a vault from a data directory into a new PostgreSQL database, records still
-    /// encrypted (start servers on it with the same VVAULT_ENCRYPTION_KEY; a dev-mode vault's
-    /// key is DIR/root.key), then check that the database holds exactly what the directory
-    /// does. No server may use either meanwhile.
+    /// encrypted, moving the credential value keys of DIR/value.keys into it sealed (this takes
+    /// the root key: VVAULT_ENCRYPTION_KEY, else a dev-mode vault's DIR/root.key; start servers
+    /// on the database with the same key), then check that the database holds exactly what the
+    /// directory does plus the moved keys. No server may use either meanwhile.
     Migrate {
         /// The source: sled:DIR, the data directory of `serve --data DIR`.
         #[arg(long, value_name = "sled:DIR")]

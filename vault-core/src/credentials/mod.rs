@@ -16,6 +16,7 @@ pub use lifecycle::{
     Charset, CredentialSettings, CredentialVersions, GeneratePolicy, RotateEvery, VersionInfo,
     VersionOp, VersionState,
 };
+pub(crate) use stored::value_key_ids;
 pub(crate) use versions::count_overdue;
 
 use crate::api::check_json_depth;

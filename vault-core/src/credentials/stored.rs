@@ -348,6 +348,67 @@ pub(super) fn open_value(
     String::from_utf8(plain.to_vec()).map_err(|_| Error::Integrity)
 }
 
+/// The ids of every value key named by a credential record in the store behind `barrier`
+/// (heads: the current value and each kept version; version records: their value), for a
+/// migration that moves the keys with the records. A record that does not open or decode is
+/// `integrity`, named in the log by its store key (its keys could not be known).
+pub(crate) async fn value_key_ids(
+    barrier: &crate::crypto::Barrier,
+) -> Result<std::collections::BTreeSet<String>> {
+    /// What a head or version record says of its keys (its value is skipped, never kept).
+    #[derive(Deserialize)]
+    struct Named {
+        #[serde(default)]
+        sv: Option<KeyOnly>,
+        #[serde(default)]
+        lc: Option<LifecycleKeys>,
+    }
+    #[derive(Deserialize)]
+    struct KeyOnly {
+        k: String,
+    }
+    #[derive(Deserialize)]
+    struct LifecycleKeys {
+        #[serde(default)]
+        versions: Vec<MetaKey>,
+    }
+    #[derive(Deserialize)]
+    struct MetaKey {
+        #[serde(default)]
+        k: Option<String>,
+    }
+    const PAGE: usize = 500;
+    let mut ids = std::collections::BTreeSet::new();
+    for prefix in [format!("{FAMILY}/h/"), format!("{FAMILY}/v/")] {
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = barrier
+                .scan_open(prefix.as_bytes(), after.as_deref(), PAGE)
+                .await?;
+            for (key, plain) in &page {
+                let named = plain
+                    .as_ref()
+                    .map_err(Clone::clone)
+                    .and_then(|p| crate::records::decode_json::<Named>(p));
+                let named = named.inspect_err(|_| {
+                    tracing::error!(
+                        key = %String::from_utf8_lossy(key),
+                        "a credential record does not open: the value keys it names are unknown"
+                    );
+                })?;
+                ids.extend(named.sv.map(|sv| sv.k));
+                let versions = named.lc.map(|lc| lc.versions).unwrap_or_default();
+                ids.extend(versions.into_iter().filter_map(|m| m.k));
+            }
+            if page.len() < PAGE {
+                break;
+            }
+            after = page.last().map(|(k, _)| k.clone());
+        }
+    }
+    Ok(ids)
+}
+
 /// `cred/d/<service>/<key>\0<due at, ms, u64 BE>`: the clear due-for-rotation index of a service
 /// (one entry per credential with a `rotate_every`), for the due listing. The `\0` sorts before
 /// every name character, so the entries sort like the keys.

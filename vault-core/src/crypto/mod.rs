@@ -21,7 +21,7 @@ pub use keyfile::{
 };
 pub use keyring::Keyring;
 pub use secret::{KeyMaterial, SecretString};
-pub(crate) use value_keys::{IssuedKey, ValueKeys};
+pub(crate) use value_keys::{Import as ValueKeyImport, IssuedKey, ValueKeys};
 
 use base64::Engine as _;
 

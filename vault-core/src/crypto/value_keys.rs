@@ -17,6 +17,13 @@
 //! - [`ValueKeys::in_store`]: sealed records `sys/vk/<id>` in the store itself, written and
 //!   deleted in the same commit as the version that uses them; their erasure is as good as
 //!   the store's delete (for stores opened without a data directory).
+//!
+//! Moving a data directory's vault into a store without one (`vault-http migrate`, see
+//! `crate::data_dir::copy_dir_store`) moves its keys too: [`ValueKeys::import_writes`] seals
+//! each live key of the file that a record names as an in-store record under the same id
+//! (`sys/vk/f<slot>.<tag>`), so the copied records still find it, and marks the store
+//! ([`IMPORTED_RECORD`]). An erased slot is not moved: its versions stay destroyed. From then on
+//! the in-store keys answer for `f…` ids as for their own, and erase them the same way.
 
 // Without sled (and its data directories) nothing opens a key file.
 #![cfg_attr(not(any(feature = "sled", feature = "testing")), allow(dead_code))]
@@ -39,6 +46,10 @@ const SLOT: usize = 32;
 /// Slot 0 holds this header (zero-padded to one slot).
 const MAGIC: &[u8] = b"vault value keys v1";
 const STORE_PREFIX: &str = "sys/vk/";
+/// The record saying that a store holds the keys of a data directory's key file, moved in by a
+/// migration (sealed; its plaintext is the id of that file). Without it an `f…` id is a key in
+/// a file the vault was not opened with.
+pub(crate) const IMPORTED_RECORD: &[u8] = b"sys/vk-imported";
 /// Length of the key file's id in its header (after the magic and a space).
 const ID_LEN: usize = SLOT - MAGIC.len() - 1;
 
@@ -57,13 +68,30 @@ pub(crate) struct ValueKeys(Kind);
 #[derive(Clone)]
 enum Kind {
     File(Arc<Mutex<SlotFile>>),
-    Store,
+    /// In the store; `imported`: it also holds the keys of a data directory's key file (ids
+    /// `f…`), moved in by a migration.
+    Store {
+        imported: bool,
+    },
+}
+
+/// What [`ValueKeys::import_writes`] found to move.
+pub(crate) struct Import {
+    /// The sealed in-store records of the live keys, and the store's mark ([`IMPORTED_RECORD`]).
+    pub(crate) records: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Live keys moved.
+    pub(crate) keys: u64,
+    /// Keys named by a record whose slot was erased (or reused): not moved, so their versions
+    /// stay destroyed.
+    pub(crate) erased: u64,
 }
 
 impl ValueKeys {
-    /// Keys in sealed records of the store (erasure as good as the store's delete).
-    pub(crate) fn in_store() -> ValueKeys {
-        ValueKeys(Kind::Store)
+    /// Keys in sealed records of the store (erasure as good as the store's delete), including
+    /// those a migration moved in from a data directory's key file when the store says so.
+    pub(crate) async fn in_store(barrier: &Barrier) -> Result<ValueKeys> {
+        let imported = barrier.read(IMPORTED_RECORD).await?.is_some();
+        Ok(ValueKeys(Kind::Store { imported }))
     }
 
     /// Keys in the slot file at `path`, created (mode 0600) when missing.
@@ -77,7 +105,7 @@ impl ValueKeys {
     pub(crate) fn file_id(&self) -> Option<String> {
         match &self.0 {
             Kind::File(f) => Some(lock(f).file_id.clone()),
-            Kind::Store => None,
+            Kind::Store { .. } => None,
         }
     }
 
@@ -85,7 +113,7 @@ impl ValueKeys {
     /// not happen, give it back with [`ValueKeys::unused`].
     pub(crate) async fn issue(&self, barrier: &Barrier) -> Result<IssuedKey> {
         match &self.0 {
-            Kind::Store => {
+            Kind::Store { .. } => {
                 let id = format!("k{}", super::random_base62(22)?);
                 let key = KeyMaterial::generate()?;
                 let skey = store_key(&id);
@@ -118,14 +146,24 @@ impl ValueKeys {
     /// The key `id`; `Ok(None)` when it was erased.
     pub(crate) async fn get(&self, barrier: &Barrier, id: &str) -> Result<Option<KeyMaterial>> {
         match &self.0 {
-            Kind::Store => {
-                if !id.starts_with('k') {
-                    return Err(wrong_place(id));
-                }
+            Kind::Store { imported } => {
+                // A key moved in from a key file keeps its id, tag included.
+                let file_tag = match parse_file_id(id) {
+                    Some((_, tag)) => Some(tag),
+                    None if id.starts_with('k') => None,
+                    None => return Err(wrong_place(id)),
+                };
                 match barrier.read(&store_key(id)).await? {
-                    Some(opened) => KeyMaterial::from_slice(&opened.plain)
-                        .map(Some)
-                        .map_err(|_| Error::Integrity),
+                    Some(opened) => {
+                        let key =
+                            KeyMaterial::from_slice(&opened.plain).map_err(|_| Error::Integrity)?;
+                        match file_tag {
+                            Some(t) if tag(&key)? != t => Err(Error::Integrity),
+                            _ => Ok(Some(key)),
+                        }
+                    }
+                    // Erased, unless it is a key of a file this store never received.
+                    None if file_tag.is_some() && !imported => Err(wrong_place(id)),
                     None => Ok(None),
                 }
             }
@@ -139,9 +177,11 @@ impl ValueKeys {
     /// The writes that erase keys `ids` in the commit that forgets them (in-store keys; a slot
     /// file's are erased by [`ValueKeys::shred`]).
     pub(crate) fn erase_writes<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<Write> {
-        // An in-store key goes whatever kind this vault is (any vault can delete a record).
+        // An in-store key goes whatever kind this vault is (any vault can delete a record);
+        // a key file's key is in the store when a migration moved it there.
+        let file_keys_in_store = matches!(self.0, Kind::Store { imported: true });
         ids.into_iter()
-            .filter(|id| id.starts_with('k'))
+            .filter(|id| id.starts_with('k') || (file_keys_in_store && id.starts_with('f')))
             .map(|id| Write::Delete(store_key(id)))
             .collect()
     }
@@ -150,12 +190,17 @@ impl ValueKeys {
     /// keys: see [`ValueKeys::erase_writes`]). Ids of no slot, or of a slot that now holds
     /// another key (erased before, then reused), are skipped.
     pub(crate) async fn shred(&self, ids: Vec<String>) -> Result<()> {
-        let Kind::File(file) = &self.0 else {
+        let file = match &self.0 {
+            Kind::File(file) => file,
+            // Moved into the store: erased by the commit's writes.
+            Kind::Store { imported: true } => return Ok(()),
             // A key in a file this vault was not opened with cannot be erased from here.
-            return match ids.iter().find(|id| id.starts_with('f')) {
-                Some(id) => Err(wrong_place(id)),
-                None => Ok(()),
-            };
+            Kind::Store { imported: false } => {
+                return match ids.iter().find(|id| id.starts_with('f')) {
+                    Some(id) => Err(wrong_place(id)),
+                    None => Ok(()),
+                };
+            }
         };
         let file = file.clone();
         blocking(move || {
@@ -192,6 +237,47 @@ impl ValueKeys {
             %error,
             "value keys of dropped credential versions were not erased; they stay in the key file"
         );
+    }
+
+    /// The records moving the keys `ids` of this key file into a store (a migration of its
+    /// vault, `barrier` over the vault's store): each live key sealed exactly as
+    /// [`ValueKeys::in_store`] seals its own, at `sys/vk/<id>`, and the mark
+    /// [`IMPORTED_RECORD`]. Ids of an erased (or reused) slot are counted, not moved; in-store
+    /// ids (`k…`) are skipped (their records are in the store already). Only for a key file.
+    pub(crate) fn import_writes<'a>(
+        &self,
+        barrier: &Barrier,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Import> {
+        let Kind::File(file) = &self.0 else {
+            return Err(Error::Internal(
+                "value keys are imported from a key file only".into(),
+            ));
+        };
+        let f = lock(file);
+        let mut import = Import {
+            records: Vec::new(),
+            keys: 0,
+            erased: 0,
+        };
+        for id in ids {
+            if id.starts_with('k') {
+                continue;
+            }
+            let (slot, tag) = parse_file_id(id).ok_or(Error::Integrity)?;
+            match f.key_of(slot, tag)? {
+                Some(key) => {
+                    let skey = store_key(id);
+                    let sealed = barrier.seal(&skey, key.expose())?;
+                    import.records.push((skey, sealed));
+                    import.keys += 1;
+                }
+                None => import.erased += 1,
+            }
+        }
+        let mark = barrier.seal(IMPORTED_RECORD, f.file_id.as_bytes())?;
+        import.records.push((IMPORTED_RECORD.to_vec(), mark));
+        Ok(import)
     }
 
     /// Frees the unused pool (at a clean close).

@@ -934,7 +934,8 @@ impl Guards {
         let barrier = self.ctx.barrier();
         for lost in 0..MAX_ATTEMPTS {
             let now = self.now();
-            let (_, policy, _, _) = self.policy_in_force(account.as_str()).await?;
+            let (policy_read, policy, policy_hash, _) =
+                self.policy_in_force(account.as_str()).await?;
             let over = Read::<OverrideRecord>::of(
                 &self.ctx,
                 override_key(account.as_str(), &create.proposal_id),
@@ -968,6 +969,7 @@ impl Guards {
                 reason: create.reason.clone(),
                 by: self.who(),
                 created_at: Timestamp::from_millis(now),
+                policy_hash,
                 used_by: None,
             };
             let writes = vec![
@@ -975,7 +977,12 @@ impl Guards {
                 Write::Put(day.key.clone(), seal_json(barrier, &day.key, &d)?),
             ];
             if barrier
-                .commit_after_losses(vec![over.condition(), day.condition()], writes, lost)
+                .commit_after_losses(
+                    // The policy read too: the hash recorded is the one in force at the commit.
+                    vec![over.condition(), day.condition(), policy_read.condition()],
+                    writes,
+                    lost,
+                )
                 .await?
             {
                 return Ok(record);

@@ -497,6 +497,10 @@ pub struct OverrideRecord {
     pub by: ChangedBy,
     /// When.
     pub created_at: Timestamp,
+    /// The hash of the policy in force when it was granted (empty on overrides stored before
+    /// this field existed).
+    #[serde(default)]
+    pub policy_hash: String,
     /// The execution that used it (single use).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub used_by: Option<String>,

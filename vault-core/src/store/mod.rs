@@ -128,49 +128,78 @@ pub struct Copied {
     pub records: u64,
     /// Bytes of keys and values copied.
     pub bytes: u64,
+    /// Records added beside the copied ones (the `added` of [`copy_all`]).
+    pub added: u64,
 }
 
 /// The key whose presence makes a store a vault (the canary, sealed by the root key): copied
 /// last by [`copy_all`], so that a half-copied target is never taken for a vault.
 const CANARY_KEY: &[u8] = b"sys/canary";
 
+/// Records per batch of [`copy_all`].
+const COPY_PAGE: usize = 500;
+
 /// Copies every record of `from` into `to` as the bytes they are (still sealed: the target
-/// opens with the same root key), then checks that `to` holds exactly what `from` does.
-/// `progress(done, total)` is called after each batch. `to` must be empty (`invalid`
-/// otherwise), and `from` must not change meanwhile (a server must not be using it). The
-/// canary goes last, on condition that the target still has none: a server that started on the
-/// target meanwhile (and made a vault of its own there) makes the copy fail (`conflict`).
+/// opens with the same root key), writes the records `added` beside them (keys the source does
+/// not have: `invalid` otherwise), then checks that `to` holds exactly what `from` does plus
+/// `added`, key by key and byte by byte. `progress(done, total)` is called after each batch.
+/// `to` must be empty (`invalid` otherwise), and `from` must not change meanwhile (a server
+/// must not be using it). The canary goes last, on condition that the target still has none: a
+/// server that started on the target meanwhile (and made a vault of its own there) makes the
+/// copy fail (`conflict`).
 pub async fn copy_all(
     from: &dyn Store,
     to: &dyn Store,
+    added: Vec<Entry>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Copied> {
-    const PAGE: usize = 500;
+    use crate::error::Error;
     if !to.scan(b"", None, 1).await?.is_empty() {
-        return Err(crate::error::Error::invalid(
+        return Err(Error::invalid(
             "to",
             "the target store is not empty: migrate into a new, empty database",
         ));
     }
-    let mut total = 0u64;
+    let added: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = added.into_iter().collect();
+    for key in added.keys() {
+        if key.as_slice() == CANARY_KEY || from.get(key).await?.is_some() {
+            return Err(Error::invalid(
+                "from",
+                format!(
+                    "the source already holds {}, a record the copy was to add",
+                    String::from_utf8_lossy(key)
+                ),
+            ));
+        }
+    }
+    let mut total = added.len() as u64;
     let mut after: Option<Vec<u8>> = None;
     loop {
-        let page = from.scan(b"", after.as_deref(), PAGE).await?;
+        let page = from.scan(b"", after.as_deref(), COPY_PAGE).await?;
         total += page.len() as u64;
         match page.last() {
-            Some((k, _)) if page.len() == PAGE => after = Some(k.clone()),
+            Some((k, _)) if page.len() == COPY_PAGE => after = Some(k.clone()),
             _ => break,
         }
     }
     let mut copied = Copied {
         records: 0,
         bytes: 0,
+        added: 0,
+    };
+    let put_all = |writes: Vec<Write>| async move {
+        if !writes.is_empty() && !to.commit(Vec::new(), writes).await? {
+            return Err(Error::Internal(
+                "an unconditional commit did not apply".into(),
+            ));
+        }
+        Ok(())
     };
     let mut canary = None;
     let mut after: Option<Vec<u8>> = None;
     loop {
-        let page = from.scan(b"", after.as_deref(), PAGE).await?;
-        let full = page.len() == PAGE;
+        let page = from.scan(b"", after.as_deref(), COPY_PAGE).await?;
+        let full = page.len() == COPY_PAGE;
         after = page.last().map(|(k, _)| k.clone());
         let mut writes = Vec::with_capacity(page.len());
         for (k, v) in page {
@@ -182,15 +211,21 @@ pub async fn copy_all(
                 writes.push(Write::Put(k, v));
             }
         }
-        if !writes.is_empty() && !to.commit(Vec::new(), writes).await? {
-            return Err(crate::error::Error::Internal(
-                "an unconditional commit did not apply".into(),
-            ));
-        }
+        put_all(writes).await?;
         progress(copied.records, total);
         if !full {
             break;
         }
+    }
+    let added_list: Vec<&Vec<u8>> = added.keys().collect();
+    for chunk in added_list.chunks(COPY_PAGE) {
+        let writes = chunk
+            .iter()
+            .map(|k| Write::Put((*k).clone(), added[*k].clone()))
+            .collect();
+        put_all(writes).await?;
+        copied.added += chunk.len() as u64;
+        progress(copied.records + copied.added, total);
     }
     if let Some(canary) = canary
         && !to
@@ -200,37 +235,85 @@ pub async fn copy_all(
             )
             .await?
     {
-        return Err(crate::error::Error::Conflict(
+        return Err(Error::Conflict(
             "a vault was created in the target during the copy (a server started on it?): \
              drop the target database and migrate again with no server on it"
                 .into(),
         ));
     }
     to.flush().await?;
-    // The check: the same keys with the same bytes, in the same order.
-    let (mut a, mut b): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
+    // The check: the target's records, in order, are the source's merged with `added`, the
+    // same bytes under the same keys.
+    let mut source = Pages::new(from);
+    let mut target = Pages::new(to);
+    let mut extra = added.iter().peekable();
+    let mut next_source = source.next().await?;
     let mut checked = 0u64;
     loop {
-        let left = from.scan(b"", a.as_deref(), PAGE).await?;
-        let right = to.scan(b"", b.as_deref(), PAGE).await?;
-        if left != right {
-            return Err(crate::error::Error::Integrity);
-        }
-        checked += left.len() as u64;
-        if left.len() < PAGE {
+        let take_added = match (&next_source, extra.peek()) {
+            (Some((sk, _)), Some((ak, _))) => *ak < sk,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        let expected = if take_added {
+            extra.next().map(|(k, v)| (k.clone(), v.clone()))
+        } else {
+            next_source.take()
+        };
+        let Some(expected) = expected else {
+            if target.next().await?.is_some() {
+                return Err(Error::Integrity);
+            }
             break;
+        };
+        if target.next().await?.as_ref() != Some(&expected) {
+            return Err(Error::Integrity);
         }
-        a = left.last().map(|(k, _)| k.clone());
-        b = a.clone();
+        if !take_added {
+            checked += 1;
+            next_source = source.next().await?;
+        }
     }
     if checked != copied.records {
-        return Err(crate::error::Error::Conflict(format!(
+        return Err(Error::Conflict(format!(
             "the source changed during the copy ({} records copied, {checked} there now): stop \
              every server using it and migrate again into a new database",
             copied.records
         )));
     }
     Ok(copied)
+}
+
+/// Every record of a store, in key order, a page at a time.
+struct Pages<'a> {
+    store: &'a dyn Store,
+    page: std::collections::VecDeque<Entry>,
+    after: Option<Vec<u8>>,
+    done: bool,
+}
+
+impl<'a> Pages<'a> {
+    fn new(store: &'a dyn Store) -> Self {
+        Pages {
+            store,
+            page: std::collections::VecDeque::new(),
+            after: None,
+            done: false,
+        }
+    }
+
+    async fn next(&mut self) -> Result<Option<Entry>> {
+        if self.page.is_empty() && !self.done {
+            let page = self
+                .store
+                .scan(b"", self.after.as_deref(), COPY_PAGE)
+                .await?;
+            self.done = page.len() < COPY_PAGE;
+            self.after = page.last().map(|(k, _)| k.clone());
+            self.page = page.into();
+        }
+        Ok(self.page.pop_front())
+    }
 }
 
 /// The smallest key strictly greater than every key starting with `prefix`, if any.
@@ -276,5 +359,97 @@ mod tests {
         assert!(eq.holds(Some(b"v")));
         assert!(!eq.holds(Some(b"w")));
         assert!(!eq.holds(None));
+    }
+
+    /// A target that silently drops the puts under `prefix` (and changes nothing else).
+    struct Dropping(MemoryStore, &'static [u8]);
+
+    #[async_trait]
+    impl Store for Dropping {
+        async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+            self.0.get(key).await
+        }
+        async fn scan(
+            &self,
+            prefix: &[u8],
+            after: Option<&[u8]>,
+            limit: usize,
+        ) -> Result<Vec<Entry>> {
+            self.0.scan(prefix, after, limit).await
+        }
+        async fn commit(&self, conditions: Vec<Condition>, writes: Vec<Write>) -> Result<bool> {
+            let kept = writes
+                .into_iter()
+                .filter(|w| !matches!(w, Write::Put(k, _) if k.starts_with(self.1)))
+                .collect();
+            self.0.commit(conditions, kept).await
+        }
+        fn backend_name(&self) -> &'static str {
+            "dropping"
+        }
+    }
+
+    fn entry(k: &str, v: &str) -> Entry {
+        (k.as_bytes().to_vec(), v.as_bytes().to_vec())
+    }
+
+    async fn source() -> MemoryStore {
+        let from = MemoryStore::new();
+        let writes = ["a/1", "sys/canary", "sys/vk-file", "z/9"]
+            .into_iter()
+            .map(|k| Write::Put(k.as_bytes().to_vec(), k.as_bytes().to_vec()))
+            .collect();
+        assert!(from.commit(Vec::new(), writes).await.expect("commit"));
+        from
+    }
+
+    /// The added records go in beside the copied ones, in key order among them, and the check
+    /// covers them: a target that lost one of them fails the copy.
+    #[tokio::test]
+    async fn copy_all_adds_records_and_checks_them_too() {
+        let from = source().await;
+        let added = vec![
+            entry("sys/vk/f1.ab", "sealed-1"),
+            entry("sys/vk-imported", "m"),
+        ];
+        let to = MemoryStore::new();
+        let mut seen = Vec::new();
+        let copied = copy_all(&from, &to, added.clone(), |d, t| seen.push((d, t)))
+            .await
+            .expect("copy");
+        assert_eq!((copied.records, copied.added), (4, 2));
+        assert_eq!(seen.last(), Some(&(6, 6)));
+        let keys: Vec<Vec<u8>> = to
+            .scan(b"", None, 100)
+            .await
+            .expect("scan")
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let want: Vec<&[u8]> = vec![
+            b"a/1",
+            b"sys/canary",
+            b"sys/vk-file",
+            b"sys/vk-imported",
+            b"sys/vk/f1.ab",
+            b"z/9",
+        ];
+        assert_eq!(keys, want);
+
+        let lossy = Dropping(MemoryStore::new(), b"sys/vk/");
+        let e = copy_all(&from, &lossy, added.clone(), |_, _| {})
+            .await
+            .expect_err("an added record lost on the way");
+        assert_eq!(e.code(), "integrity");
+
+        let e = copy_all(
+            &from,
+            &MemoryStore::new(),
+            vec![entry("z/9", "other")],
+            |_, _| {},
+        )
+        .await
+        .expect_err("a record the source has");
+        assert_eq!(e.field(), Some("from"));
     }
 }

@@ -324,7 +324,7 @@ async fn cooldown_rejects_then_passes_after_the_window_and_anti_flip_guards_the_
 async fn an_override_lets_one_proposal_through_once_and_is_audited() {
     let (v, clock, _) = memory_vault().await;
     let a = acct("acct1");
-    v.guards().put_policy(&a, example()).await.expect("policy");
+    let written = v.guards().put_policy(&a, example()).await.expect("policy");
     v.guards()
         .decide(&a, proposal("p1", "EUR_USD", Side::Buy, 100))
         .await
@@ -370,7 +370,8 @@ async fn an_override_lets_one_proposal_through_once_and_is_audited() {
         .await
         .expect_err("short reason");
     assert_eq!(short.field(), Some("reason"));
-    v.guards()
+    let o = v
+        .guards()
         .create_override(
             &a,
             OverrideCreate {
@@ -381,6 +382,7 @@ async fn an_override_lets_one_proposal_through_once_and_is_audited() {
         )
         .await
         .expect("override");
+    assert_eq!(o.policy_hash, written.policy_hash, "the policy in force");
     let d = trader
         .guards()
         .decide(&a, proposal("p2", "EUR_USD", Side::Buy, 100))

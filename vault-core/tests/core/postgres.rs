@@ -278,6 +278,17 @@ async fn pg_dump_holds_no_planted_value() {
     .await
     .expect("get");
     assert_eq!(got.value.expose_secret(), planted);
+    let planted_param = "PLANTED-config-param-91d2e7";
+    let mut put = vault_core::ConfigPut::new(super::support::sid("strat"));
+    put.params = Some(
+        serde_json::json!({"api_secret": planted_param})
+            .as_object()
+            .expect("object")
+            .clone(),
+    );
+    vault_core::ConfigsApi::put(vault.configs(), &super::support::svc("fx"), put)
+        .await
+        .expect("config put");
     vault.close().await.expect("close");
     let out = std::process::Command::new("pg_dump")
         .args(["--data-only", "--inserts", "--dbname", db.url()])
@@ -287,12 +298,16 @@ async fn pg_dump_holds_no_planted_value() {
     let dump = String::from_utf8_lossy(&out.stdout);
     assert!(dump.contains("vault_kv"), "the dump has the table");
     // bytea is dumped as hex: look for the value as text and as the hex of its bytes.
-    assert!(!dump.contains(planted));
-    assert!(!dump.contains(&hex_of(planted)));
-    assert!(
-        dump.contains(&hex_of("cred/")),
-        "keys are there in the clear"
-    );
+    for p in [planted, planted_param] {
+        assert!(!dump.contains(p), "{p} in the clear");
+        assert!(!dump.contains(&hex_of(p)), "{p} in the clear (bytea)");
+    }
+    for family in ["cred/", "cfg/"] {
+        assert!(
+            dump.contains(&hex_of(family)),
+            "keys are there in the clear: {family}"
+        );
+    }
 }
 
 fn hex_of(s: &str) -> String {

@@ -28,7 +28,7 @@ pub const MIN_TOKEN_CHARS: usize = 32;
 pub const ALLOW_WEAK_TOKEN_ENV: &str = "VAULT_ALLOW_WEAK_TOKEN";
 
 /// The value of `name` or its `VAULT_*` alias; both set to different values is `invalid`.
-fn env_with_alias(name: &str) -> Result<Option<SecretString>> {
+pub(crate) fn env_with_alias(name: &str) -> Result<Option<SecretString>> {
     let alias = name.replacen("VVAULT_", "VAULT_", 1);
     let get = |n: &str| std::env::var(n).ok().map(SecretString::new);
     match (get(name), get(&alias)) {
@@ -263,13 +263,13 @@ pub async fn open(opts: ServeOptions) -> Result<(AppState, Vec<String>)> {
                     let key = key.ok_or_else(|| {
                         Error::invalid(
                             KEY_ENV,
-                            "is required with a PostgreSQL store (or give --data DIR for                              dev-mode key and token files)",
+                            "is required with a PostgreSQL store (or give --data DIR for dev-mode key and token files)",
                         )
                     })?;
                     if opts.service_token.is_none() {
                         return Err(Error::invalid(
                             TOKEN_ENV,
-                            "is required with a PostgreSQL store (or give --data DIR for                              dev-mode key and token files)",
+                            "is required with a PostgreSQL store (or give --data DIR for dev-mode key and token files)",
                         ));
                     }
                     (key, None, PathBuf::new())

@@ -447,41 +447,259 @@ async fn no_acknowledged_write_is_lost_when_the_database_drops_connections() {
     );
 }
 
+/// Runs `vault-http migrate --from sled:DATA --to URL` with the test root key, retrying while
+/// sled still holds the lock of a vault that let go of the directory a moment ago.
+async fn migrate(data: &std::path::Path, to: &str) -> std::process::Output {
+    migrate_with_key(data, to, Some(crate::support::KEY_HEX)).await
+}
+
+/// [`migrate`] with `VVAULT_ENCRYPTION_KEY` set to `key` (`None`: unset, a dev-mode directory).
+async fn migrate_with_key(
+    data: &std::path::Path,
+    to: &str,
+    key: Option<&str>,
+) -> std::process::Output {
+    let run = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vault-http"));
+        cmd.args(["migrate", "--to", to, "--from"])
+            .arg(format!("sled:{}", data.display()))
+            .env_remove("VAULT_STORE_URL")
+            .env_remove("VAULT_ENCRYPTION_KEY")
+            .env_remove("VVAULT_ENCRYPTION_KEY");
+        if let Some(k) = key {
+            cmd.env("VVAULT_ENCRYPTION_KEY", k);
+        }
+        cmd.output().expect("run migrate")
+    };
+    let mut out = run();
+    for _ in 0..50 {
+        if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("in use") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        out = run();
+    }
+    out
+}
+
+/// A `pg_dump` of the database, as text (bytea values as hex).
+fn pg_dump(url: &str) -> String {
+    let out = std::process::Command::new("pg_dump")
+        .args(["--data-only", "--inserts", "--dbname", url])
+        .output()
+        .expect("pg_dump runs (PostgreSQL's client tools must be installed)");
+    assert!(out.status.success(), "pg_dump failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What `serve --data` writes (credential value keys in `DATA/value.keys`) migrated: the live
+/// keys move into the database sealed, so a server on it reads every version readable before,
+/// the destroyed one stays destroyed, and a destroy or delete there erases the moved key. A
+/// `pg_dump` holds neither a planted value nor the bytes of any value key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrate_moves_the_value_keys_of_a_served_vault_into_postgres() {
+    let Some(db) = TestDb::create("migratekeys").await else {
+        return;
+    };
+    let dir = TestDir::new();
+    let data = dir.data();
+    let planted = |n: u32| format!("PLANTED-migrated-value-{n}-7c41e9");
+    let cred = |key: &str, service: &str, v: u64| {
+        format!("/api/vault/credentials/{key}?service={service}&version={v}")
+    };
+    let server = dir.start();
+    let http = server.http();
+    for n in 1..=3 {
+        let r = http
+            .post(
+                "/api/vault/credentials",
+                &json!({"key": "API_KEY", "service": "svc", "value": planted(n)}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let r = http
+        .post(
+            "/api/vault/credentials",
+            &json!({"key": "OTHER", "service": "svc2", "value": planted(4)}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = http
+        .post(
+            "/api/vault/credentials/API_KEY/versions/1/destroy?service=svc",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.body["version"]["state"], "destroyed", "{}", r.text);
+    assert_error(
+        &http.get(&cred("API_KEY", "svc", 1)).await,
+        404,
+        "not_found",
+    );
+    assert!(server.terminate().success());
+    // The live keys in the file: those of API_KEY v2 and v3 and OTHER v1.
+    let file = std::fs::read(data.join("value.keys")).expect("value.keys");
+    let raw_keys: Vec<&[u8]> = file
+        .chunks_exact(32)
+        .skip(1)
+        .filter(|s| s.iter().any(|b| *b != 0))
+        .collect();
+    assert_eq!(raw_keys.len(), 3, "three live value keys");
+
+    let out = migrate(&data, db.url()).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("moved 3 credential value keys"), "{stdout}");
+    assert!(stdout.contains("verified"), "{stdout}");
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains("PLANTED"), "{text}");
+        assert!(!text.contains(crate::support::KEY_HEX), "{text}");
+    }
+
+    let log = dir.tmp.path().join("pg.log");
+    let server = Start {
+        store: Some(db.url()),
+        ..Start::new(&data, &log)
+    }
+    .spawn();
+    let http = server.http();
+    for (key, service, v, n) in [
+        ("API_KEY", "svc", 2, 2),
+        ("API_KEY", "svc", 3, 3),
+        ("OTHER", "svc2", 1, 4),
+    ] {
+        let r = http.get(&cred(key, service, v)).await;
+        assert_eq!(r.status, 200, "{key} v{v}: {}", r.text);
+        assert_eq!(r.body["value"], planted(n), "{}", r.text);
+    }
+    let r = http.get(&cred("API_KEY", "svc", 1)).await;
+    assert_error(&r, 404, "not_found");
+    assert!(r.text.contains("destroyed"), "{}", r.text);
+    assert_eq!(pg_dump(db.url()).matches(&hex_of(b"sys/vk/f")).count(), 3);
+
+    // A destroy and a delete on the database erase the moved keys.
+    let r = http
+        .post(
+            "/api/vault/credentials/API_KEY/versions/2/destroy?service=svc",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.body["version"]["state"], "destroyed", "{}", r.text);
+    assert_error(
+        &http.get(&cred("API_KEY", "svc", 2)).await,
+        404,
+        "not_found",
+    );
+    let r = http
+        .delete("/api/vault/credentials/OTHER?service=svc2")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = http.get(&cred("API_KEY", "svc", 3)).await;
+    assert_eq!(r.body["value"], planted(3), "{}", r.text);
+    let r = http.get("/api/vault/audit/verify").await;
+    assert_eq!(r.body["valid"], true, "{}", r.text);
+    drop(server);
+
+    let dump = pg_dump(db.url());
+    assert!(dump.contains("vault_kv"), "the dump has the table");
+    assert_eq!(
+        dump.matches(&hex_of(b"sys/vk/f")).count(),
+        1,
+        "only API_KEY v3's moved key is left"
+    );
+    for n in 1..=4 {
+        let p = planted(n);
+        assert!(
+            !dump.contains(&p) && !dump.contains(&hex_of(p.as_bytes())),
+            "value {n}"
+        );
+    }
+    for (i, k) in raw_keys.iter().enumerate() {
+        assert!(!dump.contains(&hex_of(k)), "raw value key {i} in the dump");
+    }
+}
+
+/// A dev-mode directory (its root key in `DIR/root.key`) migrates without a key in the
+/// environment: the moved value keys are sealed under the vault's keys from that file, and a
+/// server on the database started with that key reads the value. A directory made with a key
+/// given in the environment is refused without it (`wrong_key`), nothing copied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrate_of_a_dev_mode_directory_uses_its_key_file() {
+    let Some(db) = TestDb::create("migratedev").await else {
+        return;
+    };
+    let keyed = TestDir::new();
+    let server = keyed.start();
+    let r = server
+        .http()
+        .post(
+            "/api/vault/credentials",
+            &json!({"key": "K", "service": "svc", "value": "keyed-value"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(server.terminate().success());
+    let out = migrate_with_key(&keyed.data(), db.url(), None).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("wrong_key"), "{stderr}");
+
+    let dev = TestDir::new();
+    let data = dev.data();
+    let log = dev.log();
+    let server = Start {
+        key: None,
+        ..Start::new(&data, &log)
+    }
+    .spawn();
+    let r = server
+        .http()
+        .post(
+            "/api/vault/credentials",
+            &json!({"key": "K", "service": "svc", "value": "dev-mode-value"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(server.terminate().success());
+    let out = migrate_with_key(&data, db.url(), None).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("moved 1 credential value keys"), "{stdout}");
+
+    let root_key = std::fs::read_to_string(data.join("root.key")).expect("dev-mode key");
+    let pg_log = dev.tmp.path().join("pg.log");
+    let server = Start {
+        store: Some(db.url()),
+        key: Some(root_key.trim()),
+        ..Start::new(&data, &pg_log)
+    }
+    .spawn();
+    let r = server
+        .http()
+        .get("/api/vault/credentials/K?service=svc")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["value"], "dev-mode-value", "{}", r.text);
+}
+
 /// `vault-http migrate --from sled:DIR --to URL` copies a stopped vault's store into an empty
 /// database; a server on the database then serves the same credentials, configs, tokens and
-/// audit log with the same key. A second migration into the now non-empty database is refused,
-/// and so is a vault keeping its value keys in its directory's key file (what `serve --data`
-/// writes since crypto-shredding): the database could not reach those keys.
+/// audit log with the same key. A second migration into the now non-empty database is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn migrate_copies_a_sled_vault_into_postgres() {
     let Some(db) = TestDb::create("migrate").await else {
         return;
     };
-    let migrate = |data: &std::path::Path, to: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_vault-http"))
-            .args(["migrate", "--to", to, "--from"])
-            .arg(format!("sled:{}", data.display()))
-            .output()
-            .expect("run migrate")
-    };
-
-    // What `serve --data` writes: refused, nothing copied.
-    let served = TestDir::new();
-    let server = served.start();
-    let r = server
-        .http()
-        .post(
-            "/api/vault/credentials",
-            &json!({"key": "API_KEY", "service": "svc", "value": "in-a-key-file"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert!(server.terminate().success());
-    let out = migrate(&served.data(), db.url());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(stderr.contains("value.keys"), "{stderr}");
-
     // A vault whose value keys are in its store (written by the library on a sled store).
     let dir = TestDir::new();
     let data = dir.data();
@@ -504,15 +722,7 @@ async fn migrate_copies_a_sled_vault_into_postgres() {
             .expect("put");
         v.close().await.expect("close");
     }
-    // sled lets go of its lock a moment after the last handle is dropped.
-    let mut out = migrate(&data, db.url());
-    for _ in 0..50 {
-        if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("in use") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        out = migrate(&data, db.url());
-    }
+    let out = migrate(&data, db.url()).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
@@ -548,7 +758,7 @@ async fn migrate_copies_a_sled_vault_into_postgres() {
     assert_eq!(r.body["valid"], true, "{}", r.text);
     drop(server);
 
-    let out = migrate(&data, db.url());
+    let out = migrate(&data, db.url()).await;
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("not empty"),

@@ -158,6 +158,7 @@ class OverrideRecord(_Record):
     reason: str
     by: dict[str, Any]
     created_at: str
+    policy_hash: str
     used_by: str | None
 
 
