@@ -15,8 +15,8 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 py="$venv/bin/python"
 
-echo "== python: tools (maturin pytest mypy ruff)"
-"$py" -m pip install -q --disable-pip-version-check maturin pytest mypy ruff
+echo "== python: tools (maturin pytest mypy ruff openai)"
+"$py" -m pip install -q --disable-pip-version-check maturin pytest mypy ruff openai
 
 echo "== python: cargo build -p vault-http (server for the remote-mode tests)"
 cargo build -p vault-http

@@ -47,3 +47,6 @@ mod multi_server;
 mod guards;
 #[path = "e2e/jobs.rs"]
 mod jobs;
+
+#[path = "e2e/inference.rs"]
+mod inference;

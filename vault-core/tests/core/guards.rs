@@ -70,6 +70,7 @@ async fn scoped(v: &Vault, capabilities: Vec<Capability>) -> Vault {
                 capabilities,
             }],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("token");

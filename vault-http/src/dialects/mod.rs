@@ -3,8 +3,11 @@
 //! extraction ([`crate::server::extract`]) yields core errors that the dialect renders.
 //!
 //! - [`service_api`]: `/api/vault/*`, the service API the trading engine already uses.
-//! - next: `openai` (`/v1/chat/completions`, ...) and `hashicorp` (`/v1/secret/...`).
+//! - [`openai`]: the OpenAI-compatible inference gateway (`/v1/chat/completions`,
+//!   `/v1/completions`, `/v1/embeddings`, `/v1/models`), exactly those routes of `/v1/`.
+//! - next: `hashicorp` (`/v1/secret/...`, `/v1/sys/...`).
 
+pub mod openai;
 pub mod service_api;
 
 /// What the shared extractors need from a dialect: how it renders a core error.
