@@ -15,8 +15,8 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 py="$venv/bin/python"
 
-echo "== python: tools (maturin pytest mypy ruff; hvac for the Vault-compatible API tests)"
-"$py" -m pip install -q --disable-pip-version-check maturin pytest mypy ruff hvac
+echo "== python: tools (maturin pytest mypy ruff openai; hvac for the Vault-compatible API tests)"
+"$py" -m pip install -q --disable-pip-version-check maturin pytest mypy ruff openai hvac
 
 echo "== python: cargo build -p vault-http (server for the remote-mode tests)"
 cargo build -p vault-http

@@ -4,17 +4,19 @@
 # Usage: ./scripts/test.sh   (from anywhere; needs only cargo, python3, node/npm and curl on PATH)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$SECONDS
+phase() { echo "== $1   (at $((SECONDS - start)) s)"; }
 
-echo "== rust: cargo test --workspace (the PostgreSQL store's tests need a server: see README, Testing)"
+phase "rust: cargo test --workspace (the PostgreSQL store's tests need a server: see README, Testing)"
 cargo test --workspace --locked
 
-echo "== python: vault-py"
+phase "python: vault-py"
 ./scripts/test-python.sh
 
-echo "== node: vault-node"
+phase "node: vault-node"
 ./scripts/test-node.sh
 
-echo "== quickstart: the README's quick start, as written (release builds; port 8000)"
+phase "quickstart: the README's quick start, as written (release builds; port 8000)"
 ./scripts/test-quickstart.sh
 
-echo "== all tests passed"
+phase "all tests passed"

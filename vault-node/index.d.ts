@@ -711,7 +711,7 @@ export declare class Constructs {
   import(document: ConstructExport): Promise<ImportReport>
 }
 
-export type Capability = 'read' | 'write' | 'delete' | 'list' | 'admin' | 'propose' | 'execute' | 'override'
+export type Capability = 'read' | 'write' | 'delete' | 'list' | 'admin' | 'propose' | 'execute' | 'override' | 'invoke'
 
 /**
  * One rule of a token: the capabilities it grants on the resource paths its glob matches

@@ -264,6 +264,7 @@ mod tests {
                 capabilities: vec![Capability::Read],
             }],
             ttl: None,
+            llm: Default::default(),
         };
         let e = v.tokens().create(bad_rule).await.expect_err("rule path");
         assert_eq!(e.field(), Some("rules[0].path"));

@@ -43,6 +43,7 @@ impl TokensApi for RemoteTokens {
                 expires_at: r.expires_at,
                 last_used_at: None,
                 revoked: false,
+                llm: r.llm,
             },
         })
     }

@@ -104,11 +104,13 @@ pub enum Capability {
     Execute,
     /// Guards: override a cooldown or anti-flip for one proposal, and propose `risk_exit`s.
     Override,
+    /// Inference: call a model (`llm/<model>`) through the gateway.
+    Invoke,
 }
 
 impl Capability {
     /// Every capability, in the order they are documented.
-    pub const ALL: [Capability; 8] = [
+    pub const ALL: [Capability; 9] = [
         Capability::Read,
         Capability::Write,
         Capability::Delete,
@@ -117,10 +119,11 @@ impl Capability {
         Capability::Propose,
         Capability::Execute,
         Capability::Override,
+        Capability::Invoke,
     ];
 
     /// The name used in rules: `read`, `write`, `delete`, `list`, `admin`, `propose`,
-    /// `execute`, `override`.
+    /// `execute`, `override`, `invoke`.
     pub fn as_str(self) -> &'static str {
         match self {
             Capability::Read => "read",
@@ -131,6 +134,7 @@ impl Capability {
             Capability::Propose => "propose",
             Capability::Execute => "execute",
             Capability::Override => "override",
+            Capability::Invoke => "invoke",
         }
     }
 }
@@ -204,6 +208,8 @@ pub(crate) struct Core {
     pub(crate) turns: crate::locks::Turns,
     /// Where credential versions' value keys live (see `crate::crypto::ValueKeys`).
     pub(crate) value_keys: crate::crypto::ValueKeys,
+    /// Policy and asset records the guards opened or wrote (see `crate::guards::cache`).
+    pub(crate) guards_opened: crate::guards::cache::Opened,
 }
 
 /// An opened vault seen by one caller. Cheap to clone.
@@ -285,11 +291,11 @@ impl Ctx {
         let slot = OpSlot::new(self.draft(op, "ok"));
         let outcome = CURRENT_OP.scope(slot.clone(), work).await;
         if let Some(mut draft) = slot.take() {
-            draft.outcome = outcome
-                .as_ref()
-                .err()
-                .map_or("ok", |e| e.code())
-                .to_string();
+            // An answer that is not an error keeps the outcome the work set (a budget's
+            // refusal is `budget_exhausted`), `ok` by default.
+            if let Err(e) = &outcome {
+                draft.outcome = e.code().to_string();
+            }
             self.barrier().audit_later(draft).await?;
         }
         outcome

@@ -179,6 +179,10 @@ pub enum Error {
     /// A bug. The message is safe to show; details go to the log.
     #[error("internal error: {0}")]
     Internal(String),
+    /// An inference upstream failed or cannot be reached (code `backend_unavailable`; the
+    /// OpenAI dialect answers 502). The message names the upstream's status, never its body.
+    #[error("inference upstream unavailable: {0}")]
+    Upstream(String),
     /// An error received from a server with a code this build has no variant for (a newer
     /// server, or a family built later); the code is kept as sent.
     #[error("{message}")]
@@ -220,7 +224,7 @@ impl Error {
             Error::ProposalMismatch(_) => ErrorCode::ProposalMismatch,
             Error::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Error::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
-            Error::BackendUnavailable(_) => ErrorCode::BackendUnavailable,
+            Error::BackendUnavailable(_) | Error::Upstream(_) => ErrorCode::BackendUnavailable,
             Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::Internal(_) => ErrorCode::Internal,
             Error::Other { .. } => return None,

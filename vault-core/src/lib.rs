@@ -38,6 +38,7 @@ pub mod crypto;
 pub mod data_dir;
 pub mod error;
 pub mod guards;
+pub mod inference;
 pub mod jobs;
 mod locks;
 pub mod names;
@@ -80,7 +81,9 @@ pub use names::{
     AccountId, ConstructId, CredentialKey, FileName, InstanceId, JobId, ServiceName, StrategyId,
 };
 pub use page::{Page, PageRequest, Unreadable};
-pub use tokens::{Policy, Rule, TokenCreate, TokenCreated, TokenInfo, TokenRevoked, TokensApi};
+pub use tokens::{
+    LlmLimits, Policy, Rule, TokenCreate, TokenCreated, TokenInfo, TokenRevoked, TokensApi,
+};
 pub use vault::{Vault, VaultBuilder};
 
 /// The traits a caller needs in scope to use a vault: `use vault_core::prelude::*;`.

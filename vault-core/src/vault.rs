@@ -30,6 +30,7 @@ pub struct Vault {
     tokens: Tokens,
     audit: Audit,
     jobs: Jobs,
+    inference: crate::inference::Inference,
 }
 
 impl std::fmt::Debug for Vault {
@@ -112,6 +113,7 @@ impl VaultBuilder {
             configs: crate::configs::signals::ConfigSignals::new(),
             turns: crate::locks::Turns::new(),
             value_keys,
+            guards_opened: Default::default(),
         });
         spawn_audit_flusher(&core);
         if let Some(changes) = changes {
@@ -183,6 +185,7 @@ impl Vault {
             tokens: Tokens::new(ctx.clone()),
             audit: Audit::new(ctx.clone()),
             jobs: Jobs::new(ctx.clone()),
+            inference: crate::inference::Inference::new(ctx.clone()),
             ctx,
         }
     }
@@ -330,6 +333,12 @@ impl Vault {
     /// Scheduler jobs: due jobs handed to one instance at a time under a lease.
     pub fn jobs(&self) -> &Jobs {
         &self.jobs
+    }
+
+    /// Inference: the models this caller may call, and the calls (admitted against its token's
+    /// limits, counted in the usage log).
+    pub fn inference(&self) -> &crate::inference::Inference {
+        &self.inference
     }
 
     /// Test support: commits waiting for the group commit in flight (see the barrier's group

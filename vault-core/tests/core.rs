@@ -16,6 +16,7 @@ mod core {
     pub mod freshness;
     pub mod group;
     pub mod guards;
+    pub mod inference;
     pub mod jobs;
     pub mod ledger_mutants;
     pub mod limits;

@@ -113,7 +113,12 @@ pub async fn create(
     let ttl = ttl.map(parse_ttl).transpose()?;
     let created = vault
         .tokens()
-        .create(TokenCreate { name, rules, ttl })
+        .create(TokenCreate {
+            name,
+            rules,
+            ttl,
+            llm: Default::default(),
+        })
         .await?;
     let mut out = format!(
         "token: {}\n(shown only now: store it; the server keeps only its hash)\n",

@@ -47,5 +47,9 @@ mod multi_server;
 mod guards;
 #[path = "e2e/jobs.rs"]
 mod jobs;
+
+#[path = "e2e/inference.rs"]
+mod inference;
+
 #[path = "e2e/vault_api.rs"]
 mod vault_api;

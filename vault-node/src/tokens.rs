@@ -164,6 +164,7 @@ impl NativeVault {
                 })
                 .collect(),
             ttl: None,
+            llm: Default::default(),
         };
         let mut create = body.into_create().napi()?;
         create.ttl = ttl_in(ttl, ttl_ms).napi()?;

@@ -63,6 +63,7 @@ impl Tokens {
             name,
             rules,
             ttl: None,
+            llm: Default::default(),
         };
         let mut create = check(py, body.into_create())?;
         create.ttl = ttl;

@@ -25,7 +25,17 @@ import vault
 
 READONLY = "BITVAVO_READONLY_KEY"
 TRADE = "BITVAVO_TRADE_KEY"
-ALL_CAPABILITIES = ["read", "write", "delete", "list", "admin", "propose", "execute", "override"]
+ALL_CAPABILITIES = [
+    "read",
+    "write",
+    "delete",
+    "list",
+    "admin",
+    "propose",
+    "execute",
+    "override",
+    "invoke",
+]
 SCANNER: list[vault.Rule] = [
     {"path": f"credentials/{SVC}/BITVAVO_READONLY_*", "capabilities": ["read"]}
 ]

@@ -317,6 +317,21 @@ impl Configs {
             .map(|h| h.record))
     }
 
+    /// The latest params of a config, read by the vault itself (no choke point: for a family
+    /// that keeps its own settings in a config, as inference keeps its model registry);
+    /// `None` when it does not exist or was deleted.
+    pub(crate) async fn latest_params(
+        &self,
+        service: &ServiceName,
+        strategy_id: &StrategyId,
+    ) -> Result<Option<crate::api::JsonObject>> {
+        match self.get_inner(service, strategy_id, None).await {
+            Ok(c) => Ok(Some(c.params)),
+            Err(Error::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A config (latest or version `version`) as read at the service's revision, read first
     /// (a watch from it misses nothing). The latest of a deleted config is `not_found`; its
     /// versions, the delete's included, stay readable by number.

@@ -364,6 +364,26 @@ impl Barrier {
         }
     }
 
+    /// [`Barrier::read`] for a caller that keeps records it opened: the sealed bytes at `key`
+    /// (checked against the ledger as `read` checks them) with `reuse(sealed)` when that gives
+    /// something (the caller opened these very bytes of this key before, and the same bytes
+    /// open to the same plaintext), else with `decode` of the plaintext they open to.
+    pub(crate) async fn read_reusing<R>(
+        &self,
+        key: &[u8],
+        reuse: impl FnOnce(&[u8]) -> Option<R>,
+        decode: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<Option<(Vec<u8>, R)>> {
+        let Some(sealed) = self.read_current(key).await? else {
+            return Ok(None);
+        };
+        if let Some(r) = reuse(&sealed) {
+            return Ok(Some((sealed, r)));
+        }
+        let r = decode(&self.open(key, &sealed)?)?;
+        Ok(Some((sealed, r)))
+    }
+
     /// The stored bytes at `key`, checked against the ledger when it tracks the key.
     async fn read_current(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let store = self.live()?;

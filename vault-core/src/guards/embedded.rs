@@ -14,6 +14,8 @@
 //! the same facts cannot both commit, the loser reads again and is judged on what the winner
 //! wrote.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -33,7 +35,7 @@ use crate::context::{Capability, Ctx, Operation};
 use crate::error::{Error, Result};
 use crate::page::{Page, PageRequest};
 use crate::records::{
-    Head, MAX_ATTEMPTS, NextVersion, Versioned, Visible, head_key, read_head, read_page, seal_json,
+    MAX_ATTEMPTS, NextVersion, Versioned, Visible, head_key, read_head, read_page, seal_json,
     version_key, write_next_version,
 };
 use crate::store::{Condition, Write};
@@ -214,21 +216,102 @@ fn check_account(account: &Account) -> Result<()> {
 /// What a decision read, with the raw bytes its commit is conditioned on.
 pub(super) struct Read<T> {
     key: Vec<u8>,
-    head: Option<Head<T>>,
+    raw: Option<Vec<u8>>,
+    record: Option<Arc<T>>,
 }
 
-impl<T: serde::de::DeserializeOwned> Read<T> {
-    async fn of(ctx: &Ctx, key: Vec<u8>) -> Result<Read<T>> {
-        let head = read_head::<T>(ctx.barrier(), &key).await?;
-        Ok(Read { key, head })
+impl<T: Send + Sync + 'static> Read<T> {
+    async fn of(ctx: &Ctx, key: Vec<u8>) -> Result<Read<T>>
+    where
+        T: serde::de::DeserializeOwned,
+    {
+        let read = ctx
+            .barrier()
+            .read_reusing(
+                &key,
+                |_| None,
+                |plain| crate::records::decode_json::<T>(plain),
+            )
+            .await?;
+        Ok(match read {
+            Some((raw, record)) => Read {
+                key,
+                raw: Some(raw),
+                record: Some(Arc::new(record)),
+            },
+            None => Read {
+                key,
+                raw: None,
+                record: None,
+            },
+        })
+    }
+
+    /// [`Read::of`] through the cache of opened records (see [`super::cache`]), which keeps
+    /// what it opens.
+    async fn kept(ctx: &Ctx, key: Vec<u8>) -> Result<Read<T>>
+    where
+        T: serde::de::DeserializeOwned,
+    {
+        let opened = &ctx.core().guards_opened;
+        let mut fresh = false;
+        let read = ctx
+            .barrier()
+            .read_reusing(
+                &key,
+                |sealed| opened.get::<T>(&key, sealed),
+                |plain| {
+                    fresh = true;
+                    crate::records::decode_json::<T>(plain).map(Arc::new)
+                },
+            )
+            .await?;
+        Ok(match read {
+            Some((raw, record)) => {
+                if fresh {
+                    opened.put(&key, &raw, record.clone());
+                }
+                Read {
+                    key,
+                    raw: Some(raw),
+                    record: Some(record),
+                }
+            }
+            None => Read {
+                key,
+                raw: None,
+                record: None,
+            },
+        })
     }
 
     fn condition(&self) -> Condition {
-        Condition::unchanged(&self.key, self.head.as_ref().map(|h| h.raw.as_slice()))
+        Condition::unchanged(&self.key, self.raw.as_deref())
     }
 
     fn record(&self) -> Option<&T> {
-        self.head.as_ref().map(|h| &h.record)
+        self.record.as_deref()
+    }
+}
+
+/// The policy in force for an account, as a decision read it.
+pub(super) struct InForce {
+    read: Read<StoredPolicy>,
+    /// The record read, or the default policy (deny everything) as version 0.
+    stored: Arc<StoredPolicy>,
+}
+
+impl InForce {
+    pub(super) fn policy(&self) -> &GuardPolicy {
+        &self.stored.policy
+    }
+
+    pub(super) fn hash(&self) -> &str {
+        &self.stored.hash
+    }
+
+    fn version(&self) -> u64 {
+        self.stored.version
     }
 }
 
@@ -254,20 +337,26 @@ impl Guards {
     }
 
     /// The policy in force: its record (none: the default, deny everything), hash and version.
-    pub(super) async fn policy_in_force(
-        &self,
-        account: &str,
-    ) -> Result<(Read<StoredPolicy>, GuardPolicy, String, u64)> {
-        let read = Read::<StoredPolicy>::of(&self.ctx, head_key(FAMILY, account, POLICY)).await?;
-        let (policy, hash, version) = match read.record() {
-            Some(p) => (p.policy.clone(), p.hash.clone(), p.version),
+    pub(super) async fn policy_in_force(&self, account: &str) -> Result<InForce> {
+        let read = Read::<StoredPolicy>::kept(&self.ctx, head_key(FAMILY, account, POLICY)).await?;
+        let stored = match &read.record {
+            Some(p) => p.clone(),
             None => {
-                let p = GuardPolicy::default();
-                let h = p.hash()?;
-                (p, h, 0)
+                let policy = GuardPolicy::default();
+                Arc::new(StoredPolicy {
+                    hash: policy.hash()?,
+                    policy,
+                    version: 0,
+                    updated_at: 0,
+                    by: ChangedBy {
+                        id: String::new(),
+                        name: String::new(),
+                    },
+                    comment: None,
+                })
             }
         };
-        Ok((read, policy, hash, version))
+        Ok(InForce { read, stored })
     }
 
     async fn read_version(&self, account: &Account, version: Option<u64>) -> Result<StoredPolicy> {
@@ -448,12 +537,12 @@ impl Guards {
                 }
                 attempt = prev.execution.attempt.saturating_add(1);
             }
-            let (policy_read, policy, hash, version) =
-                self.policy_in_force(account.as_str()).await?;
+            let in_force = self.policy_in_force(account.as_str()).await?;
+            let (policy, hash, version) = (in_force.policy(), in_force.hash(), in_force.version());
             let state = Read::<StoredState>::of(&self.ctx, state_key(account.as_str())).await?;
             let global = Read::<StoredState>::of(&self.ctx, state_key(GLOBAL)).await?;
             let asset =
-                Read::<AssetRecord>::of(&self.ctx, asset_key(account.as_str(), &base)).await?;
+                Read::<AssetRecord>::kept(&self.ctx, asset_key(account.as_str(), &base)).await?;
             let day = match policy.max_trades_per_day {
                 Some(_) => Some(Read::<Day>::of(&self.ctx, day_key(account.as_str(), now)).await?),
                 None => None,
@@ -487,7 +576,7 @@ impl Guards {
             let empty = AssetRecord::default();
             let asset_now = asset.record().unwrap_or(&empty);
             let facts = Facts {
-                policy: &policy,
+                policy,
                 state: stricter(state.record(), global.record()),
                 asset: asset_now,
                 trades_today: day
@@ -531,7 +620,7 @@ impl Guards {
             }
             let mut conditions = vec![
                 exec.condition(),
-                policy_read.condition(),
+                in_force.read.condition(),
                 state.condition(),
                 global.condition(),
                 asset.condition(),
@@ -553,7 +642,7 @@ impl Guards {
                 confidence: proposal.confidence,
                 origin: proposal.origin,
                 state: ExecutionState::Claimed,
-                policy_hash: hash.clone(),
+                policy_hash: hash.to_string(),
                 policy_version: version,
                 decided_at: Timestamp::from_millis(now),
                 updated_at: Timestamp::from_millis(now),
@@ -575,7 +664,7 @@ impl Guards {
                 side: proposal.side,
                 notional: proposal.notional,
                 violations: violations.clone(),
-                policy_hash: hash.clone(),
+                policy_hash: hash.to_string(),
                 decided_at: Timestamp::from_millis(now),
                 decided_by: by.clone(),
             };
@@ -587,6 +676,9 @@ impl Guards {
                 k
             };
             let mut writes = vec![Write::Put(lkey.clone(), seal_json(barrier, &lkey, &log)?)];
+            // The asset record the claim writes, kept once it is committed: the next decision
+            // on the asset finds it opened.
+            let mut claimed_asset = None;
             if let Some(e) = &execution {
                 let stored = StoredExecution {
                     execution: e.clone(),
@@ -606,10 +698,9 @@ impl Guards {
                     },
                     rules::signed(proposal.side, proposal.notional),
                 );
-                writes.push(Write::Put(
-                    asset.key.clone(),
-                    seal_json(barrier, &asset.key, &a)?,
-                ));
+                let sealed = seal_json(barrier, &asset.key, &a)?;
+                claimed_asset = Some((sealed.clone(), a));
+                writes.push(Write::Put(asset.key.clone(), sealed));
                 if let Some(d) = &day {
                     let mut next = d.record().cloned().unwrap_or_default();
                     next.trades = next.trades.saturating_add(1);
@@ -640,11 +731,17 @@ impl Guards {
                 .commit_after_losses(conditions, writes, lost)
                 .await?
             {
+                if let Some((sealed, a)) = claimed_asset {
+                    self.ctx
+                        .core()
+                        .guards_opened
+                        .put(&asset.key, &sealed, Arc::new(a));
+                }
                 return Ok(Decision {
                     outcome: log.outcome,
                     execution,
                     violations,
-                    policy_hash: hash,
+                    policy_hash: hash.to_string(),
                 });
             }
         }
@@ -667,7 +764,8 @@ impl Guards {
                 }
                 return Ok(p.record.clone());
             }
-            let (_, policy, _, _) = self.policy_in_force(account.as_str()).await?;
+            let in_force = self.policy_in_force(account.as_str()).await?;
+            let policy = in_force.policy();
             let expires_at = proposal.expires_at.map_or_else(
                 || now.saturating_add(policy.proposal_ttl_s as i64 * 1000),
                 Timestamp::as_millis,
@@ -807,7 +905,8 @@ impl Guards {
                 ));
                 // The daily loss breaker: the day's realized loss reaching the policy's
                 // maximum trips an active account to REDUCING (latched).
-                let (_, policy, hash, _) = self.policy_in_force(account.as_str()).await?;
+                let in_force = self.policy_in_force(account.as_str()).await?;
+                let (policy, hash) = (in_force.policy(), in_force.hash().to_string());
                 if let Some(max) = policy.max_daily_loss
                     && -d.realized_pnl >= max
                 {
@@ -875,7 +974,10 @@ impl Guards {
             let hash = if account.as_str() == GLOBAL {
                 GuardPolicy::default().hash()?
             } else {
-                self.policy_in_force(account.as_str()).await?.2
+                self.policy_in_force(account.as_str())
+                    .await?
+                    .hash()
+                    .to_string()
             };
             let next = StoredState {
                 state: change.state,
@@ -934,8 +1036,8 @@ impl Guards {
         let barrier = self.ctx.barrier();
         for lost in 0..MAX_ATTEMPTS {
             let now = self.now();
-            let (policy_read, policy, policy_hash, _) =
-                self.policy_in_force(account.as_str()).await?;
+            let in_force = self.policy_in_force(account.as_str()).await?;
+            let policy = in_force.policy();
             let over = Read::<OverrideRecord>::of(
                 &self.ctx,
                 override_key(account.as_str(), &create.proposal_id),
@@ -969,7 +1071,7 @@ impl Guards {
                 reason: create.reason.clone(),
                 by: self.who(),
                 created_at: Timestamp::from_millis(now),
-                policy_hash,
+                policy_hash: in_force.hash().to_string(),
                 used_by: None,
             };
             let writes = vec![
@@ -979,7 +1081,7 @@ impl Guards {
             if barrier
                 .commit_after_losses(
                     // The policy read too: the hash recorded is the one in force at the commit.
-                    vec![over.condition(), day.condition(), policy_read.condition()],
+                    vec![over.condition(), day.condition(), in_force.read.condition()],
                     writes,
                     lost,
                 )
@@ -1270,7 +1372,8 @@ impl GuardsApi for Guards {
         self.ctx
             .run(operation, async {
                 check_account(account)?;
-                let (_, policy, _, _) = self.policy_in_force(account.as_str()).await?;
+                let in_force = self.policy_in_force(account.as_str()).await?;
+                let policy = in_force.policy();
                 self.windows(account.as_str(), &policy.llm_calls, self.now())
                     .await
             })

@@ -10,7 +10,8 @@
 //! This module owns the family's records and its interface, [`GuardsApi`], which the embedded
 //! vault ([`Guards`]) implements.
 
-mod budget;
+pub(crate) mod budget;
+pub(crate) mod cache;
 pub(crate) mod decimal;
 mod embedded;
 mod policy;

@@ -11,8 +11,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ID_PREFIX, ID_RANDOM_CHARS, LAST_USED_EVERY, Policy, Rule, TOKEN_PREFIX, TOKEN_RANDOM_CHARS,
-    TokenCreate, TokenCreated, TokenInfo, TokenRevoked, TokensApi, check_token_id,
+    ID_PREFIX, ID_RANDOM_CHARS, LAST_USED_EVERY, LlmLimits, Policy, Rule, TOKEN_PREFIX,
+    TOKEN_RANDOM_CHARS, TokenCreate, TokenCreated, TokenInfo, TokenRevoked, TokensApi,
+    check_token_id,
 };
 use crate::clock::Timestamp;
 use crate::context::{Caller, Capability, Ctx, Operation};
@@ -38,6 +39,9 @@ struct Stored {
     hash: String,
     /// Id of the caller that created it.
     created_by: String,
+    /// Its limits on model calls.
+    #[serde(default, skip_serializing_if = "LlmLimits::is_unlimited")]
+    llm: LlmLimits,
 }
 
 impl Stored {
@@ -60,6 +64,7 @@ impl Stored {
             expires_at: self.expires_at.map(Timestamp::from_millis),
             last_used_at: self.last_used_at.map(Timestamp::from_millis),
             revoked: self.revoked,
+            llm: self.llm.clone(),
         }
     }
 }
@@ -77,6 +82,20 @@ pub(crate) async fn check_live(barrier: &crate::crypto::Barrier, id: &str, now: 
         .ok_or_else(unauthorized)?
         .record;
     stored.check_live(now)
+}
+
+/// The LLM limits of the live token `id` (`unauthorized` when it is not live at `now`).
+pub(crate) async fn llm_limits(
+    barrier: &crate::crypto::Barrier,
+    id: &str,
+    now: i64,
+) -> Result<LlmLimits> {
+    let stored = read_head::<Stored>(barrier, &head_key(FAMILY, "all", id))
+        .await?
+        .ok_or_else(unauthorized)?
+        .record;
+    stored.check_live(now)?;
+    Ok(stored.llm)
 }
 
 fn unauthorized() -> Error {
@@ -171,8 +190,12 @@ impl Tokens {
         } = self.ctx.caller()
         {
             mine.check_covers(&policy)?;
+            let me = self.stored(my_id).await?;
+            if let Some(me) = &me {
+                me.llm.check_covers(&create.llm)?;
+            }
             // A token's children do not outlive it.
-            let my_expiry = self.stored(my_id).await?.and_then(|s| s.expires_at);
+            let my_expiry = me.and_then(|s| s.expires_at);
             if let Some(mine) = my_expiry {
                 expires_at = Some(expires_at.map_or(mine, |e| e.min(mine)));
             }
@@ -191,6 +214,7 @@ impl Tokens {
             revoked: false,
             hash: hash.clone(),
             created_by: self.ctx.caller().id().to_string(),
+            llm: create.llm.clone(),
         };
         let head = head_key(FAMILY, "all", id);
         let writes = vec![
@@ -293,6 +317,7 @@ impl TokensApi for Tokens {
                         expires_at: None,
                         last_used_at: None,
                         revoked: false,
+                        llm: LlmLimits::default(),
                     }),
                 }
             })

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use embedded::Tokens;
-pub(crate) use embedded::check_live;
+pub(crate) use embedded::{check_live, llm_limits};
 pub use policy::{Policy, Rule};
 
 use crate::clock::Timestamp;
@@ -49,6 +49,68 @@ pub struct TokenCreate {
     pub rules: Vec<Rule>,
     /// How long it lives; `None`: until revoked (or until its creator's expiry, if earlier).
     pub ttl: Option<Duration>,
+    /// Its limits on model calls through the inference gateway (none: unlimited).
+    pub llm: LlmLimits,
+}
+
+/// A token's limits on model calls (`invoke` on `llm/<model>`), set when it is created. `None`
+/// is no cap. Calendar-aligned UTC windows: the minute, the hour, the day. A token created by
+/// a token gets at most its creator's limits, and stays bound to its creator's account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmLimits {
+    /// Calls per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u32>,
+    /// Calls per hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hourly: Option<u32>,
+    /// Calls per day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily: Option<u32>,
+    /// Tokens (prompt + completion) per day: a call is admitted while the day's settled calls
+    /// used fewer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_tokens: Option<u64>,
+    /// A guards account whose LLM-call budget the token's calls also count in (one usage
+    /// fact, counted in both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::names::ServiceName>,
+}
+
+impl LlmLimits {
+    /// Whether no limit is set.
+    pub fn is_unlimited(&self) -> bool {
+        *self == LlmLimits::default()
+    }
+
+    /// `forbidden` unless `child` gives no more than these limits: every cap set here is set
+    /// there and not higher, and the account is the same.
+    pub fn check_covers(&self, child: &LlmLimits) -> Result<()> {
+        fn within<T: PartialOrd + Copy + std::fmt::Display>(
+            name: &str,
+            mine: Option<T>,
+            theirs: Option<T>,
+        ) -> Result<()> {
+            match (mine, theirs) {
+                (None, _) => Ok(()),
+                (Some(m), Some(t)) if t <= m => Ok(()),
+                (Some(m), _) => Err(Error::Forbidden(format!(
+                    "llm.{name} must be set and at most the creating token's own ({m})"
+                ))),
+            }
+        }
+        within("rpm", self.rpm, child.rpm)?;
+        within("hourly", self.hourly, child.hourly)?;
+        within("daily", self.daily, child.daily)?;
+        within("daily_tokens", self.daily_tokens, child.daily_tokens)?;
+        if self.account.is_some() && self.account != child.account {
+            return Err(Error::Forbidden(
+                "llm.account must be the creating token's own account".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl TokenCreate {
@@ -73,6 +135,24 @@ impl TokenCreate {
                 "must be between 1 second and 3650 days",
             ));
         }
+        for (name, v) in [
+            ("llm.rpm", self.llm.rpm),
+            ("llm.hourly", self.llm.hourly),
+            ("llm.daily", self.llm.daily),
+        ] {
+            if v == Some(0) {
+                return Err(Error::invalid(
+                    name,
+                    "must be at least 1 (leave it out: no cap)",
+                ));
+            }
+        }
+        if self.llm.daily_tokens == Some(0) {
+            return Err(Error::invalid(
+                "llm.daily_tokens",
+                "must be at least 1 (leave it out: no cap)",
+            ));
+        }
         Policy::new(self.rules.clone())
     }
 }
@@ -94,6 +174,9 @@ pub struct TokenInfo {
     pub last_used_at: Option<Timestamp>,
     /// Whether it was revoked.
     pub revoked: bool,
+    /// Its limits on model calls (none set: unlimited).
+    #[serde(default, skip_serializing_if = "LlmLimits::is_unlimited")]
+    pub llm: LlmLimits,
 }
 
 /// A token just created: the token (shown once) and its info.

@@ -96,6 +96,7 @@ async fn every_operation_kind_produces_exactly_one_entry_with_its_actor_and_outc
             name: "scanner".into(),
             rules: vec![rule("credentials/fxshinobi/*", &[Capability::Read])],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("create");
@@ -294,6 +295,7 @@ async fn no_value_and_no_token_reaches_the_audit_log_or_its_export() {
             name: "reader".into(),
             rules: vec![rule("credentials/**", &[Capability::Read])],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("create");
@@ -455,6 +457,7 @@ async fn queries_filter_page_newest_first_and_need_read_on_audit() {
                     name: "auditor".into(),
                     rules,
                     ttl: None,
+                    llm: Default::default(),
                 })
                 .await
                 .expect("create");

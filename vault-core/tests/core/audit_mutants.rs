@@ -108,6 +108,7 @@ async fn the_actor_filter_matches_a_tokens_id_or_its_name_and_nothing_else() {
                 capabilities: vec![Capability::Read],
             }],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("create");

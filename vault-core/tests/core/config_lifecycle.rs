@@ -33,6 +33,7 @@ async fn token(v: &Vault, name: &str, rules: &[(&str, &[Capability])]) -> (Vault
                 })
                 .collect(),
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("token");

@@ -677,6 +677,7 @@ async fn scoped(
                 capabilities: vec![capability],
             }],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("token");

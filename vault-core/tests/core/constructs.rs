@@ -414,6 +414,7 @@ async fn fail_construct_export_refusal_names_no_file() {
                 },
             ],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("token");
@@ -448,6 +449,7 @@ async fn construct_token_scoped_to_one_construct_cannot_read_another() {
                 capabilities: vec![Capability::Read, Capability::List, Capability::Write],
             }],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("token");
@@ -497,6 +499,7 @@ async fn construct_token_scoped_to_one_construct_cannot_read_another() {
                 capabilities: vec![Capability::List],
             }],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("token");
@@ -526,6 +529,7 @@ async fn construct_token_scoped_to_one_construct_cannot_read_another() {
                 capabilities: vec![Capability::Read],
             }],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("token");

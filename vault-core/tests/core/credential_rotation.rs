@@ -326,6 +326,7 @@ async fn cred_lifecycle_operations_need_their_capability() {
                 capabilities: vec![Capability::Read, Capability::List],
             }],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("token");
@@ -384,6 +385,7 @@ async fn cred_due_listing_never_names_a_hidden_credential() {
                 rule("credentials/s/C*", &[Capability::Read]),
             ],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("token");

@@ -687,6 +687,7 @@ async fn cred_lowering_max_versions_needs_delete() {
                 capabilities: vec![vault_core::Capability::Read, vault_core::Capability::Write],
             }],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("token");

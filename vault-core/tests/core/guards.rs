@@ -70,6 +70,7 @@ async fn scoped(v: &Vault, capabilities: Vec<Capability>) -> Vault {
                 capabilities,
             }],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("token");
@@ -232,6 +233,66 @@ async fn claims_of_one_proposal_spread_over_two_servers_make_one_execution() {
     let servers = [reopen(&gate).await, reopen(&gate).await];
     assert_eq!(sixty_four_claims_of_one_proposal(&servers).await, 1);
     assert_eq!(executions_of(&v).await.len(), 1);
+}
+
+/// A vault keeps the policy and asset records it opened or wrote (to save opening them again),
+/// but never past a change another vault on the same store made: another server forgetting
+/// the claim (rejected) lets the next proposal through the cooldown, and another server's new
+/// policy (allowing ETH, which the first did not) is the one in force at the next decision,
+/// with its hash.
+#[tokio::test]
+async fn what_another_server_wrote_is_what_the_next_decision_reads() {
+    let store: SharedStore = Arc::new(vault_core::store::MemoryStore::new());
+    let (a, b) = (reopen(&store).await, reopen(&store).await);
+    let acct1 = acct("acct1");
+    a.guards()
+        .put_policy(&acct1, example())
+        .await
+        .expect("policy");
+    let first = a
+        .guards()
+        .decide(&acct1, proposal("p1", "BTC/USDT", Side::Buy, 100))
+        .await
+        .expect("decide");
+    let id = first.execution.expect("claimed").execution_id;
+    let update = ExecutionUpdate {
+        state: ExecutionState::Rejected,
+        fill: None,
+        realized_pnl: None,
+    };
+    b.guards()
+        .update_execution(&acct1, &id, update)
+        .await
+        .expect("rejected through the other server");
+    let d = a
+        .guards()
+        .decide(&acct1, proposal("p2", "BTC/USDT", Side::Buy, 100))
+        .await
+        .expect("decide");
+    assert!(
+        d.allowed(),
+        "the rejected claim no longer counts: {:?}",
+        d.violations
+    );
+
+    let eth_only =
+        policy(json!({"allowlist": ["ETH/*"], "max_position_notional": {"default": "1000000"}}));
+    let written = b
+        .guards()
+        .put_policy(&acct1, eth_only)
+        .await
+        .expect("policy");
+    let d = a
+        .guards()
+        .decide(&acct1, proposal("p3", "ETH/USDT", Side::Buy, 100))
+        .await
+        .expect("decide");
+    assert!(
+        d.allowed(),
+        "the other server's policy allows ETH: {:?}",
+        d.violations
+    );
+    assert_eq!(d.policy_hash, written.policy_hash);
 }
 
 /// Two different proposals on one asset, both reading the asset before either commits: one

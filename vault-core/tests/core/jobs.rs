@@ -598,6 +598,7 @@ async fn token(root: &Vault, rules: Vec<Rule>) -> (Vault, String) {
             name: "scheduler".into(),
             rules,
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("token");

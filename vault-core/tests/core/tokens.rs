@@ -21,6 +21,7 @@ fn create(name: &str, rules: Vec<Rule>) -> TokenCreate {
         name: name.into(),
         rules,
         ttl: None,
+        llm: Default::default(),
     }
 }
 

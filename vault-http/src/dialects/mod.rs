@@ -3,10 +3,12 @@
 //! extraction ([`crate::server::extract`]) yields core errors that the dialect renders.
 //!
 //! - [`service_api`]: `/api/vault/*`, the service API the trading engine already uses.
-//! - [`vault_api`]: `/v1/sys/...`, `/v1/auth/token/...`, `/v1/secret/...`, the
-//!   HashiCorp-Vault-compatible subset.
-//! - next: `openai` (`/v1/chat/completions`, ...).
+//! - [`openai`]: the OpenAI-compatible inference gateway (`/v1/chat/completions`,
+//!   `/v1/completions`, `/v1/embeddings`, `/v1/models`), exactly those routes of `/v1/`.
+//! - [`vault_api`]: the HashiCorp-Vault-compatible subset, exactly `/v1/sys/...`,
+//!   `/v1/auth/...` and `/v1/secret/...` of `/v1/`.
 
+pub mod openai;
 pub mod service_api;
 pub mod vault_api;
 

@@ -15,7 +15,7 @@ use axum::extract::DefaultBodyLimit;
 use vault_core::Vault;
 use vault_core::crypto::SecretString;
 
-use crate::dialects::{service_api, vault_api};
+use crate::dialects::{openai, service_api, vault_api};
 
 /// What every handler shares: the open vault and the service token.
 #[derive(Clone)]
@@ -97,6 +97,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(service_api::routes(state.clone()))
+        .merge(openai::routes(state.clone()))
         .merge(vault_api::routes(state.clone()))
         .fallback(service_api::no_route)
         .method_not_allowed_fallback(service_api::method_not_allowed)

@@ -1,7 +1,8 @@
 //! Two `vault-http` processes on one PostgreSQL database, as behind a load balancer: writes
 //! through either are seen by the other at once, compare-and-set holds across them, a revoked
-//! token is refused by both, a config write through one wakes a watcher on the other, and each
-//! server's audit chain verifies.
+//! token is refused by both, a config write through one wakes a watcher on the other, each
+//! server's audit chain verifies, and trading-guard claims raced over both servers make one
+//! execution per proposal and one per asset within its cooldown.
 //!
 //! Each test creates its own database and drops it at the end. Without a PostgreSQL server the
 //! tests say loudly that they were skipped and pass, except under `CI=true` (they fail).
@@ -205,6 +206,134 @@ async fn a_write_through_one_server_wakes_a_watcher_on_the_other() {
             "round {round}: the watcher on the other server answered {:?} after the write",
             written.elapsed()
         );
+    }
+}
+
+const GUARDS: &str = "/api/vault/guards/acct1";
+
+/// Puts a policy through `http` that allows `BTC/*` with the default cooldown (1 h) and
+/// anti-flip window (4 h), and a position limit none of the tests reaches.
+async fn put_guard_policy(http: &Http) {
+    let policy = json!({"allowlist": ["BTC/*"], "max_position_notional": {"default": "1000000"}});
+    let r = http
+        .send(
+            "PUT",
+            &format!("{GUARDS}/policy"),
+            crate::support::BEARER,
+            Some(policy.to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// Sends `bodies[i]` as `POST /decide` through server `i % 2`, every request released at once
+/// (each task waits at one barrier before it sends); the replies in the order of `bodies`.
+async fn decide_at_once(
+    servers: [Arc<Http>; 2],
+    bodies: Vec<serde_json::Value>,
+) -> Vec<crate::support::Reply> {
+    let go = Arc::new(tokio::sync::Barrier::new(bodies.len()));
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let http = servers[i % 2].clone();
+            let go = go.clone();
+            tokio::spawn(async move {
+                go.wait().await;
+                http.post(&format!("{GUARDS}/decide"), &body).await
+            })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for t in tasks {
+        replies.push(t.await.expect("join"));
+    }
+    replies
+}
+
+/// The account's executions as each server lists them (one page).
+async fn executions_on_both(servers: &[Arc<Http>; 2]) -> [serde_json::Value; 2] {
+    let mut out = [json!(null), json!(null)];
+    for (slot, http) in out.iter_mut().zip(servers) {
+        let r = http.get(&format!("{GUARDS}/executions?limit=100")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        *slot = r.body["executions"].clone();
+    }
+    out
+}
+
+/// 64 concurrent `POST /decide` of one proposal, 32 through each of two servers on one
+/// database: exactly one claim (200), and 63 answers of 409 `already_executed`, each carrying
+/// that claim's execution unchanged. Within one process, vault-core's forced interleavings prove
+/// "exactly one"; across two processes nothing can be forced, so this is a real race (all 64
+/// requests released at once, each server grouping its own): it checks that a claim's commit,
+/// conditioned on the execution record it read, holds between processes, where only the
+/// database orders the two servers' commits. Both servers list the one execution after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_proposal_decided_64_times_over_two_servers_is_claimed_once() {
+    let Some(p) = pair("multiguardonce").await else {
+        return;
+    };
+    let servers = [Arc::new(p.a.http()), Arc::new(p.b.http())];
+    put_guard_policy(&servers[0]).await;
+    let body = json!({"proposal_id": "once", "instrument": "BTC/USDT", "side": "buy",
+        "notional": "10", "confidence": 0.9});
+    let replies = decide_at_once(servers.clone(), vec![body; 64]).await;
+
+    let claims: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(claims.len(), 1, "one claim, not {}", claims.len());
+    let first = &claims[0].body["execution"];
+    assert_eq!(first["state"], "claimed", "{}", claims[0].text);
+    for r in replies.iter().filter(|r| r.status != 200) {
+        assert_error(r, 409, "already_executed");
+        assert_eq!(&r.body["execution"], first, "the first decision, unchanged");
+    }
+    for listed in executions_on_both(&servers).await {
+        assert_eq!(listed, json!([first]), "one execution, on both servers");
+    }
+}
+
+/// 32 different proposals on one asset (BTC), half buying and half selling, raced at once
+/// through two servers on one database: exactly one is allowed; every other is denied by the
+/// cooldown the winner's claim started (and those on the other side by the anti-flip window
+/// too), since a claim counts from the moment it is made. A real race across processes, as
+/// above: the decisions read the asset's record and the winner's commit changes it, so every
+/// contender that read it before loses its commit and is judged again on the claim.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn proposals_on_one_asset_raced_over_two_servers_let_one_through() {
+    let Some(p) = pair("multiguardasset").await else {
+        return;
+    };
+    let servers = [Arc::new(p.a.http()), Arc::new(p.b.http())];
+    put_guard_policy(&servers[1]).await;
+    let sides = ["buy", "sell"];
+    let bodies = (0..32)
+        .map(|i| {
+            json!({"proposal_id": format!("p{i}"), "instrument": "BTC/USDT",
+                "side": sides[(i / 2) % 2], "notional": "10", "confidence": 0.9})
+        })
+        .collect();
+    let replies = decide_at_once(servers.clone(), bodies).await;
+
+    let allowed: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(allowed.len(), 1, "one allowed, not {}", allowed.len());
+    let winner = &allowed[0].body["execution"];
+    for (i, r) in replies.iter().enumerate().filter(|(_, r)| r.status != 200) {
+        assert_error(r, 422, "guard_rejected");
+        let rules: BTreeSet<&str> = r.body["violations"]
+            .as_array()
+            .expect("violations")
+            .iter()
+            .map(|v| v["rule"].as_str().expect("rule"))
+            .collect();
+        assert!(rules.contains("COOLDOWN_ACTIVE"), "{}", r.text);
+        if winner["side"] != sides[(i / 2) % 2] {
+            assert!(rules.contains("ANTI_FLIP_ACTIVE"), "{}", r.text);
+        }
+    }
+    for listed in executions_on_both(&servers).await {
+        assert_eq!(listed, json!([winner]), "one execution, on both servers");
     }
 }
 

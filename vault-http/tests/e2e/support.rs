@@ -371,12 +371,14 @@ impl Http {
             (false, None) => rest.to_vec(),
         };
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        // Every answer is JSON but an audit export's (JSON Lines or CSV) and a construct file's
-        // (raw bytes), kept as text (and bytes) only.
+        // Every answer is JSON but an audit export's (JSON Lines or CSV), a construct file's
+        // (raw bytes) and a completion's stream (server-sent events), kept as text (and bytes)
+        // only.
         let export = [
             "application/x-ndjson",
             "text/csv",
             "application/octet-stream",
+            "text/event-stream",
         ]
         .iter()
         .any(|t| content_type.starts_with(t));

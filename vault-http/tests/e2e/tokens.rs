@@ -807,6 +807,7 @@ async fn the_example_through_the_remote_client() {
             name: "scanner".into(),
             rules: vec![rule("credentials/fxshinobi/BITVAVO_READONLY_*", &[Read])],
             ttl: Some(Duration::from_secs(30 * 86_400)),
+            llm: Default::default(),
         })
         .await
         .expect("scanner");
@@ -821,6 +822,7 @@ async fn the_example_through_the_remote_client() {
                 rule("configs/fxshinobi/*", &[Read, List]),
             ],
             ttl: None,
+            llm: Default::default(),
         })
         .await
         .expect("executor");

@@ -11,8 +11,8 @@ class Rule(TypedDict):
     ``path``: a glob over resource paths (``credentials/<service>/<key>``,
     ``configs/<service>/<strategy_id>``, ``tokens/<id>``): ``*`` matches within one segment,
     ``**`` across segments. ``capabilities``: ``"read"``, ``"write"``, ``"delete"``, ``"list"``,
-    ``"admin"``, and for guards ``"propose"``, ``"execute"``, ``"override"``. A plain ``dict`` at
-    run time.
+    ``"admin"``, for guards ``"propose"``, ``"execute"``, ``"override"``, and for models
+    (``llm/<model>``) ``"invoke"``. A plain ``dict`` at run time.
     """
 
     path: str

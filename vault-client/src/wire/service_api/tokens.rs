@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde::de::{self, Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use vault_core::{
-    Capability, Error, Page, PageRequest, Result, Rule, Timestamp, TokenCreate, TokenInfo,
+    Capability, Error, LlmLimits, Page, PageRequest, Result, Rule, Timestamp, TokenCreate,
+    TokenInfo,
 };
 
 /// `POST` create a token, `GET` list tokens (`?limit=&after=`).
@@ -102,6 +103,9 @@ pub struct TokenCreateBody {
     /// How long it lives; absent or `null`: until revoked (or its creator's expiry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<Ttl>,
+    /// Limits on model calls through the inference gateway (absent: unlimited).
+    #[serde(default, skip_serializing_if = "LlmLimits::is_unlimited")]
+    pub llm: LlmLimits,
 }
 
 impl TokenCreateBody {
@@ -111,6 +115,7 @@ impl TokenCreateBody {
             name: create.name.clone(),
             rules: create.rules.iter().map(RuleBody::from).collect(),
             ttl: create.ttl.map(Ttl),
+            llm: create.llm.clone(),
         }
     }
 
@@ -141,6 +146,7 @@ impl TokenCreateBody {
             name: self.name,
             rules,
             ttl: self.ttl.map(|t| t.0),
+            llm: self.llm,
         })
     }
 }
@@ -195,6 +201,9 @@ pub struct TokenInfoWire {
     pub revoked: bool,
     /// Its rules.
     pub rules: Vec<Rule>,
+    /// Its limits on model calls (absent: unlimited).
+    #[serde(default, skip_serializing_if = "LlmLimits::is_unlimited")]
+    pub llm: LlmLimits,
 }
 
 impl From<TokenInfo> for TokenInfoWire {
@@ -207,6 +216,7 @@ impl From<TokenInfo> for TokenInfoWire {
             name: t.name,
             revoked: t.revoked,
             rules: t.rules,
+            llm: t.llm,
         }
     }
 }
@@ -221,6 +231,7 @@ impl From<TokenInfoWire> for TokenInfo {
             expires_at: t.expires_at,
             last_used_at: t.last_used_at,
             revoked: t.revoked,
+            llm: t.llm,
         }
     }
 }
@@ -239,6 +250,9 @@ pub struct TokenCreatedReply<'a> {
     pub name: String,
     /// Its rules.
     pub rules: Vec<Rule>,
+    /// Its limits on model calls (absent: unlimited).
+    #[serde(default, skip_serializing_if = "LlmLimits::is_unlimited")]
+    pub llm: LlmLimits,
     /// Always `true`.
     pub success: bool,
     /// The token. The server keeps only its hash: lose it and create another.
@@ -371,6 +385,7 @@ mod tests {
                 capabilities: vec![Capability::Read, Capability::List],
             }],
             ttl: Some(Duration::from_secs(60)),
+            llm: Default::default(),
         };
         let json = serde_json::to_string(&TokenCreateBody::from_create(&create)).expect("json");
         assert_eq!(

@@ -24,7 +24,7 @@
 //! runs in its caller. A commit whose caller went away while it was queued is dropped, not
 //! made later. Writes that lost more races go first (see `Barrier::commit_after_losses`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
@@ -256,10 +256,18 @@ impl Barrier {
             if drafts.is_empty() && members.iter().all(|m| m.writes.is_empty()) {
                 return all(members, Ok(true));
             }
-            let conditions: Vec<Condition> = members
-                .iter()
-                .flat_map(|m| m.conditions.iter().cloned())
-                .collect();
+            // Each distinct condition once: the members of a round often share some (every
+            // guard decision of an account reads its policy and trading states).
+            // (Hashed by key only: an expected value may be kilobytes.)
+            let mut seen: HashMap<&[u8], Vec<&Condition>> = HashMap::new();
+            let mut conditions: Vec<Condition> = Vec::new();
+            for c in members.iter().flat_map(|m| m.conditions.iter()) {
+                let same_key = seen.entry(c.key()).or_default();
+                if !same_key.contains(&c) {
+                    same_key.push(c);
+                    conditions.push(c.clone());
+                }
+            }
             let writes: Vec<Write> = members
                 .iter()
                 .flat_map(|m| m.writes.iter().cloned())

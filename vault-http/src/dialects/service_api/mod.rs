@@ -21,7 +21,7 @@ use axum::routing::{delete, get, post};
 use vault_client::wire::service_api as wire;
 use vault_core::{Caller, Error, Origin, Vault};
 
-pub use error::{ApiError, one_line};
+pub use error::{AnsweredError, ApiError, one_line};
 
 use super::Dialect;
 use crate::server::{AppState, auth, extract};

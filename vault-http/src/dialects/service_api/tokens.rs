@@ -31,6 +31,7 @@ pub async fn create_token(
         id: info.id,
         name: info.name,
         rules: info.rules,
+        llm: info.llm,
         success: true,
         token: Cow::Borrowed(created.token.expose_secret()),
     };
