@@ -473,7 +473,10 @@ impl Guards {
     /// The usage log of `account` with the caps of its policy in force.
     pub(crate) async fn account_log(&self, account: &str) -> Result<UsageLog> {
         let in_force = self.policy_in_force(account).await?;
-        Ok(UsageLog::account(account, account_caps(&in_force.policy().llm_calls)))
+        Ok(UsageLog::account(
+            account,
+            account_caps(&in_force.policy().llm_calls),
+        ))
     }
 
     pub(super) async fn admit_inner(
