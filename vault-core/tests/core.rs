@@ -18,6 +18,7 @@ mod core {
     pub mod guards;
     pub mod inference;
     pub mod jobs;
+    pub mod kv;
     pub mod ledger_mutants;
     pub mod limits;
     #[cfg(feature = "sled")]
