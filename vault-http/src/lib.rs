@@ -1,8 +1,8 @@
 //! # vault-http
 //!
 //! The vault's HTTP server: [`server`] (state, startup, middleware, request extraction shared by
-//! every dialect) and [`dialects`] (one folder per HTTP dialect: today the `/api/vault/*`
-//! service API; the OpenAI-compatible and Vault-compatible dialects go beside it), and the
+//! every dialect) and [`dialects`] (one folder per HTTP dialect: the `/api/vault/*` service
+//! API, the OpenAI-compatible gateway and the HashiCorp-Vault-compatible subset), and the
 //! [`cli`] commands that manage tokens on a running server. The remote client and the wire
 //! types live in the `vault-client` crate.
 
