@@ -7,7 +7,7 @@
 //! The wire rules (research §0): responses are exactly `application/json` with
 //! `Cache-Control: no-store`; 200 carries a JSON body and 204 none; secrets-engine answers are
 //! wrapped (`request_id, lease_id, renewable, lease_duration, data, wrap_info, warnings, auth`);
-//! errors are `{"errors":[...]}` ([`error`]); the token is `X-Vault-Token` (wins) or
+//! errors are `{"errors":[...]}` ([`VaultError`]); the token is `X-Vault-Token` (wins) or
 //! `Authorization: Bearer`; request bodies are JSON whatever their content type. Every call
 //! goes through vault-core's choke point (policy check + audit) as the credential operations.
 
