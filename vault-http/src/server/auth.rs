@@ -97,7 +97,7 @@ impl FailureLimiter {
 }
 
 /// The tokens a request presents: `Authorization: Bearer <t>` and `X-Service-Token: <t>`.
-fn presented_tokens(headers: &HeaderMap) -> Vec<&[u8]> {
+pub fn presented_tokens(headers: &HeaderMap) -> Vec<&[u8]> {
     let mut out = Vec::new();
     for v in headers.get_all(axum::http::header::AUTHORIZATION) {
         let b = v.as_bytes();

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod listen;
 mod middleware;
 pub mod startup;
+pub mod token_layer;
 
 use std::sync::Arc;
 

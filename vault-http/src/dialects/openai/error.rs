@@ -10,7 +10,8 @@ use serde_json::json;
 use vault_core::inference::Refusal;
 use vault_core::{Error, ErrorCode};
 
-use crate::dialects::service_api::{AnsweredError, one_line};
+use crate::dialects::service_api::one_line;
+use crate::server::token_layer::AnsweredError;
 
 /// An error answer of the OpenAI dialect.
 #[derive(Debug)]

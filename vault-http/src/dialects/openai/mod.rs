@@ -16,19 +16,19 @@ pub mod wire;
 use axum::Router;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Value, json};
+use vault_core::Vault;
 use vault_core::inference::{CallStream, Chunk, Limited, Usage, estimate_tokens};
-use vault_core::{Caller, Error, Origin, Vault};
 
 pub use error::OpenAiError;
 
 use super::Dialect;
-use crate::dialects::service_api::AnsweredError;
+use crate::server::token_layer::{self, TokenLayer};
 use crate::server::{AppState, auth, extract};
 
 /// The OpenAI dialect marker.
@@ -60,66 +60,19 @@ impl FromRequestParts<AppState> for GatewayVault {
     type Rejection = OpenAiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, OpenAiError> {
-        let caller = parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| Error::Internal("route is not behind authentication".into()))?;
-        let mut vault = state.vault()?.with_caller(caller);
-        if let Some(origin) = parts.extensions.get::<Origin>() {
-            vault = vault.with_origin(origin.clone());
-        }
-        Ok(GatewayVault(vault))
+        Ok(GatewayVault(token_layer::caller_vault(parts, state)?.0))
     }
 }
 
-/// Lets the request through only with a valid token (errors in this dialect's shape),
-/// recording the caller and the request's origin; a request refused before it became an
-/// operation (its body did not parse) is audited as the route it was sent to.
-async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    let origin = auth::origin(
-        req.headers(),
-        peer,
-        state.token().expose_secret().as_bytes(),
-    );
-    let request_id = origin.request_id.clone();
-    let mut resp = match auth::authenticate(req.headers(), &state, peer, &origin).await {
-        Ok(caller) => {
-            let id = auth::CallerId(caller.id().to_string());
-            let route = req
-                .extensions()
-                .get::<axum::extract::MatchedPath>()
-                .map_or_else(|| req.uri().path().to_string(), |m| m.as_str().to_string());
-            req.extensions_mut().insert(caller.clone());
-            req.extensions_mut().insert(origin.clone());
-            let mut resp = next.run(req).await;
-            if !origin.recorded()
-                && let Some(AnsweredError(code)) = resp.extensions().get().cloned()
-            {
-                let recorded = match state.vault() {
-                    Ok(vault) => {
-                        let vault = vault.with_caller(caller).with_origin(origin);
-                        vault.record_rejected(&route, &code).await
-                    }
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = recorded {
-                    resp = OpenAiError::Core(e).into_response();
-                }
-            }
-            resp.extensions_mut().insert(id);
-            resp
-        }
-        Err(e) => OpenAiError::Core(e).into_response(),
+/// Lets the request through only with a valid token (`Authorization: Bearer`), errors in
+/// this dialect's shape, echoing the request id as `X-Request-Id`; see [`TokenLayer`].
+async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    const LAYER: TokenLayer = TokenLayer {
+        presented: auth::presented_tokens,
+        audit_matched_route: true,
+        echo_request_id: true,
     };
-    if let Some(v) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        resp.headers_mut().insert(auth::REQUEST_ID, v);
-    }
-    resp
+    LAYER.run::<OpenAi>(state, req, next).await
 }
 
 /// The gateway's routes, all behind a token.

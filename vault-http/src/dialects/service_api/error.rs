@@ -6,10 +6,7 @@ use axum::response::{IntoResponse, Response};
 use vault_client::wire::service_api::ErrorBody;
 use vault_core::Error;
 
-/// The error code a response answered (a response extension, for the audit of requests
-/// refused before they became an operation).
-#[derive(Debug, Clone)]
-pub struct AnsweredError(pub String);
+pub use crate::server::token_layer::AnsweredError;
 
 /// An error answer of the `/api/vault/*` dialect.
 #[derive(Debug)]

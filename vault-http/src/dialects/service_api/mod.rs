@@ -16,14 +16,15 @@ use axum::Router;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use vault_client::wire::service_api as wire;
-use vault_core::{Caller, Error, Origin, Vault};
+use vault_core::Vault;
 
 pub use error::{AnsweredError, ApiError, one_line};
 
 use super::Dialect;
+use crate::server::token_layer::{self, TokenLayer};
 use crate::server::{AppState, auth, extract};
 
 /// The `/api/vault/*` dialect marker.
@@ -48,68 +49,19 @@ impl FromRequestParts<AppState> for CallerVault {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| Error::Internal("route is not behind authentication".into()))?;
-        let mut vault = state.vault()?.with_caller(caller);
-        if let Some(origin) = parts.extensions.get::<Origin>() {
-            vault = vault.with_origin(origin.clone());
-        }
-        Ok(CallerVault(vault))
+        Ok(CallerVault(token_layer::caller_vault(parts, state)?.0))
     }
 }
 
-/// Lets the request through only with a valid token, recording who the caller is and where
-/// the request came from (its request id, echoed as `X-Request-Id`, and the client address)
-/// for the audit log.
-async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    let origin = auth::origin(
-        req.headers(),
-        peer,
-        state.token().expose_secret().as_bytes(),
-    );
-    let request_id = origin.request_id.clone();
-    let mut resp = match auth::authenticate(req.headers(), &state, peer, &origin).await {
-        Ok(caller) => {
-            let id = auth::CallerId(caller.id().to_string());
-            let route = req
-                .extensions()
-                .get::<axum::extract::MatchedPath>()
-                .map_or_else(|| req.uri().path().to_string(), |m| m.as_str().to_string());
-            req.extensions_mut().insert(caller.clone());
-            req.extensions_mut().insert(origin.clone());
-            let mut resp = next.run(req).await;
-            // A request refused before it became an operation (its input did not parse) is
-            // audited here, as the route it was sent to.
-            if !origin.recorded()
-                && let Some(error::AnsweredError(code)) = resp.extensions().get().cloned()
-            {
-                let recorded = match state.vault() {
-                    Ok(vault) => {
-                        let vault = vault.with_caller(caller).with_origin(origin);
-                        vault.record_rejected(&route, &code).await
-                    }
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = recorded {
-                    resp = ApiError(e).into_response();
-                }
-            }
-            resp.extensions_mut().insert(id);
-            resp
-        }
-        Err(e) => ApiError(e).into_response(),
+/// Lets the request through only with a valid token (`Authorization: Bearer` or
+/// `X-Service-Token`), echoing the request id as `X-Request-Id`; see [`TokenLayer`].
+async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    const LAYER: TokenLayer = TokenLayer {
+        presented: auth::presented_tokens,
+        audit_matched_route: true,
+        echo_request_id: true,
     };
-    if let Some(v) = request_id.and_then(|id| axum::http::HeaderValue::from_str(&id).ok()) {
-        resp.headers_mut().insert(auth::REQUEST_ID, v);
-    }
-    resp
+    LAYER.run::<ServiceApi>(state, req, next).await
 }
 
 /// The dialect's routes: health open, everything else behind the token.

@@ -10,10 +10,7 @@ use vault_core::{Error, ErrorCode};
 
 use super::json_response;
 
-/// The error code a response answered (a response extension, for the audit of requests refused
-/// before they became an operation).
-#[derive(Debug, Clone)]
-pub struct AnsweredError(pub String);
+pub use crate::server::token_layer::AnsweredError;
 
 /// An error answer of the Vault dialect.
 #[derive(Debug)]

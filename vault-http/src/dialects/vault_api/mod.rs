@@ -22,12 +22,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde::Serialize;
-use vault_core::{Caller, Error, JsonObject, Origin, Vault};
+use vault_core::{Error, JsonObject, Origin, Vault};
 
 pub use error::VaultError;
 
 use super::Dialect;
-use crate::server::{AppState, auth, extract};
+use crate::server::token_layer::{self, TokenLayer};
+use crate::server::{AppState, extract};
 
 /// The Vault dialect marker.
 #[derive(Debug)]
@@ -163,69 +164,22 @@ impl axum::extract::FromRequestParts<AppState> for CallerVault {
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, VaultError> {
-        let caller = parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| Error::Internal("route is not behind authentication".into()))?;
-        let origin = parts
-            .extensions
-            .get::<Origin>()
-            .cloned()
-            .ok_or_else(|| Error::Internal("route has no origin".into()))?;
-        let vault = state
-            .vault()?
-            .with_caller(caller)
-            .with_origin(origin.clone());
+        let (vault, origin) = token_layer::caller_vault(parts, state)?;
+        let origin = origin.ok_or_else(|| Error::Internal("route has no origin".into()))?;
         Ok(CallerVault(vault, origin))
     }
 }
 
-/// Lets the request through only with a valid token (any failure is 403 `permission denied`),
-/// recording the caller and the request's origin for the audit log; a request refused before
-/// it became an operation (its input did not parse) is audited here.
-async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    let origin = auth::origin(
-        req.headers(),
-        peer,
-        state.token().expose_secret().as_bytes(),
-    );
-    let presented = vault_tokens(req.headers());
-    let caller = auth::authenticate_tokens(presented, &state, peer, &origin).await;
-    let caller = match caller {
-        Ok(c) => c,
-        Err(e) => return VaultError(e).into_response(),
+/// Lets the request through only with a valid token (`X-Vault-Token`, else `Authorization:
+/// Bearer`; any failure is 403 `permission denied`); a request refused before it became an
+/// operation is audited as its raw path (the routes are wildcards); see [`TokenLayer`].
+async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    const LAYER: TokenLayer = TokenLayer {
+        presented: vault_tokens,
+        audit_matched_route: false,
+        echo_request_id: false,
     };
-    let id = auth::CallerId(caller.id().to_string());
-    // The raw (still percent-encoded, so ASCII) path, bounded like the request log's.
-    let mut route = req.uri().path().to_string();
-    if route.len() > 256 {
-        route.truncate(256);
-        route.push_str("...");
-    }
-    req.extensions_mut().insert(caller.clone());
-    req.extensions_mut().insert(origin.clone());
-    let mut resp = next.run(req).await;
-    if !origin.recorded()
-        && let Some(error::AnsweredError(code)) = resp.extensions().get().cloned()
-    {
-        let recorded = match state.vault() {
-            Ok(vault) => {
-                let vault = vault.with_caller(caller).with_origin(origin);
-                vault.record_rejected(&route, &code).await
-            }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = recorded {
-            resp = VaultError(e).into_response();
-        }
-    }
-    resp.extensions_mut().insert(id);
-    resp
+    LAYER.run::<VaultApi>(state, req, next).await
 }
 
 /// The dialect's routes: `sys/health` and `sys/seal-status` open (as in Vault), the rest
