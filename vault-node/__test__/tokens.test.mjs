@@ -21,7 +21,7 @@ import { KEY, RFC3339, TOKEN, rejectsWith, startServer, tmpDir, vault } from './
 const SVC = 'fxshinobi'
 const READONLY = 'BITVAVO_READONLY_KEY'
 const TRADE = 'BITVAVO_TRADE_KEY'
-const ALL_CAPABILITIES = ['read', 'write', 'delete', 'list', 'admin', 'propose', 'execute', 'override']
+const ALL_CAPABILITIES = ['read', 'write', 'delete', 'list', 'admin', 'propose', 'execute', 'override', 'invoke']
 const SCANNER = [{ path: `credentials/${SVC}/BITVAVO_READONLY_*`, capabilities: ['read'] }]
 const EXECUTOR = [
   { path: `credentials/${SVC}/BITVAVO_TRADE_*`, capabilities: ['read'] },
