@@ -181,7 +181,7 @@ impl Inference {
     pub async fn model(&self, name: &str) -> Result<ModelInfo> {
         budget::check_model(name)?;
         let reg = self.registry_in_force().await?;
-        let id = reg.resolve(name).map_or(name, |(id, _)| id).to_string();
+        let id = reg.id_of(name);
         self.ctx
             .run(op("inference.model", &id), async {
                 reg.resolve(name)
@@ -194,10 +194,7 @@ impl Inference {
     /// A streamed chat completion: refused at a limit, or admitted (it counts) and streaming.
     pub async fn chat(&self, req: ChatRequest) -> Result<Limited<CallStream>> {
         let reg = self.registry_in_force().await?;
-        let id = reg
-            .resolve(&req.model)
-            .map_or(req.model.as_str(), |(id, _)| id)
-            .to_string();
+        let id = reg.id_of(&req.model);
         self.ctx
             .run(op("inference.chat", &id), async {
                 req.check()?;
@@ -219,10 +216,7 @@ impl Inference {
     /// A streamed text completion (as [`Inference::chat`]).
     pub async fn complete(&self, req: CompletionRequest) -> Result<Limited<CallStream>> {
         let reg = self.registry_in_force().await?;
-        let id = reg
-            .resolve(&req.model)
-            .map_or(req.model.as_str(), |(id, _)| id)
-            .to_string();
+        let id = reg.id_of(&req.model);
         self.ctx
             .run(op("inference.complete", &id), async {
                 req.check()?;
@@ -244,10 +238,7 @@ impl Inference {
     /// Embeddings of every input: refused at a limit, or admitted and answered.
     pub async fn embed(&self, req: EmbeddingRequest) -> Result<Limited<(CallInfo, Embeddings)>> {
         let reg = self.registry_in_force().await?;
-        let id = reg
-            .resolve(&req.model)
-            .map_or(req.model.as_str(), |(id, _)| id)
-            .to_string();
+        let id = reg.id_of(&req.model);
         self.ctx
             .run(op("inference.embed", &id), async {
                 req.check()?;

@@ -226,6 +226,12 @@ impl Registry {
             .find(|(_, m)| m.aliases.iter().any(|a| a == name))
             .map(|(id, m)| (id.as_str(), m))
     }
+
+    /// The id of the model `name` names, or `name` itself when it names none (what an
+    /// operation on it is audited as).
+    pub fn id_of(&self, name: &str) -> String {
+        self.resolve(name).map_or(name, |(id, _)| id).to_string()
+    }
 }
 
 #[cfg(test)]
