@@ -420,7 +420,7 @@ pub(crate) async fn settle(
                 }
                 next.day_tokens = next
                     .day_tokens
-                    .saturating_add(how.prompt_tokens + how.completion_tokens);
+                    .saturating_add(how.prompt_tokens.saturating_add(how.completion_tokens));
                 writes.push(Write::Put(hkey.clone(), seal_json(barrier, &hkey, &next)?));
             }
         }

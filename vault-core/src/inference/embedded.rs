@@ -193,6 +193,8 @@ impl Inference {
 
     /// A streamed chat completion: refused at a limit, or admitted (it counts) and streaming.
     pub async fn chat(&self, req: ChatRequest) -> Result<Limited<CallStream>> {
+        // Checked before the name reaches the audit log (as its path) or an error.
+        budget::check_model(&req.model)?;
         let reg = self.registry_in_force().await?;
         let id = reg.id_of(&req.model);
         self.ctx
@@ -203,7 +205,8 @@ impl Inference {
                     .ok_or_else(|| no_model(&req.model))?;
                 check_window(spec, req.sampling.max_tokens)?;
                 let prompt = req.prompt_estimate();
-                self.call(&reg, id, spec, prompt, |b, upstream| {
+                let max_tokens = req.sampling.max_tokens;
+                self.call(&reg, id, spec, prompt, max_tokens, |b, upstream| {
                     let mut r = req.clone();
                     r.model = upstream.to_string();
                     async move { b.chat(&r).await }
@@ -215,6 +218,8 @@ impl Inference {
 
     /// A streamed text completion (as [`Inference::chat`]).
     pub async fn complete(&self, req: CompletionRequest) -> Result<Limited<CallStream>> {
+        // Checked before the name reaches the audit log (as its path) or an error.
+        budget::check_model(&req.model)?;
         let reg = self.registry_in_force().await?;
         let id = reg.id_of(&req.model);
         self.ctx
@@ -225,7 +230,8 @@ impl Inference {
                     .ok_or_else(|| no_model(&req.model))?;
                 check_window(spec, req.sampling.max_tokens)?;
                 let prompt = super::estimate_tokens(&req.prompt);
-                self.call(&reg, id, spec, prompt, |b, upstream| {
+                let max_tokens = req.sampling.max_tokens;
+                self.call(&reg, id, spec, prompt, max_tokens, |b, upstream| {
                     let mut r = req.clone();
                     r.model = upstream.to_string();
                     async move { b.complete(&r).await }
@@ -237,6 +243,8 @@ impl Inference {
 
     /// Embeddings of every input: refused at a limit, or admitted and answered.
     pub async fn embed(&self, req: EmbeddingRequest) -> Result<Limited<(CallInfo, Embeddings)>> {
+        // Checked before the name reaches the audit log (as its path) or an error.
+        budget::check_model(&req.model)?;
         let reg = self.registry_in_force().await?;
         let id = reg.id_of(&req.model);
         self.ctx
@@ -375,6 +383,7 @@ impl Inference {
         id: &str,
         spec: &ModelSpec,
         prompt_estimate: u64,
+        max_tokens: Option<u32>,
         start: F,
     ) -> Result<Limited<CallStream>>
     where
@@ -392,10 +401,13 @@ impl Inference {
             Err(e) => Err(e),
         };
         // A request the upstream refused as invalid would be refused by any other: no
-        // fallback for it.
+        // fallback for it. The fallback serves only a caller that may invoke it, and only a
+        // request within its own context window.
         if let (Err(e), Some(fb)) = (&first, &spec.fallback)
             && !matches!(e, Error::Invalid { .. })
             && let Some((fb_id, fb_spec)) = reg.resolve(fb)
+            && self.ctx.allows(Capability::Invoke, &format!("llm/{fb_id}"))
+            && check_window(fb_spec, max_tokens).is_ok()
         {
             tracing::warn!(call_id = %info.call_id, model = %id, fallback = %fb_id, error = %e,
                 "inference upstream failed before any output; trying the fallback");

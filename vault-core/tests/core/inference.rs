@@ -422,6 +422,70 @@ async fn a_registered_model_replaces_mock_echo_and_falls_back_before_any_output(
 }
 
 #[tokio::test]
+async fn the_fallback_serves_only_a_caller_allowed_to_invoke_it_within_its_window() {
+    let (v, _, _) = memory_vault().await;
+    let mut r = registry(true);
+    if let Some(m) = r.models.get_mut("secondary") {
+        m.context_window = Some(10);
+    }
+    v.inference()
+        .put_registry(&r, None)
+        .await
+        .expect("registry");
+    // A token that may invoke only the primary is not served by the fallback.
+    let t = token(&v, invoke("llm/primary"), LlmLimits::default()).await;
+    let e = t
+        .inference()
+        .chat(chat("primary", "x"))
+        .await
+        .expect_err("no fallback for this caller");
+    assert_eq!(e.code(), "backend_unavailable", "{e}");
+    // A request over the fallback's context window is not sent to it either.
+    let mut long = chat("primary", "x");
+    long.sampling.max_tokens = Some(50);
+    let e = v
+        .inference()
+        .chat(long)
+        .await
+        .expect_err("over the fallback's window");
+    assert_eq!(e.code(), "backend_unavailable", "{e}");
+    // Within both, the fallback serves.
+    let s = admitted(&v, chat("primary", "ok")).await;
+    assert_eq!(s.info.served_by, "secondary");
+}
+
+#[tokio::test]
+async fn a_bad_model_name_is_refused_before_it_is_audited() {
+    let (v, _, _) = memory_vault().await;
+    let t = token(&v, invoke("llm/mock-echo"), LlmLimits::default()).await;
+    for bad in ["A".repeat(5000), "mock-echo\u{0}".into(), String::new()] {
+        let e = t
+            .inference()
+            .chat(chat(&bad, "x"))
+            .await
+            .expect_err("bad model name");
+        assert_eq!(e.field(), Some("model"), "{e}");
+        assert!(
+            !e.to_string().contains(&"A".repeat(200)),
+            "the name is echoed"
+        );
+    }
+    let audit = v
+        .audit()
+        .query(vault_core::AuditQuery {
+            filter: vault_core::AuditFilter::default(),
+            limit: Some(100),
+            after: None,
+        })
+        .await
+        .expect("audit");
+    assert!(
+        audit.items.iter().all(|e| e.path.len() < 300),
+        "an audit path carries the submitted name"
+    );
+}
+
+#[tokio::test]
 async fn a_call_failing_before_output_without_fallback_is_void_and_does_not_count() {
     let (v, _, _) = memory_vault().await;
     let mut r = registry(true);

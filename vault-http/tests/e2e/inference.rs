@@ -93,8 +93,14 @@ async fn upstream_chat(
     events.push(sse(
         &json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
     ));
+    // "huge": an upstream reporting absurd usage (the largest counts JSON carries).
+    let (p, c) = if body["model"] == "huge" {
+        (u64::MAX, u64::MAX)
+    } else {
+        (11, n)
+    };
     events.push(sse(
-        &json!({"choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": n, "total_tokens": 11 + n}}),
+        &json!({"choices": [], "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p.saturating_add(c)}}),
     ));
     events.push("data: [DONE]\n\n".into());
     let flag = DropFlag(seen.clone(), true);
@@ -196,6 +202,7 @@ async fn gateway() -> (Http, Vault, Arc<Seen>) {
     reg.models
         .insert("bad".into(), model("up", "bad", Some("gpt-up")));
     reg.models.insert("slow".into(), model("up", "slow", None));
+    reg.models.insert("huge".into(), model("up", "huge", None));
     vault
         .inference()
         .put_registry(&reg, None)
@@ -276,6 +283,13 @@ async fn streams_pass_through_with_the_upstreams_usage_and_the_vaults_key() {
         "alpha beta gamma "
     );
     assert_eq!(r.body["usage"]["total_tokens"], 14);
+
+    // Absurd usage from the upstream is answered, not a panic (the sum saturates).
+    let r = http
+        .post("/v1/chat/completions", &chat_body("huge", false))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["usage"]["total_tokens"], u64::MAX);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -201,7 +201,7 @@ struct Total {
 
 fn usage_json(u: Usage) -> Value {
     json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-           "total_tokens": u.prompt_tokens + u.completion_tokens})
+           "total_tokens": u.prompt_tokens.saturating_add(u.completion_tokens)})
 }
 
 async fn next(call: &mut CallStream) -> Option<vault_core::Result<Chunk>> {
