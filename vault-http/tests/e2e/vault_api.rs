@@ -785,6 +785,28 @@ async fn kv_paths_follow_the_tokens_rules() {
     let r = vault(&http, "GET", "/v1/secret/data/app/db", None).await;
     assert_eq!(wrapped(&r)["data"], json!({"password": "p"}));
     assert_eq!(wrapped(&r)["metadata"]["version"], 1);
+
+    // A token that may write but not read: its write is answered as written (with the
+    // version), not refused after it was stored.
+    let r = http
+        .post(
+            "/api/vault/tokens",
+            &json!({"name": "writer", "rules": [
+                {"path": "credentials/app/*", "capabilities": ["write"]}
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let token = r.body["token"].as_str().expect("token").to_string();
+    let writer = Auth::Vault(&token);
+    let body = Some(br#"{"data":{"password":"w2"}}"#.to_vec());
+    let r = http
+        .send("POST", "/v1/secret/data/app/db", writer, body)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(wrapped(&r)["version"], 2, "{}", r.text);
+    let r = vault(&http, "GET", "/v1/secret/data/app/db", None).await;
+    assert_eq!(wrapped(&r)["data"], json!({"password": "w2"}));
     drop(server);
 }
 

@@ -312,6 +312,17 @@ impl Kv {
                 },
                 custom_metadata(&i.metadata),
             ),
+            // A caller that may write but not read: the version it wrote (stored: never
+            // answered as refused), without its time or metadata, which it may not see.
+            Err(Error::Forbidden(_)) => (
+                VersionInfo {
+                    version: written.version,
+                    created_at: None,
+                    state: VersionState::Active,
+                    deleted_at: None,
+                },
+                Value::Null,
+            ),
             // Another write came in between: that version's own info.
             _ => (
                 kv::version_info(creds, &service, &key, written.version).await?,
