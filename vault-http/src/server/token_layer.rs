@@ -21,6 +21,23 @@ use crate::dialects::Dialect;
 #[derive(Debug, Clone)]
 pub struct AnsweredError(pub String);
 
+/// What every dialect's error answer shares, applied to the answer `resp` it rendered for
+/// `e`: a server error is logged (vault-core messages never carry secret values), the answer
+/// carries its code as [`AnsweredError`] (for the audit of refused requests), and a
+/// `Retry-After` header when the error has one.
+pub fn finish_error(mut resp: Response, e: &Error) -> Response {
+    if resp.status().is_server_error() {
+        tracing::error!(code = e.code(), error = %e, "request failed");
+    }
+    resp.extensions_mut()
+        .insert(AnsweredError(e.code().to_string()));
+    if let Some(secs) = e.retry_after() {
+        resp.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
+}
+
 /// How a dialect's token layer differs from another's.
 pub struct TokenLayer {
     /// The tokens the request presents, from this dialect's headers.

@@ -11,7 +11,7 @@ use vault_core::inference::Refusal;
 use vault_core::{Error, ErrorCode};
 
 use crate::dialects::service_api::one_line;
-use crate::server::token_layer::AnsweredError;
+use crate::server::token_layer::finish_error;
 
 /// An error answer of the OpenAI dialect.
 #[derive(Debug)]
@@ -95,23 +95,12 @@ impl IntoResponse for OpenAiError {
         match self {
             OpenAiError::Core(e) => {
                 let (status, kind, code) = shape(&e);
-                if status >= 500 {
-                    // vault-core messages are safe to log: they never carry secret values.
-                    tracing::error!(code = e.code(), error = %e, "request failed");
-                }
                 let message = if e.error_code() == Some(ErrorCode::Internal) {
                     "internal error; the details are in the server log".to_string()
                 } else {
                     one_line(&e.to_string())
                 };
-                let mut resp = body(status, kind, &code, &message, e.field());
-                resp.extensions_mut()
-                    .insert(AnsweredError(e.code().to_string()));
-                if let Some(secs) = e.retry_after() {
-                    resp.headers_mut()
-                        .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
-                }
-                resp
+                finish_error(body(status, kind, &code, &message, e.field()), &e)
             }
             OpenAiError::Limited(r) => {
                 let mut resp = body(429, "rate_limit_exceeded", r.code(), &r.message(), None);

@@ -7,6 +7,7 @@ use vault_client::wire::service_api::ErrorBody;
 use vault_core::Error;
 
 pub use crate::server::token_layer::AnsweredError;
+use crate::server::token_layer::finish_error;
 
 /// An error answer of the `/api/vault/*` dialect.
 #[derive(Debug)]
@@ -28,10 +29,6 @@ impl IntoResponse for ApiError {
         let e = self.0;
         let status =
             StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if status.is_server_error() {
-            // vault-core messages are safe to log: they never carry secret values.
-            tracing::error!(code = e.code(), error = %e, "request failed");
-        }
         // A bug's details stay in the log: the client gets the code and a pointer to it.
         let message = if e.error_code() == Some(vault_core::ErrorCode::Internal) {
             "internal error; the details are in the server log".to_string()
@@ -44,16 +41,7 @@ impl IntoResponse for ApiError {
             field: e.field().map(str::to_string),
             success: false,
         };
-        let mut resp = (status, axum::Json(body)).into_response();
-        resp.extensions_mut()
-            .insert(AnsweredError(e.code().to_string()));
-        if let Some(secs) = e.retry_after() {
-            resp.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(secs),
-            );
-        }
-        resp
+        finish_error((status, axum::Json(body)).into_response(), &e)
     }
 }
 

@@ -10,7 +10,7 @@ use vault_core::{Error, ErrorCode};
 
 use super::json_response;
 
-pub use crate::server::token_layer::AnsweredError;
+use crate::server::token_layer::finish_error;
 
 /// An error answer of the Vault dialect.
 #[derive(Debug)]
@@ -55,20 +55,8 @@ impl IntoResponse for VaultError {
     fn into_response(self) -> Response {
         let e = self.0;
         let (status, errors) = VaultError::parts(&e);
-        if status.is_server_error() {
-            // vault-core messages are safe to log: they never carry secret values.
-            tracing::error!(code = e.code(), error = %e, "request failed");
-        }
-        let mut resp = json_response(status, &serde_json::json!({ "errors": errors }));
-        resp.extensions_mut()
-            .insert(AnsweredError(e.code().to_string()));
-        if let Some(secs) = e.retry_after() {
-            resp.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(secs),
-            );
-        }
-        resp
+        let resp = json_response(status, &serde_json::json!({ "errors": errors }));
+        finish_error(resp, &e)
     }
 }
 
